@@ -1,0 +1,55 @@
+# aimc-verify: `make figures` regenerates every figure and prints the claims report;
+# `make test` runs the test suite. Both bootstrap .venv on first use (only python3 is needed).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+OUT    ?= paper_figures/out
+QUICK  ?=
+MODE   := $(if $(filter 1 yes true,$(QUICK)),--quick,)
+# Two cores: run the tests in two worker processes; BLAS threads would only oversubscribe them.
+JOBS   ?= 2
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: help venv test test-slow figures verify bench lint clean
+
+help:
+	@echo "make figures [QUICK=1]   regenerate all figures + claims report (into $(OUT))"
+	@echo "make test                run the test suite (fast; CI runs this)"
+	@echo "make test-slow           paper-scale claims and figures (pytest -m slow)"
+	@echo "make verify [QUICK=1]    claims report only"
+	@echo "make bench               performance benchmarks (ratios in one run)"
+	@echo "make lint                ruff check"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow -n $(JOBS)
+
+figures: $(STAMP)
+	$(BIN)/python -m paper_figures all $(MODE) --out $(OUT)
+	$(BIN)/python -m verify run $(MODE) --json $(OUT)/claims.json
+
+verify: $(STAMP)
+	$(BIN)/python -m verify run $(MODE) --json $(OUT)/claims.json
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(OUT) benchmarks/out .pytest_cache .ruff_cache

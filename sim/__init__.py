@@ -1,0 +1,56 @@
+"""Numpy simulator of analog in-memory training: devices, problems, optimizers, trajectories.
+
+Every quantity is batched over R independent runs (leading axis), and a run is a pure function of
+``(config, seed, run index)``. ``sim`` never imports ``theory`` or ``verify``.
+
+>>> import sim
+>>> prob = sim.paper_problem("exact_fig3")
+>>> traj = sim.simulate(prob, sim.AnalogSGD(0.03, sim.SoftBounds(1.0)), steps=100, seeds=4,
+...                     noise=sim.GaussianNoise(0.1))
+>>> traj["loss"].shape
+(4, 101)
+"""
+
+from ._rng import BatchRNG
+from .devices import Device, Exponential, GeneralizedLinear, Ideal, Power, SoftBounds
+from .noise import GaussianNoise, NoNoise, RademacherNoise
+from .optimizers import AnalogSGD, DigitalSGD, WeightState
+from .problems import (
+    PAPER_PROBLEMS,
+    Quadratic,
+    diagonal_quadratic,
+    least_squares,
+    paper_problem,
+    quadratic,
+    random_least_squares,
+    scalar_quadratic,
+)
+from .run import simulate
+from .trajectory import METRICS, Trajectory
+
+__all__ = [
+    "METRICS",
+    "PAPER_PROBLEMS",
+    "AnalogSGD",
+    "BatchRNG",
+    "Device",
+    "DigitalSGD",
+    "Exponential",
+    "GaussianNoise",
+    "GeneralizedLinear",
+    "Ideal",
+    "NoNoise",
+    "Power",
+    "Quadratic",
+    "RademacherNoise",
+    "SoftBounds",
+    "Trajectory",
+    "WeightState",
+    "diagonal_quadratic",
+    "least_squares",
+    "paper_problem",
+    "quadratic",
+    "random_least_squares",
+    "scalar_quadratic",
+    "simulate",
+]

@@ -1,0 +1,124 @@
+r"""Optimizers as small pure objects: ``init``, ``query``, ``weights``, ``step``.
+
+* :class:`DigitalSGD`: :math:`W_{k+1} = W_k - \alpha g_k`.
+* :class:`AnalogSGD`: :math:`W_{k+1} = U(W_k, -\alpha g_k)` through a device's response
+  (arXiv 2406.12774 / 2502.06309 eq. (2)); with exact gradients it is Analog GD.
+
+State is a NamedTuple of ``(R, D)`` arrays; ``alpha`` is a scalar or one value per run (shape
+``(R,)``), so a grid of step sizes runs as one batch. The simulation loop lives in :mod:`sim.run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+from ._rng import BatchRNG
+from .devices import Device, Ideal
+
+
+class WeightState(NamedTuple):
+    """State of single-array optimizers: the weights, shape ``(R, D)``."""
+
+    W: np.ndarray
+
+
+class Algorithm(Protocol):
+    """What :func:`sim.run.simulate` needs from an optimizer."""
+
+    name: str
+
+    @property
+    def device(self) -> Device: ...
+
+    def init(self, w0: np.ndarray) -> NamedTuple: ...
+
+    def query(self, state: NamedTuple) -> np.ndarray:
+        """Where the (stochastic) gradient is evaluated."""
+        ...
+
+    def weights(self, state: NamedTuple) -> np.ndarray:
+        """The model's weights W_k, where the bounds' quantities are measured."""
+        ...
+
+    def step(self, state: NamedTuple, g: np.ndarray, rng: BatchRNG) -> NamedTuple: ...
+
+
+def per_run(value: float | np.ndarray, runs: int, name: str) -> float | np.ndarray:
+    """A scalar, or a length-``runs`` vector reshaped to ``(runs, 1)`` to broadcast over weights."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.shape not in ((runs,), (runs, 1)):
+        raise ValueError(f"{name} must be a scalar or have one value per run ({runs}), got {arr.shape}")
+    return arr.reshape(runs, 1)
+
+
+def _check_alpha(alpha: float | np.ndarray) -> None:
+    arr = np.asarray(alpha, dtype=float)
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"alpha (learning rate) must be finite and > 0, got {alpha!r}")
+
+
+@dataclass(frozen=True)
+class DigitalSGD:
+    r"""Digital SGD, :math:`W_{k+1} = W_k - \alpha g_k`."""
+
+    alpha: float | np.ndarray
+    name: str = "digital SGD"
+
+    def __post_init__(self) -> None:
+        _check_alpha(self.alpha)
+
+    @property
+    def device(self) -> Device:
+        return Ideal()
+
+    def init(self, w0: np.ndarray) -> WeightState:
+        return WeightState(np.array(w0, dtype=float))
+
+    def query(self, state: WeightState) -> np.ndarray:
+        return state.W
+
+    def weights(self, state: WeightState) -> np.ndarray:
+        return state.W
+
+    def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
+        a = per_run(self.alpha, state.W.shape[0], "alpha")
+        return WeightState(state.W - a * g)
+
+
+@dataclass(frozen=True)
+class AnalogSGD:
+    r"""Analog SGD: :math:`W_{k+1} = W_k - \alpha g_k \odot F(W_k) - \alpha |g_k| \odot G(W_k)`.
+
+    On :class:`~sim.devices.SoftBounds` this is
+    :math:`W_{k+1} = W_k - \alpha g_k - \frac{\alpha}{\tau}|g_k| \odot W_k` (arXiv 2406.12774).
+    Run it without gradient noise for Analog GD.
+    """
+
+    alpha: float | np.ndarray
+    device: Device
+    name: str = "Analog SGD"
+
+    def __post_init__(self) -> None:
+        _check_alpha(self.alpha)
+        if not isinstance(self.device, Device):
+            raise TypeError(f"device must be a sim.devices.Device, got {type(self.device).__name__}")
+
+    def init(self, w0: np.ndarray) -> WeightState:
+        w0 = np.array(w0, dtype=float)
+        self.device.check_weights(w0, "W0")
+        return WeightState(w0)
+
+    def query(self, state: WeightState) -> np.ndarray:
+        return state.W
+
+    def weights(self, state: WeightState) -> np.ndarray:
+        return state.W
+
+    def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
+        a = per_run(self.alpha, state.W.shape[0], "alpha")
+        return WeightState(self.device.update(state.W, -a * g))
