@@ -128,8 +128,7 @@ class SoftBounds(Device):
 
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         # w + d - |d| w / tau, written to allocate as little as possible (hot path)
-        out = np.abs(increment)
-        out *= w
+        out = np.asarray(np.abs(increment) * w, dtype=float)
         out /= -np.asarray(self.tau)
         out += w
         out += increment

@@ -202,3 +202,18 @@ def quadratic_loss(H: np.ndarray, w_star: np.ndarray, x: np.ndarray) -> float:
     """f(x) - f* = (x - w*)^T H (x - w*) / 2."""
     dx = np.asarray(x, dtype=float) - np.asarray(w_star, dtype=float)
     return float(dx @ np.asarray(H) @ dx / 2)
+
+
+def sgd_stationary_loss(H: np.ndarray, alpha: float, std: float | np.ndarray) -> float:
+    r"""Stationary :math:`E f - f^*` of digital SGD on a quadratic with isotropic noise.
+
+    The stationary covariance solves :math:`C = (I - \alpha H) C (I - \alpha H) + \alpha^2 s^2 I`;
+    in the eigenbasis :math:`c_i = \alpha s^2 / (\lambda_i (2 - \alpha\lambda_i))`, so
+    :math:`E f - f^* = \frac{\alpha s^2}{2}\sum_i 1/(2 - \alpha\lambda_i)` (the D-dimensional
+    version of ``sgd.floor_1d``). Requires :math:`\alpha\lambda_{\max} < 2`.
+    """
+    lam = np.linalg.eigvalsh(np.asarray(H, dtype=float))
+    if alpha * lam[-1] >= 2:
+        raise ValueError(f"digital SGD is unstable: alpha L = {alpha * lam[-1]:.3g} >= 2")
+    s2 = float(np.mean(np.broadcast_to(np.square(std), lam.shape)))
+    return float(alpha * s2 / 2 * np.sum(1 / (2 - alpha * lam)))

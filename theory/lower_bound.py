@@ -132,22 +132,29 @@ def _sgd_floor() -> Derivation:
 
 @register(
     "asgd.lower.floor_alpha",
-    title="lower-bound instance at step alpha: floor = s^2 w_bar^2/tau^2"
-    " + alpha L^2 s^2 M^2 / ((L + s/tau)(2 - alpha (L + s/tau))) + O(alpha^2)",
+    title="lower-bound instance at step alpha: floor = s^2 w_bar^2/tau^2 + L^2 Var(w), with the"
+    " stationary variance of the exact fluctuation recursion (multiplicative noise included)",
     kind="bound",
 )
 def _floor_alpha() -> Bound:
     c = L + s / tau
     M_bar = 1 - w_bar_expr**2 / tau**2
+    # e = w - w_bar. While |L(w - w*)| <= s, |g| = s + L(w - w*) xi/s exactly, and
+    #   e' = (1 - alpha c) e - alpha xi (M_bar + b e + q e^2),
+    #   b = (L w_bar/s - w_bar/tau)/tau,  q = L/(s tau),   E e = 0 (every noise term has mean 0).
+    b = (L * w_bar_expr / s - w_bar_expr / tau) / tau
+    q = L / (s * tau)
     v = sp.Symbol("v", positive=True)
-    # fluctuation e = w - w_bar: e' = (1 - alpha c) e - alpha M(w_bar) xi + O(e xi); stationary Var
-    var = sp.solve(sp.Eq(v, (1 - alpha * c) ** 2 * v + alpha**2 * s**2 * M_bar**2), v)[0]
+    # E e'^2 = (1 - alpha c)^2 v + alpha^2 s^2 E(M_bar + b e + q e^2)^2, keeping terms up to
+    # E e^2 = v (E e^3 and E e^4 = O(v^2) are dropped)
+    var = sp.solve(sp.Eq(v, (1 - alpha * c) ** 2 * v
+                         + alpha**2 * s**2 * (M_bar**2 + (b**2 + 2 * M_bar * q) * v)), v)[0]
     return Bound(
         id="asgd.lower.floor_alpha",
-        title="lower-bound instance at step alpha: floor = s^2 w_bar^2/tau^2"
-        " + alpha L^2 s^2 M^2 / ((L + s/tau)(2 - alpha (L + s/tau))) + O(alpha^2)",
+        title="lower-bound instance at step alpha: floor = s^2 w_bar^2/tau^2 + L^2 Var(w), with the"
+        " stationary variance of the exact fluctuation recursion (multiplicative noise included)",
         lhs=LIMIT_GRAD,
-        expr=s**2 * w_bar_expr**2 / tau**2 + L**2 * sp.factor(var),
+        expr=s**2 * w_bar_expr**2 / tau**2 + L**2 * var,
         relation="=",
         assumptions=(
             Assumption("inside", sp.Abs(w_star) < tau, "|w*| < tau"),
@@ -156,9 +163,10 @@ def _floor_alpha() -> Bound:
         provenance=Provenance(
             _SRC,
             "derived",
-            "While |L(w - w*)| <= s, |g| = s + L(w - w*) xi / s exactly, so the fluctuation"
-            " e = w - w_bar obeys e' = (1 - alpha (L + s/tau)) e - alpha M(w_bar) xi + O(e xi / tau)"
-            " with M(w_bar) = 1 - w_bar^2/tau^2; its stationary variance gives the O(alpha) term."
-            " The neglected e*xi coupling changes the floor at O(alpha^2).",
+            "While |L(w - w*)| <= s, |g| = s + L(w - w*) xi/s exactly, so e = w - w_bar obeys"
+            " e' = (1 - alpha (L + s/tau)) e - alpha xi (M(w_bar) + b e + q e^2) with E e = 0;"
+            " the stationary second moment, keeping E e^2 and dropping E e^3, E e^4 = O(alpha^2 v),"
+            " gives the floor. The leading term is alpha L^2 s^2 M^2/((L + s/tau)(2 - alpha (L +"
+            " s/tau))); the b, q (multiplicative-noise) terms are its O(alpha^2) correction.",
         ),
     )

@@ -1,0 +1,45 @@
+"""Shared plotting helpers: one look for every figure, mean + band over seeds."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+plt.rcParams.update({
+    "figure.dpi": 100,
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 7,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+})
+
+#: band shown around the mean: the 10%-90% range of the runs (run-to-run spread, not an error bar)
+BAND = (10, 90)
+
+
+def summarize(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean and the 10-90 % quantile band over runs (axis 0) of an ``(R, n)`` array."""
+    lo, hi = np.percentile(values, BAND, axis=0)
+    return {"mean": values.mean(axis=0), "lo": lo, "hi": hi}
+
+
+def band(ax, x, mean, lo, hi, *, color, label=None, ls="-", lw=1.2):
+    ax.plot(x, mean, color=color, ls=ls, lw=lw, label=label)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
+
+
+def colors(n: int, cmap: str = "viridis") -> list:
+    return [plt.get_cmap(cmap)(v) for v in np.linspace(0.05, 0.85, max(n, 1))]
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, width: float = 3.3, height: float = 2.6):
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
+                        constrained_layout=True)

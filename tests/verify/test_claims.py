@@ -1,0 +1,66 @@
+"""Every claim passes in quick mode and its negative control fails (full mode: slow)."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from verify import all_claims, get_claim
+
+IDS = [c.id for c in all_claims()]
+
+
+def _assert_honest(ev):
+    assert ev.checks, "a claim must make at least one check"
+    for c in ev.checks:
+        assert c.reason, f"{c.name}: every check states why its tolerance is what it is"
+        assert c.tolerance >= 0 and (c.se >= 0 or math.isnan(c.se))
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_claim_quick_passes_and_control_fails(cid):
+    claim = get_claim(cid)
+    assert claim.statement and claim.reference and claim.control
+    ev = claim.run("quick")
+    _assert_honest(ev)
+    failed = [(c.name, c.measured, c.predicted, c.tolerance) for c in ev.checks if not c.passed]
+    assert ev.verdict == "pass", failed
+    ctl = claim.run("quick", control=True)
+    assert ctl.verdict == "fail", "negative control passed: the checks have no power"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", IDS)
+def test_claim_full_passes_and_control_fails(cid):
+    claim = get_claim(cid)
+    ev = claim.run("full")
+    assert ev.verdict == "pass", [c for c in ev.checks if not c.passed]
+    assert claim.run("full", control=True).verdict == "fail"
+
+
+def test_unknown_claim_and_mode():
+    with pytest.raises(KeyError, match="no claim"):
+        get_claim("nope")
+    with pytest.raises(ValueError, match="mode"):
+        get_claim(IDS[0]).run("medium")
+
+
+def test_cli_list_and_run_json(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "verify", "list"], capture_output=True, text=True)
+    assert out.returncode == 0 and all(i in out.stdout for i in IDS)
+    path = tmp_path / "r.json"
+    out = subprocess.run([sys.executable, "-m", "verify", "run", "asgd.lower_bound_instance",
+                          "--quick", "--json", str(path), "-q"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "asgd.lower_bound_instance" in out.stdout and "fails ✓" in out.stdout
+    data = json.loads(path.read_text())
+    (rec,) = data["claims"]
+    assert data["all_pass"] and rec["verdict"] == "pass"
+    for key in ("bound", "measured", "uncertainty", "verdict", "checks"):
+        assert key in rec
+    assert rec["negative_control"]["verdict"] == "fail"
+    out = subprocess.run([sys.executable, "-m", "verify", "run", "nope", "--quick"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "no claim" in out.stderr
