@@ -14,7 +14,7 @@ Every quantity is batched over R independent runs (leading axis), and a run is a
 from ._rng import BatchRNG
 from .devices import Device, Exponential, GeneralizedLinear, Ideal, Power, SoftBounds
 from .noise import GaussianNoise, NoNoise, RademacherNoise
-from .optimizers import AnalogSGD, DigitalSGD, WeightState
+from .optimizers import UPDATE_MODES, AnalogSGD, DigitalSGD, WeightState, apply_update
 from .problems import (
     PAPER_PROBLEMS,
     Quadratic,
@@ -31,6 +31,7 @@ from .trajectory import METRICS, Trajectory
 __all__ = [
     "METRICS",
     "PAPER_PROBLEMS",
+    "UPDATE_MODES",
     "AnalogSGD",
     "BatchRNG",
     "Device",
@@ -46,6 +47,7 @@ __all__ = [
     "SoftBounds",
     "Trajectory",
     "WeightState",
+    "apply_update",
     "diagonal_quadratic",
     "least_squares",
     "paper_problem",

@@ -11,7 +11,7 @@ State is a NamedTuple of ``(R, D)`` arrays; ``alpha`` is a scalar or one value p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 
@@ -44,6 +44,34 @@ class Algorithm(Protocol):
         ...
 
     def step(self, state: NamedTuple, g: np.ndarray, rng: BatchRNG) -> NamedTuple: ...
+
+
+UpdateMode = Literal["mean_field", "pulsed"]
+UPDATE_MODES: tuple[str, ...] = ("mean_field", "pulsed")
+
+
+def apply_update(device: Device, w: np.ndarray, increment: np.ndarray, rng: BatchRNG,
+                 mode: UpdateMode = "mean_field") -> np.ndarray:
+    """Apply a desired increment to analog weights through ``device``.
+
+    ``mode="mean_field"`` uses the response functions directly (:meth:`Device.update`);
+    ``mode="pulsed"`` asks the device for its pulse-level update (``device.pulsed_update(w,
+    increment, rng)``), which draws the pulse randomness from ``rng``. Every optimizer that writes
+    to an analog array goes through this one function, so both modes share one code path.
+    """
+    if mode == "mean_field":
+        return device.update(w, increment)
+    if mode == "pulsed":
+        pulsed = getattr(device, "pulsed_update", None)
+        if pulsed is None:
+            raise ValueError(f"{type(device).__name__} has no pulse-level model (mode='pulsed')")
+        return pulsed(w, increment, rng)
+    raise ValueError(f"mode must be one of {UPDATE_MODES}, got {mode!r}")
+
+
+def check_mode(mode: str) -> None:
+    if mode not in UPDATE_MODES:
+        raise ValueError(f"mode must be one of {UPDATE_MODES}, got {mode!r}")
 
 
 def per_run(value: float | np.ndarray, runs: int, name: str) -> float | np.ndarray:
@@ -96,15 +124,18 @@ class AnalogSGD:
 
     On :class:`~sim.devices.SoftBounds` this is
     :math:`W_{k+1} = W_k - \alpha g_k - \frac{\alpha}{\tau}|g_k| \odot W_k` (arXiv 2406.12774).
-    Run it without gradient noise for Analog GD.
+    Run it without gradient noise for Analog GD. ``mode="pulsed"`` applies the same increment
+    through the device's pulse-level model (see :func:`apply_update`).
     """
 
     alpha: float | np.ndarray
     device: Device
+    mode: UpdateMode = "mean_field"
     name: str = "Analog SGD"
 
     def __post_init__(self) -> None:
         _check_alpha(self.alpha)
+        check_mode(self.mode)
         if not isinstance(self.device, Device):
             raise TypeError(f"device must be a sim.devices.Device, got {type(self.device).__name__}")
 
@@ -121,4 +152,4 @@ class AnalogSGD:
 
     def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
         a = per_run(self.alpha, state.W.shape[0], "alpha")
-        return WeightState(self.device.update(state.W, -a * g))
+        return WeightState(apply_update(self.device, state.W, -a * g, rng, self.mode))
