@@ -74,14 +74,16 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"mode must be one of {UPDATE_MODES}, got {mode!r}")
 
 
-def per_run(value: float | np.ndarray, runs: int, name: str) -> float | np.ndarray:
-    """A scalar, or a length-``runs`` vector reshaped to ``(runs, 1)`` to broadcast over weights."""
+def per_run(value: float | np.ndarray, runs: int, name: str, ndim: int = 2) -> float | np.ndarray:
+    """A scalar, or one value per run reshaped to ``(runs, 1, ..., 1)`` (``ndim`` axes in all) so
+    it broadcasts over weights of shape ``(runs, ...)`` (vectors ``(R, D)``, layer tiles
+    ``(R, out, in)``)."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
         return float(arr)
-    if arr.shape not in ((runs,), (runs, 1)):
+    if arr.size != runs or arr.shape[0] != runs or any(n != 1 for n in arr.shape[1:]):
         raise ValueError(f"{name} must be a scalar or have one value per run ({runs}), got {arr.shape}")
-    return arr.reshape(runs, 1)
+    return arr.reshape((runs,) + (1,) * max(ndim - 1, 0))
 
 
 def _check_alpha(alpha: float | np.ndarray) -> None:
@@ -114,7 +116,7 @@ class DigitalSGD:
         return state.W
 
     def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
-        a = per_run(self.alpha, state.W.shape[0], "alpha")
+        a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
         return WeightState(state.W - a * g)
 
 
@@ -151,5 +153,5 @@ class AnalogSGD:
         return state.W
 
     def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
-        a = per_run(self.alpha, state.W.shape[0], "alpha")
+        a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
         return WeightState(apply_update(self.device, state.W, -a * g, rng, self.mode))

@@ -152,3 +152,16 @@ def test_paper_problems():
     np.testing.assert_allclose(p.grad(p.w_star[None]), 0, atol=1e-12)
     p = sim.paper_problem("exact_fig4_init")
     assert p.dim == 51 and p.w_star[-1] == pytest.approx(0.1)
+
+
+def test_optimizers_accept_layer_shaped_weights_with_per_run_alpha():
+    """The same optimizer objects drive (R, out, in) tiles; alpha per run broadcasts over both axes."""
+    alpha = np.array([0.1, 0.2])
+    w = np.full((2, 3, 4), 0.5)
+    g = np.ones((2, 3, 4))
+    rng = BatchRNG(0, range(2), "test")
+    out = sim.AnalogSGD(alpha, sim.SoftBounds(1.0)).step(sim.WeightState(w), g, rng).W
+    expected = 0.5 - alpha[:, None, None] * (1 + 0.5)  # W - a g - a |g| W / tau
+    np.testing.assert_allclose(out, np.broadcast_to(expected, w.shape))
+    dig = sim.DigitalSGD(alpha).step(sim.WeightState(w), g, rng).W
+    np.testing.assert_allclose(dig, np.broadcast_to(0.5 - alpha[:, None, None], w.shape))
