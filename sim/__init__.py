@@ -25,6 +25,7 @@ from .problems import (
     random_least_squares,
     scalar_quadratic,
 )
+from .pulsed import PulsedSoftBounds
 from .run import simulate
 from .trajectory import METRICS, Trajectory
 
@@ -42,6 +43,7 @@ __all__ = [
     "Ideal",
     "NoNoise",
     "Power",
+    "PulsedSoftBounds",
     "Quadratic",
     "RademacherNoise",
     "SoftBounds",

@@ -1,0 +1,273 @@
+r"""Pulse-level soft-bounds device, faithful to IBM aihwkit, with its mean-field twin.
+
+One object, :class:`PulsedSoftBounds`, carries both interfaces of the update contract
+(:func:`sim.optimizers.apply_update`): the mean-field response functions of
+:class:`~sim.devices.Device` (``q_plus``, ``q_minus``, ``F``, ``G``, ``M``, ``update``...) and the
+pulse-level :meth:`PulsedSoftBounds.pulsed_update`. So ``AnalogSGD(alpha, dev, mode="pulsed")``
+and ``mode="mean_field"`` run the same physical device.
+
+Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma = 1`; C++
+``rpu_pulsed_device.cpp::populate`` and ``rpu_linearstep_device.cpp``; spec ``anchors.md`` 1.2-1.4):
+
+* per-element bounds :math:`b_{\max} = w_{\max}(1 + \text{w\_max\_dtod}\,\xi)`,
+  :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`;
+* per-element steps, with gain :math:`g = 1 + \text{dw\_min\_dtod}\,\xi` and
+  :math:`r = \text{up\_down\_dtod}\,\xi'`:
+  :math:`a_+ = (g + r + \min(\beta, 0))\,\Delta w_{\min}`,
+  :math:`a_- = (g - r - \max(\beta, 0))\,\Delta w_{\min}` with :math:`\beta` = ``up_down``.
+  **As in aihwkit's C++, up_down = +beta shrinks only the down step (by 1 - beta), up_down = -beta
+  only the up step** (the docstring's symmetric split is not what the code does; anchors.md 1.3);
+* one up pulse: :math:`w \leftarrow w + a_+ (1 - w/b_{\max})(1 + \sigma_c \xi)`; one down pulse:
+  :math:`w \leftarrow w - a_- (1 - w/b_{\min})(1 + \sigma_c \xi)` (multiplicative cycle-to-cycle
+  noise, aihwkit's default ``mult_noise``; :math:`\sigma_c` = ``dw_min_std``); then clip to
+  :math:`[b_{\min}, b_{\max}]`.
+
+A desired increment :math:`d` becomes :math:`n` same-sign pulses, with
+:math:`n = \lfloor |d|/\Delta w_{\min} \rfloor + \mathrm{Bernoulli}(\mathrm{frac})` (stochastic
+rounding, ``E n \Delta w_{\min} = |d|``) or, with ``desired_bl`` set, a stochastic pulse train of
+length BL with firing probability :math:`\min(1, |d|/(BL\,\Delta w_{\min}))` per slot, so at most
+BL pulses (aihwkit's truncation at :math:`BL\,\Delta w_{\min}`). The granularity is the nominal
+``dw_min``, as in aihwkit.
+
+Fast path (closed form, derived in :mod:`theory.pulses`): with :math:`B` the bound the pulses head
+to and :math:`\rho = a/|B|`, :math:`n` noiseless pulses give
+
+.. math::  w_n = B + (w - B)(1 - \rho)^n .
+
+With cycle-to-cycle noise the factor is :math:`\prod_i (1 - \rho(1 + \sigma_c \xi_i))`, whose mean
+:math:`(1-\rho)^n` and second moment :math:`((1-\rho)^2 + \rho^2\sigma_c^2)^n` are exact; the fast
+path draws a normal with these two moments (exact in mean and variance, Gaussian in shape). The
+sequential per-pulse reference :meth:`PulsedSoftBounds.pulsed_update_sequential` applies the
+pulses one by one; ``tests/sim/test_pulsed.py`` compares the two in distribution.
+
+Mean field: :math:`E[\Delta w] \to d\, q_\pm(w)` as :math:`\Delta w_{\min} \to 0` with
+:math:`q_+(w) = (a_+/\Delta w_{\min})(1 - w/b_{\max})`,
+:math:`q_-(w) = (a_-/\Delta w_{\min})(1 - w/b_{\min})`.
+
+Device-to-device variation is drawn **once per device**, from ``seed`` through
+:class:`~sim._rng.BatchRNG` (stream ``"device_to_device"``), with the per-run weight shape
+``shape`` the user gives (``(D,)`` for vectors, ``(out, in)`` for a layer tile); it broadcasts over
+``(R, *shape)`` weights (every run sees the same physical array, like one aihwkit tile). Without
+variation ``shape`` may be ``None`` and the device fits weights of any shape.
+
+Not modelled (yet): aihwkit's write noise on the apparent weight, reference / symmetric-point
+subtraction, other step types (see README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._rng import BatchRNG
+from .devices import ArrayLike, Device
+
+
+def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
+           hi_open: bool = False) -> float:
+    v = float(value)
+    bad = (not np.isfinite(v)) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi)
+    if bad:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        raise ValueError(f"{name} must lie in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class PulsedSoftBounds(Device):
+    r"""Soft-bounds device at pulse level (aihwkit ``SoftBoundsDevice`` semantics).
+
+    Parameters
+    ----------
+    dw_min
+        Nominal step (granularity) :math:`\Delta w_{\min} > 0`.
+    w_max, w_min
+        Nominal bounds, ``w_min < 0 < w_max`` (asymmetric allowed).
+    up_down
+        Asymmetry :math:`\beta \in (-1, 1)`: ``+beta`` shrinks the down step by ``1 - beta``,
+        ``-beta`` the up step (aihwkit C++).
+    dw_min_dtod, up_down_dtod, w_max_dtod, w_min_dtod
+        Device-to-device spreads (relative, Gaussian), drawn once from ``seed``.
+    dw_min_std
+        Cycle-to-cycle noise :math:`\sigma_c` of each pulse, relative to its step (multiplicative).
+    desired_bl
+        ``None``: stochastic rounding of :math:`|d|/\Delta w_{\min}` (no cap). An integer BL:
+        stochastic pulse train of BL slots (at most BL pulses per update).
+    shape
+        Per-run weight shape for device-to-device variation (required when any ``*_dtod`` > 0).
+    seed
+        Construction seed of the variation (aihwkit ``construction_seed``).
+
+    Notes
+    -----
+    aihwkit's defaults have non-zero variation; here every variation defaults to 0, so the device
+    matches the theory's model unless asked otherwise (as the authors' scripts configure aihwkit).
+    """
+
+    dw_min: float = 1e-3
+    w_max: float = 1.0
+    w_min: float = -1.0
+    up_down: float = 0.0
+    dw_min_dtod: float = 0.0
+    up_down_dtod: float = 0.0
+    w_max_dtod: float = 0.0
+    w_min_dtod: float = 0.0
+    dw_min_std: float = 0.0
+    desired_bl: int | None = None
+    shape: tuple[int, ...] | None = None
+    seed: int = 0
+    name = "pulsed_soft_bounds"
+
+    b_max: ArrayLike = field(init=False, repr=False, compare=False)
+    b_min: ArrayLike = field(init=False, repr=False, compare=False)
+    a_up: ArrayLike = field(init=False, repr=False, compare=False)
+    a_down: ArrayLike = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check("dw_min", self.dw_min, 0.0, np.inf, lo_open=True, hi_open=True)
+        _check("w_max", self.w_max, 0.0, np.inf, lo_open=True, hi_open=True)
+        _check("w_min", self.w_min, -np.inf, 0.0, lo_open=True, hi_open=True)
+        _check("up_down", self.up_down, -1.0, 1.0, lo_open=True, hi_open=True)
+        for nm in ("dw_min_dtod", "up_down_dtod", "w_max_dtod", "w_min_dtod", "dw_min_std"):
+            _check(nm, getattr(self, nm), 0.0, 1.0)
+        if self.desired_bl is not None and (int(self.desired_bl) != self.desired_bl
+                                            or self.desired_bl < 1):
+            raise ValueError(f"desired_bl must be None or a positive integer, got {self.desired_bl!r}")
+        dtod = (self.dw_min_dtod, self.up_down_dtod, self.w_max_dtod, self.w_min_dtod)
+        varied = any(v > 0 for v in dtod)
+        if varied and self.shape is None:
+            raise ValueError("shape (the per-run weight shape, e.g. (D,)) is required when a"
+                             f" device-to-device spread is > 0, got shape=None with *_dtod={dtod}")
+        if int(self.seed) < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if varied:
+            shape = tuple(int(s) for s in self.shape)  # type: ignore[union-attr]
+            xi = BatchRNG(self.seed, [0], "device_to_device").normal((4, *shape))[0]
+            b_max = self.w_max * (1 + self.w_max_dtod * xi[0])
+            b_min = self.w_min * (1 + self.w_min_dtod * xi[1])
+            g = 1 + self.dw_min_dtod * xi[2]
+            r = self.up_down_dtod * xi[3]
+        else:
+            b_max, b_min, g, r = self.w_max, self.w_min, 1.0, 0.0
+        # aihwkit enforce_consistency: bounds keep their sign, steps stay positive
+        b_max = np.maximum(b_max, 1e-6 * self.w_max)
+        b_min = np.minimum(b_min, 1e-6 * self.w_min)
+        a_up = np.abs((g + r + min(self.up_down, 0.0)) * self.dw_min)
+        a_down = np.abs((g - r - max(self.up_down, 0.0)) * self.dw_min)
+        for nm, v in (("b_max", b_max), ("b_min", b_min), ("a_up", a_up), ("a_down", a_down)):
+            object.__setattr__(self, nm, v if np.ndim(v) else float(v))
+        if np.any(self.a_up / self.b_max >= 1) or np.any(self.a_down / -np.asarray(self.b_min) >= 1):
+            raise ValueError("dw_min must be smaller than the bounds (a step must not jump across"
+                             f" the range); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
+                             f" w_min={self.w_min!r}")
+        # per-pulse contraction factors toward the bound, 1 - rho, as logs for the closed form
+        object.__setattr__(self, "_log_up", np.log1p(-self.a_up / self.b_max))
+        object.__setattr__(self, "_log_down", np.log1p(self.a_down / self.b_min))
+
+    # -- mean-field interface -------------------------------------------------------------------
+    @property
+    def tau(self) -> float:  # type: ignore[override]
+        """Tightest range radius, ``min(min b_max, min |b_min|)`` (for the saturation metric)."""
+        return float(min(np.min(self.b_max), np.min(-np.asarray(self.b_min))))
+
+    def q_plus(self, w: np.ndarray) -> np.ndarray:
+        return (self.a_up / self.dw_min) * (1 - w / self.b_max)
+
+    def q_minus(self, w: np.ndarray) -> np.ndarray:
+        return (self.a_down / self.dw_min) * (1 - w / self.b_min)
+
+    def symmetric_point(self) -> ArrayLike:
+        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+/b_{\max} - a_-/b_{\min})` (theory.pulses)."""
+        return (self.a_up - self.a_down) / (self.a_up / self.b_max - self.a_down / self.b_min)
+
+    def clip(self, w: np.ndarray) -> np.ndarray:
+        return np.clip(w, self.b_min, self.b_max)
+
+    def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
+        w = np.asarray(w, dtype=float)
+        if self.shape is not None and tuple(w.shape[1:]) != tuple(self.shape):
+            raise ValueError(f"{what} must have shape (R, *{tuple(self.shape)}) for this device"
+                             f" (its device-to-device variation), got {w.shape}")
+        bad = (w < self.b_min) | (w > self.b_max)
+        if np.any(bad):
+            i = np.unravel_index(np.argmax(bad), bad.shape)
+            raise ValueError(f"{what} must lie in the device range [b_min, b_max]; entry"
+                             f" {tuple(map(int, i))} is {float(w[i]):.6g} outside ({self!r})")
+
+    def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
+        r"""Mean-field update :math:`w + d\,q_\pm(w)`, clipped to the bounds."""
+        up = increment >= 0
+        step = np.where(up, self.q_plus(w), self.q_minus(w))
+        return self.clip(w + increment * step)
+
+    # -- pulse level ----------------------------------------------------------------------------
+    def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        """Number of pulses per element (float array of integers), by stochastic rounding of
+        ``|d|/dw_min`` or, with ``desired_bl``, a stochastic pulse train truncated at BL."""
+        x = np.abs(increment) / self.dw_min
+        shape = increment.shape[1:]
+        if self.desired_bl is None:
+            n = np.floor(x)
+            n += rng.uniform(shape) < (x - n)
+            return n
+        bl = int(self.desired_bl)
+        p = np.minimum(x / bl, 1.0)
+        return (rng.uniform((*shape, bl)) < p[..., None]).sum(axis=-1, dtype=float)
+
+    def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        r"""Apply ``increment`` as same-sign pulses, closed form (fast path).
+
+        :math:`w' = B + (w - B) P`, :math:`P = (1-\rho)^n` (noiseless) or a normal with the exact
+        mean and variance of :math:`\prod_i(1 - \rho(1+\sigma_c\xi_i))`; then clip.
+        """
+        w = np.asarray(w, dtype=float)
+        increment = np.asarray(increment, dtype=float)
+        n = self.pulse_counts(increment, rng)
+        up = increment >= 0
+        bound = np.where(up, self.b_max, self.b_min)
+        logf = np.where(up, self._log_up, self._log_down)
+        factor = np.exp(n * logf)
+        if self.dw_min_std > 0:
+            rho2 = np.expm1(logf) ** 2 * self.dw_min_std**2  # (rho sigma_c)^2
+            second = np.exp(n * np.log(np.exp(2 * logf) + rho2))
+            factor = factor + np.sqrt(np.maximum(second - factor * factor, 0.0)) * rng.normal(
+                increment.shape[1:])
+        out = w - bound
+        out *= factor
+        out += bound
+        return np.clip(out, self.b_min, self.b_max, out=out)
+
+    def pulsed_update_sequential(self, w: np.ndarray, increment: np.ndarray,
+                                 rng: BatchRNG) -> np.ndarray:
+        """Reference: the same pulse counts, applied one pulse at a time with per-pulse noise and
+        clipping (a loop over pulses; for tests, not for production)."""
+        w = np.array(w, dtype=float)
+        increment = np.asarray(increment, dtype=float)
+        n = self.pulse_counts(increment, rng)
+        up = increment >= 0
+        a = np.where(up, self.a_up, -np.asarray(self.a_down))
+        bound = np.where(up, self.b_max, self.b_min)
+        for k in range(int(n.max(initial=0))):
+            active = n > k
+            noise = 1 + self.dw_min_std * rng.normal(increment.shape[1:]) if self.dw_min_std else 1
+            w = np.where(active, self.clip(w + a * (1 - w / bound) * noise), w)
+        return w
+
+    # -- aihwkit -> theory constants ----------------------------------------------------------------
+    def theory_constants(self) -> dict[str, ArrayLike]:
+        r"""Constants of the theory's response model (mean field), per element.
+
+        Returns ``tau_max = b_max``, ``tau_min = -b_min``, the symmetric point, and (for symmetric
+        bounds) the generalized-linear form :math:`q_\pm = (1 \pm c)(1 \mp w/\tau)` scaled by
+        :math:`\kappa = (a_+ + a_-)/(2\Delta w_{\min})`: ``c = (a_+ - a_-)/(a_+ + a_-)``.
+        See :mod:`theory.pulses` (``pulse.aihwkit_mapping``).
+        """
+        return {
+            "tau_max": self.b_max,
+            "tau_min": -np.asarray(self.b_min),
+            "symmetric_point": self.symmetric_point(),
+            "c": (self.a_up - self.a_down) / (self.a_up + self.a_down),
+            "kappa": (self.a_up + self.a_down) / (2 * self.dw_min),
+        }

@@ -1,0 +1,123 @@
+"""Pulse-level soft-bounds device: aihwkit conventions, fast path vs per-pulse reference, contract."""
+
+import numpy as np
+import pytest
+
+import sim
+from sim._rng import BatchRNG
+from sim.pulsed import PulsedSoftBounds
+from verify.stats import Z
+
+
+def _rng(stream="p", R=1, seed=0):
+    return BatchRNG(seed, range(R), stream)
+
+
+def test_matches_aihwkit_reference_numbers():
+    # anchors.md 1.3: aihwkit 1.1.0 SoftBoundsDevice, bounds +-1, dw_min 0.01, no variation,
+    # 10 pulses from w = 0, printed to 4 significant digits (hence atol 5e-6)
+    w = np.zeros((1, 2))
+    inc = np.array([[0.1, -0.1]])  # exactly 10 pulses each way (no rounding randomness)
+    for up_down, expected in ((0.0, (0.09562, -0.09562)), (0.2, (0.09562, -0.07718)),
+                              (-0.2, (0.07718, -0.09562))):
+        dev = PulsedSoftBounds(dw_min=0.01, up_down=up_down)
+        out = dev.pulsed_update(w, inc, _rng())
+        np.testing.assert_allclose(out[0], expected, atol=5e-6)
+
+
+def test_fast_path_equals_sequential_without_noise():
+    dev = PulsedSoftBounds(dw_min=0.003, w_max=1.25, w_min=-0.75, up_down=0.1)
+    w = np.random.default_rng(1).uniform(-0.7, 1.2, (64, 30))
+    inc = np.random.default_rng(2).normal(0, 0.05, (64, 30))
+    fast = dev.pulsed_update(w, inc, _rng(R=64))
+    seq = dev.pulsed_update_sequential(w, inc, _rng(R=64))  # same stream -> same pulse counts
+    np.testing.assert_allclose(fast, seq, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("inc", [0.02, -0.05])
+def test_fast_path_matches_sequential_in_distribution_with_cycle_noise(inc):
+    dev = PulsedSoftBounds(dw_min=0.002, w_max=1.0, w_min=-0.8, dw_min_std=0.5)
+    R, N = 8, 2000
+    w = np.full((R, N), 0.3)
+    d = np.full((R, N), inc)
+    fast = dev.pulsed_update(w, d, _rng("a", R)).ravel()
+    seq = dev.pulsed_update_sequential(w, d, _rng("b", R)).ravel()
+    n = fast.size
+    # mean: Z standard errors of the difference of two independent sample means
+    se_mean = np.sqrt(fast.var() / n + seq.var() / n)
+    assert abs(fast.mean() - seq.mean()) <= Z * se_mean
+    # variance: Z s.e. of the difference of two sample variances (s.e. of s^2 ~ s^2 sqrt(2/n),
+    # the Gaussian value; the per-pulse product is near Gaussian for 10-25 pulses)
+    se_var = np.sqrt(2 / n) * np.hypot(fast.var(), seq.var())
+    assert abs(fast.var() - seq.var()) <= Z * se_var
+    # power: the same test flags a fast path whose noise spread is 15% too large
+    wrong = fast.mean() + 1.15 * (fast - fast.mean())
+    assert abs(wrong.var() - seq.var()) > Z * np.sqrt(2 / n) * np.hypot(wrong.var(), seq.var())
+
+
+def test_stochastic_rounding_is_unbiased_and_mean_matches_the_two_point_closed_form():
+    # E[n] dw_min = |d|; E[w'] = B + (w - B) E[(1 - rho)^n] with n in {floor, floor + 1}
+    R, N, w0, d = 4, 50_000, 0.2, 0.0137
+    for dw in (0.004, 0.001):
+        dev = PulsedSoftBounds(dw_min=dw, w_max=1.0, w_min=-1.0)
+        n = dev.pulse_counts(np.full((R, N), d), _rng("n", R))
+        assert abs(n.mean() * dw - d) <= Z * n.std() * dw / np.sqrt(n.size)
+        out = dev.pulsed_update(np.full((R, N), w0), np.full((R, N), d), _rng("u", R))
+        m, p = np.floor(d / dw), d / dw - np.floor(d / dw)
+        expect = 1 + (w0 - 1) * ((1 - p) * (1 - dw) ** m + p * (1 - dw) ** (m + 1))
+        assert abs(out.mean() - expect) <= Z * out.std() / np.sqrt(out.size) + 1e-15
+
+
+def test_pulse_train_truncates_at_bl_pulses():
+    dev = PulsedSoftBounds(dw_min=0.01, desired_bl=5)
+    n = dev.pulse_counts(np.array([[1.0, 0.025, -3.0]]), _rng())
+    assert n[0, 0] == 5 and n[0, 2] == 5 and 0 <= n[0, 1] <= 5
+    out = dev.pulsed_update(np.zeros((1, 1)), np.array([[10.0]]), _rng())
+    assert out[0, 0] == pytest.approx(1 - 0.99**5)
+
+
+def test_symmetric_point_and_mean_field_interface():
+    dev = PulsedSoftBounds(dw_min=0.01, w_max=1.25, w_min=-0.75, up_down=0.2)
+    ws = dev.symmetric_point()
+    assert dev.G(np.array(ws)) == pytest.approx(0, abs=1e-12)
+    grid = np.linspace(-0.7, 1.2, 7)
+    np.testing.assert_allclose(dev.F(grid) - dev.G(grid), dev.q_plus(grid))
+    np.testing.assert_allclose(dev.M(grid), dev.q_plus(grid) * dev.q_minus(grid))
+    assert dev.w_max == 1.25 and dev.tau == 0.75
+
+
+def test_device_to_device_variation_is_seeded_and_broadcasts_over_layer_tiles():
+    kw = dict(dw_min=0.01, dw_min_dtod=0.3, up_down_dtod=0.05, w_max_dtod=0.2, w_min_dtod=0.2,
+              shape=(3, 4))
+    a, b, c = PulsedSoftBounds(**kw, seed=1), PulsedSoftBounds(**kw, seed=1), PulsedSoftBounds(
+        **kw, seed=2)
+    assert np.array_equal(a.b_max, b.b_max) and np.array_equal(a.a_up, b.a_up)
+    assert not np.array_equal(a.a_up, c.a_up) and a.a_up.shape == (3, 4)
+    w = np.zeros((5, 3, 4))
+    out = a.pulsed_update(w, np.full(w.shape, 0.05), _rng(R=5))
+    assert out.shape == (5, 3, 4) and np.all(out > 0)
+    with pytest.raises(ValueError, match="shape"):
+        a.check_weights(np.zeros((5, 12)))
+
+
+def test_analog_sgd_pulsed_end_to_end_reproducible():
+    prob = sim.paper_problem("exact_fig3")
+    dev = PulsedSoftBounds(dw_min=1 / 300, dw_min_std=0.3)
+    run = [sim.simulate(prob, sim.AnalogSGD(0.03, dev, mode="pulsed"), steps=200, seeds=4,
+                        noise=sim.GaussianNoise(0.1), progress=False) for _ in range(2)]
+    assert np.array_equal(run[0]["loss"], run[1]["loss"])
+    mf = sim.simulate(prob, sim.AnalogSGD(0.03, dev), steps=200, seeds=4,
+                      noise=sim.GaussianNoise(0.1), progress=False)
+    assert run[0]["loss"][:, -1].mean() < 0.2 * run[0]["loss"][:, 0].mean()
+    assert not np.array_equal(mf["loss"], run[0]["loss"])
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(dw_min=0.0), "dw_min"), (dict(w_max=-1.0), "w_max"), (dict(w_min=0.5), "w_min"),
+    (dict(up_down=1.0), "up_down"), (dict(dw_min_std=-0.1), "dw_min_std"),
+    (dict(desired_bl=0), "desired_bl"), (dict(dw_min_dtod=0.1), "shape"),
+    (dict(dw_min=2.0), "dw_min"),
+])
+def test_invalid_parameters(kw, match):
+    with pytest.raises(ValueError, match=match):
+        PulsedSoftBounds(**kw)
