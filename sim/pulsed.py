@@ -165,6 +165,9 @@ class PulsedSoftBounds(Device):
         # per-pulse contraction factors toward the bound, 1 - rho, as logs for the closed form
         object.__setattr__(self, "_log_up", np.log1p(-self.a_up / self.b_max))
         object.__setattr__(self, "_log_down", np.log1p(self.a_down / self.b_min))
+        # log of the per-pulse second moment E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
+        for nm, lg in (("_log2_up", self._log_up), ("_log2_down", self._log_down)):
+            object.__setattr__(self, nm, np.log(np.exp(2 * lg) + np.expm1(lg) ** 2 * self.dw_min_std**2))
 
     # -- mean-field interface -------------------------------------------------------------------
     @property
@@ -230,10 +233,12 @@ class PulsedSoftBounds(Device):
         logf = np.where(up, self._log_up, self._log_down)
         factor = np.exp(n * logf)
         if self.dw_min_std > 0:
-            rho2 = np.expm1(logf) ** 2 * self.dw_min_std**2  # (rho sigma_c)^2
-            second = np.exp(n * np.log(np.exp(2 * logf) + rho2))
-            factor = factor + np.sqrt(np.maximum(second - factor * factor, 0.0)) * rng.normal(
-                increment.shape[1:])
+            second = np.exp(n * np.where(up, self._log2_up, self._log2_down))
+            second -= factor * factor
+            np.maximum(second, 0.0, out=second)
+            np.sqrt(second, out=second)
+            second *= rng.normal(increment.shape[1:])
+            factor += second
         out = w - bound
         out *= factor
         out += bound
