@@ -50,12 +50,16 @@ Device-to-device variation is drawn **once per device**, from ``seed`` through
 ``(R, *shape)`` weights (every run sees the same physical array, like one aihwkit tile). Without
 variation ``shape`` may be ``None`` and the device fits weights of any shape.
 
+Step types: :class:`PulsedSoftBounds` (the theory's device), :class:`PulsedLinearStep` (aihwkit
+``LinearStepDevice``, slopes ``gamma_up/down`` in (0, 1], same closed form with the step's zero
+:math:`b/\gamma` in place of the bound) and :class:`PulsedConstantStep` (``ConstantStepDevice``).
 Not modelled (yet): aihwkit's write noise on the apparent weight, reference / symmetric-point
-subtraction, other step types (see README).
+subtraction, power and exponential steps at pulse level (see README).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,8 +80,17 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
 
 
 @dataclass(frozen=True)
-class PulsedSoftBounds(Device):
-    r"""Soft-bounds device at pulse level (aihwkit ``SoftBoundsDevice`` semantics).
+class PulsedLinearStep(Device):
+    r"""Linear-step device at pulse level (aihwkit ``LinearStepDevice`` semantics, multiplicative
+    noise); soft bounds are :math:`\gamma_\pm = 1` (:class:`PulsedSoftBounds`).
+
+    One up pulse :math:`w \leftarrow w + a_+(1 - \gamma_+ w/b_{\max})(1 + \sigma_c\xi)`, one down
+    pulse :math:`w \leftarrow w - a_-(1 - \gamma_- w/b_{\min})(1 + \sigma_c\xi)`, then clip.
+    Writing :math:`T = b/\gamma` (the step's zero, at or beyond the bound for
+    :math:`\gamma \le 1`) and :math:`\rho = a\gamma/|b|`, :math:`w - T` is multiplied by
+    :math:`1 - \rho(1 + \sigma_c \xi)` per pulse, so the soft-bounds closed form applies with
+    :math:`T` in place of :math:`b` (clipping once at the end is exact without noise, because the map
+    is monotone; with noise it is the fast path's approximation).
 
     Parameters
     ----------
@@ -99,6 +112,8 @@ class PulsedSoftBounds(Device):
         Per-run weight shape for device-to-device variation (required when any ``*_dtod`` > 0).
     seed
         Construction seed of the variation (aihwkit ``construction_seed``).
+    gamma_up, gamma_down
+        Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
 
     Notes
     -----
@@ -118,7 +133,9 @@ class PulsedSoftBounds(Device):
     desired_bl: int | None = None
     shape: tuple[int, ...] | None = None
     seed: int = 0
-    name = "pulsed_soft_bounds"
+    gamma_up: float = 1.0
+    gamma_down: float = 1.0
+    name = "pulsed_linear_step"
 
     b_max: ArrayLike = field(init=False, repr=False, compare=False)
     b_min: ArrayLike = field(init=False, repr=False, compare=False)
@@ -132,6 +149,7 @@ class PulsedSoftBounds(Device):
         _check("up_down", self.up_down, -1.0, 1.0, lo_open=True, hi_open=True)
         for nm in ("dw_min_dtod", "up_down_dtod", "w_max_dtod", "w_min_dtod", "dw_min_std"):
             _check(nm, getattr(self, nm), 0.0, 1.0)
+        self._check_gammas()
         if self.desired_bl is not None and (int(self.desired_bl) != self.desired_bl
                                             or self.desired_bl < 1):
             raise ValueError(f"desired_bl must be None or a positive integer, got {self.desired_bl!r}")
@@ -162,12 +180,22 @@ class PulsedSoftBounds(Device):
             raise ValueError("dw_min must be smaller than the bounds (a step must not jump across"
                              f" the range); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
                              f" w_min={self.w_min!r}")
-        # per-pulse contraction factors toward the bound, 1 - rho, as logs for the closed form
-        object.__setattr__(self, "_log_up", np.log1p(-self.a_up / self.b_max))
-        object.__setattr__(self, "_log_down", np.log1p(self.a_down / self.b_min))
+        self._precompute()
+
+    def _check_gammas(self) -> None:
+        _check("gamma_up", self.gamma_up, 0.0, 1.0, lo_open=True)
+        _check("gamma_down", self.gamma_down, 0.0, 1.0, lo_open=True)
+
+    def _precompute(self) -> None:
+        # the step's zero T = b/gamma and per-pulse contraction 1 - rho of w - T, as logs
+        set_ = functools.partial(object.__setattr__, self)
+        set_("_t_up", self.b_max / self.gamma_up)
+        set_("_t_down", self.b_min / self.gamma_down)
+        set_("_log_up", np.log1p(-self.a_up * self.gamma_up / self.b_max))
+        set_("_log_down", np.log1p(self.a_down * self.gamma_down / self.b_min))
         # log of the per-pulse second moment E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
         for nm, lg in (("_log2_up", self._log_up), ("_log2_down", self._log_down)):
-            object.__setattr__(self, nm, np.log(np.exp(2 * lg) + np.expm1(lg) ** 2 * self.dw_min_std**2))
+            set_(nm, np.log(np.exp(2 * lg) + np.expm1(lg) ** 2 * self.dw_min_std**2))
 
     # -- mean-field interface -------------------------------------------------------------------
     @property
@@ -176,14 +204,16 @@ class PulsedSoftBounds(Device):
         return float(min(np.min(self.b_max), np.min(-np.asarray(self.b_min))))
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_up / self.dw_min) * (1 - w / self.b_max)
+        return (self.a_up / self.dw_min) * (1 - self.gamma_up * w / self.b_max)
 
     def q_minus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_down / self.dw_min) * (1 - w / self.b_min)
+        return (self.a_down / self.dw_min) * (1 - self.gamma_down * w / self.b_min)
 
     def symmetric_point(self) -> ArrayLike:
-        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+/b_{\max} - a_-/b_{\min})` (theory.pulses)."""
-        return (self.a_up - self.a_down) / (self.a_up / self.b_max - self.a_down / self.b_min)
+        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+\gamma_+/b_{\max} - a_-\gamma_-/b_{\min})`
+        (``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
+        return (self.a_up - self.a_down) / (self.a_up * self.gamma_up / self.b_max
+                                             - self.a_down * self.gamma_down / self.b_min)
 
     def clip(self, w: np.ndarray) -> np.ndarray:
         return np.clip(w, self.b_min, self.b_max)
@@ -229,7 +259,7 @@ class PulsedSoftBounds(Device):
         increment = np.asarray(increment, dtype=float)
         n = self.pulse_counts(increment, rng)
         up = increment >= 0
-        bound = np.where(up, self.b_max, self.b_min)
+        bound = np.where(up, self._t_up, self._t_down)
         logf = np.where(up, self._log_up, self._log_down)
         factor = np.exp(n * logf)
         if self.dw_min_std > 0:
@@ -253,7 +283,7 @@ class PulsedSoftBounds(Device):
         n = self.pulse_counts(increment, rng)
         up = increment >= 0
         a = np.where(up, self.a_up, -np.asarray(self.a_down))
-        bound = np.where(up, self.b_max, self.b_min)
+        bound = np.where(up, self._t_up, self._t_down)
         for k in range(int(n.max(initial=0))):
             active = n > k
             noise = 1 + self.dw_min_std * rng.normal(increment.shape[1:]) if self.dw_min_std else 1
@@ -276,3 +306,54 @@ class PulsedSoftBounds(Device):
             "c": (self.a_up - self.a_down) / (self.a_up + self.a_down),
             "kappa": (self.a_up + self.a_down) / (2 * self.dw_min),
         }
+
+
+@dataclass(frozen=True)
+class PulsedSoftBounds(PulsedLinearStep):
+    r"""Soft-bounds device at pulse level (aihwkit ``SoftBoundsDevice``): linear step with
+    :math:`\gamma_\pm = 1`, so each step vanishes at its bound; see :class:`PulsedLinearStep` for
+    the parameters (``gamma_up``/``gamma_down`` must stay 1)."""
+
+    name = "pulsed_soft_bounds"
+
+    def _check_gammas(self) -> None:
+        if self.gamma_up != 1.0 or self.gamma_down != 1.0:
+            raise ValueError("gamma_up and gamma_down must be 1 for soft bounds (use"
+                             f" PulsedLinearStep), got {self.gamma_up!r}, {self.gamma_down!r}")
+
+
+@dataclass(frozen=True)
+class PulsedConstantStep(PulsedLinearStep):
+    r"""Constant-step device at pulse level (aihwkit ``ConstantStepDevice``): each pulse moves by
+    :math:`\pm a_\pm(1 + \sigma_c\xi)`, then clip. :math:`n` pulses sum exactly to
+    :math:`\pm a(n + \sigma_c\sqrt{n}\,\xi)` (fast path, exact in distribution before clipping).
+    ``gamma_up``/``gamma_down`` are fixed at 0."""
+
+    gamma_up: float = 0.0
+    gamma_down: float = 0.0
+    name = "pulsed_constant_step"
+
+    def _check_gammas(self) -> None:
+        if self.gamma_up != 0.0 or self.gamma_down != 0.0:
+            raise ValueError("gamma_up and gamma_down must be 0 for a constant step, got"
+                             f" {self.gamma_up!r}, {self.gamma_down!r}")
+
+    def _precompute(self) -> None:
+        set_ = functools.partial(object.__setattr__, self)
+        set_("_t_up", np.inf)
+        set_("_t_down", -np.inf)
+
+    def symmetric_point(self) -> ArrayLike:
+        """A constant step has no symmetric point unless a+ = a- (then every point is one): nan."""
+        return np.full(np.shape(self.a_up), np.nan) if np.ndim(self.a_up) else float("nan")
+
+    def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        increment = np.asarray(increment, dtype=float)
+        n = self.pulse_counts(increment, rng)
+        up = increment >= 0
+        a = np.where(up, self.a_up, -np.asarray(self.a_down))
+        moved = n
+        if self.dw_min_std > 0:
+            moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(increment.shape[1:])
+        return np.clip(w + a * moved, self.b_min, self.b_max)

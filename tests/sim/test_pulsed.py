@@ -5,7 +5,7 @@ import pytest
 
 import sim
 from sim._rng import BatchRNG
-from sim.pulsed import PulsedSoftBounds
+from sim.pulsed import PulsedConstantStep, PulsedLinearStep, PulsedSoftBounds
 from verify.stats import Z
 
 
@@ -121,3 +121,41 @@ def test_analog_sgd_pulsed_end_to_end_reproducible():
 def test_invalid_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         PulsedSoftBounds(**kw)
+
+
+@pytest.mark.parametrize("dev", [
+    PulsedLinearStep(dw_min=0.01, w_max=1.0, w_min=-0.8, gamma_up=0.5, gamma_down=0.3, up_down=0.1),
+    PulsedConstantStep(dw_min=0.01, w_max=1.0, w_min=-0.8, up_down=-0.2),
+])
+def test_linear_and_constant_step_fast_path_equals_sequential_including_clipping(dev):
+    w = np.random.default_rng(3).uniform(-0.8, 1.0, (16, 50))
+    inc = np.random.default_rng(4).normal(0, 0.5, (16, 50))  # many pulses: some runs hit a bound
+    fast = dev.pulsed_update(w, inc, _rng(R=16))
+    seq = dev.pulsed_update_sequential(w, inc, _rng(R=16))
+    np.testing.assert_allclose(fast, seq, rtol=0, atol=1e-12)
+    assert np.any(fast == dev.b_max) and np.any(fast == dev.b_min)
+    grid = np.linspace(-0.7, 0.9, 5)  # mean-field responses are the per-pulse steps / dw_min
+    np.testing.assert_allclose(dev.q_plus(grid) * dev.dw_min,
+                               dev.pulsed_update_sequential(grid[None], np.full((1, 5), 0.01),
+                                                            _rng())[0] - grid)
+
+
+def test_constant_step_noise_sums_exactly():
+    dev = PulsedConstantStep(dw_min=0.001, w_max=10.0, w_min=-10.0, dw_min_std=0.3)
+    R, N = 8, 5000
+    fast = dev.pulsed_update(np.zeros((R, N)), np.full((R, N), 0.02), _rng("a", R)).ravel()
+    seq = dev.pulsed_update_sequential(np.zeros((R, N)), np.full((R, N), 0.02), _rng("b", R)).ravel()
+    # 20 pulses: mean 0.02, sd 0.001 * 0.3 * sqrt(20); Z s.e. of the differences (see above)
+    assert abs(fast.mean() - seq.mean()) <= Z * np.sqrt((fast.var() + seq.var()) / fast.size)
+    se_var = np.sqrt(2 / fast.size) * np.hypot(fast.var(), seq.var())
+    assert abs(fast.var() - seq.var()) <= Z * se_var
+    assert abs(fast.var() - (0.001 * 0.3) ** 2 * 20) <= Z * np.sqrt(2 / fast.size) * fast.var()
+
+
+def test_step_type_gammas_are_validated():
+    with pytest.raises(ValueError, match="gamma"):
+        PulsedSoftBounds(gamma_up=0.5)
+    with pytest.raises(ValueError, match="gamma"):
+        PulsedConstantStep(gamma_up=0.5)
+    with pytest.raises(ValueError, match="gamma_down"):
+        PulsedLinearStep(gamma_down=0.0)
