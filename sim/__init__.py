@@ -25,7 +25,7 @@ from .problems import (
     random_least_squares,
     scalar_quadratic,
 )
-from .pulsed import PulsedConstantStep, PulsedLinearStep, PulsedSoftBounds
+from .pulsed import PulsedConstantStep, PulsedLinearStep, PulsedSoftBounds, PulseFlow
 from .run import simulate
 from .trajectory import METRICS, Trajectory
 
@@ -43,6 +43,7 @@ __all__ = [
     "Ideal",
     "NoNoise",
     "Power",
+    "PulseFlow",
     "PulsedConstantStep",
     "PulsedLinearStep",
     "PulsedSoftBounds",

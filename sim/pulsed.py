@@ -290,6 +290,18 @@ class PulsedLinearStep(Device):
             w = np.where(active, self.clip(w + a * (1 - w / bound) * noise), w)
         return w
 
+    def flow_update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
+        r"""The :math:`\Delta w_{\min} \to 0` limit of :meth:`pulsed_update` (the pulse flow,
+        ``pulse.mean_field_limit``): :math:`T + (w - T)\exp(-|d|\,(a/\Delta w_{\min})\gamma/|b|)`,
+        clipped. It differs from the mean-field :meth:`update` by :math:`O(d^2)`."""
+        w = np.asarray(w, dtype=float)
+        increment = np.asarray(increment, dtype=float)
+        up = increment >= 0
+        T = np.where(up, self._t_up, self._t_down)
+        rate = np.where(up, self.a_up * self.gamma_up / self.b_max,
+                        -self.a_down * self.gamma_down / self.b_min) / self.dw_min
+        return self.clip(T + (w - T) * np.exp(-np.abs(increment) * rate))
+
     # -- aihwkit -> theory constants ----------------------------------------------------------------
     def theory_constants(self) -> dict[str, ArrayLike]:
         r"""Constants of the theory's response model (mean field), per element.
@@ -357,3 +369,35 @@ class PulsedConstantStep(PulsedLinearStep):
         if self.dw_min_std > 0:
             moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(increment.shape[1:])
         return np.clip(w + a * moved, self.b_min, self.b_max)
+
+
+@dataclass(frozen=True)
+class PulseFlow(Device):
+    r"""A pulsed device's :math:`\Delta w_{\min} \to 0` limit as a mean-field device: same
+    responses, ``update`` = :meth:`PulsedLinearStep.flow_update` (the reference the pulse-level runs
+    converge to; the theory's mean-field map is its first order in the increment)."""
+
+    pulsed: PulsedLinearStep
+    name = "pulse_flow"
+
+    @property
+    def tau(self) -> float:  # type: ignore[override]
+        return self.pulsed.tau
+
+    def q_plus(self, w: np.ndarray) -> np.ndarray:
+        return self.pulsed.q_plus(w)
+
+    def q_minus(self, w: np.ndarray) -> np.ndarray:
+        return self.pulsed.q_minus(w)
+
+    def symmetric_point(self) -> ArrayLike:
+        return self.pulsed.symmetric_point()
+
+    def clip(self, w: np.ndarray) -> np.ndarray:
+        return self.pulsed.clip(w)
+
+    def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
+        self.pulsed.check_weights(w, what)
+
+    def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
+        return self.pulsed.flow_update(w, increment)

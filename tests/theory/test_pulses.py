@@ -57,3 +57,12 @@ def test_aihwkit_mapping_matches_the_device_constants():
 def test_expected_one_step_validates():
     with pytest.raises(ValueError, match="dw_min"):
         expected_one_step(0.0, 0.1, 0.0, 0.01, 1.0)
+
+
+def test_flow_update_is_the_derived_pulse_flow():
+    from sim.pulsed import PulseFlow
+
+    dev = PulsedSoftBounds(dw_min=0.001, w_max=1.25, w_min=-0.75, up_down=0.2)
+    out = PulseFlow(dev).update(np.array([[0.2, 0.2]]), np.array([[0.05, -0.05]]))
+    np.testing.assert_allclose(out[0], [pulse_flow(0.2, 0.05, 1.0, 1.25),
+                                        pulse_flow(0.2, -0.05, 0.8, -0.75)], rtol=1e-12)
