@@ -114,6 +114,11 @@ class PulsedLinearStep(Device):
         Construction seed of the variation (aihwkit ``construction_seed``).
     gamma_up, gamma_down
         Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
+    subtract_symmetry_point
+        Differential read against a reference :math:`r = w^*` (aihwkit
+        ``SoftBoundsReferenceDevice``): every interface then works on the read weight
+        :math:`w - r`, whose symmetric point is 0 (zero-shifting); the physical conductance is
+        read + r. The bounds of the read weight are :math:`b - r`.
 
     Notes
     -----
@@ -135,6 +140,7 @@ class PulsedLinearStep(Device):
     seed: int = 0
     gamma_up: float = 1.0
     gamma_down: float = 1.0
+    subtract_symmetry_point: bool = False
     name = "pulsed_linear_step"
 
     b_max: ArrayLike = field(init=False, repr=False, compare=False)
@@ -187,10 +193,16 @@ class PulsedLinearStep(Device):
         _check("gamma_down", self.gamma_down, 0.0, 1.0, lo_open=True)
 
     def _precompute(self) -> None:
-        # the step's zero T = b/gamma and per-pulse contraction 1 - rho of w - T, as logs
+        # reference r (read weight = conductance - r); the step's zero T = b/gamma (physical) and
+        # in read coordinates T - r; per-pulse contraction 1 - rho of w - T, as logs
         set_ = functools.partial(object.__setattr__, self)
-        set_("_t_up", self.b_max / self.gamma_up)
-        set_("_t_down", self.b_min / self.gamma_down)
+        set_("_ref", self._physical_symmetric_point() if self.subtract_symmetry_point else 0.0)
+        set_("_lo", self.b_min - self._ref)
+        set_("_hi", self.b_max - self._ref)
+        set_("_tp_up", self.b_max / self.gamma_up)
+        set_("_tp_down", self.b_min / self.gamma_down)
+        set_("_t_up", self._tp_up - self._ref)
+        set_("_t_down", self._tp_down - self._ref)
         set_("_log_up", np.log1p(-self.a_up * self.gamma_up / self.b_max))
         set_("_log_down", np.log1p(self.a_down * self.gamma_down / self.b_min))
         # log of the per-pulse second moment E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
@@ -200,33 +212,38 @@ class PulsedLinearStep(Device):
     # -- mean-field interface -------------------------------------------------------------------
     @property
     def tau(self) -> float:  # type: ignore[override]
-        """Tightest range radius, ``min(min b_max, min |b_min|)`` (for the saturation metric)."""
-        return float(min(np.min(self.b_max), np.min(-np.asarray(self.b_min))))
+        """Tightest range radius of the read weight, ``min(min hi, min |lo|)`` with ``[lo, hi] =
+        [b_min - r, b_max - r]`` (for the saturation metric)."""
+        return float(min(np.min(self._hi), np.min(-np.asarray(self._lo))))
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_up / self.dw_min) * (1 - self.gamma_up * w / self.b_max)
+        return (self.a_up / self.dw_min) * (1 - self.gamma_up * (w + self._ref) / self.b_max)
 
     def q_minus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_down / self.dw_min) * (1 - self.gamma_down * w / self.b_min)
+        return (self.a_down / self.dw_min) * (1 - self.gamma_down * (w + self._ref) / self.b_min)
 
     def symmetric_point(self) -> ArrayLike:
+        """Root of G in read coordinates (0 with ``subtract_symmetry_point``)."""
+        return self._physical_symmetric_point() - self._ref
+
+    def _physical_symmetric_point(self) -> ArrayLike:
         r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+\gamma_+/b_{\max} - a_-\gamma_-/b_{\min})`
         (``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
         return (self.a_up - self.a_down) / (self.a_up * self.gamma_up / self.b_max
                                              - self.a_down * self.gamma_down / self.b_min)
 
     def clip(self, w: np.ndarray) -> np.ndarray:
-        return np.clip(w, self.b_min, self.b_max)
+        return np.clip(w, self._lo, self._hi)
 
     def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
         w = np.asarray(w, dtype=float)
         if self.shape is not None and tuple(w.shape[1:]) != tuple(self.shape):
             raise ValueError(f"{what} must have shape (R, *{tuple(self.shape)}) for this device"
                              f" (its device-to-device variation), got {w.shape}")
-        bad = (w < self.b_min) | (w > self.b_max)
+        bad = (w < self._lo) | (w > self._hi)
         if np.any(bad):
             i = np.unravel_index(np.argmax(bad), bad.shape)
-            raise ValueError(f"{what} must lie in the device range [b_min, b_max]; entry"
+            raise ValueError(f"{what} must lie in the device range [b_min - r, b_max - r]; entry"
                              f" {tuple(map(int, i))} is {float(w[i]):.6g} outside ({self!r})")
 
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
@@ -272,7 +289,7 @@ class PulsedLinearStep(Device):
         out = w - bound
         out *= factor
         out += bound
-        return np.clip(out, self.b_min, self.b_max, out=out)
+        return np.clip(out, self._lo, self._hi, out=out)
 
     def pulsed_update_sequential(self, w: np.ndarray, increment: np.ndarray,
                                  rng: BatchRNG) -> np.ndarray:
@@ -283,11 +300,12 @@ class PulsedLinearStep(Device):
         n = self.pulse_counts(increment, rng)
         up = increment >= 0
         a = np.where(up, self.a_up, -np.asarray(self.a_down))
-        bound = np.where(up, self._t_up, self._t_down)
+        zero = np.where(up, self._tp_up, self._tp_down)  # physical zero of the step, b/gamma
         for k in range(int(n.max(initial=0))):
             active = n > k
             noise = 1 + self.dw_min_std * rng.normal(increment.shape[1:]) if self.dw_min_std else 1
-            w = np.where(active, self.clip(w + a * (1 - w / bound) * noise), w)
+            step = a * (1 - (w + self._ref) / zero) * noise  # the physical rule on w + r
+            w = np.where(active, self.clip(w + step), w)
         return w
 
     def flow_update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
@@ -306,7 +324,8 @@ class PulsedLinearStep(Device):
     def theory_constants(self) -> dict[str, ArrayLike]:
         r"""Constants of the theory's response model (mean field), per element.
 
-        Returns ``tau_max = b_max``, ``tau_min = -b_min``, the symmetric point, and (for symmetric
+        Returns ``tau_max = b_max``, ``tau_min = -b_min``, the (physical) symmetric point, the
+        subtracted reference, and (for symmetric
         bounds) the generalized-linear form :math:`q_\pm = (1 \pm c)(1 \mp w/\tau)` scaled by
         :math:`\kappa = (a_+ + a_-)/(2\Delta w_{\min})`: ``c = (a_+ - a_-)/(a_+ + a_-)``.
         See :mod:`theory.pulses` (``pulse.aihwkit_mapping``).
@@ -314,7 +333,8 @@ class PulsedLinearStep(Device):
         return {
             "tau_max": self.b_max,
             "tau_min": -np.asarray(self.b_min),
-            "symmetric_point": self.symmetric_point(),
+            "symmetric_point": self._physical_symmetric_point(),
+            "reference": self._ref,
             "c": (self.a_up - self.a_down) / (self.a_up + self.a_down),
             "kappa": (self.a_up + self.a_down) / (2 * self.dw_min),
         }
@@ -351,11 +371,15 @@ class PulsedConstantStep(PulsedLinearStep):
                              f" {self.gamma_up!r}, {self.gamma_down!r}")
 
     def _precompute(self) -> None:
+        if self.subtract_symmetry_point:
+            raise ValueError("subtract_symmetry_point must be False for a constant step (it has no"
+                             " symmetric point), got True")
         set_ = functools.partial(object.__setattr__, self)
-        set_("_t_up", np.inf)
-        set_("_t_down", -np.inf)
+        for nm, v in (("_ref", 0.0), ("_lo", self.b_min), ("_hi", self.b_max), ("_tp_up", np.inf),
+                      ("_tp_down", -np.inf), ("_t_up", np.inf), ("_t_down", -np.inf)):
+            set_(nm, v)
 
-    def symmetric_point(self) -> ArrayLike:
+    def _physical_symmetric_point(self) -> ArrayLike:
         """A constant step has no symmetric point unless a+ = a- (then every point is one): nan."""
         return np.full(np.shape(self.a_up), np.nan) if np.ndim(self.a_up) else float("nan")
 
@@ -368,7 +392,7 @@ class PulsedConstantStep(PulsedLinearStep):
         moved = n
         if self.dw_min_std > 0:
             moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(increment.shape[1:])
-        return np.clip(w + a * moved, self.b_min, self.b_max)
+        return np.clip(w + a * moved, self._lo, self._hi)
 
 
 @dataclass(frozen=True)

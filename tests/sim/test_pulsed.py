@@ -159,3 +159,23 @@ def test_step_type_gammas_are_validated():
         PulsedConstantStep(gamma_up=0.5)
     with pytest.raises(ValueError, match="gamma_down"):
         PulsedLinearStep(gamma_down=0.0)
+
+
+def test_subtract_symmetry_point_reads_relative_to_the_reference():
+    kw = dict(dw_min=0.005, w_max=1.25, w_min=-0.75, up_down=0.2, dw_min_std=0.0)
+    phys, ref = PulsedSoftBounds(**kw), PulsedSoftBounds(**kw, subtract_symmetry_point=True)
+    r = phys.symmetric_point()
+    assert ref.symmetric_point() == pytest.approx(0, abs=1e-15)
+    assert ref.G(np.array(0.0)) == pytest.approx(0, abs=1e-15)
+    assert ref.theory_constants()["reference"] == pytest.approx(r)
+    assert ref.tau == pytest.approx(min(1.25 - r, 0.75 + r))
+    w = np.random.default_rng(5).uniform(-0.7, 1.1, (8, 20)) - r
+    inc = np.random.default_rng(6).normal(0, 0.05, (8, 20))
+    # the read weight moves exactly like the physical conductance shifted by r
+    np.testing.assert_allclose(ref.pulsed_update(w, inc, _rng(R=8)),
+                               phys.pulsed_update(w + r, inc, _rng(R=8)) - r, atol=1e-12)
+    np.testing.assert_allclose(ref.pulsed_update_sequential(w, inc, _rng(R=8)),
+                               ref.pulsed_update(w, inc, _rng(R=8)), atol=1e-12)
+    np.testing.assert_allclose(ref.update(w, inc), phys.update(w + r, inc) - r, atol=1e-12)
+    with pytest.raises(ValueError, match="subtract_symmetry_point"):
+        PulsedConstantStep(subtract_symmetry_point=True)
