@@ -272,10 +272,14 @@ class PulsedLinearStep(Device):
         :math:`w' = B + (w - B) P`, :math:`P = (1-\rho)^n` (noiseless) or a normal with the exact
         mean and variance of :math:`\prod_i(1 - \rho(1+\sigma_c\xi_i))`; then clip.
         """
-        w = np.asarray(w, dtype=float)
         increment = np.asarray(increment, dtype=float)
-        n = self.pulse_counts(increment, rng)
-        up = increment >= 0
+        return self.apply_pulses(w, self.pulse_counts(increment, rng), increment >= 0, rng)
+
+    def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
+                     rng: BatchRNG) -> np.ndarray:
+        """Apply ``n`` pulses per element, up where ``up`` else down (closed form, see
+        :meth:`pulsed_update`); ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``."""
+        w = np.asarray(w, dtype=float)
         bound = np.where(up, self._t_up, self._t_down)
         logf = np.where(up, self._log_up, self._log_down)
         factor = np.exp(n * logf)
@@ -284,12 +288,70 @@ class PulsedLinearStep(Device):
             second -= factor * factor
             np.maximum(second, 0.0, out=second)
             np.sqrt(second, out=second)
-            second *= rng.normal(increment.shape[1:])
+            second *= rng.normal(w.shape[1:])
             factor += second
         out = w - bound
         out *= factor
         out += bound
         return np.clip(out, self._lo, self._hi, out=out)
+
+    def pulsed_update_outer(self, w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float,
+                            rng: BatchRNG, *, desired_bl: int = 31,
+                            update_management: bool = True) -> np.ndarray:
+        r"""Rank-1 update :math:`W \leftarrow W - \mathrm{lr}\, d x^\top` with aihwkit's stochastic
+        pulse trains (``pulse_type=STOCHASTIC_COMPRESSED``; anchors.md 1.5).
+
+        Row :math:`j` fires in each of BL slots with probability :math:`p_j = \min(1, A|x_j|)`,
+        column :math:`i` with :math:`q_i = \min(1, B|d_i|)`; coincidences are pulses of sign
+        :math:`-\mathrm{sign}(d_i x_j)`. :math:`A = B = \sqrt{\mathrm{lr}/(\Delta w_{\min} BL)}`,
+        so :math:`E[n_{ij}]\Delta w_{\min} = \mathrm{lr}|x_j d_i|` until a probability clips at 1
+        (then the update is truncated, at most BL pulses). ``update_management`` rescales
+        :math:`A \to A\sqrt{d_{\max}/x_{\max}}`, :math:`B \to B\sqrt{x_{\max}/d_{\max}}` per run so
+        both streams saturate together. Counts are correlated along rows and columns (shared bit
+        streams), as in aihwkit. The pulses are then applied in closed form (:meth:`apply_pulses`).
+
+        Parameters
+        ----------
+        w
+            Weights ``(R, out, in)``.
+        x, d
+            Inputs ``(R, in)`` and errors ``(R, out)``.
+        lr
+            Learning rate (> 0).
+        rng
+            Per-run random streams.
+        desired_bl
+            Bit length BL (aihwkit ``desired_bl``, default 31).
+        update_management
+            aihwkit ``update_management``.
+        """
+        w = np.asarray(w, dtype=float)
+        x = np.asarray(x, dtype=float)
+        d = np.asarray(d, dtype=float)
+        if w.ndim != 3 or x.shape != (w.shape[0], w.shape[2]) or d.shape != w.shape[:2]:
+            raise ValueError(f"need w (R, out, in), x (R, in), d (R, out); got {w.shape}, {x.shape},"
+                             f" {d.shape}")
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr!r}")
+        if int(desired_bl) != desired_bl or desired_bl < 1:
+            raise ValueError(f"desired_bl must be a positive integer, got {desired_bl!r}")
+        bl = int(desired_bl)
+        A = np.full((w.shape[0], 1), np.sqrt(lr / (self.dw_min * bl)))
+        B = A.copy()
+        ax, ad = np.abs(x), np.abs(d)
+        if update_management:
+            x_max = ax.max(axis=1, keepdims=True)
+            d_max = ad.max(axis=1, keepdims=True)
+            ok = (x_max > 0) & (d_max > 0)
+            scale = np.sqrt(np.where(ok, d_max, 1.0) / np.where(ok, x_max, 1.0))
+            A, B = A * scale, B / scale
+        p = np.minimum(A * ax, 1.0)
+        q = np.minimum(B * ad, 1.0)
+        rows = (rng.uniform((x.shape[1], bl)) < p[..., None]).astype(float)  # (R, in, BL)
+        cols = (rng.uniform((d.shape[1], bl)) < q[..., None]).astype(float)  # (R, out, BL)
+        n = cols @ rows.transpose(0, 2, 1)  # coincidences, (R, out, in)
+        up = (d[:, :, None] * x[:, None, :]) <= 0  # increment -lr d x^T >= 0
+        return self.apply_pulses(w, n, up, rng)
 
     def pulsed_update_sequential(self, w: np.ndarray, increment: np.ndarray,
                                  rng: BatchRNG) -> np.ndarray:
@@ -383,15 +445,13 @@ class PulsedConstantStep(PulsedLinearStep):
         """A constant step has no symmetric point unless a+ = a- (then every point is one): nan."""
         return np.full(np.shape(self.a_up), np.nan) if np.ndim(self.a_up) else float("nan")
 
-    def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+    def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
+                     rng: BatchRNG) -> np.ndarray:
         w = np.asarray(w, dtype=float)
-        increment = np.asarray(increment, dtype=float)
-        n = self.pulse_counts(increment, rng)
-        up = increment >= 0
         a = np.where(up, self.a_up, -np.asarray(self.a_down))
         moved = n
         if self.dw_min_std > 0:
-            moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(increment.shape[1:])
+            moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(w.shape[1:])
         return np.clip(w + a * moved, self._lo, self._hi)
 
 

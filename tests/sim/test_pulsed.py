@@ -179,3 +179,26 @@ def test_subtract_symmetry_point_reads_relative_to_the_reference():
     np.testing.assert_allclose(ref.update(w, inc), phys.update(w + r, inc) - r, atol=1e-12)
     with pytest.raises(ValueError, match="subtract_symmetry_point"):
         PulsedConstantStep(subtract_symmetry_point=True)
+
+
+def test_outer_product_pulse_trains_are_unbiased_truncated_and_correlated():
+    dev = PulsedConstantStep(dw_min=0.01, w_max=100.0, w_min=-100.0)  # displacement = n a exactly
+    R, out_, in_ = 4000, 2, 3
+    x = np.tile([0.5, -1.0, 0.2], (R, 1))
+    d = np.tile([0.3, 0.6], (R, 1))
+    lr = 0.05
+    w = np.zeros((R, out_, in_))
+    new = dev.pulsed_update_outer(w, x, d, lr, _rng("o", R), desired_bl=31)
+    n = np.abs(new) / dev.dw_min
+    expect = lr * np.abs(d[0][:, None] * x[0][None, :]) / dev.dw_min  # E n = lr |d x| / dw_min
+    se = n.std(axis=0) / np.sqrt(R)
+    assert np.all(np.abs(n.mean(axis=0) - expect) <= Z * se)
+    assert np.all(new * -np.sign(d[:, :, None] * x[:, None, :]) >= 0)  # pulses of sign -sign(d x)
+    # shared row bit streams: counts of one input column are positively correlated across outputs
+    c = np.corrcoef(n[:, 0, 1], n[:, 1, 1])[0, 1]
+    assert c - Z / np.sqrt(R) > 0
+    # truncation: a huge update saturates every stream, n = BL exactly
+    big = dev.pulsed_update_outer(w[:2], x[:2] * 1e3, d[:2] * 1e3, lr, _rng("t", 2), desired_bl=7)
+    np.testing.assert_allclose(np.abs(big), 7 * dev.dw_min)
+    with pytest.raises(ValueError, match="lr"):
+        dev.pulsed_update_outer(w[:2], x[:2], d[:2], 0.0, _rng(R=2))
