@@ -53,8 +53,15 @@ variation ``shape`` may be ``None`` and the device fits weights of any shape.
 Step types: :class:`PulsedSoftBounds` (the theory's device), :class:`PulsedLinearStep` (aihwkit
 ``LinearStepDevice``, slopes ``gamma_up/down`` in (0, 1], same closed form with the step's zero
 :math:`b/\gamma` in place of the bound) and :class:`PulsedConstantStep` (``ConstantStepDevice``).
-Not modelled (yet): aihwkit's write noise on the apparent weight, reference / symmetric-point
-subtraction, power and exponential steps at pulse level (see README).
+``subtract_symmetry_point=True`` reads every weight against the reference :math:`r = w^*`
+(aihwkit ``SoftBoundsReferenceDevice``), so the read weight's symmetric point is 0.
+:meth:`PulsedLinearStep.pulsed_update_outer` applies a rank-1 update :math:`-\mathrm{lr}\,d x^\top`
+with aihwkit's correlated stochastic pulse trains (BL, A/B, update management, truncation at BL
+pulses), for layer tiles ``(R, out, in)``. :class:`PulseFlow` is the :math:`\Delta w_{\min} \to 0`
+limit as a mean-field device.
+
+Not modelled (yet): aihwkit's write noise on the apparent weight (it needs a persistent/apparent
+weight pair in the optimizer state), power and exponential steps at pulse level.
 """
 
 from __future__ import annotations

@@ -202,3 +202,18 @@ def test_outer_product_pulse_trains_are_unbiased_truncated_and_correlated():
     np.testing.assert_allclose(np.abs(big), 7 * dev.dw_min)
     with pytest.raises(ValueError, match="lr"):
         dev.pulsed_update_outer(w[:2], x[:2], d[:2], 0.0, _rng(R=2))
+
+
+def test_contract_apply_update_drives_layer_tiles_in_both_modes():
+    from sim.optimizers import apply_update
+
+    dev = PulsedSoftBounds(dw_min=0.01, dw_min_dtod=0.2, shape=(3, 4), seed=5)
+    w = np.zeros((6, 3, 4))
+    inc = np.full(w.shape, 0.03)
+    for mode in ("mean_field", "pulsed"):
+        out = apply_update(dev, w, inc, _rng(R=6), mode)
+        assert out.shape == w.shape and np.all(out > 0)
+    # per-run alpha broadcast over tiles through AnalogSGD
+    algo = sim.AnalogSGD(np.array([0.1, 0.2, 0.1, 0.2, 0.1, 0.2]), dev, mode="pulsed")
+    st = algo.step(algo.init(w), -np.ones(w.shape), _rng(R=6))
+    assert st.W.shape == w.shape and np.all(st.W[1::2].mean() > st.W[::2].mean())
