@@ -153,11 +153,19 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks.append(lower("trajectory: d(gap)/d(dw_min) > 0 (pulse noise adds a floor O(dw_min))",
                         Estimate(fit.slope, fit.se_slope, 0), 0.0,
                         reason=f"{Z:g} s.e. of the fitted slope"))
+    # order: the pulse noise injected per step is sigma_c^2 dw_min |d| q^2 (linear in dw_min) plus the
+    # rounding variance p(1-p) dw_min^2 q^2 (second order); the latter's share at the largest
+    # dw_min, at most dw_max / (6 sigma_c^2 E|d|) with E|d| >= alpha s sqrt(2/pi), is the model term
+    share = max(tdws) / (6 * tcfg["sigma_c"] ** 2 * tcfg["alpha"] * tcfg["std"] * np.sqrt(2 / np.pi))
+    tfit = loglog_slope(tdws, [g.mean for g in gaps], [g.se for g in gaps])
+    checks.append(slope("trajectory: log-log slope of the gap vs dw_min = 1", tfit, 1.0,
+                        model_tol=share,
+                        reason=f"{Z:g} s.e. of the weighted log-log fit + {share:.2f}, the largest"
+                        " share of the second-order rounding variance on the grid"))
     mf_flow = mean_se(runs["mf"] - runs["flow"])
     details_traj = {"traj_dw_min": tdws.tolist(), "traj_gap": [g.mean for g in gaps],
                     "traj_gap_se": [g.se for g in gaps],
-                    "traj_gap_loglog_slope": loglog_slope(tdws, [g.mean for g in gaps],
-                                                          [g.se for g in gaps]).slope,
+                    "traj_gap_loglog_slope": tfit.slope,
                     "mean_field_minus_flow_loss": mf_flow.mean, "mean_field_minus_flow_se": mf_flow.se}
     details = {**details_traj, "dw_min": dws.tolist(), "bias": [b.mean for b in bias],
                "bias_predicted": pred_bias.tolist(), "spread": [s.mean for s in spread],
