@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 import sim
+import theory
 from sim._rng import BatchRNG
 from theory.pulses import (
     alternating_limit,
@@ -103,7 +104,7 @@ def _trajectory_gaps(mode: str) -> dict:
     " SGD trajectories (D = 40, alpha = 0.03, sigma_c = 0.5) the stationary loss of the pulse-level"
     " run minus that of its dw_min -> 0 limit (paired runs) extrapolates to 0 and grows with dw_min.",
     reference="arXiv 2502.06309 Thm 4 (pulse approximation error); theory pulse.n_pulses,"
-    " pulse.mean_field_limit",
+    " pulse.mean_field_limit, pulse.one_step_bias",
     control="predict with the mean-field model itself: zero spread and the bias of U(w, d), which"
     " does not shrink with dw_min",
 )
@@ -167,6 +168,9 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
                     "traj_gap_se": [g.se for g in gaps],
                     "traj_gap_loglog_slope": tfit.slope,
                     "mean_field_minus_flow_loss": mf_flow.mean, "mean_field_minus_flow_se": mf_flow.se}
+    lead = theory.get("pulse.one_step_bias")
+    details_traj["bias_leading_order"] = [float(lead.evaluate(b_max=1.0, w=w0, kappa_up=1.0,
+                                                              delta=d, dw_min=dw)) for dw in dws]
     details = {**details_traj, "dw_min": dws.tolist(), "bias": [b.mean for b in bias],
                "bias_predicted": pred_bias.tolist(), "spread": [s.mean for s in spread],
                "spread_predicted": pred_sd.tolist(), "bias_slope": fit_b.slope,
