@@ -145,3 +145,53 @@ def test_invalid_init_raises():
         sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0)).init(np.full((2, 4), 2.0))
     with pytest.raises(TypeError, match="device"):
         sim.TikiTaka(0.1, 0.1, "soft")
+
+
+# --- residual learning v2 ------------------------------------------------------------------------------
+
+def test_rl_v2_step_is_the_papers_recursion():
+    dev = sim.SoftBounds(1.0)
+    a, b, gam, dw = 0.3, 0.1, 0.4, 0.02
+    algo = sim.ResidualLearningV2(a, b, dev, dw_min=dw, gamma=gam)
+    W = np.random.default_rng(3).uniform(-0.5, 0.5, (2, 7))
+    st, rng = algo.init(W), _rng(2)
+    P, H = np.zeros_like(W), np.zeros_like(W)
+    fired_any = False
+    for g in _grads((2, 7), 8, seed=4):
+        np.testing.assert_allclose(algo.query(st), W + gam * P)
+        st = algo.step(st, g, rng)
+        P = P - b * g - b * np.abs(g) * P
+        H = (1 - a) * H + a * P
+        fire = np.abs(H) >= dw
+        fired_any |= bool(fire.any())
+        pulse = np.where(fire, np.sign(H) * dw, 0.0)
+        W = W + pulse - np.abs(pulse) * W
+        H = H - pulse
+        np.testing.assert_allclose(st.P, P, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(st.H, H, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(st.W, W, rtol=1e-13, atol=1e-15)
+    assert fired_any and st.k == 8
+
+
+def test_rl_v2_moves_w_by_single_pulses_and_descends():
+    dev = sim.SoftBounds(1.0)
+    algo = sim.ResidualLearningV2(0.2, 0.05, dev, dw_min=1e-3, read_noise=0.01, gamma=0.4)
+    st, rng = algo.init(np.zeros((2, 40))), _rng(2)
+    for _ in range(5):
+        before = st.W
+        st = algo.step(st, PROB.grad(algo.query(st)), rng)
+        # each weight moves by at most one pulse dw_min * q(W) <= dw_min * (1 + |W|/tau)
+        assert np.all(np.abs(st.W - before) <= 1e-3 * (1 + np.abs(before)) + 1e-15)
+    tr = sim.simulate(PROB, algo, steps=3000, seeds=2, noise=sim.GaussianNoise(0.1), record_every=1500)
+    assert np.all(tr["loss"][:, -1] < 0.1 * tr["loss"][:, 0])
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [(dict(alpha=1.5), "alpha"), (dict(dw_min=0.0), "dw_min"), (dict(read_noise=-1.0), "read_noise"),
+     (dict(beta=0.0), "beta"), (dict(gamma=-1.0), "gamma")],
+)
+def test_rl_v2_invalid_parameters_raise(kw, match):
+    args = dict(alpha=0.1, beta=0.1, device=sim.SoftBounds(1.0), dw_min=1e-3) | kw
+    with pytest.raises(ValueError, match=match):
+        sim.ResidualLearningV2(**args)
