@@ -202,11 +202,14 @@ class TikiTaka:
             ncols = W.shape[-1]
             n = ncols if self.columns_per_transfer is None else int(self.columns_per_transfer)
             cols = _cyclic_columns(pointer, n, ncols)
-            if cols is None:
-                W = apply_update(self.w_device, W, a * P, rng, self.mode)
-            else:
-                W = W.copy()
-                W[..., cols] = apply_update(self.w_device, W[..., cols], a * P[..., cols], rng, self.mode)
+            increment = a * P
+            if cols is not None:
+                # zero increment off the pointed columns: U(w, 0) = w, and a device whose
+                # parameters vary per element (device-to-device spread) still sees the full array
+                mask = np.zeros(ncols, dtype=bool)
+                mask[cols] = True
+                increment = np.where(mask, increment, 0.0)
+            W = apply_update(self.w_device, W, increment, rng, self.mode)
             pointer = (pointer + n) % ncols
         return TikiTakaState(W, P, k, pointer)
 

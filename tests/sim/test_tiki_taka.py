@@ -195,3 +195,16 @@ def test_rl_v2_invalid_parameters_raise(kw, match):
     args = dict(alpha=0.1, beta=0.1, device=sim.SoftBounds(1.0), dw_min=1e-3) | kw
     with pytest.raises(ValueError, match=match):
         sim.ResidualLearningV2(**args)
+
+
+def test_column_transfer_with_per_element_device_parameters():
+    # tau varies per weight (device-to-device spread): the transfer must still see the whole array
+    tau = np.random.default_rng(5).uniform(0.5, 2.0, (2, 3, 4))
+    dev = sim.SoftBounds(tau)
+    tt = sim.TikiTaka(0.1, 0.1, dev, columns_per_transfer=1)
+    st, rng = tt.init(np.zeros((2, 3, 4))), _rng(2)
+    g = np.ones((2, 3, 4))
+    st = tt.step(st, g, rng)
+    expected = dev.update(np.zeros((2, 3, 4)), np.where(np.arange(4) == 0, 0.1 * st.P, 0.0))
+    np.testing.assert_array_equal(st.W, expected)
+    assert np.all(st.W[..., 1:] == 0) and np.all(st.W[..., 0] != 0)
