@@ -110,12 +110,37 @@ def test_same_seed_same_numbers_and_exact_gradients_converge():
     assert np.all(np.diff(tr["loss"][0]) < 0) and tr["loss"][0, -1] < 1e-2 * tr["loss"][0, 0]
 
 
-def test_pulsed_mode_goes_through_apply_update():
-    tt = sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), mode="pulsed")
-    st = tt.init(np.zeros((1, 3)))
-    if not hasattr(sim.SoftBounds(1.0), "pulsed_update"):
-        with pytest.raises(ValueError, match="pulse-level"):
-            tt.step(st, np.ones((1, 3)), _rng(1))
+_PULSE_CALLS: list[tuple[int, ...]] = []
+
+
+class _RecordingSoftBounds(sim.SoftBounds):
+    """Soft bounds whose 'pulse-level' update is the mean-field one, recording each call."""
+
+    def pulsed_update(self, w, increment, rng):
+        _PULSE_CALLS.append(np.shape(w))
+        return self.update(w, increment)
+
+
+@pytest.mark.parametrize("cls", ["TikiTaka", "ResidualLearningV2"])
+def test_pulsed_mode_routes_every_write_through_the_device_pulse_model(cls):
+    dev = _RecordingSoftBounds(1.0)
+    kw = dict(dw_min=1e-3) if cls == "ResidualLearningV2" else {}
+    pulsed = getattr(sim, cls)(0.1, 0.1, dev, mode="pulsed", **kw)
+    mean_field = getattr(sim, cls)(0.1, 0.1, sim.SoftBounds(1.0), **kw)
+    sp, sm, rng = pulsed.init(np.zeros((2, 3))), mean_field.init(np.zeros((2, 3))), _rng(2)
+    _PULSE_CALLS.clear()
+    for g in _grads((2, 3), 3):
+        sp, sm = pulsed.step(sp, g, rng), mean_field.step(sm, g, rng)
+    assert _PULSE_CALLS == [(2, 3)] * 6  # one write to P and one to W per step
+    np.testing.assert_array_equal(sp.W, sm.W)
+
+
+@pytest.mark.skipif(not hasattr(sim, "PulsedSoftBounds"), reason="pulse-level devices not merged")
+def test_pulsed_tiki_taka_on_the_pulse_level_device_descends():
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=1.0, w_min=-1.0)
+    tt = sim.TikiTaka(0.03, 0.03, dev, mode="pulsed", columns_per_transfer=5, gamma=0.4)
+    tr = sim.simulate(PROB, tt, steps=2000, seeds=4, noise=sim.GaussianNoise(0.1), record_every=1000)
+    assert np.all(tr["loss"][:, -1] < 0.05 * tr["loss"][:, 0])
 
 
 @pytest.mark.parametrize(
