@@ -39,6 +39,7 @@ point reads :math:`+\tau E[g]/E|g|`.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from ._core import Assumption, Bound, Derivation, Provenance, register
@@ -179,6 +180,22 @@ def p_fixed_point(c: sp.Expr = 0) -> sp.Expr:
     if len(roots) != 1:  # pragma: no cover - the drift is affine in p
         raise RuntimeError(f"expected one fixed point, got {roots}")
     return sp.simplify(roots[0])
+
+
+def p_fixed_point_value(tau_value: float, c_value: float, mu_value: np.ndarray,
+                        m_value: np.ndarray) -> np.ndarray:
+    r"""Numeric value of the derived fixed point :math:`\tau(cm - \mu)/(m - c\mu)` of P.
+
+    Lambdified from :func:`p_fixed_point` (sympy's root, not a typed formula); ``mu_value`` and
+    ``m_value`` broadcast (one entry per coordinate).
+    """
+    if not np.all(np.asarray(m_value) > 0):
+        raise ValueError(f"m (= E|g|) must be > 0 in every coordinate, got min {np.min(m_value)!r}")
+    if not abs(c_value) < 1:
+        raise ValueError(f"asymmetry c must satisfy |c| < 1, got {c_value!r}")
+    fn = sp.lambdify((tau, c_lin, g_mean, g_abs), p_fixed_point(c_lin), modules="numpy")
+    return np.asarray(fn(float(tau_value), float(c_value), np.asarray(mu_value, dtype=float),
+                         np.asarray(m_value, dtype=float)), dtype=float)
 
 
 @register(

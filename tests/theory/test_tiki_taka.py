@@ -57,3 +57,18 @@ def test_step_size_scales_as_inverse_sqrt_k():
     a = np.array([float(st.evaluate(K=K, **vals)[0, 0]) for K in (1e2, 1e4)])
     assert a[0] / a[1] == pytest.approx(10.0)
     assert float(st.evaluate(K=1e2, **vals)[2, 0]) == -0.5
+
+
+def test_numeric_fixed_point_matches_the_derivation_and_validates():
+    from theory.tiki_taka import p_fixed_point_value
+
+    mu, m = np.array([-0.2, 0.0, 0.3]), np.array([0.5, 0.4, 0.35])
+    shifted = theory.get("tt.p_fixed_point.shifted")
+    expected = [float(shifted.evaluate(tau=2.0, c=0.3, mu_g=x, m_g=y)[0, 0])
+                for x, y in zip(mu, m, strict=True)]
+    np.testing.assert_allclose(p_fixed_point_value(2.0, 0.3, mu, m), expected, rtol=1e-12)
+    np.testing.assert_allclose(p_fixed_point_value(2.0, 0.0, mu, m), -2.0 * mu / m, rtol=1e-12)
+    with pytest.raises(ValueError, match="m"):
+        p_fixed_point_value(1.0, 0.0, mu, np.zeros(3))
+    with pytest.raises(ValueError, match="asymmetry c"):
+        p_fixed_point_value(1.0, 1.0, mu, m)

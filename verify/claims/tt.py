@@ -23,6 +23,7 @@ import theory
 from sim._rng import BatchRNG
 from sim.run import initial_weights
 from theory.implicit import mean_abs
+from theory.tiki_taka import p_fixed_point_value
 
 from .._claim import Check, claim, close, holds, lower, not_applicable, slope
 from ..stats import Estimate, Z, loglog_slope, mean_se
@@ -206,8 +207,38 @@ def _track(mode: str, c: float) -> list[dict]:
         mu = prob.grad(np.zeros((1, prob.dim)))[0]
         m = mean_abs("gaussian", s)(mu)
         pred = np.asarray(theory.get("tt.p_fixed_point").evaluate(tau=tau, mu_g=mu, m_g=m), dtype=float)
-        out.append(dict(s=s, tau=tau, pred=pred, p_mean=r["p_mean"], p_max=r["p_max"]))
+        shifted = p_fixed_point_value(tau, c, mu, m)  # tt.p_fixed_point.shifted, numerically
+        out.append(dict(s=s, tau=tau, c=c, pred=pred, pred_shifted=shifted, p_mean=r["p_mean"],
+                        p_max=r["p_max"]))
     return out
+
+
+def _agreement(label: str, p_mean: np.ndarray, pred: np.ndarray, tau: float) -> tuple[list[Check], float]:
+    """Time-averaged P (``(R, D)``) against a predicted fixed point (``(D,)``): projection and z^2."""
+    proj = p_mean @ pred / (pred @ pred)  # per run: least-squares coefficient of P_bar on pred
+    e = mean_se(proj)
+    checks = [close(f"{label}: projection of time-averaged P on the prediction = 1", e, 1.0,
+                    reason=f"{Z:g} s.e. over independent runs (the fixed point is exact for the"
+                    " conditional mean: g_k is independent of P_k and no clipping occurs)")]
+    # per-coordinate agreement: z_d = (mean_r P_bar_d - pred_d) / se_d is Student-t with R - 1 dof
+    # under the claim, so mean_d z_d^2 has expectation nu/(nu - 2) and variance
+    # (E t^4 - (E t^2)^2)/D with E t^4 = 3 nu^2/((nu - 2)(nu - 4)) (coordinates independent).
+    # Only coordinates with |pred| <= 0.9 tau: near the bound P's fluctuations vanish (|P| -> tau)
+    # and the per-coordinate s.e. degenerates (the projection covers them).
+    inner = np.abs(pred) <= 0.9 * tau
+    R, D = p_mean.shape[0], int(inner.sum())
+    nu = R - 1
+    pm = p_mean[:, inner]
+    name = f"{label}: mean of z_d^2 (P_bar_d vs prediction) over {D} unsaturated coordinates"
+    if D < 5:
+        checks.append(not_applicable(name, "fewer than 5 coordinates with |P_bar| <= 0.9 tau"))
+        return checks, e.mean
+    z = (pm.mean(axis=0) - pred[inner]) / (pm.std(axis=0, ddof=1) / np.sqrt(R))
+    e_t2, e_t4 = nu / (nu - 2), 3 * nu**2 / ((nu - 2) * (nu - 4))
+    checks.append(close(name, Estimate(float(np.mean(z**2)), float(np.sqrt((e_t4 - e_t2**2) / D)), D), e_t2,
+                        reason=f"{Z:g} s.d. of the mean of {D} independent squared Student-t({nu})"
+                        " variables"))
+    return checks, e.mean
 
 
 @claim(
@@ -217,8 +248,9 @@ def _track(mode: str, c: float) -> list[dict]:
     statement="With W frozen (no transfer) on the D = 40 problem, the time-averaged P of Tiki-Taka on"
     " the soft-bounds device equals the derived conditional-mean fixed point -tau mu_d/m_d"
     " (mu = grad f(W), m_d = E|mu_d + xi_d| in closed form for Gaussian noise), coordinate by"
-    " coordinate (projection coefficient 1), for noise std 0.3, 0.1, 0.03; |P| never exceeds tau;"
-    " and max |P|/tau grows as the noise shrinks (the A5 regime ends).",
+    " coordinate (projection coefficient 1 and a z^2 test), for noise std 0.3, 0.1, 0.03; |P| never"
+    " exceeds tau; max |P|/tau grows as the noise shrinks (the A5 regime ends); and on a generalized"
+    " linear response (c = 0.2) P settles at the derived shifted point tau (c m - mu)/(m - c mu).",
     reference="arXiv 2406.12774 Sec. 4 (2502.06309 App. B eq. 24); spec C11, S8; theory tt.p_fixed_point",
     control="give P a generalized linear response with symmetric point 0.2 tau (c = 0.2): P then"
     " settles at tau (c m - mu)/(m - c mu), not at the scaled gradient",
@@ -228,31 +260,9 @@ def p_tracks_scaled_gradient(mode: str, control: bool) -> tuple[list[Check], dic
     checks: list[Check] = []
     coef = []
     for r in runs:
-        pred = r["pred"]
-        proj = r["p_mean"] @ pred / (pred @ pred)  # per run: least-squares coefficient of P_bar on pred
-        e = mean_se(proj)
-        coef.append(e.mean)
-        checks.append(close(f"s={r['s']:g}: projection of time-averaged P on -tau mu/m = 1", e, 1.0,
-                            reason=f"{Z:g} s.e. over independent runs (the fixed point is exact for the"
-                            " conditional mean: g_k is independent of P_k and no clipping occurs)"))
-        # per-coordinate agreement: z_d = (mean_r P_bar_d - pred_d) / se_d is Student-t with R - 1
-        # dof under the claim, so mean_d z_d^2 has expectation nu/(nu - 2) and variance
-        # (E t^4 - (E t^2)^2)/D with E t^4 = 3 nu^2/((nu - 2)(nu - 4)) (coordinates independent)
-        # Only coordinates with |pred| <= 0.9 tau: near the bound P's fluctuations vanish (|P| -> tau)
-        # and the per-coordinate s.e. degenerates (the projection above covers them).
-        inner = np.abs(pred) <= 0.9 * r["tau"]
-        R, D = r["p_mean"].shape[0], int(inner.sum())
-        nu = R - 1
-        pm = r["p_mean"][:, inner]
-        z = (pm.mean(axis=0) - pred[inner]) / (pm.std(axis=0, ddof=1) / np.sqrt(R))
-        e_t2, e_t4 = nu / (nu - 2), 3 * nu**2 / ((nu - 2) * (nu - 4))
-        name = f"s={r['s']:g}: mean of z_d^2 (P_bar_d vs -tau mu_d/m_d) over {D} unsaturated coordinates"
-        if D < 5:
-            checks.append(not_applicable(name, "fewer than 5 coordinates with |P_bar| <= 0.9 tau"))
-        else:
-            checks.append(close(name, Estimate(float(np.mean(z**2)), float(np.sqrt((e_t4 - e_t2**2) / D)), D),
-                                e_t2, reason=f"{Z:g} s.d. of the mean of {D} independent squared"
-                                f" Student-t({nu}) variables"))
+        new, proj = _agreement(f"s={r['s']:g}, c={r['c']:g} vs -tau mu/m", r["p_mean"], r["pred"], r["tau"])
+        checks += new
+        coef.append(proj)
         checks.append(holds(f"s={r['s']:g}: max_k ||P_k||_inf <= tau", bool(r["p_max"].max() <= r["tau"]),
                             "box invariance of the soft-bounds map for |beta g| < tau (exact)",
                             measured=float(r["p_max"].max()), predicted=r["tau"]))
@@ -261,6 +271,16 @@ def p_tracks_scaled_gradient(mode: str, control: bool) -> tuple[list[Check], dic
                         mean_se((hi - lo) / runs[0]["tau"]), 0.0))
     details = {"stds": [r["s"] for r in runs], "projection": coef,
                "p_max_over_tau": [float(r["p_max"].mean() / r["tau"]) for r in runs]}
+    if not control:
+        # the derived shifted fixed point on a generalized linear response (c = 0.2): the runs the
+        # control uses, here compared with the formula that accounts for the shift
+        shifted_coef = []
+        for r in _track(mode, 0.2):
+            new, proj = _agreement(f"s={r['s']:g}, c=0.2 vs tau(c m - mu)/(m - c mu)", r["p_mean"],
+                                   r["pred_shifted"], r["tau"])
+            checks += new
+            shifted_coef.append(proj)
+        details["projection_shifted_c0.2"] = shifted_coef
     return checks, details
 
 
