@@ -295,6 +295,7 @@ class ResidualLearningV2:
 
     @property
     def w_device(self) -> Device:
+        """The device of the W array."""
         return self.device if self.device_w is None else self.device_w
 
     def init(self, w0: np.ndarray) -> ResidualLearningV2State:
@@ -306,15 +307,18 @@ class ResidualLearningV2:
         return ResidualLearningV2State(w0, np.zeros_like(w0), np.zeros_like(w0), 0)
 
     def query(self, state: ResidualLearningV2State) -> np.ndarray:
+        r""":math:`W + \gamma P` (``W`` itself when ``gamma == 0``)."""
         if np.ndim(self.gamma) == 0 and float(self.gamma) == 0.0:
             return state.W
         g = per_run(self.gamma, state.W.shape[0], "gamma", state.W.ndim)
         return state.W + g * state.P
 
     def weights(self, state: ResidualLearningV2State) -> np.ndarray:
+        """The main array W."""
         return state.W
 
     def step(self, state: ResidualLearningV2State, g: np.ndarray, rng: BatchRNG) -> ResidualLearningV2State:
+        """P update with ``g`` (taken at :meth:`query`), noisy read into H, one pulse where |H| >= dw_min."""
         W, P, H = state.W, state.P, state.H
         R, nd = W.shape[0], W.ndim
         b = per_run(self.beta, R, "beta", nd)
