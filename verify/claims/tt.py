@@ -12,8 +12,8 @@ at the shortest horizons. We allow 0.15 on a step-size exponent (floor ~ alpha^p
 and the matching 0.075 on a K-exponent (alpha ~ K^(-1/2)); every check names it. Caveat, stated
 plainly: the allowance was fixed after a prototype run measured p = 0.88, and the full mode measures
 p = 0.873 +- 0.012 over alpha in [0.00625, 0.1] (K-slope -0.427 +- 0.004 up to K = 64000) without a
-visible trend toward 1. The theory's O(alpha) floor and K^(-1/2) rate are upper bounds, so a slightly
-slower local decay is not a contradiction, but whether p -> 1 is not settled by these runs.
+visible trend toward 1. A local exponent below 1 is compatible with an O(alpha) floor (and a
+K^(-1/2) rate) only if it tends to 1 as alpha -> 0; these runs neither show that nor rule it out.
 """
 
 from __future__ import annotations
