@@ -27,6 +27,7 @@ from .problems import (
 )
 from .pulsed import PulsedConstantStep, PulsedLinearStep, PulsedSoftBounds, PulseFlow
 from .run import simulate
+from .tiki_taka import ResidualLearningV2, ResidualLearningV2State, TikiTaka, TikiTakaState
 from .trajectory import METRICS, Trajectory
 
 __all__ = [
@@ -49,7 +50,11 @@ __all__ = [
     "PulsedSoftBounds",
     "Quadratic",
     "RademacherNoise",
+    "ResidualLearningV2",
+    "ResidualLearningV2State",
     "SoftBounds",
+    "TikiTaka",
+    "TikiTakaState",
     "Trajectory",
     "WeightState",
     "apply_update",
