@@ -270,7 +270,7 @@ def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
         row = {"theory": theo, "tightest_envelope": dict(C1=free.C1, C2=free.C2, floor=free.floor)}
         stat = (f"LP (Clarabel, accuracy {_LP_ACC:g}) on the upper confidence limit mean + {Z:g} s.e."
                 if curve.se.any() else f"LP (Clarabel, accuracy {_LP_ACC:g}); deterministic runs")
-        for name in ("C1", "C2", "floor"):
+        for name in ("floor", "C2", "C1"):
             caps = {k: v for k, v in theo.items() if k != name}
             env = cert.empirical_constants(curve.K, ucl, minimize=name, caps=caps, accuracy=_LP_ACC)
             label = f"{bid}: smallest {name} with the theory's other constants"
