@@ -510,3 +510,75 @@ def worst_noise_law(grad: float, s: float, *, n_support: int = 401, span: float 
     probs = np.clip(p.value, 0, None)
     probs /= probs.sum()
     return NoiseWitness(grad, s, xi, probs, float(np.abs(grad + xi) @ probs), status, accuracy)
+
+
+# --- SDP: stability threshold of delayed recursions ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdCertificate:
+    """Result of :func:`delay_threshold_certified`: ``a_cert`` is certified stable (its Lyapunov
+    matrix gives a numpy-recomputed rate < 1); every bisection point above it was not certified."""
+
+    delay: int
+    eps: float
+    a_cert: float
+    rate_at_a_cert: float
+    width: float
+    statuses: tuple[str, ...]
+    cond_max: float
+
+
+def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
+                feas_tol: float) -> tuple[str, np.ndarray | None]:
+    n = vertices[0].shape[0]
+    P = cp.Variable((n, n), symmetric=True)
+    cons = [P >> np.eye(n), cond_max * np.eye(n) - P >> 0]
+    for A in vertices:
+        M = P - A.T @ P @ A - np.eye(n)
+        cons.append((M + M.T) / 2 >> 0)
+    prob = cp.Problem(cp.Minimize(0), cons)
+    try:
+        prob.solve(solver="CLARABEL", tol_feas=feas_tol, tol_gap_abs=feas_tol, tol_gap_rel=feas_tol)
+    except cp.error.SolverError as err:
+        return f"solver_error: {err}", None
+    return str(prob.status), P.value
+
+
+def delay_threshold_certified(delay: int, eps: float = 0.0, *, width: float = 1e-6,
+                              cond_max: float = 1e6, feas_tol: float = 1e-9) -> ThresholdCertificate:
+    r"""Largest step :math:`a` at which :math:`x_{k+1} = x_k - a q_k x_{k-d}` is certified stable.
+
+    The gain :math:`q_k \in [1-\epsilon, 1+\epsilon]` is the soft-bounds factor of an analog write
+    (``eps = 0``: the digital recursion of ``theory.delay``). For each trial ``a`` the SDP
+    :math:`I \preceq P \preceq c_{\max}I`, :math:`P - C_v^\top P C_v \succeq I` over the vertices
+    :math:`C_v = C(a(1\pm\epsilon), d)` (companion matrices, :func:`theory.delay.companion_matrix`)
+    is solved; ``a`` counts as certified only if the solver reports ``optimal`` and the rate
+    recomputed from :math:`P` in numpy is < 1. Bisection on ``a`` in :math:`(0, 2/(1+\epsilon)]`.
+    For ``eps = 0`` the answer tends to the Levin-May threshold :math:`2\cos(d\pi/(2d+1))` as
+    ``cond_max`` grows (Lyapunov matrices grow like :math:`1/(1-\rho^2)` near it).
+    """
+    from .delay import companion_matrix
+
+    _check_box(eps)
+    if width <= 0 or width >= 1:
+        raise ValueError(f"width must be in (0, 1), got {width}")
+    lo, hi = 0.0, 2.0 / (1 + eps)
+    best_rate = float("nan")
+    statuses: list[str] = []
+    while hi - lo > width:
+        a = (lo + hi) / 2
+        vs = [companion_matrix(a * (1 + sg * eps), delay) for sg in ((-1.0, 1.0) if eps > 0 else (1.0,))]
+        status, P = _stable_sdp(vs, cond_max, feas_tol)
+        statuses.append(status)
+        rate = np.inf
+        if status == _OK and P is not None:
+            try:
+                rate = certified_rate(P, vs)
+            except ValueError:
+                rate = np.inf
+        if rate < 1:
+            lo, best_rate = a, rate
+        else:
+            hi = a
+    return ThresholdCertificate(int(delay), float(eps), lo, best_rate, hi - lo, tuple(statuses), cond_max)

@@ -401,3 +401,81 @@ def lower_bound_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
                                                           floor=sims["mean"].tolist(),
                                                           extrapolated=fit.intercept, predicted=w.floor,
                                                           w_star=sims["w_star"])}
+
+
+# --- certify.delay_threshold_matches_exact ------------------------------------------------------------
+
+_DELAY = {
+    "quick": dict(delays=(0, 1, 2, 3, 5), eps=(0.2,), width=1e-6, cond_max=1e6),
+    "full": dict(delays=tuple(range(0, 11)), eps=(0.1, 0.2, 0.4), width=1e-7, cond_max=1e7),
+}
+
+
+def _cond_gap(d: int, cond_max: float) -> float:
+    """a* - a_L, where 1/(1 - rho(a_L)^2) = cond_max (numpy spectral radius, bisection): how far
+    below the threshold a Lyapunov matrix of condition number cond_max must stay."""
+    from theory.delay import levin_may_threshold, spectral_radius
+
+    a_star = float(levin_may_threshold(d))
+    lo, hi = 0.0, a_star
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if 1 - float(spectral_radius(mid, d)) ** 2 > 1 / cond_max:
+            lo = mid
+        else:
+            hi = mid
+    return a_star - lo
+
+
+@functools.cache
+def _delay_certs(mode: str) -> list:
+    cfg = _DELAY[mode]
+    return [cert.delay_threshold_certified(d, e, width=cfg["width"], cond_max=cfg["cond_max"])
+            for d in cfg["delays"] for e in (0.0, *cfg["eps"])]
+
+
+@claim(
+    "certify.delay_threshold_matches_exact",
+    title="SDP-certified stability threshold of x_{k+1} = x_k - a x_{k-d} = Levin-May 2 cos(d pi/(2d+1));"
+    " analog gains lower it",
+    statement="Bisection on a Lyapunov SDP over the companion matrix of the delayed recursion"
+    " x_{k+1} = x_k - a x_{k-d} certifies stability up to the exact Levin-May threshold"
+    " a*(d) = 2 cos(d pi/(2d+1)) (to the bisection width plus the gap forced by cond(P) <= cond_max),"
+    " never above it; numpy spectral radii agree on both sides. With the soft-bounds write gain"
+    " q in [1 - eps, 1 + eps] the certified threshold stays at or below a*(d)/(1 + eps).",
+    reference="arXiv 2410.15155 (pipeline delay, spec pipeline_training.md 3.4); Levin & May (1976);"
+    " theory delay.stability_threshold, delay.charpoly",
+    control="the delay removed from the prediction (a*(0) = 2): the certified thresholds for d >= 1"
+    " do not match",
+)
+def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
+    from theory.delay import levin_may_threshold, spectral_radius
+
+    cfg = _DELAY[mode]
+    checks: list[Check] = []
+    rows = []
+    for c in _delay_certs(mode):
+        a_star = float(levin_may_threshold(0 if control else c.delay))
+        label = f"d={c.delay}, eps={c.eps:g}"
+        if c.eps == 0:
+            gap = _cond_gap(c.delay, cfg["cond_max"])
+            tol = c.width + 10 * gap
+            checks.append(exact(f"{label}: certified threshold = 2 cos(d pi/(2d+1))", c.a_cert, a_star,
+                                atol=tol, reason=f"bisection width {c.width:.1g} + 10 x the gap"
+                                f" {gap:.2g} below a* at which a Lyapunov matrix needs"
+                                f" cond > {cfg['cond_max']:g}"
+                                " (numpy spectral radius; 10 for the eigenvector conditioning)"))
+            checks.append(upper(f"{label}: numpy spectral radius at the certified a < 1",
+                                float(spectral_radius(c.a_cert, c.delay)), 1.0,
+                                "exact inequality (a Lyapunov certificate implies rho < 1)"))
+            checks.append(lower(f"{label}: numpy spectral radius just above a* (x(1 + 1e-4)) > 1",
+                                float(spectral_radius(a_star * (1 + 1e-4), c.delay)), 1.0,
+                                "exact inequality at the exact threshold (numpy eigvals, rounding ~1e-15)"))
+        else:
+            checks.append(upper(f"{label}: certified threshold <= a*(d)/(1 + eps)", c.a_cert,
+                                a_star / (1 + c.eps), "exact inequality: the uniform gain 1 + eps is one of"
+                                " the switching sequences"))
+        rows.append(dict(delay=c.delay, eps=c.eps, a_cert=c.a_cert, levin_may=a_star,
+                         ratio=c.a_cert * (1 + c.eps) / a_star, solves=len(c.statuses),
+                         statuses=sorted({s.split(":")[0] for s in c.statuses})))
+    return checks, {"thresholds": rows}
