@@ -28,6 +28,7 @@ asymptotic error of Analog SGD (an LP over a discrete law, :func:`worst_noise_la
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,21 @@ mu_g = sp.Symbol("mu_g", real=True)  # mean gradient at the fixed point
 
 SOLVERS = ("CLARABEL", "SCS")
 _OK = "optimal"
+
+
+def _solve(prob: cp.Problem, solver: str, accuracy: float) -> str:
+    """Solve and return the status. An inaccurate solution is reported by its status
+    (``optimal_inaccurate``), which never counts as solved here, so cvxpy's warning about it is
+    redundant and silenced; a solver breakdown becomes the status ``solver_error``."""
+    opts = ({"tol_feas": accuracy, "tol_gap_abs": accuracy, "tol_gap_rel": accuracy}
+            if solver == "CLARABEL" else {"eps_abs": accuracy, "eps_rel": accuracy})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+        try:
+            prob.solve(solver=solver, **opts)
+        except cp.error.SolverError:
+            return "solver_error"
+    return str(prob.status)
 
 
 # --- theory statements ------------------------------------------------------------------------------
@@ -274,17 +290,11 @@ def lyapunov_rate(
         M = rho2 * P - A.T @ P @ A
         cons.append((M + M.T) / 2 >> 0)
     prob = cp.Problem(cp.Minimize(0), cons)
-    opts = ({"tol_feas": feas_tol, "tol_gap_abs": feas_tol, "tol_gap_rel": feas_tol}
-            if solver == "CLARABEL" else {"eps_abs": feas_tol, "eps_rel": feas_tol})
     statuses: list[str] = []
     while hi - lo > width and len(statuses) < max_solves:
         mid = (lo + hi) / 2
         rho2.value = mid**2
-        try:
-            prob.solve(solver=solver, **opts)
-            status = str(prob.status)
-        except cp.error.SolverError as err:  # numerical breakdown: not certified at this rho
-            status = f"solver_error: {err}"
+        status = _solve(prob, solver, feas_tol)
         statuses.append(status)
         if status == _OK and P.value is not None:
             try:
@@ -424,6 +434,8 @@ def empirical_constants(
         raise ValueError("K must be > 0 and the curve finite")
     if minimize not in ("area", *_BASIS_NAMES):
         raise ValueError(f"minimize must be 'area', 'C1', 'C2' or 'floor', got {minimize!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     caps = caps or {}
     bad = set(caps) - set(_BASIS_NAMES)
     if bad:
@@ -436,10 +448,7 @@ def empirical_constants(
     # scale each column so the LP is well conditioned whatever the range of K
     obj = cp.sum(B @ c) if minimize == "area" else c[_BASIS_NAMES.index(minimize)]
     prob = cp.Problem(cp.Minimize(obj), cons)
-    opts = ({"tol_feas": accuracy, "tol_gap_abs": accuracy, "tol_gap_rel": accuracy}
-            if solver == "CLARABEL" else {"eps_abs": accuracy, "eps_rel": accuracy})
-    prob.solve(solver=solver, **opts)
-    status = str(prob.status)
+    status = _solve(prob, solver, accuracy)
     vals = c.value if (status == _OK and c.value is not None) else np.full(3, np.nan)
     return Envelope(float(vals[0]), float(vals[1]), float(vals[2]), status, solver, accuracy)
 
@@ -503,8 +512,7 @@ def worst_noise_law(grad: float, s: float, *, n_support: int = 401, span: float 
     if symmetric:
         cons.append(p == p[::-1])
     prob = cp.Problem(cp.Maximize(np.abs(grad + xi) / s @ p), cons)
-    prob.solve(solver="CLARABEL", tol_feas=accuracy, tol_gap_abs=accuracy, tol_gap_rel=accuracy)
-    status = str(prob.status)
+    status = _solve(prob, "CLARABEL", accuracy)
     if status != _OK or p.value is None:
         return NoiseWitness(grad, s, xi, np.full(n_support, np.nan), np.nan, status, accuracy)
     probs = np.clip(p.value, 0, None)
@@ -538,11 +546,7 @@ def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
         M = P - A.T @ P @ A - np.eye(n)
         cons.append((M + M.T) / 2 >> 0)
     prob = cp.Problem(cp.Minimize(0), cons)
-    try:
-        prob.solve(solver="CLARABEL", tol_feas=feas_tol, tol_gap_abs=feas_tol, tol_gap_rel=feas_tol)
-    except cp.error.SolverError as err:
-        return f"solver_error: {err}", None
-    return str(prob.status), P.value
+    return _solve(prob, "CLARABEL", feas_tol), P.value
 
 
 def delay_threshold_certified(delay: int, eps: float = 0.0, *, width: float = 1e-6,
