@@ -503,8 +503,9 @@ def worst_noise_law(grad: float, s: float, *, n_support: int = 401, span: float 
         raise ValueError(f"s (noise std) must be > 0, got {s}")
     if n_support < 3 or n_support % 2 == 0:
         raise ValueError(f"n_support must be odd and >= 3, got {n_support}")
-    if span * s <= abs(grad) + s and not symmetric:
-        raise ValueError(f"span must exceed (|grad| + s)/s = {(abs(grad) + s) / s:.3g}, got {span}")
+    need = (abs(grad) + np.hypot(grad, s)) / s  # the optimal two-point law sits at -grad +- hypot
+    if span <= need and not symmetric:
+        raise ValueError(f"span must exceed (|grad| + sqrt(grad^2 + s^2))/s = {need:.3g}, got {span}")
     xi = np.linspace(-span * s, span * s, n_support)
     p = cp.Variable(n_support, nonneg=True)
     # scale the moments by s so the LP data are O(1)

@@ -361,7 +361,7 @@ def _witness_floors(mode: str, symmetric: bool) -> dict:
     " E|grad f|^2 whose ratio to the derived upper bound's floor term sigma^2 Stilde/(1 - rho^2) ="
     " s^2 u/(1-u) is 1 up to the grid resolution (never above 1); Analog SGD simulated on the best"
     " witness reaches that floor as alpha -> 0. So the floor term of asgd.upper.derived cannot be"
-    " lowered, and the symmetric (Rademacher) law, ratio (1 - 2u)/(1 - u) at the same floor, is not the"
+    " lowered, and the symmetric Rademacher law (ratio 1 - u at its own saturation u) is not the"
     " worst case.",
     reference="arXiv 2406.12774 Thm 3 / Table 1, 2502.06309 Thm 2; theory certify.worst_noise_floor,"
     " asgd.upper.derived, asgd.lower.floor",
