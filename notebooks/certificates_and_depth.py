@@ -81,9 +81,10 @@ fig
 #
 # ## B.2 Tiki-Taka: the transfer gain and the P decay
 #
-# Linearized at $(P, W) = (0, W^*)$: $P' = (1-\alpha\kappa)P - \alpha H e$ with
-# $\kappa = E|\xi|/\tau$ (the asymmetric $|g|\odot P/\tau$ term) and $W' = W + \beta Q_W P'$. The
-# determinant is $1-\alpha\kappa$ (`certify.tt_linear_det`): without the decay the linear part does
+# Linearized at $(P, W) = (0, W^*)$: $P' = (1-\beta\kappa)P - \beta H e$ with
+# $\kappa = E|\xi|/\tau$ (the asymmetric $|g|\odot P/\tau$ term) and $W' = W + \alpha Q_W P'$
+# ($\alpha$: transfer rate, $\beta$: learning rate of P, as in the 2024 paper). The
+# determinant is $1-\beta\kappa$ (`certify.tt_linear_det`): without the decay the linear part does
 # not contract at all. With switching gains $Q_W$, the common-Lyapunov rate exceeds every vertex's
 # spectral radius and crosses 1 at a finite saturation.
 
@@ -105,7 +106,7 @@ fig.savefig(OUT / "tt_rate.png", dpi=120)
 fig
 
 # %% [markdown]
-# Each vertex alone contracts at $\sqrt{1-\alpha\kappa}$ (complex eigenvalues: the modulus is the
+# Each vertex alone contracts at $\sqrt{1-\beta\kappa}$ (complex eigenvalues: the modulus is the
 # square root of the determinant, whatever the gain), yet switching between the gains $1\pm\epsilon$
 # costs a certified rate growing with $\epsilon$: with weak P decay ($\kappa = 0.2$) no common
 # quadratic Lyapunov function contracts beyond $\epsilon\approx 0.2$. This is the linear-system

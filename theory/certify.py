@@ -98,30 +98,31 @@ def _agd_rate() -> Bound:
 
 
 def _tt_matrix(H: sp.Expr, q: sp.Expr) -> sp.Matrix:
-    return sp.Matrix([[1 - alpha * kappa, -alpha * H],
-                      [beta * q * (1 - alpha * kappa), 1 - alpha * beta * q * H]])
+    # alpha: transfer rate (W array), beta: learning rate of P (the 2024 paper's and sim.TikiTaka's names)
+    return sp.Matrix([[1 - beta * kappa, -beta * H],
+                      [alpha * q * (1 - beta * kappa), 1 - alpha * beta * q * H]])
 
 
 @register(
     "certify.tt_linear_det",
-    title="linearized Tiki-Taka (P, W) recursion, scalar: det = 1 - alpha kappa,"
-    " trace = 2 - alpha kappa - alpha beta q lambda",
+    title="linearized Tiki-Taka (P, W) recursion, scalar: det = 1 - beta kappa,"
+    " trace = 2 - beta kappa - alpha beta q lambda",
     kind="derivation",
 )
 def _tt_det() -> Derivation:
     A = _tt_matrix(lam, q_w)
     return Derivation(
         id="certify.tt_linear_det",
-        title="linearized Tiki-Taka (P, W) recursion, scalar: det = 1 - alpha kappa,"
-        " trace = 2 - alpha kappa - alpha beta q lambda",
+        title="linearized Tiki-Taka (P, W) recursion, scalar: det = 1 - beta kappa,"
+        " trace = 2 - beta kappa - alpha beta q lambda",
         derived=sp.Matrix([sp.expand(A.det()), sp.expand(A.trace())]),
-        expected=sp.Matrix([1 - alpha * kappa, 2 - alpha * kappa - alpha * beta * q_w * lam]),
+        expected=sp.Matrix([1 - beta * kappa, 2 - beta * kappa - alpha * beta * q_w * lam]),
         steps=(
-            "P' = P - alpha (g + |g| P/tau): linearized at (P, W) = (0, W*) with E g = H e,"
-            " E|g| = E|xi| = kappa tau, so P' = (1 - alpha kappa) P - alpha H e",
-            "W' = W + beta P' (.) (1 - sign(P') W/tau) = W + beta Q_W P', Q_W in [1 - eps, 1 + eps]",
-            "x = (P, e): A = [[1 - alpha kappa, -alpha H], [beta q (1 - alpha kappa), 1 - alpha beta q H]]",
-            "det A = 1 - alpha kappa for every q: without the P decay (kappa = 0) the linearized"
+            "P' = P - beta (g + |g| P/tau): linearized at (P, W) = (0, W*) with E g = H e,"
+            " E|g| = E|xi| = kappa tau, so P' = (1 - beta kappa) P - beta H e",
+            "W' = W + alpha P' (.) (1 - sign(P') W/tau) = W + alpha Q_W P', Q_W in [1 - eps, 1 + eps]",
+            "x = (P, e): A = [[1 - beta kappa, -beta H], [alpha q (1 - beta kappa), 1 - alpha beta q H]]",
+            "det A = 1 - beta kappa for every q: without the P decay (kappa = 0) the linearized"
             " recursion is not contracting, so the rate comes from the asymmetric |g| P/tau term",
         ),
         provenance=Provenance("derived here (Tiki-Taka of arXiv 2406.12774 Sec. 5, soft bounds,"
@@ -342,9 +343,10 @@ def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa: float,
                 eps: float) -> list[np.ndarray]:
     r"""Vertices of the linearized Tiki-Taka recursion on :math:`x = (P, W - W^*)`.
 
-    :math:`A = \begin{pmatrix}(1-\alpha\kappa)I & -\alpha H\\ \beta Q(1-\alpha\kappa) &
+    :math:`A = \begin{pmatrix}(1-\beta\kappa)I & -\beta H\\ \alpha Q(1-\beta\kappa) &
     I - \alpha\beta Q H\end{pmatrix}` with :math:`Q = \mathrm{Diag}(1 + s\epsilon)`,
-    :math:`\kappa = E|\xi|/\tau` (see ``certify.tt_linear_det``).
+    :math:`\kappa = E|\xi|/\tau`, ``alpha`` the transfer rate (W array) and ``beta`` the learning
+    rate of P (arXiv 2406.12774 Sec. 4 names; ``sim.TikiTaka``); see ``certify.tt_linear_det``.
     """
     H = np.atleast_2d(np.asarray(H, dtype=float))
     _check_box(eps)
@@ -358,15 +360,15 @@ def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa: float,
     out = []
     for sg in itertools.product((-1.0, 1.0), repeat=D):
         Q = np.diag(1 + eps * np.array(sg))
-        out.append(np.block([[(1 - alpha * kappa) * eye, -alpha * H],
-                             [beta * (1 - alpha * kappa) * Q, eye - alpha * beta * Q @ H]]))
+        out.append(np.block([[(1 - beta * kappa) * eye, -beta * H],
+                             [alpha * (1 - beta * kappa) * Q, eye - alpha * beta * Q @ H]]))
     return out
 
 
 def tt_scalar_rate(alpha: float, beta: float, kappa: float, lam: float, q: float) -> float:
     """Spectral radius of the scalar Tiki-Taka matrix from ``certify.tt_linear_det`` (det, trace)."""
-    det = 1 - alpha * kappa
-    tr = 2 - alpha * kappa - alpha * beta * q * lam
+    det = 1 - beta * kappa
+    tr = 2 - beta * kappa - alpha * beta * q * lam
     disc = tr**2 - 4 * det
     if disc < 0:
         return float(np.sqrt(det))

@@ -59,7 +59,7 @@ def test_scs_certificate_is_valid_if_looser():
 def test_tt_vertex_rates_match_numpy():
     for q in (0.8, 1.0, 1.2):
         A = cert.tt_vertices(np.array([[1.5]]), 0.3, 0.7, 0.4, 0.0)[0]
-        A[1] = [0.7 * q * (1 - 0.3 * 0.4), 1 - 0.3 * 0.7 * q * 1.5]
+        A[1] = [0.3 * q * (1 - 0.7 * 0.4), 1 - 0.3 * 0.7 * q * 1.5]  # alpha = 0.3 transfer, beta = 0.7
         assert np.isclose(cert.tt_scalar_rate(0.3, 0.7, 0.4, 1.5, q), np.abs(np.linalg.eigvals(A)).max())
 
 

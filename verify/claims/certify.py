@@ -111,8 +111,9 @@ def _lyapunov_along_simulation(H: np.ndarray, alpha: float, eps: float, P: np.nd
     " an SDP, Clarabel) equals max(|1 - alpha(1-eps)mu|, |1 - alpha(1+eps)L|) for diagonal H and is"
     " at least that for a rotated H; the Lyapunov function decreases by rho^2 per step along"
     " simulated Analog GD runs. For the linearized Tiki-Taka (P, W) recursion without saturation the"
-    " certified rate equals the spectral radius from det = 1 - alpha kappa, trace = 2 - alpha kappa -"
-    " alpha beta lambda; with saturation it is at least the largest vertex radius.",
+    " certified rate equals the spectral radius from det = 1 - beta kappa, trace = 2 - beta kappa -"
+    " alpha beta lambda (alpha transfer rate, beta P rate); with saturation it is at least the largest"
+    " vertex radius.",
     reference="arXiv 2406.12774 eq. (3), Sec. 5 (Tiki-Taka); 2502.06309 Thm 6 setting; spec anchors.md"
     " Sec. 3; theory certify.agd_linear_rate, certify.tt_linear_det",
     control="predict with the saturation gain and the P decay switched off (eps = 0, kappa = 0):"
