@@ -26,6 +26,7 @@ from .problems import (
     scalar_quadratic,
 )
 from .run import simulate
+from .tiki_taka import ResidualLearningV2, ResidualLearningV2State, TikiTaka, TikiTakaState
 from .trajectory import METRICS, Trajectory
 
 __all__ = [
@@ -44,7 +45,11 @@ __all__ = [
     "Power",
     "Quadratic",
     "RademacherNoise",
+    "ResidualLearningV2",
+    "ResidualLearningV2State",
     "SoftBounds",
+    "TikiTaka",
+    "TikiTakaState",
     "Trajectory",
     "WeightState",
     "apply_update",

@@ -41,7 +41,7 @@ from .symbols import L, alpha, beta, mu, s, tau
 
 eps_box = sp.Symbol("epsilon_sat", nonnegative=True)  # saturation radius |w_i| <= eps * tau
 lam = sp.Symbol("lambda", positive=True)  # an eigenvalue of the Hessian
-kappa = sp.Symbol("kappa", nonnegative=True)  # decay rate of the Tiki-Taka P array, E|xi|/tau
+kappa = sp.Symbol("kappa_P", nonnegative=True)  # decay rate of the Tiki-Taka P array, E|xi|/tau
 q_w = sp.Symbol("q_W", positive=True)  # gain of the transfer into W: 1 -+ w/tau
 mu_g = sp.Symbol("mu_g", real=True)  # mean gradient at the fixed point
 
