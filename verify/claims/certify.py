@@ -295,9 +295,9 @@ def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
 # --- certify.lower_bound_gap --------------------------------------------------------------------------
 
 _GAP = {
-    "quick": dict(u=(0.1, 0.25, 0.5), s=0.3, n_support=401, span=4.0, sim_u=0.25,
+    "quick": dict(u=(0.1, 0.25, 0.5), s=0.3, n_support=401, span_factor=1.5, sim_u=0.25,
                   alphas=(0.1, 0.05, 0.025), runs=2000, horizon=40.0),
-    "full": dict(u=(0.02, 0.1, 0.25, 0.5, 0.75, 0.9), s=0.3, n_support=1601, span=6.0, sim_u=0.5,
+    "full": dict(u=(0.02, 0.1, 0.25, 0.5, 0.75, 0.9), s=0.3, n_support=1601, span_factor=1.5, sim_u=0.5,
                  alphas=(0.1, 0.03, 0.01), runs=8000, horizon=60.0),
 }
 
@@ -325,16 +325,19 @@ class DiscreteNoise:
         return float(dim * (np.asarray(self.probs) @ np.asarray(self.values) ** 2))
 
 
-def _witness(u: float, s: float, cfg: dict, symmetric: bool) -> cert.NoiseWitness:
+def _witness(u: float, s: float, cfg: dict, symmetric: bool) -> tuple[cert.NoiseWitness, float]:
+    """The LP witness at saturation ``u`` and its grid spacing h. The grid spans ``span_factor``
+    times the support of the exact two-point optimum, -grad +- sqrt(grad^2 + s^2)."""
     grad = -s * np.sqrt(u / (1 - u))  # the stationary gradient of the exact two-point optimum at u
-    return cert.worst_noise_law(grad, s, n_support=cfg["n_support"], span=cfg["span"],
-                                symmetric=symmetric)
+    span = cfg["span_factor"] * (abs(grad) + np.hypot(grad, s)) / s
+    w = cert.worst_noise_law(grad, s, n_support=cfg["n_support"], span=span, symmetric=symmetric)
+    return w, 2 * span * s / (cfg["n_support"] - 1)
 
 
 @functools.cache
 def _witness_floors(mode: str, symmetric: bool) -> dict:
     cfg = _GAP[mode]
-    w = _witness(cfg["sim_u"], cfg["s"], cfg, symmetric)
+    w, _ = _witness(cfg["sim_u"], cfg["s"], cfg, symmetric)
     tau, Lq = 1.0, 1.0
     w_bar = -w.grad * tau / w.mean_abs
     w_star = w_bar - w.grad / Lq
@@ -372,13 +375,12 @@ def _witness_floors(mode: str, symmetric: bool) -> dict:
 def lower_bound_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _GAP[mode]
     s = cfg["s"]
-    h = 2 * cfg["span"] * s / (cfg["n_support"] - 1)
-    grid_loss = h**2 / (4 * s**2)
     acc_tol = 1e-6  # LP accuracy 1e-10 on O(1) data, propagated through m^2 / s^2 with margin
     checks: list[Check] = []
     rows = []
     for u in cfg["u"]:
-        w = _witness(u, s, cfg, symmetric=control)
+        w, h = _witness(u, s, cfg, symmetric=control)
+        grid_loss = h**2 / (4 * s**2)
         if w.status != "optimal":
             checks.append(holds(f"u={u:g}: LP solved", False, f"LP status {w.status}"))
             continue
