@@ -218,7 +218,8 @@ def build_schedule(kind: str, stages: int, micro_batches: int, mini_batches: int
     K = _positive_int(mini_batches, "mini_batches")
     versions = np.zeros(M, dtype=int)
     if kind in ("async", "async_stash"):
-        fc, bc, fv, bv, cv, upd, T = _simulate_block(M, B * K, False, 0, versions, kind == "async_stash", True)
+        stash = kind == "async_stash"
+        fc, bc, fv, bv, cv, upd, T = _simulate_block(M, B * K, False, 0, versions, stash, True)
         update_after = np.ones((B * K, M), dtype=bool)
         ucyc = np.zeros((B * K, M), dtype=int)
         for j, m, t in upd:
@@ -374,11 +375,12 @@ def train_pipeline(
     algo_rng = BatchRNG(seed, runs, "algorithm")
     states = [opt.init(np.asarray(w, dtype=float)) for opt, w in zip(optimizers, w0, strict=True)]
     # ring buffer of versions per layer: {version: weights}
-    hist: list[dict[int, np.ndarray]] = [{0: opt.weights(s)} for opt, s in zip(optimizers, states, strict=True)]
+    hist: list[dict[int, np.ndarray]] = [{0: opt.weights(s)}
+                                         for opt, s in zip(optimizers, states, strict=True)]
     version = np.zeros(M, dtype=int)
     acc: list[np.ndarray | None] = [None] * n_layers
     n_acc = np.zeros(M, dtype=int)
-    oldest_needed = max(int((schedule.bwd_version.max(initial=0) - schedule.fwd_version.min(initial=0))), 0)
+    oldest_needed = max(int(schedule.bwd_version.max(initial=0) - schedule.fwd_version.min(initial=0)), 0)
 
     def current() -> list[np.ndarray]:
         return [opt.weights(s) for opt, s in zip(optimizers, states, strict=True)]

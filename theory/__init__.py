@@ -8,7 +8,7 @@ Every statement is registered under a stable id; ``python -m theory list`` shows
 0.0093...
 """
 
-from . import agd, asgd, delay, devices, implicit, lower_bound, sgd, tiki_taka  # noqa: F401 (register)
+from . import agd, asgd, delay, devices, implicit, lower_bound, pipeline, sgd, tiki_taka  # noqa: F401 (register)
 from ._core import Assumption, Bound, Derivation, Provenance, entries, get, ids, register
 
 __all__ = ["Assumption", "Bound", "Derivation", "Provenance", "entries", "get", "ids", "register"]
