@@ -338,7 +338,7 @@ def _k_sync() -> Derivation:
 def _k_async_lead() -> Derivation:
     return Derivation(
         "pipeline.async.eps2_coefficient",
-        "async: eps^-2 term of K(eps) is 8 a_1 Delta_0 L sigma^2/(b c^2 eps^2) (= sync at a_1=2, B=1)",
+        "async: eps^-2 term of K(eps) is 8 a_1 Delta_0 L sigma^2/(b c^2 eps^2) (sync: a_1=2, B=1)",
         derived=leading_order(async_complexity()),
         expected=8 * a1 * Delta0 * L * sigma**2 / (b * c_rho**2 * eps**2),
         steps=("solve pipeline.async.rate_balanced = eps for K (largest root)",
