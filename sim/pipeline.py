@@ -141,8 +141,9 @@ def _stage_order(M: int, m: int, B: int, one_at_a_time: bool) -> list[tuple[int,
     return order
 
 
-def _simulate_block(M: int, B: int, one_at_a_time: bool, start: int, versions: np.ndarray,
-                    stash: bool, update_each: bool):
+def _simulate_block(
+    M: int, B: int, one_at_a_time: bool, start: int, versions: np.ndarray, stash: bool, update_each: bool
+):
     """Event-simulate B micro-batches from cycle ``start``; returns per-op cycles and versions."""
     orders = [_stage_order(M, m, B, one_at_a_time) for m in range(M)]
     pos = [0] * M
@@ -233,7 +234,7 @@ def build_schedule(kind: str, stages: int, micro_batches: int, mini_batches: int
             ucyc_rows.append(np.full(M, t - 1))
         fc, bc, fv, bv, cv = (np.vstack([b[i] for b in blocks]) for i in range(5))
         update_after = np.zeros((B * K, M), dtype=bool)
-        update_after[B - 1::B] = True
+        update_after[B - 1 :: B] = True
         ucyc = np.vstack(ucyc_rows)
         T = t
     grid = np.zeros((M, T), dtype=np.int8)
@@ -246,8 +247,21 @@ def build_schedule(kind: str, stages: int, micro_batches: int, mini_batches: int
             raise RuntimeError("two operations in one stage-cycle slot")
         grid[mm, cyc] = code
         grid_micro[mm, cyc] = jj
-    return Schedule(kind, M, B if kind in ("none", "sync") else n, n, grid, grid_micro, fc, bc, fv, bv, cv,
-                    update_after, ucyc)
+    return Schedule(
+        kind,
+        M,
+        B if kind in ("none", "sync") else n,
+        n,
+        grid,
+        grid_micro,
+        fc,
+        bc,
+        fv,
+        bv,
+        cv,
+        update_after,
+        ucyc,
+    )
 
 
 def render_grid(schedule: Schedule, upto: int | None = None) -> list[str]:
@@ -361,13 +375,17 @@ def train_pipeline(
     """
     n_layers = len(layers)
     if not (len(stage_of_layer) == len(w0) == len(optimizers) == n_layers) or n_layers == 0:
-        raise ValueError("layers, stage_of_layer, w0 and optimizers must have the same non-zero length, got "
-                         f"{n_layers}, {len(stage_of_layer)}, {len(w0)}, {len(optimizers)}")
+        raise ValueError(
+            "layers, stage_of_layer, w0 and optimizers must have the same non-zero length, got "
+            f"{n_layers}, {len(stage_of_layer)}, {len(w0)}, {len(optimizers)}"
+        )
     st = np.asarray(stage_of_layer)
     M = schedule.stages
     if np.any(np.diff(st) < 0) or st[0] != 1 or st[-1] != M or set(st.tolist()) != set(range(1, M + 1)):
-        raise ValueError(f"stage_of_layer must be non-decreasing and cover stages 1..{M} "
-                         f"(schedule.stages), got {list(stage_of_layer)}")
+        raise ValueError(
+            f"stage_of_layer must be non-decreasing and cover stages 1..{M} "
+            f"(schedule.stages), got {list(stage_of_layer)}"
+        )
     b = _positive_int(micro_batch, "micro_batch")
     every = _positive_int(record_every, "record_every")
     runs = _runs(seeds)
@@ -375,8 +393,9 @@ def train_pipeline(
     algo_rng = BatchRNG(seed, runs, "algorithm")
     states = [opt.init(np.asarray(w, dtype=float)) for opt, w in zip(optimizers, w0, strict=True)]
     # ring buffer of versions per layer: {version: weights}
-    hist: list[dict[int, np.ndarray]] = [{0: opt.weights(s)}
-                                         for opt, s in zip(optimizers, states, strict=True)]
+    hist: list[dict[int, np.ndarray]] = [
+        {0: opt.weights(s)} for opt, s in zip(optimizers, states, strict=True)
+    ]
     version = np.zeros(M, dtype=int)
     acc: list[np.ndarray | None] = [None] * n_layers
     n_acc = np.zeros(M, dtype=int)
@@ -397,8 +416,13 @@ def train_pipeline(
         rec_c.append(0 if j_done == 0 else schedule.cycles_until(j_done))
 
     record(0)
-    bar = tqdm(total=schedule.n_micro, desc=f"pipeline {schedule.kind} M={M}", leave=False,
-               disable=not progress_enabled(progress), mininterval=0.5)
+    bar = tqdm(
+        total=schedule.n_micro,
+        desc=f"pipeline {schedule.kind} M={M}",
+        leave=False,
+        disable=not progress_enabled(progress),
+        mininterval=0.5,
+    )
     sm = st - 1
     with np.errstate(over="ignore", invalid="ignore"):
         for j in range(schedule.n_micro):

@@ -77,8 +77,10 @@ _c = sp.Symbol("c_rho", positive=True)
 AVG_GRAD = r"\frac{1}{K}\sum_{k<K} E\|\nabla f(W_k)\|^2"
 _FIG1 = "arXiv 2410.15155 Fig. 1 (syn-asyn.pdf on the first author's homepage), spec pipeline_training.md 3.3"
 _TIMING = "timing law t_F = (m-1) + 2j, t_B = (2M-m) + 2j read from " + _FIG1
-_RECON = ("arXiv 2410.15155 v2/v3 abstract: Analog-SGD-AP needs O(eps^-2 + eps^-1) iterations; theorem body "
-          "not recovered (spec pipeline_training.md 5, T2)")
+_RECON = (
+    "arXiv 2410.15155 v2/v3 abstract: Analog-SGD-AP needs O(eps^-2 + eps^-1) iterations; theorem body "
+    "not recovered (spec pipeline_training.md 5, T2)"
+)
 
 
 def t_fwd(stage: sp.Expr, micro: sp.Expr, stages: sp.Expr = M) -> sp.Expr:
@@ -111,6 +113,7 @@ def delay_factor(stages: int, form: str = "sum_sq") -> float:
 
 # --- cycles, density, speedup -----------------------------------------------------------------------
 
+
 def cycles_sync() -> sp.Expr:
     """Span of one synchronous mini-batch: last backward (stage 1, micro-batch B-1) + 1."""
     return sp.expand(t_bwd(1, B - 1) + 1)
@@ -127,77 +130,138 @@ def cycles_none() -> sp.Expr:
     return per_micro * B
 
 
-def _eq(id_: str, title: str, lhs: str, expr: sp.Expr, source: str, status: str = "derived",
-        notes: str = "", assumptions: tuple = ()) -> Bound:
-    return Bound(id=id_, title=title, lhs=lhs, expr=expr, relation="=", assumptions=assumptions,
-                 provenance=Provenance(source, status, notes), meanings=MEANINGS)
+def _eq(
+    id_: str,
+    title: str,
+    lhs: str,
+    expr: sp.Expr,
+    source: str,
+    status: str = "derived",
+    notes: str = "",
+    assumptions: tuple = (),
+) -> Bound:
+    return Bound(
+        id=id_,
+        title=title,
+        lhs=lhs,
+        expr=expr,
+        relation="=",
+        assumptions=assumptions,
+        provenance=Provenance(source, status, notes),
+        meanings=MEANINGS,
+    )
 
 
 @register("pipeline.cycles.none", title="no pipeline: 2 M B K clock cycles for K mini-batches", kind="bound")
 def _c_none() -> Bound:
-    return _eq("pipeline.cycles.none", "no pipeline: 2 M B K clock cycles for K mini-batches", "C_{none}",
-               cycles_none() * K, _FIG1 + "; one micro-batch in flight, 2M cycles each")
+    return _eq(
+        "pipeline.cycles.none",
+        "no pipeline: 2 M B K clock cycles for K mini-batches",
+        "C_{none}",
+        cycles_none() * K,
+        _FIG1 + "; one micro-batch in flight, 2M cycles each",
+    )
 
 
 @register("pipeline.cycles.sync", title="synchronous pipeline: 2 (B + M - 1) K clock cycles", kind="bound")
 def _c_sync() -> Bound:
-    return _eq("pipeline.cycles.sync", "synchronous pipeline: 2 (B + M - 1) K clock cycles", "C_{SP}",
-               cycles_sync() * K, _TIMING + "; span = t_B(1, B-1) + 1 per mini-batch, flush in between")
+    return _eq(
+        "pipeline.cycles.sync",
+        "synchronous pipeline: 2 (B + M - 1) K clock cycles",
+        "C_{SP}",
+        cycles_sync() * K,
+        _TIMING + "; span = t_B(1, B-1) + 1 per mini-batch, flush in between",
+    )
 
 
-@register("pipeline.cycles.async", title="asynchronous pipeline: 2 n + 2 (M - 1) cycles for n micro-batches",
-          kind="bound")
+@register(
+    "pipeline.cycles.async",
+    title="asynchronous pipeline: 2 n + 2 (M - 1) cycles for n micro-batches",
+    kind="bound",
+)
 def _c_async() -> Bound:
-    return _eq("pipeline.cycles.async", "asynchronous pipeline: 2 n + 2 (M - 1) cycles for n micro-batches",
-               "C_{AP}", cycles_async(), _TIMING + "; span = t_B(1, n-1) + 1")
+    return _eq(
+        "pipeline.cycles.async",
+        "asynchronous pipeline: 2 n + 2 (M - 1) cycles for n micro-batches",
+        "C_{AP}",
+        cycles_async(),
+        _TIMING + "; span = t_B(1, n-1) + 1",
+    )
 
 
 @register("pipeline.density.sync", title="synchronous density B/(B+M-1)", kind="derivation")
 def _d_sync() -> Derivation:
     busy = 2 * B * M  # each of B micro-batches: one F and one B at each of M stages
-    return Derivation("pipeline.density.sync", "synchronous density B/(B+M-1)",
-                      derived=sp.simplify(busy / (M * cycles_sync())), expected=B / (B + M - 1),
-                      steps=("busy stage-cycles 2BM", "all stage-cycles M * 2(B+M-1)"),
-                      provenance=Provenance(_TIMING, "derived", "M=4, B=5: 5/8 as in Fig. 1"))
+    return Derivation(
+        "pipeline.density.sync",
+        "synchronous density B/(B+M-1)",
+        derived=sp.simplify(busy / (M * cycles_sync())),
+        expected=B / (B + M - 1),
+        steps=("busy stage-cycles 2BM", "all stage-cycles M * 2(B+M-1)"),
+        provenance=Provenance(_TIMING, "derived", "M=4, B=5: 5/8 as in Fig. 1"),
+    )
 
 
 @register("pipeline.density.async", title="asynchronous density n/(n+M-1)", kind="derivation")
 def _d_async() -> Derivation:
-    return Derivation("pipeline.density.async", "asynchronous density n/(n+M-1)",
-                      derived=sp.simplify(2 * n * M / (M * cycles_async())), expected=n / (n + M - 1),
-                      steps=("busy 2nM", "all M (2n + 2(M-1))"), provenance=Provenance(_TIMING, "derived"))
+    return Derivation(
+        "pipeline.density.async",
+        "asynchronous density n/(n+M-1)",
+        derived=sp.simplify(2 * n * M / (M * cycles_async())),
+        expected=n / (n + M - 1),
+        steps=("busy 2nM", "all M (2n + 2(M-1))"),
+        provenance=Provenance(_TIMING, "derived"),
+    )
 
 
 @register("pipeline.density.async_limit", title="asynchronous density -> 1 (no bubble)", kind="derivation")
 def _d_async_lim() -> Derivation:
-    return Derivation("pipeline.density.async_limit", "asynchronous density -> 1 (no bubble)",
-                      derived=sp.limit(2 * n * M / (M * cycles_async()), n, sp.oo), expected=sp.Integer(1),
-                      steps=("limit n -> oo",), provenance=Provenance(_TIMING, "derived"))
+    return Derivation(
+        "pipeline.density.async_limit",
+        "asynchronous density -> 1 (no bubble)",
+        derived=sp.limit(2 * n * M / (M * cycles_async()), n, sp.oo),
+        expected=sp.Integer(1),
+        steps=("limit n -> oo",),
+        provenance=Provenance(_TIMING, "derived"),
+    )
 
 
 @register("pipeline.speedup.sync", title="synchronous speedup over no pipeline: M B/(B+M-1)", kind="bound")
 def _s_sync() -> Bound:
     expr = sp.simplify(cycles_none() / cycles_sync())
-    return _eq("pipeline.speedup.sync", "synchronous speedup over no pipeline: M B/(B+M-1)",
-               r"C_{none}/C_{SP}", expr, _TIMING + "; same iterates, so cycles to any target scale alike",
-               notes="B = 8: 1.778, 2.909, 4.267, 5.053, 5.565 at M = 2, 4, 8, 12, 16 (paper's bars, "
-               "spec 6.2)")
+    return _eq(
+        "pipeline.speedup.sync",
+        "synchronous speedup over no pipeline: M B/(B+M-1)",
+        r"C_{none}/C_{SP}",
+        expr,
+        _TIMING + "; same iterates, so cycles to any target scale alike",
+        notes="B = 8: 1.778, 2.909, 4.267, 5.053, 5.565 at M = 2, 4, 8, 12, 16 (paper's bars, spec 6.2)",
+    )
 
 
-@register("pipeline.speedup.async", title="asynchronous throughput speedup 2MBK/(2BK + 2(M-1)) -> M",
-          kind="bound")
+@register(
+    "pipeline.speedup.async", title="asynchronous throughput speedup 2MBK/(2BK + 2(M-1)) -> M", kind="bound"
+)
 def _s_async() -> Bound:
     expr = sp.simplify(cycles_none() * K / cycles_async().subs(n, B * K))
     lim = sp.limit(expr, K, sp.oo)
     if sp.simplify(lim - M) != 0:  # pragma: no cover - sympy sanity
         raise RuntimeError(f"async speedup limit {lim} != M")
-    return _eq("pipeline.speedup.async", "asynchronous throughput speedup 2MBK/(2BK + 2(M-1)) -> M",
-               r"C_{none}/C_{AP}\ (\text{same micro-batches})", expr, _TIMING,
-               notes=f"limit K -> oo: {lim} (throughput only; staleness may cost extra samples)")
+    return _eq(
+        "pipeline.speedup.async",
+        "asynchronous throughput speedup 2MBK/(2BK + 2(M-1)) -> M",
+        r"C_{none}/C_{AP}\ (\text{same micro-batches})",
+        expr,
+        _TIMING,
+        notes=f"limit K -> oo: {lim} (throughput only; staleness may cost extra samples)",
+    )
 
 
-@register("pipeline.delay", title="async pipeline: stage m's forward weights are d_m = M - m updates old",
-          kind="derivation")
+@register(
+    "pipeline.delay",
+    title="async pipeline: stage m's forward weights are d_m = M - m updates old",
+    kind="derivation",
+)
 def _delay() -> Derivation:
     jp = sp.Symbol("jp", integer=True)
     # updates of stage m between F(m, j) and B(m, j): backward passes B(m, j') with
@@ -208,10 +272,14 @@ def _delay() -> Derivation:
     lowest = sp.floor(ineq.rhs) + 1  # smallest integer j' > rhs
     count = sp.simplify(j - lowest)
     return Derivation(
-        "pipeline.delay", "async pipeline: stage m's forward weights are d_m = M - m updates old",
-        derived=count, expected=M - m,
-        steps=("t_B(m, j') > t_F(m, j)  <=>  j' > j - (M - m) - 1/2",
-               "count of integers j' in that range below j"),
+        "pipeline.delay",
+        "async pipeline: stage m's forward weights are d_m = M - m updates old",
+        derived=count,
+        expected=M - m,
+        steps=(
+            "t_B(m, j') > t_F(m, j)  <=>  j' > j - (M - m) - 1/2",
+            "count of integers j' in that range below j",
+        ),
         provenance=Provenance(_TIMING, "derived", "steady state; in the warm-up (j < M - m) the delay is j"),
     )
 
@@ -229,8 +297,12 @@ def sync_rate() -> sp.Expr:
 
 def async_rate() -> sp.Expr:
     """Reconstructed template for the async pipeline at step size alpha (constants symbolic)."""
-    return (2 * Delta0 / (c_rho * alpha * K) + a1 * alpha * L * sigma**2 / (b * c_rho)
-            + a2 * alpha**2 * L_s**2 * G_bound**2 * D_M / c_rho + a3 * sigma**2 / b * S_K)
+    return (
+        2 * Delta0 / (c_rho * alpha * K)
+        + a1 * alpha * L * sigma**2 / (b * c_rho)
+        + a2 * alpha**2 * L_s**2 * G_bound**2 * D_M / c_rho
+        + a3 * sigma**2 / b * S_K
+    )
 
 
 def _positive_point(expr: sp.Expr) -> dict:
@@ -261,42 +333,61 @@ def _floor_free(expr: sp.Expr) -> sp.Expr:
 @register("pipeline.sync.rate", title="synchronous pipeline = Analog SGD with batch B b", kind="bound")
 def _sync_rate() -> Bound:
     return Bound(
-        id="pipeline.sync.rate", title="synchronous pipeline = Analog SGD with batch B b", lhs=AVG_GRAD,
-        expr=sync_rate(), relation="<=", assumptions=(_SAT,),
-        provenance=Provenance("arXiv 2406.12774 Thm 2 (restated in 2502.06309 Remark 1) with sigma^2 -> "
-                              "sigma^2/(B b); sync iterates = mini-batch Analog SGD (spec T1)",
-                              "reconstructed",
-                              "exact statement of 2410.15155 not recovered; the identity of the iterates is "
-                              "checked bitwise by pipeline.sync_equals_minibatch"),
-        meanings=MEANINGS)
+        id="pipeline.sync.rate",
+        title="synchronous pipeline = Analog SGD with batch B b",
+        lhs=AVG_GRAD,
+        expr=sync_rate(),
+        relation="<=",
+        assumptions=(_SAT,),
+        provenance=Provenance(
+            "arXiv 2406.12774 Thm 2 (restated in 2502.06309 Remark 1) with sigma^2 -> "
+            "sigma^2/(B b); sync iterates = mini-batch Analog SGD (spec T1)",
+            "reconstructed",
+            "exact statement of 2410.15155 not recovered; the identity of the iterates is "
+            "checked bitwise by pipeline.sync_equals_minibatch",
+        ),
+        meanings=MEANINGS,
+    )
 
 
-@register("pipeline.async.rate", title="async pipeline (Analog-SGD-AP) template with staleness term",
-          kind="bound")
+@register(
+    "pipeline.async.rate", title="async pipeline (Analog-SGD-AP) template with staleness term", kind="bound"
+)
 def _async_rate() -> Bound:
     return Bound(
-        id="pipeline.async.rate", title="async pipeline (Analog-SGD-AP) template with staleness term",
-        lhs=AVG_GRAD, expr=async_rate(), relation="<=",
+        id="pipeline.async.rate",
+        title="async pipeline (Analog-SGD-AP) template with staleness term",
+        lhs=AVG_GRAD,
+        expr=async_rate(),
+        relation="<=",
         assumptions=(_SAT, Assumption("delay_cap", alpha * L * M <= 1, "alpha <= 1/(L (1 + (M-1)))")),
-        provenance=Provenance(_RECON, "reconstructed",
-                              "Template of a delayed-gradient + analog-drift proof: 2 Delta/(c alpha K) + "
-                              "a1 alpha L sigma^2/(b c) + a2 alpha^2 L_s^2 G^2 D_M/c + a3 sigma^2 S_K/b. "
-                              "a1, a2, "
-                              "a3, L_s, G, D_M are symbols: the paper's constants are unknown."),
-        meanings=MEANINGS)
+        provenance=Provenance(
+            _RECON,
+            "reconstructed",
+            "Template of a delayed-gradient + analog-drift proof: 2 Delta/(c alpha K) + "
+            "a1 alpha L sigma^2/(b c) + a2 alpha^2 L_s^2 G^2 D_M/c + a3 sigma^2 S_K/b. "
+            "a1, a2, "
+            "a3, L_s, G, D_M are symbols: the paper's constants are unknown.",
+        ),
+        meanings=MEANINGS,
+    )
 
 
 _BAL_TITLE = "async template at alpha = sqrt(2 Delta_0 b/(a_1 L sigma^2 K))"
 
 
-@register("pipeline.async.rate_balanced", title=_BAL_TITLE,
-          kind="bound")
+@register("pipeline.async.rate_balanced", title=_BAL_TITLE, kind="bound")
 def _async_bal() -> Bound:
     return Bound(
-        id="pipeline.async.rate_balanced", title=_BAL_TITLE,
-        lhs=AVG_GRAD, expr=async_rate_balanced(), relation="<=", assumptions=(_SAT,),
+        id="pipeline.async.rate_balanced",
+        title=_BAL_TITLE,
+        lhs=AVG_GRAD,
+        expr=async_rate_balanced(),
+        relation="<=",
+        assumptions=(_SAT,),
         provenance=Provenance(_RECON, "reconstructed", f"alpha = {async_step()}: O(1/sqrt K) + D_M O(1/K)"),
-        meanings=MEANINGS)
+        meanings=MEANINGS,
+    )
 
 
 @functools.cache
@@ -322,29 +413,41 @@ def async_complexity() -> sp.Expr:
     return sp.simplify(best).subs(_c, c_rho)
 
 
-@register("pipeline.sync.iteration_complexity", title="sync: K(eps) = 16 Delta_0 L sigma^2/(B b c^2 eps^2)",
-          kind="derivation")
+@register(
+    "pipeline.sync.iteration_complexity",
+    title="sync: K(eps) = 16 Delta_0 L sigma^2/(B b c^2 eps^2)",
+    kind="derivation",
+)
 def _k_sync() -> Derivation:
     return Derivation(
-        "pipeline.sync.iteration_complexity", "sync: K(eps) = 16 Delta_0 L sigma^2/(B b c^2 eps^2)",
-        derived=sync_complexity(), expected=16 * Delta0 * L * sigma**2 / (B * b * c_rho**2 * eps**2),
+        "pipeline.sync.iteration_complexity",
+        "sync: K(eps) = 16 Delta_0 L sigma^2/(B b c^2 eps^2)",
+        derived=sync_complexity(),
+        expected=16 * Delta0 * L * sigma**2 / (B * b * c_rho**2 * eps**2),
         steps=("solve (4/c) sqrt(Delta sigma^2 L/(B b K)) = eps for K (eps above the floor)",),
-        provenance=Provenance("pipeline.sync.rate", "derived"))
+        provenance=Provenance("pipeline.sync.rate", "derived"),
+    )
 
 
-@register("pipeline.async.eps2_coefficient",
-          title="async: eps^-2 term of K(eps) is 8 a_1 Delta_0 L sigma^2/(b c^2 eps^2) (sync: a_1=2, B=1)",
-          kind="derivation")
+@register(
+    "pipeline.async.eps2_coefficient",
+    title="async: eps^-2 term of K(eps) is 8 a_1 Delta_0 L sigma^2/(b c^2 eps^2) (sync: a_1=2, B=1)",
+    kind="derivation",
+)
 def _k_async_lead() -> Derivation:
     return Derivation(
         "pipeline.async.eps2_coefficient",
         "async: eps^-2 term of K(eps) is 8 a_1 Delta_0 L sigma^2/(b c^2 eps^2) (sync: a_1=2, B=1)",
         derived=leading_order(async_complexity()),
         expected=8 * a1 * Delta0 * L * sigma**2 / (b * c_rho**2 * eps**2),
-        steps=("solve pipeline.async.rate_balanced = eps for K (largest root)",
-               "series eps -> 0, leading term"),
-        provenance=Provenance(_RECON, "derived",
-                              "independent of D_M: staleness does not touch the eps^-2 term"))
+        steps=(
+            "solve pipeline.async.rate_balanced = eps for K (largest root)",
+            "series eps -> 0, leading term",
+        ),
+        provenance=Provenance(
+            _RECON, "derived", "independent of D_M: staleness does not touch the eps^-2 term"
+        ),
+    )
 
 
 @functools.cache
@@ -353,9 +456,11 @@ def async_eps1_coefficient() -> sp.Expr:
     return sp.simplify(sp.limit((k_eps - leading_order(k_eps)) * eps, eps, 0))
 
 
-@register("pipeline.async.eps1_coefficient",
-          title="async: eps^-1 coefficient of K(eps) = 4 a_2 D_M L_s^2 G^2 Delta_0 b/(a_1 c L sigma^2)",
-          kind="derivation")
+@register(
+    "pipeline.async.eps1_coefficient",
+    title="async: eps^-1 coefficient of K(eps) = 4 a_2 D_M L_s^2 G^2 Delta_0 b/(a_1 c L sigma^2)",
+    kind="derivation",
+)
 def _k_async_next() -> Derivation:
     return Derivation(
         "pipeline.async.eps1_coefficient",
@@ -363,7 +468,8 @@ def _k_async_next() -> Derivation:
         derived=async_eps1_coefficient(),
         expected=4 * a2 * D_M * L_s**2 * G_bound**2 * Delta0 * b / (a1 * c_rho * L * sigma**2),
         steps=("limit eps -> 0 of eps (K(eps) - eps^-2 term)",),
-        provenance=Provenance(_RECON, "derived", "proportional to D_M: grows with the pipeline depth"))
+        provenance=Provenance(_RECON, "derived", "proportional to D_M: grows with the pipeline depth"),
+    )
 
 
 def _ratio_limit(num: sp.Expr, den: sp.Expr) -> sp.Expr:
@@ -385,20 +491,31 @@ def cycles_ratio_limit() -> sp.Expr:
     return _ratio_limit(cycles_sync() * sync_complexity(), c_ap)
 
 
-@register("pipeline.almost_free.samples", title="samples to eps: async/sync -> 1 as eps -> 0",
-          kind="derivation")
+@register(
+    "pipeline.almost_free.samples", title="samples to eps: async/sync -> 1 as eps -> 0", kind="derivation"
+)
 def _free_samples() -> Derivation:
-    return Derivation("pipeline.almost_free.samples", "samples to eps: async/sync -> 1 as eps -> 0",
-                      derived=samples_ratio_limit(), expected=sp.Integer(1),
-                      steps=("N = b K_AP vs B b K_SP, a_1 = 2", "limit eps -> 0"),
-                      provenance=Provenance(_RECON, "derived"))
+    return Derivation(
+        "pipeline.almost_free.samples",
+        "samples to eps: async/sync -> 1 as eps -> 0",
+        derived=samples_ratio_limit(),
+        expected=sp.Integer(1),
+        steps=("N = b K_AP vs B b K_SP, a_1 = 2", "limit eps -> 0"),
+        provenance=Provenance(_RECON, "derived"),
+    )
 
 
-@register("pipeline.almost_free.cycles", title="clock cycles to eps: sync/async -> (B+M-1)/B as eps -> 0",
-          kind="derivation")
+@register(
+    "pipeline.almost_free.cycles",
+    title="clock cycles to eps: sync/async -> (B+M-1)/B as eps -> 0",
+    kind="derivation",
+)
 def _free_cycles() -> Derivation:
-    return Derivation("pipeline.almost_free.cycles",
-                      "clock cycles to eps: sync/async -> (B+M-1)/B as eps -> 0",
-                      derived=cycles_ratio_limit(), expected=(B + M - 1) / B,
-                      steps=("C_SP = 2(B+M-1) K_SP, C_AP = 2 K_AP + 2(M-1)", "limit eps -> 0"),
-                      provenance=Provenance(_RECON, "derived"))
+    return Derivation(
+        "pipeline.almost_free.cycles",
+        "clock cycles to eps: sync/async -> (B+M-1)/B as eps -> 0",
+        derived=cycles_ratio_limit(),
+        expected=(B + M - 1) / B,
+        steps=("C_SP = 2(B+M-1) K_SP, C_AP = 2 K_AP + 2(M-1)", "limit eps -> 0"),
+        provenance=Provenance(_RECON, "derived"),
+    )
