@@ -26,6 +26,7 @@ from .problems import (
     scalar_quadratic,
 )
 from .run import simulate
+from .tiki_taka import TikiTaka, TikiTakaState
 from .trajectory import METRICS, Trajectory
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "Quadratic",
     "RademacherNoise",
     "SoftBounds",
+    "TikiTaka",
+    "TikiTakaState",
     "Trajectory",
     "WeightState",
     "apply_update",

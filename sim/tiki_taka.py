@@ -1,0 +1,211 @@
+r"""Tiki-Taka and residual learning: two analog arrays, P (fast, auxiliary) and W (slow, model).
+
+One iteration (the follow-up's sign convention, arXiv 2502.06309 Sec. 4 / spec ``exact_training.md``
+Sec. 5.4; for the soft-bounds device it equals the 2024 form of Sec. 5.2 by odd symmetry):
+
+.. math::
+
+    \bar W_k &= W_k + \gamma P_k                       &&\text{(where the gradient is taken)}\\
+    P_{k+1} &= U_P(P_k, -\beta\, g(\bar W_k))          &&\text{(analog accumulation on P)}\\
+    W_{k+1} &= U_W(W_k, +\alpha\, P_{k+1})              &&\text{(transfer: read P, analog write to W)}
+
+with :math:`U(w, \Delta) = w + \Delta \odot F(w) - |\Delta| \odot G(w)` the device's update
+(:func:`sim.optimizers.apply_update`). ``gamma = 0`` is Tiki-Taka as analyzed in arXiv 2406.12774
+(Thm 4); ``gamma > 0`` is residual learning (arXiv 2502.06309 Thm 3 / Corollary 1).
+
+**Step-size names.** ``alpha`` is the transfer learning rate (the W array) and ``beta`` the learning
+rate of P, as in the 2024 paper (spec Sec. 5.2) and aihwkit (``transfer_lr`` and ``fast_lr``). The
+follow-up swaps the two letters.
+
+**Transfer schedule** (aihwkit ``TransferCompound``): a transfer happens after every
+``transfer_every``-th P update and touches ``columns_per_transfer`` consecutive columns, chosen by a
+cyclic pointer that advances by that many columns per transfer. A *column* is a slice along the
+**last axis**: for a layer tile ``(R, out, in)`` it is one input column (``out`` weights), as in
+aihwkit, which reads A with one-hot inputs; for a weight vector ``(R, D)`` the vector is treated as a
+single-row tile, so a column is one coordinate. ``columns_per_transfer=None`` transfers the whole
+array (the theory's setting).
+
+:class:`ResidualLearningV2` adds the follow-up's digital buffer H and thresholded single-pulse
+transfer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ._rng import BatchRNG
+from .devices import Device
+from .optimizers import UpdateMode, apply_update, check_mode, per_run
+
+
+class TikiTakaState(NamedTuple):
+    """State of :class:`TikiTaka`.
+
+    Attributes
+    ----------
+    W
+        Main (slow) array, shape ``(R, ...)``: the model weights.
+    P
+        Auxiliary (fast) array, same shape.
+    k
+        Number of P updates done so far.
+    pointer
+        Index of the next column to transfer (cyclic over the last axis).
+    """
+
+    W: np.ndarray
+    P: np.ndarray
+    k: int
+    pointer: int
+
+
+def _check_rate(name: str, value: float | np.ndarray) -> None:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be finite and > 0 (a scalar or one value per run), got {value!r}")
+
+
+def _check_gamma(gamma: float | np.ndarray) -> None:
+    arr = np.asarray(gamma, dtype=float)
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"gamma (mixing weight) must be finite and >= 0, got {gamma!r}")
+
+
+def _check_device(name: str, device: object) -> None:
+    if not isinstance(device, Device):
+        raise TypeError(f"{name} must be a sim.devices.Device, got {type(device).__name__}")
+
+
+def _cyclic_columns(pointer: int, n: int, ncols: int) -> np.ndarray | None:
+    """Column indices ``pointer, ..., pointer + n - 1`` modulo ``ncols`` (``None``: all columns)."""
+    if n >= ncols and pointer == 0:
+        return None
+    return (pointer + np.arange(n)) % ncols
+
+
+@dataclass(frozen=True)
+class TikiTaka:
+    r"""Tiki-Taka (``gamma = 0``) and residual learning (``gamma > 0``) on weights of any shape.
+
+    Parameters
+    ----------
+    alpha
+        Transfer learning rate (writes :math:`\alpha P` to W), > 0; scalar or one per run ``(R,)``.
+    beta
+        Learning rate of P (writes :math:`-\beta g` to P), > 0; scalar or one per run.
+    device
+        Response of the P array (a :class:`~sim.devices.Device`).
+    device_w
+        Response of the W array; ``None`` uses ``device`` (the 2024 analysis: both arrays alike).
+    gamma
+        Mixing weight, >= 0: the gradient is evaluated at :math:`W + \gamma P`.
+    transfer_every
+        Transfer after every ``transfer_every``-th P update (aihwkit ``transfer_every``), >= 1.
+    columns_per_transfer
+        Columns (slices along the last axis) transferred per transfer (aihwkit
+        ``n_reads_per_transfer``); ``None`` means all columns.
+    mode
+        ``"mean_field"`` or ``"pulsed"``: how both arrays are written (see
+        :func:`sim.optimizers.apply_update`).
+    name
+        Label for reports.
+
+    Notes
+    -----
+    With ``columns_per_transfer = n`` out of ``N`` columns and ``transfer_every = T``, each column of
+    W is refreshed every :math:`T \lceil N/n \rceil` steps (roughly), so the effective transfer rate
+    per coordinate is :math:`\alpha n/(T N)`.
+
+    References
+    ----------
+    arXiv 2406.12774 Sec. 4 (Tiki-Taka, Thm 4); arXiv 2502.06309 Sec. 4 (residual learning);
+    aihwkit ``TransferCompound`` (``gamma``, ``transfer_every``, ``n_reads_per_transfer``).
+
+    Examples
+    --------
+    >>> import numpy as np, sim
+    >>> tt = sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0))
+    >>> st = tt.init(np.zeros((2, 3)))
+    >>> st = tt.step(st, np.ones((2, 3)), sim.BatchRNG(0, range(2), "algorithm"))
+    >>> st.P[0], st.W[0]
+    (array([-0.1, -0.1, -0.1]), array([-0.01, -0.01, -0.01]))
+    """
+
+    alpha: float | np.ndarray
+    beta: float | np.ndarray
+    device: Device
+    device_w: Device | None = None
+    gamma: float | np.ndarray = 0.0
+    transfer_every: int = 1
+    columns_per_transfer: int | None = None
+    mode: UpdateMode = "mean_field"
+    name: str = "Tiki-Taka"
+
+    def __post_init__(self) -> None:
+        _check_rate("alpha", self.alpha)
+        _check_rate("beta", self.beta)
+        _check_gamma(self.gamma)
+        _check_device("device", self.device)
+        if self.device_w is not None:
+            _check_device("device_w", self.device_w)
+        if int(self.transfer_every) != self.transfer_every or self.transfer_every < 1:
+            raise ValueError(f"transfer_every must be an integer >= 1, got {self.transfer_every!r}")
+        n = self.columns_per_transfer
+        if n is not None and (int(n) != n or n < 1):
+            raise ValueError(f"columns_per_transfer must be None or an integer >= 1, got {n!r}")
+        check_mode(self.mode)
+
+    @property
+    def w_device(self) -> Device:
+        """The device of the W array."""
+        return self.device if self.device_w is None else self.device_w
+
+    # -- protocol ---------------------------------------------------------------------------------
+    def init(self, w0: np.ndarray) -> TikiTakaState:
+        """W = ``w0`` (shape ``(R, ...)``, inside the W device's range), P = 0."""
+        w0 = np.array(w0, dtype=float)
+        if w0.ndim < 2:
+            raise ValueError(f"w0 must have shape (R, ...) with at least 2 axes, got {w0.shape}")
+        self.w_device.check_weights(w0, "W0")
+        n = self.columns_per_transfer
+        if n is not None and n > w0.shape[-1]:
+            raise ValueError(f"columns_per_transfer must be in [1, {w0.shape[-1]}] (the number of"
+                             f" columns, last axis), got {n}")
+        P0 = np.zeros_like(w0)
+        self.device.check_weights(P0, "P0")
+        return TikiTakaState(w0, P0, 0, 0)
+
+    def query(self, state: TikiTakaState) -> np.ndarray:
+        r""":math:`\bar W = W + \gamma P` (``W`` itself when ``gamma == 0``)."""
+        if np.ndim(self.gamma) == 0 and float(self.gamma) == 0.0:
+            return state.W
+        g = per_run(self.gamma, state.W.shape[0], "gamma", state.W.ndim)
+        return state.W + g * state.P
+
+    def weights(self, state: TikiTakaState) -> np.ndarray:
+        """The main array W (the slow weights the Tiki-Taka bounds are stated on)."""
+        return state.W
+
+    def step(self, state: TikiTakaState, g: np.ndarray, rng: BatchRNG) -> TikiTakaState:
+        """One P update with the gradient ``g`` taken at :meth:`query`, then a transfer if due."""
+        W, P = state.W, state.P
+        R, nd = W.shape[0], W.ndim
+        b = per_run(self.beta, R, "beta", nd)
+        P = apply_update(self.device, P, -b * g, rng, self.mode)
+        k = state.k + 1
+        pointer = state.pointer
+        if k % int(self.transfer_every) == 0:
+            a = per_run(self.alpha, R, "alpha", nd)
+            ncols = W.shape[-1]
+            n = ncols if self.columns_per_transfer is None else int(self.columns_per_transfer)
+            cols = _cyclic_columns(pointer, n, ncols)
+            if cols is None:
+                W = apply_update(self.w_device, W, a * P, rng, self.mode)
+            else:
+                W = W.copy()
+                W[..., cols] = apply_update(self.w_device, W[..., cols], a * P[..., cols], rng, self.mode)
+            pointer = (pointer + n) % ncols
+        return TikiTakaState(W, P, k, pointer)
