@@ -354,9 +354,11 @@ def train_pipeline(
     stage_of_layer
         Stage index (1..M) of each layer, non-decreasing.
     w0
-        Initial weights per layer, shape ``(R, ...)``.
+        Initial weights per layer, shape ``(R, ...)``; ``None`` for parameter-free layers
+        (activations, as in ``sim.nets``).
     optimizers
-        One :class:`~sim.optimizers.Algorithm` per layer (e.g. ``AnalogSGD``).
+        One :class:`~sim.optimizers.Algorithm` per layer (e.g. ``AnalogSGD``); ``None`` where ``w0``
+        is ``None``.
     schedule
         From :func:`build_schedule`; its ``stages`` must equal the number of stages.
     data
@@ -388,21 +390,29 @@ def train_pipeline(
         )
     b = _positive_int(micro_batch, "micro_batch")
     every = _positive_int(record_every, "record_every")
+    for l_idx, (w, opt) in enumerate(zip(w0, optimizers, strict=True)):
+        if (w is None) != (opt is None):
+            raise ValueError(f"layer {l_idx}: w0 and optimizer must both be given or both be None "
+                             f"(parameter-free layer), got w0={'None' if w is None else 'array'}, "
+                             f"optimizer={opt!r}")
     runs = _runs(seeds)
     data_rng = BatchRNG(seed, runs, "pipeline_data")
     algo_rng = BatchRNG(seed, runs, "algorithm")
-    states = [opt.init(np.asarray(w, dtype=float)) for opt, w in zip(optimizers, w0, strict=True)]
-    # ring buffer of versions per layer: {version: weights}
-    hist: list[dict[int, np.ndarray]] = [
-        {0: opt.weights(s)} for opt, s in zip(optimizers, states, strict=True)
-    ]
+    states: list[Any] = [None if w is None else opt.init(np.asarray(w, dtype=float))
+                         for opt, w in zip(optimizers, w0, strict=True)]
+    # ring buffer of versions per parameterised layer: {version: weights}
+    hist: list[dict[int, np.ndarray | None]] = [
+        {0: None} if states[i] is None else {0: optimizers[i].weights(states[i])} for i in range(n_layers)]
     version = np.zeros(M, dtype=int)
     acc: list[np.ndarray | None] = [None] * n_layers
     n_acc = np.zeros(M, dtype=int)
-    oldest_needed = max(int(schedule.bwd_version.max(initial=0) - schedule.fwd_version.min(initial=0)), 0)
+    oldest_needed = max(int(schedule.current_version.max(initial=0) - schedule.fwd_version.min(initial=0)), 0)
 
-    def current() -> list[np.ndarray]:
-        return [opt.weights(s) for opt, s in zip(optimizers, states, strict=True)]
+    def current() -> list[np.ndarray | None]:
+        return [None if s is None else opt.weights(s) for opt, s in zip(optimizers, states, strict=True)]
+
+    def weights_at(l_idx: int, v: int) -> np.ndarray | None:
+        return None if states[l_idx] is None else hist[l_idx][v]
 
     rec: dict[str, list[np.ndarray]] = {}
     rec_u, rec_j, rec_c = [], [], []
@@ -429,18 +439,21 @@ def train_pipeline(
             x, y = data(data_rng, j)
             caches = []
             for l_idx, layer in enumerate(layers):
-                Wf = hist[l_idx][int(schedule.fwd_version[j, sm[l_idx]])]
+                Wf = weights_at(l_idx, int(schedule.fwd_version[j, sm[l_idx]]))
                 x, cache = layer.forward(Wf, x)
                 caches.append(cache)
             dy = loss_grad(x, y)
             for l_idx in range(n_layers - 1, -1, -1):
-                Wb = hist[l_idx][int(schedule.bwd_version[j, sm[l_idx]])]
+                Wb = weights_at(l_idx, int(schedule.bwd_version[j, sm[l_idx]]))
                 dy, g = layers[l_idx].backward(Wb, caches[l_idx], dy)
-                acc[l_idx] = g if acc[l_idx] is None else acc[l_idx] + g
+                if g is not None:
+                    acc[l_idx] = g if acc[l_idx] is None else acc[l_idx] + g
             n_acc += 1
             upd_stages = np.flatnonzero(schedule.update_after[j])
             for m in upd_stages:
                 for l_idx in np.flatnonzero(sm == m):
+                    if states[l_idx] is None:
+                        continue
                     g_mean = acc[l_idx] / n_acc[m]
                     states[l_idx] = optimizers[l_idx].step(states[l_idx], g_mean, algo_rng)
                     acc[l_idx] = None
@@ -498,3 +511,36 @@ class Dense:
         x, y = cache
         dz = dy * (1.0 - y**2) if self.activation == "tanh" else dy
         return np.einsum("rbo,roi->rbi", dz, W), np.einsum("rbo,rbi->roi", dz, x)
+
+
+# --- a small real-data task --------------------------------------------------------------------------
+
+
+def digits_task(test_fraction: float = 0.25, seed: int = 0) -> dict[str, np.ndarray]:
+    """The UCI handwritten digits (8x8, 1797 images, 10 classes; shipped with scikit-learn).
+
+    Pixels are scaled to [0, 1] and centred with the training mean; a fixed stratified split
+    (``seed``) gives ``x_train (N, 64)``, ``y_train (N,)``, ``x_test``, ``y_test``.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)
+    x = x / 16.0
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    mean = x_tr.mean(axis=0)
+    return {"x_train": x_tr - mean, "y_train": y_tr, "x_test": x_te - mean, "y_test": y_te}
+
+
+def sample_stream(x: np.ndarray, y: np.ndarray, micro_batch: int) -> Callable[[BatchRNG, int], tuple]:
+    """``data(rng, j)`` drawing ``micro_batch`` samples with replacement per run: ``(R, b, ...)``."""
+    b = _positive_int(micro_batch, "micro_batch")
+    n = len(x)
+
+    def data(rng: BatchRNG, j: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.minimum((rng.uniform(b) * n).astype(np.int64), n - 1)
+        return x[idx], y[idx]
+
+    return data
