@@ -74,3 +74,80 @@ def test_companion_matrix_shape_and_iteration():
 def test_delay_validation(bad):
     with pytest.raises(ValueError, match="delay"):
         companion_matrix(0.1, bad)
+
+
+# --- theory.pipeline -----------------------------------------------------------------------------------
+
+PIPELINE_DERIVATIONS = [i for i in theory.ids()
+                        if i.startswith("pipeline.") and theory.get(i).kind == "derivation"]
+
+
+@pytest.mark.parametrize("sid", PIPELINE_DERIVATIONS)
+def test_pipeline_derivations_verify(sid):
+    assert theory.get(sid).verify()
+
+
+def test_speedup_values_of_the_paper_chart():
+    # spec 6.2: B = 8 gives the sync bars 1.778, 2.909, 4.267, 5.053, 5.565
+    s = theory.get("pipeline.speedup.sync")
+    got = s.evaluate(B=8, M=np.array([2, 4, 8, 12, 16]))
+    np.testing.assert_allclose(got, [16 / 9, 32 / 11, 64 / 15, 96 / 19, 128 / 23], rtol=1e-14)
+    np.testing.assert_allclose(np.round(got, 3), [1.778, 2.909, 4.267, 5.053, 5.565])
+
+
+def test_density_of_fig1():
+    assert float(theory.get("pipeline.density.sync").evaluate(B=5, M=4)) == pytest.approx(5 / 8)
+
+
+def test_one_stage_pipelines_coincide_symbolically():
+    from theory.pipeline import B, K, M, cycles_async, cycles_none, cycles_sync, n
+
+    assert sp.simplify((cycles_sync() - cycles_none()).subs(M, 1)) == 0
+    assert sp.simplify((cycles_async().subs(n, B * K) - cycles_none() * K).subs(M, 1)) == 0
+
+
+def test_eps1_coefficient_grows_with_delay_factor_and_eps2_does_not():
+    from theory.pipeline import D_M, async_eps1_coefficient, eps
+
+    c1 = async_eps1_coefficient()
+    assert sp.diff(c1, D_M).is_positive is not False and sp.simplify(c1.subs(D_M, 0)) == 0
+    lead = theory.get("pipeline.async.eps2_coefficient").derived
+    assert D_M not in lead.free_symbols and eps in lead.free_symbols
+
+
+def test_wrong_leading_order_is_rejected():
+    # negative control: the sync complexity with the batch forgotten is not what sympy derives
+    from theory.pipeline import B, b, c_rho
+    from theory.symbols import Delta0, L, eps, sigma
+
+    st = theory.get("pipeline.sync.iteration_complexity")
+    wrong = 16 * Delta0 * L * sigma**2 / (b * c_rho**2 * eps**2)
+    assert sp.simplify(st.derived - wrong) != 0
+    assert sp.simplify(st.derived * B - wrong) == 0
+
+
+@pytest.mark.parametrize("form,expected", [("sum_sq", (9 + 4 + 1) / 4), ("max_sq", 9.0), ("linear", 3.0)])
+def test_delay_factor(form, expected):
+    from theory.pipeline import delay_factor
+
+    assert delay_factor(4, form) == expected
+
+
+def test_delay_factor_validation():
+    from theory.pipeline import delay_factor
+
+    with pytest.raises(ValueError, match="stages"):
+        delay_factor(0)
+    with pytest.raises(ValueError, match="form"):
+        delay_factor(3, "cubic")
+
+
+def test_stationary_variance_closed_forms():
+    from theory.delay import stationary_variance
+
+    a = 0.1
+    assert stationary_variance(a, 0) == pytest.approx(1 / (a * (2 - a)), rel=1e-12)
+    # AR(2) x_{k+1} = x_k - a x_{k-1} + e: (1 + a) / ((1 - a)(2a + a^2))
+    assert stationary_variance(a, 1) == pytest.approx((1 + a) / ((1 - a) * (2 * a + a * a)), rel=1e-12)
+    with pytest.raises(ValueError, match="a must be in"):
+        stationary_variance(1.5, 1)
