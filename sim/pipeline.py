@@ -147,48 +147,57 @@ def _simulate_block(
     """Event-simulate B micro-batches from cycle ``start``; returns per-op cycles and versions."""
     orders = [_stage_order(M, m, B, one_at_a_time) for m in range(M)]
     pos = [0] * M
-    fwd_c = np.full((B, M), -1)
-    bwd_c = np.full((B, M), -1)
-    fwd_v = np.full((B, M), -1)
-    bwd_v = np.full((B, M), -1)
-    cur_v = np.full((B, M), -1)
+    fwd_c = [[-1] * M for _ in range(B)]
+    bwd_c = [[-1] * M for _ in range(B)]
+    fwd_v = [[-1] * M for _ in range(B)]
+    bwd_v = [[-1] * M for _ in range(B)]
+    cur_v = [[-1] * M for _ in range(B)]
+    ver = [int(v) for v in versions]
     upd = []  # (j, m, cycle)
     t = start
-    last_inject = -(10**9)
+    last_inject = start - 2
     done = 0
+
+    def ready(m: int) -> int | None:
+        """Earliest cycle at which stage m's next operation may run (None: a dependency is pending)."""
+        op, j = orders[m][pos[m]]
+        if op == FWD:
+            if m == 0:
+                r = last_inject + 2
+                if one_at_a_time and j > 0:
+                    prev = bwd_c[j - 1][0]
+                    return None if prev < 0 else max(r, prev + 1)
+                return r
+            dep = fwd_c[j][m - 1]
+        else:
+            dep = fwd_c[j][m] if m == M - 1 else bwd_c[j][m + 1]
+        return None if dep < 0 else dep + 1
+
     while done < 2 * B * M:
-        ops = []
-        for m in range(M):
-            if pos[m] >= len(orders[m]):
-                continue
+        times = [ready(m) if pos[m] < len(orders[m]) else None for m in range(M)]
+        ops = [m for m in range(M) if times[m] is not None and times[m] <= t]
+        if not ops:  # nothing can run now: jump to the next cycle at which something can
+            t = min(x for x in times if x is not None)
+            continue
+        for m in ops:
             op, j = orders[m][pos[m]]
-            if op == FWD:
-                if m == 0:
-                    ok = t >= last_inject + 2 and (not one_at_a_time or j == 0 or 0 <= bwd_c[j - 1, 0] < t)
-                else:
-                    ok = 0 <= fwd_c[j, m - 1] < t
-            elif m == M - 1:
-                ok = 0 <= fwd_c[j, m] < t
-            else:
-                ok = 0 <= bwd_c[j, m + 1] < t
-            if ok:
-                ops.append((m, op, j))
-        for m, op, j in ops:
             pos[m] += 1
             done += 1
             if op == FWD:
-                fwd_c[j, m], fwd_v[j, m] = t, versions[m]
+                fwd_c[j][m], fwd_v[j][m] = t, ver[m]
                 if m == 0:
                     last_inject = t
             else:
-                bwd_c[j, m] = t
-                bwd_v[j, m] = fwd_v[j, m] if stash else versions[m]
-                cur_v[j, m] = versions[m]
+                bwd_c[j][m] = t
+                bwd_v[j][m] = fwd_v[j][m] if stash else ver[m]
+                cur_v[j][m] = ver[m]
                 if update_each:  # the update is instantaneous at the end of this cycle
-                    versions[m] += 1
+                    ver[m] += 1
                     upd.append((j, m, t))
         t += 1
-    return fwd_c, bwd_c, fwd_v, bwd_v, cur_v, upd, t
+    versions[:] = ver
+    arrays = (np.array(x, dtype=np.int64).reshape(B, M) for x in (fwd_c, bwd_c, fwd_v, bwd_v, cur_v))
+    return (*arrays, upd, t)
 
 
 def build_schedule(kind: str, stages: int, micro_batches: int, mini_batches: int = 1) -> Schedule:
