@@ -26,7 +26,7 @@ from ._style import band, subplots, summarize
 
 _BASE = {"sizes": [64, 32, 32, 16, 10], "stages": 4, "B": 8, "b": 4, "alpha": 0.4, "tau": 1.0, "seed": 3,
          "records": 60}
-CONFIGS = {"quick": {**_BASE, "runs": 2, "n_micro": 1600}, "full": {**_BASE, "runs": 8, "n_micro": 40000}}
+CONFIGS = {"quick": {**_BASE, "runs": 2, "n_micro": 1200}, "full": {**_BASE, "runs": 8, "n_micro": 40000}}
 KINDS = ("none", "sync", "async")
 
 

@@ -151,3 +151,12 @@ def test_stationary_variance_closed_forms():
     assert stationary_variance(a, 1) == pytest.approx((1 + a) / ((1 - a) * (2 * a + a * a)), rel=1e-12)
     with pytest.raises(ValueError, match="a must be in"):
         stationary_variance(1.5, 1)
+
+
+def test_limits_of_the_schedules():
+    from theory.pipeline import B, M
+
+    dens = theory.get("pipeline.density.sync").derived
+    assert sp.limit(dens, B, sp.oo) == 1  # long mini-batches hide the bubble
+    assert sp.simplify(dens.subs(M, 1)) == 1  # one stage: no bubble
+    assert sp.simplify(theory.get("pipeline.speedup.sync").expr.subs(M, 1)) == 1
