@@ -78,8 +78,7 @@ def test_delay_validation(bad):
 
 # --- theory.pipeline -----------------------------------------------------------------------------------
 
-PIPELINE_DERIVATIONS = [i for i in theory.ids()
-                        if i.startswith("pipeline.") and theory.get(i).kind == "derivation"]
+PIPELINE_DERIVATIONS = [e.id for e in theory.entries() if e.id.startswith("pipeline.") and e.kind == "derivation"]
 
 
 @pytest.mark.parametrize("sid", PIPELINE_DERIVATIONS)
