@@ -78,7 +78,8 @@ def test_delay_validation(bad):
 
 # --- theory.pipeline -----------------------------------------------------------------------------------
 
-PIPELINE_DERIVATIONS = [e.id for e in theory.entries() if e.id.startswith("pipeline.") and e.kind == "derivation"]
+PIPELINE_DERIVATIONS = [e.id for e in theory.entries()
+                        if e.id.startswith("pipeline.") and e.kind == "derivation"]
 
 
 @pytest.mark.parametrize("sid", PIPELINE_DERIVATIONS)
