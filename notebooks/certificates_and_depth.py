@@ -159,7 +159,39 @@ plt.savefig(OUT / "delay_trajectories.png", dpi=120)
 plt.gcf()
 
 # %% [markdown]
+# ## B.4 What depth buys: throughput against the stability cost
+#
+# `theory.pipeline` derives the speedups from the Fig. 1 timing law: the synchronous pipeline
+# gains $MB/(B+M-1)$ over no pipeline (`pipeline.speedup.sync`), the asynchronous one
+# $BKM/(BK+M-1)\to M$ (`pipeline.speedup.async`), but only the asynchronous one is delayed. Two
+# regimes bracket the net effect for the asynchronous pipeline. Noise-dominated: the
+# $\epsilon^{-2}$ term of $K(\epsilon)$ does not depend on the depth
+# (`pipeline.async.eps2_coefficient`), so the full speedup remains. Curvature-limited: the step is
+# capped by stability at the largest curvature, $\alpha L \le a^*(M-1)$, and the slow modes need
+# $\propto 1/a^*(M-1)$ iterations, so the gain is the speedup times $a^*(M-1)/a^*(0)$.
+
+# %%
+Ms = np.arange(1, 17)
+B = 8
+sync = np.array([float(theory.get("pipeline.speedup.sync").evaluate(M=m, B=B)) for m in Ms])
+asyn = np.array([float(theory.get("pipeline.speedup.async").evaluate(M=m, B=B, K=10_000)) for m in Ms])
+curv = asyn * levin_may_threshold(Ms - 1) / levin_may_threshold(0)
+fig, ax = plt.subplots(figsize=(6, 3.8))
+ax.plot(Ms, sync, "o-", label=f"sync (B = {B}): no delay")
+ax.plot(Ms, asyn, "s-", label="async, noise-dominated regime")
+ax.plot(Ms, curv, "^-", label=r"async, curvature-limited: $\times a^*(M-1)/2$")
+ax.set(xlabel="stages M", ylabel="wall-clock gain over no pipeline", yscale="log")
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig(OUT / "depth_tradeoff.png", dpi=120)
+fig
+
+# %% [markdown]
 # **Reading.** The stable step shrinks like $\pi/(2d)$, so the iteration count to a fixed accuracy
 # grows roughly linearly with the depth; with $M = d+1$ stages working in parallel the wall-clock
-# time stays nearly flat (right panel): depth buys throughput, not convergence. Analog write gains
-# cost a further factor at least $1/(1+\epsilon)$ of the stable step (more, for switching gains).
+# time stays nearly flat (right panel of B.3): in the curvature-limited regime depth buys
+# throughput, not convergence (B.4: with $a^*(d) \approx \pi/(2d+1)$ the gain
+# $M a^*(M-1)/2 \to \pi/4 \approx 0.79$, no better than no pipeline at all), while in the
+# noise-dominated regime the asynchronous pipeline keeps its full $M$-fold speedup. Analog write
+# gains cost a further factor at least $1/(1+\epsilon)$ of the stable step (more, for switching
+# gains).

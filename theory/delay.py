@@ -53,11 +53,14 @@ theta = sp.Symbol("theta", positive=True)
 z = sp.Symbol("z")
 
 _LEVIN_MAY = "Levin & May, Theor. Popul. Biol. 9 (1976) 178-187 (stability of x_{k+1} = x_k - a x_{k-d})"
-_PIPELINE = ("arXiv 2410.15155: the asynchronous pipeline's first stage sees weights M - 1 updates old "
-             "(spec pipeline_training.md 3.4)")
+_PIPELINE = (
+    "arXiv 2410.15155: the asynchronous pipeline's first stage sees weights M - 1 updates old "
+    "(spec pipeline_training.md 3.4)"
+)
 
 
 # --- numeric helpers --------------------------------------------------------------------------------
+
 
 def _check_delay(value: int, name: str = "delay") -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 0:
@@ -153,6 +156,7 @@ def delayed_recursion(a: float | np.ndarray, delay: int, steps: int, x0: float =
 
 # --- symbolic statements ------------------------------------------------------------------------------
 
+
 def characteristic_polynomial(d: int) -> sp.Expr:
     """sympy's characteristic polynomial of the companion matrix for a concrete delay ``d``."""
     d = _check_delay(d)
@@ -165,9 +169,11 @@ def characteristic_polynomial(d: int) -> sp.Expr:
     return sp.expand(C.charpoly(z).as_expr())
 
 
-@register("delay.charpoly",
-          title="companion matrix of x_{k+1} = x_k - a x_{k-d}: det(zI - C) = z^{d+1} - z^d + a",
-          kind="derivation")
+@register(
+    "delay.charpoly",
+    title="companion matrix of x_{k+1} = x_k - a x_{k-d}: det(zI - C) = z^{d+1} - z^d + a",
+    kind="derivation",
+)
 def _charpoly() -> Derivation:
     # a tuple of concrete delays, stacked so one Derivation checks them all
     ds = range(6)
@@ -207,9 +213,11 @@ def threshold_derivation() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     return theta0, product, a_star
 
 
-@register("delay.stability_threshold",
-          title="delayed gradient step x_{k+1} = x_k - a x_{k-d} is stable iff a < 2 cos(d pi/(2d+1))",
-          kind="derivation")
+@register(
+    "delay.stability_threshold",
+    title="delayed gradient step x_{k+1} = x_k - a x_{k-d} is stable iff a < 2 cos(d pi/(2d+1))",
+    kind="derivation",
+)
 def _threshold() -> Derivation:
     _, _, a_star = threshold_derivation()
     return Derivation(
@@ -235,8 +243,11 @@ def _threshold() -> Derivation:
     )
 
 
-@register("delay.threshold_large_delay", title="d * a*(d) -> pi/2: the stable step shrinks like 1/delay",
-          kind="derivation")
+@register(
+    "delay.threshold_large_delay",
+    title="d * a*(d) -> pi/2: the stable step shrinks like 1/delay",
+    kind="derivation",
+)
 def _large_delay() -> Derivation:
     expr = 2 * sp.cos(delay * sp.pi / (2 * delay + 1))
     return Derivation(
@@ -245,6 +256,25 @@ def _large_delay() -> Derivation:
         derived=sp.limit(delay * expr, delay, sp.oo),
         expected=sp.pi / 2,
         steps=("limit_{d -> oo} 2 d cos(d pi/(2d+1))",),
-        provenance=Provenance(_LEVIN_MAY, "derived",
-                              "supports the step-size cap alpha <= c/(L (1 + d_max)) of delayed analyses"),
+        provenance=Provenance(
+            _LEVIN_MAY, "derived", "supports the step-size cap alpha <= c/(L (1 + d_max)) of delayed analyses"
+        ),
     )
+
+
+def stationary_variance(a: float, delay: int) -> float:
+    r"""Stationary variance of :math:`x_{k+1} = x_k - a\,x_{k-d} + e_k` with unit-variance white
+    :math:`e_k`: :math:`P_{00}` of the discrete Lyapunov equation :math:`P = C P C^\top + e_1 e_1^\top`.
+
+    Finite iff ``0 < a < levin_may_threshold(delay)``. For ``d = 0``: :math:`1/(a(2-a))`. The excess
+    :math:`V(a, d) - V(a, 0)` is the staleness term of a delayed SGD step on a quadratic.
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    d = _check_delay(delay)
+    if not 0 < a < float(levin_may_threshold(d)):
+        raise ValueError(f"a must be in (0, a*({d}) = {float(levin_may_threshold(d)):.6g}), got {a!r}")
+    C = companion_matrix(a, d)
+    Q = np.zeros((d + 1, d + 1))
+    Q[0, 0] = 1.0
+    return float(solve_discrete_lyapunov(C, Q)[0, 0])
