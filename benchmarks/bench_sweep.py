@@ -3,7 +3,8 @@
 Cells are ``sim.sweep.asgd_floor_cell`` (Analog SGD on the 1-D instance, ``runs`` chains per cell).
 Targets, as ratios in the same run: two local processes at most 0.8x the serial time (2 cores), and
 a Dask LocalCluster with two worker processes at most 1.5x the local process pool (scheduling and
-serialization overhead). Each sweep writes its own fresh CSV.
+serialization overhead). Each sweep writes its own fresh CSV. The first target needs two idle
+cores: on a loaded machine the process pool cannot beat the serial run.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def _tt_det() -> Derivation:
             "det A = 1 - beta kappa for every q: without the P decay (kappa = 0) the linearized"
             " recursion is not contracting, so the rate comes from the asymmetric |g| P/tau term",
         ),
-        provenance=Provenance("derived here (Tiki-Taka of arXiv 2406.12774 Sec. 5, soft bounds,"
+        provenance=Provenance("derived here (Tiki-Taka of arXiv 2406.12774 Sec. 4, soft bounds,"
                               " mean-field)", "derived"),
     )
 

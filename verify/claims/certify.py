@@ -115,7 +115,7 @@ def _lyapunov_along_simulation(H: np.ndarray, alpha: float, eps: float, P: np.nd
     " certified rate equals the spectral radius from det = 1 - beta kappa, trace = 2 - beta kappa -"
     " alpha beta lambda (alpha transfer rate, beta P rate); with saturation it is at least the largest"
     " vertex radius.",
-    reference="arXiv 2406.12774 eq. (3), Sec. 5 (Tiki-Taka); 2502.06309 Thm 6 setting; spec anchors.md"
+    reference="arXiv 2406.12774 eq. (3), Sec. 4 (Tiki-Taka); 2502.06309 Thm 6 setting; spec anchors.md"
     " Sec. 3; theory certify.agd_linear_rate, certify.tt_linear_det",
     control="predict with the saturation gain and the P decay switched off (eps = 0, kappa = 0):"
     " the certified rates no longer match",
