@@ -429,7 +429,7 @@ def eps2_exponent(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 
 _DELAY = {
-    "quick": dict(Ms=(1, 2, 4), n=3000, runs=16, alpha=0.1),
+    "quick": dict(Ms=(1, 2, 4), n=2000, runs=16, alpha=0.1),
     "full": dict(Ms=(1, 2, 4, 8), n=40000, runs=64, alpha=0.05),
 }
 
