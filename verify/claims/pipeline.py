@@ -69,8 +69,8 @@ _N_ASYNC = 200
     "pipeline.schedule_density",
     title="schedules: cycles and computation density read from the event log match 2(B+M-1)K, B/(B+M-1), "
     "n/(n+M-1) -> 1, 1/M",
-    statement="The event simulation (dependency rules only) reproduces the paper's Fig. 1 grids; its "
-    "cycle counts and busy fraction equal the closed forms: sync 2(B+M-1) cycles per mini-batch and density "
+    statement="The event simulation (dependency rules only) reproduces the paper's Fig. 1 grids; its cycle "
+    "counts and busy fraction equal the closed forms: sync 2(B+M-1) cycles per mini-batch and density "
     "B/(B+M-1) (5/8 at M=4, B=5), async 2n+2(M-1) cycles and density n/(n+M-1), no pipeline 2MB and 1/M.",
     reference="arXiv 2410.15155 Fig. 1; spec 3.3, 9.1; theory pipeline.cycles.*, pipeline.density.*",
     control="predict the synchronous density without the fill/drain bubble (B/B = 1)",
@@ -131,11 +131,10 @@ def _ev_density_sync(M: int, B: int) -> float:
 @claim(
     "pipeline.delay_structure",
     title="async pipeline: stage m's forward weights are M - m updates old; backward uses current weights",
-    statement="Counting, in the event log, the updates stage m applies between its forward and its backward "
-    "of one micro-batch gives d_m = M - m in steady state (min(j, M - m) in the warm-up); the backward "
-    "uses the "
-    "current weights (stashing: the forward's), the synchronous and unpipelined schedules have no delay, and "
-    "F/B happen at t_F = (m-1)+2j, t_B = (2M-m)+2j.",
+    statement="Counting, in the event log, the updates stage m applies between its forward and its "
+    "backward of one micro-batch gives d_m = M - m in steady state (min(j, M - m) in the warm-up); the "
+    "backward uses the current weights (stashing: the forward's), the synchronous and unpipelined "
+    "schedules have no delay, and F/B happen at t_F = (m-1)+2j, t_B = (2M-m)+2j.",
     reference="arXiv 2410.15155 abstract (stale weights), spec 3.4, 9.2; theory pipeline.delay",
     control="predict the reversed delay m - 1 (input stage freshest)",
 )
@@ -204,10 +203,10 @@ def delay_structure(mode: str, control: bool) -> list[Check]:
 @claim(
     "pipeline.speedup_formula",
     title="speedup over no pipeline: sync M B/(B+M-1) (the paper's bars, B = 8), async -> M",
-    statement="Clock cycles of the event-simulated schedules for the same micro-batches give the synchronous "
-    "speedup M B/(B+M-1) exactly (1, 1.778, 2.909, 4.267, 5.053, 5.565 at M = 1, 2, 4, 8, 12, 16, B = 8), "
-    "inside the pixel-read intervals of the paper's sync bars, and the asynchronous throughput speedup "
-    "2MBK/(2BK+2(M-1)), which tends to M.",
+    statement="Clock cycles of the event-simulated schedules for the same micro-batches give the "
+    "synchronous speedup M B/(B+M-1) exactly (1, 1.778, 2.909, 4.267, 5.053, 5.565 at M = 1, 2, 4, 8, 12, "
+    "16, B = 8), inside the pixel-read intervals of the paper's sync bars, and the asynchronous throughput "
+    "speedup 2MBK/(2BK+2(M-1)), which tends to M.",
     reference="arXiv 2410.15155 speedup chart (2024-pipeline.png, spec 6.2); theory pipeline.speedup.*",
     control="predict the linear speedup M for the synchronous pipeline",
 )
@@ -297,10 +296,9 @@ def _stage_amplitudes(M: int, a: float, steps: int) -> np.ndarray:
     "pipeline.delayed_stability_threshold",
     title="delayed gradient steps are stable iff alpha lambda < 2 cos(d pi/(2d+1)) (Levin-May)",
     statement="The threshold derived with sympy equals the bisection of the companion matrix's spectral "
-    "radius "
-    "for d = 0..15; in the asynchronous pipeline on a quadratic, the input stage (delay M - 1) converges at "
-    "alpha lambda = 0.9 a*(M-1) and diverges at 1.1 a*(M-1), while the delay-free last stage converges "
-    "at both.",
+    "radius for d = 0..15; in the asynchronous pipeline on a quadratic, the input stage (delay M - 1) "
+    "converges at alpha lambda = 0.9 a*(M-1) and diverges at 1.1 a*(M-1), while the delay-free last stage "
+    "converges at both.",
     reference="Levin & May 1976; theory delay.stability_threshold, delay.charpoly; spec 4 (step-size cap)",
     control="use the delay-free threshold 2 for the input stage",
 )
@@ -396,9 +394,9 @@ _EPS2 = {
     "pipeline.eps2_exponent",
     title="async pipeline with alpha = c/sqrt(K): E_K ~ K^-1/2, i.e. K(eps) ~ eps^-2",
     statement="On the stage-separable quadratic with analog soft-bounds tiles (optimum at the symmetric "
-    "point, "
-    "negligible floor), the asynchronous pipeline with alpha = c/sqrt(K) has averaged squared gradient norm "
-    "E_K with log-log slope -1/2 in K, the eps^-2 leading term of pipeline.async.eps2_coefficient.",
+    "point, negligible floor), the asynchronous pipeline with alpha = c/sqrt(K) has averaged squared "
+    "gradient norm E_K with log-log slope -1/2 in K, the eps^-2 leading term of "
+    "pipeline.async.eps2_coefficient.",
     reference="arXiv 2410.15155 v2/v3 abstract (O(eps^-2 + eps^-1)); spec 9.6; theory pipeline.async.*",
     control="predict the exponent -1 (an eps^-1 complexity)",
 )
@@ -431,7 +429,7 @@ def eps2_exponent(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 
 _DELAY = {
-    "quick": dict(Ms=(1, 2, 4), n=3000, runs=16, alpha=0.1),
+    "quick": dict(Ms=(1, 2, 4), n=2000, runs=16, alpha=0.1),
     "full": dict(Ms=(1, 2, 4, 8), n=40000, runs=64, alpha=0.05),
 }
 
@@ -440,13 +438,11 @@ _DELAY = {
     "pipeline.delay_term",
     title="staleness excess of async over no-delay SGD = the exact delayed-recursion variance, growing "
     "with M",
-    statement="With the same micro-batch stream, the stationary E||grad f||^2 of the asynchronous "
-    "pipeline minus "
-    "that of delay-free SGD (per-micro-batch updates) equals sum_m D lam^2 alpha^2 sigma^2 (V(alpha "
-    "lam, M-m) - "
-    "V(alpha lam, 0)), V the stationary variance of x_{k+1} = x_k - a x_{k-d} + e_k (Lyapunov "
-    "equation); it is "
-    "zero at M = 1 and grows with M (O(alpha^2 D(M)): the O(1/K) term at alpha ~ 1/sqrt(K)).",
+    statement="With the same micro-batch stream, the stationary E||grad f||^2 of the asynchronous pipeline "
+    "minus that of delay-free SGD (per-micro-batch updates) equals sum_m D lam^2 alpha^2 sigma^2 (V(alpha "
+    "lam, M-m) - V(alpha lam, 0)), V the stationary variance of x_{k+1} = x_k - a x_{k-d} + e_k (Lyapunov "
+    "equation); it is zero at M = 1 and grows with M (O(alpha^2 D(M)): the O(1/K) term at alpha ~ "
+    "1/sqrt(K)).",
     reference="arXiv 2410.15155 (stale weights, eps^-1 term); spec T2, 9.7; theory delay, "
     "pipeline.async.rate",
     control="remove the delay from the prediction (V(a, d) -> V(a, 0)): predicted excess 0",
@@ -557,7 +553,8 @@ def _reference_minibatch(net, params, opt, data, rng_seed, runs, B, K):
     title="the synchronous pipeline computes exactly (bitwise) the iterates of mini-batch Analog SGD",
     statement="A 4-tile tanh MLP with analog soft-bounds tiles on the digits data, split into 4 stages and "
     "trained under the synchronous and the unpipelined schedules, ends at weights bitwise equal to plain "
-    "mini-batch Analog SGD (batch B b) on the same sample stream; only the clock differs (ratio MB/(B+M-1)).",
+    "mini-batch Analog SGD (batch B b) on the same sample stream; only the clock differs (ratio "
+    "MB/(B+M-1)).",
     reference="arXiv 2410.15155 (sync = Analog SGD with batch B b), spec T1, 9.3; theory pipeline.sync.rate",
     control="train with the asynchronous schedule instead: the iterates differ",
 )
@@ -622,14 +619,13 @@ def _predicted_hitting(a: float, B: int, M: int, target: float, n: int) -> tuple
 
 @claim(
     "pipeline.almost_free",
-    title="async pipeline is almost free in samples (ratio -> 1 as the step shrinks) and faster in cycles by "
-    "(B+M-1)/B",
+    title="async pipeline is almost free in samples (ratio -> 1 as the step shrinks) and faster in cycles "
+    "by (B+M-1)/B",
     statement="On the stage-separable quadratic (digital tiles, small noise), samples to reach ||grad "
-    "f||^2 <= "
-    "1e-4 of the start: async (step alpha per micro-batch) over sync (step B alpha per mini-batch) "
-    "equals the "
-    "ratio of the hitting times of the noise-free delayed recursions (theory.delay), which tends to 1 as "
-    "alpha -> 0; clock cycles sync/async equal (B+M-1)/B over that ratio, up to the async warm-up.",
+    "f||^2 <= 1e-4 of the start: async (step alpha per micro-batch) over sync (step B alpha per "
+    "mini-batch) equals the ratio of the hitting times of the noise-free delayed recursions "
+    "(theory.delay), which tends to 1 as alpha -> 0; clock cycles sync/async equal (B+M-1)/B over that "
+    "ratio, up to the async warm-up.",
     reference="arXiv 2410.15155 v2/v3 abstract ('almost free'); spec T2-T3, 9.8; theory "
     "pipeline.almost_free.samples, pipeline.almost_free.cycles, delay",
     control="predict no clock-cycle gain from the asynchronous pipeline (cycle ratio sync/async = 1)",
@@ -683,12 +679,9 @@ _FLOOR = {"quick": dict(M=4, B=4, alpha=0.02, n=8000, runs=8, tau=1.0, w_star=0.
     title="analog floor: async with micro-batch B b = sync with B micro-batches of b; async with b is higher",
     statement="With the optimum away from the symmetric point (W* = 0.6 tau), the stationary E||grad f||^2 "
     "of Analog SGD has a floor that digital SGD does not have. At matched per-update batch (async "
-    "micro-batch "
-    "B b vs sync B x b, same step) the async and sync floors agree up to the staleness excess (bounded "
-    "by the "
-    "Lyapunov prediction); with micro-batch b the async floor is larger, since it scales with sigma^2 "
-    "over the "
-    "per-update batch (spec T2 caveat).",
+    "micro-batch B b vs sync B x b, same step) the async and sync floors agree up to the staleness excess "
+    "(bounded by the Lyapunov prediction); with micro-batch b the async floor is larger, since it scales "
+    "with sigma^2 over the per-update batch (spec T2 caveat).",
     reference="arXiv 2406.12774 Thm 2-3 (floor 2 sigma^2 S_K / batch); spec T2 caveat, 9.5, 9.9; theory "
     "pipeline.sync.rate, pipeline.async.rate",
     control="compare async with micro-batch b (per-update batch not matched) against sync",
