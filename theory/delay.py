@@ -13,7 +13,7 @@ every root lies in the open unit disc, which holds exactly for
 
 (Levin & May, "A note on difference-delay equations", Theor. Popul. Biol. 9 (1976) 178-187).
 Without delay :math:`a^*(0) = 2` (the usual :math:`\alpha < 2/\lambda`); for large ``d``,
-:math:`a^*(d) \sim \pi/(4d)`: the step size must shrink like ``1/delay``.
+:math:`a^*(d) \sim \pi/(2d)`: the step size must shrink like ``1/delay``.
 
 Registered statements
 ---------------------
