@@ -25,7 +25,15 @@ from .problems import (
     random_least_squares,
     scalar_quadratic,
 )
-from .pulsed import PulsedConstantStep, PulsedLinearStep, PulsedSoftBounds, PulseFlow
+from .pulsed import (
+    PulsedConstantStep,
+    PulsedDevice,
+    PulsedExpStep,
+    PulsedLinearStep,
+    PulsedPowStep,
+    PulsedSoftBounds,
+    PulseFlow,
+)
 from .run import simulate
 from .tiki_taka import ResidualLearningV2, ResidualLearningV2State, TikiTaka, TikiTakaState
 from .trajectory import METRICS, Trajectory
@@ -46,7 +54,10 @@ __all__ = [
     "Power",
     "PulseFlow",
     "PulsedConstantStep",
+    "PulsedDevice",
+    "PulsedExpStep",
     "PulsedLinearStep",
+    "PulsedPowStep",
     "PulsedSoftBounds",
     "Quadratic",
     "RademacherNoise",

@@ -87,17 +87,13 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
 
 
 @dataclass(frozen=True)
-class PulsedLinearStep(Device):
-    r"""Linear-step device at pulse level (aihwkit ``LinearStepDevice`` semantics, multiplicative
-    noise); soft bounds are :math:`\gamma_\pm = 1` (:class:`PulsedSoftBounds`).
+class PulsedDevice(Device):
+    r"""Parameters and machinery every pulse-level device shares (aihwkit ``PulsedDevice``).
 
-    One up pulse :math:`w \leftarrow w + a_+(1 - \gamma_+ w/b_{\max})(1 + \sigma_c\xi)`, one down
-    pulse :math:`w \leftarrow w - a_-(1 - \gamma_- w/b_{\min})(1 + \sigma_c\xi)`, then clip.
-    Writing :math:`T = b/\gamma` (the step's zero, at or beyond the bound for
-    :math:`\gamma \le 1`) and :math:`\rho = a\gamma/|b|`, :math:`w - T` is multiplied by
-    :math:`1 - \rho(1 + \sigma_c \xi)` per pulse, so the soft-bounds closed form applies with
-    :math:`T` in place of :math:`b` (clipping once at the end is exact without noise, because the map
-    is monotone; with noise it is the fast path's approximation).
+    Construction draws the per-element constants once (C++ ``rpu_pulsed_device.cpp::populate``):
+    bounds :math:`b_{\max}, b_{\min}` and pulse scales :math:`a_\pm` (see the module docstring);
+    an increment becomes pulses through :meth:`pulse_counts`; write noise acts on the apparent
+    weight only (:meth:`apparent`). Subclasses define the per-pulse rule.
 
     Parameters
     ----------
@@ -119,13 +115,11 @@ class PulsedLinearStep(Device):
         Per-run weight shape for device-to-device variation (required when any ``*_dtod`` > 0).
     seed
         Construction seed of the variation (aihwkit ``construction_seed``).
-    gamma_up, gamma_down
-        Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
-    subtract_symmetry_point
-        Differential read against a reference :math:`r = w^*` (aihwkit
-        ``SoftBoundsReferenceDevice``): every interface then works on the read weight
-        :math:`w - r`, whose symmetric point is 0 (zero-shifting); the physical conductance is
-        read + r. The bounds of the read weight are :math:`b - r`.
+    write_noise_std
+        aihwkit ``write_noise_std`` (in units of ``dw_min``): the pulses act on the persistent
+        weight; the weight the forward pass reads is
+        :math:`w + \text{write\_noise\_std}\,\Delta w_{\min}\,\xi`, redrawn at every write
+        (:meth:`apparent`), never accumulated. 0 (default) switches it off.
 
     Notes
     -----
@@ -145,10 +139,8 @@ class PulsedLinearStep(Device):
     desired_bl: int | None = None
     shape: tuple[int, ...] | None = None
     seed: int = 0
-    gamma_up: float = 1.0
-    gamma_down: float = 1.0
-    subtract_symmetry_point: bool = False
-    name = "pulsed_linear_step"
+    write_noise_std: float = 0.0
+    name = "pulsed_device"
 
     b_max: ArrayLike = field(init=False, repr=False, compare=False)
     b_min: ArrayLike = field(init=False, repr=False, compare=False)
@@ -162,11 +154,12 @@ class PulsedLinearStep(Device):
         _check("up_down", self.up_down, -1.0, 1.0, lo_open=True, hi_open=True)
         for nm in ("dw_min_dtod", "up_down_dtod", "w_max_dtod", "w_min_dtod", "dw_min_std"):
             _check(nm, getattr(self, nm), 0.0, 1.0)
+        _check("write_noise_std", self.write_noise_std, 0.0, np.inf, hi_open=True)
         self._check_gammas()
         if self.desired_bl is not None and (int(self.desired_bl) != self.desired_bl
                                             or self.desired_bl < 1):
             raise ValueError(f"desired_bl must be None or a positive integer, got {self.desired_bl!r}")
-        dtod = (self.dw_min_dtod, self.up_down_dtod, self.w_max_dtod, self.w_min_dtod)
+        dtod = self._dtod_spreads()
         varied = any(v > 0 for v in dtod)
         if varied and self.shape is None:
             raise ValueError("shape (the per-run weight shape, e.g. (D,)) is required when a"
@@ -189,11 +182,116 @@ class PulsedLinearStep(Device):
         a_down = np.abs((g - r - max(self.up_down, 0.0)) * self.dw_min)
         for nm, v in (("b_max", b_max), ("b_min", b_min), ("a_up", a_up), ("a_down", a_down)):
             object.__setattr__(self, nm, v if np.ndim(v) else float(v))
+        self._check_step_size()
+        self._precompute()
+
+    # -- hooks for subclasses ---------------------------------------------------------------------
+    def _dtod_spreads(self) -> tuple[float, ...]:
+        return (self.dw_min_dtod, self.up_down_dtod, self.w_max_dtod, self.w_min_dtod)
+
+    def _check_gammas(self) -> None:
+        """Validate the subclass's own parameters (before the per-element draw)."""
+
+    def _check_step_size(self) -> None:
+        if np.any(self.a_up >= self.b_max - self.b_min) or np.any(self.a_down >= self.b_max - self.b_min):
+            raise ValueError("dw_min must be smaller than the range w_max - w_min (a step must not jump"
+                             f" across it); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
+                             f" w_min={self.w_min!r}")
+
+    def _precompute(self) -> None:
+        """Derived per-element constants (after the draw)."""
+
+    # -- shared interface ---------------------------------------------------------------------------
+    @property
+    def tau(self) -> float:  # type: ignore[override]
+        """Tightest range radius ``min(min b_max, min |b_min|)`` (for the saturation metric)."""
+        return float(min(np.min(self.b_max), np.min(-np.asarray(self.b_min))))
+
+    def clip(self, w: np.ndarray) -> np.ndarray:
+        return np.clip(w, self.b_min, self.b_max)
+
+    def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
+        w = np.asarray(w, dtype=float)
+        if self.shape is not None and tuple(w.shape[1:]) != tuple(self.shape):
+            raise ValueError(f"{what} must have shape (R, *{tuple(self.shape)}) for this device"
+                             f" (its device-to-device variation), got {w.shape}")
+        lo, hi = self._read_bounds()
+        bad = (w < lo) | (w > hi)
+        if np.any(bad):
+            i = np.unravel_index(np.argmax(bad), bad.shape)
+            raise ValueError(f"{what} must lie in the device range [b_min, b_max] (read coordinates);"
+                             f" entry {tuple(map(int, i))} is {float(w[i]):.6g} outside ({self!r})")
+
+    def _read_bounds(self) -> tuple[ArrayLike, ArrayLike]:
+        return self.b_min, self.b_max
+
+    def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        """Number of pulses per element (float array of integers), by stochastic rounding of
+        ``|d|/dw_min`` or, with ``desired_bl``, a stochastic pulse train truncated at BL."""
+        x = np.abs(increment) / self.dw_min
+        shape = increment.shape[1:]
+        if self.desired_bl is None:
+            n = np.floor(x)
+            n += rng.uniform(shape) < (x - n)
+            return n
+        bl = int(self.desired_bl)
+        p = np.minimum(x / bl, 1.0)
+        return (rng.uniform((*shape, bl)) < p[..., None]).sum(axis=-1, dtype=float)
+
+    def apparent(self, w: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        r"""The weight the forward pass reads (aihwkit ``w_apparent``): the persistent weight ``w``
+        plus :math:`\text{write\_noise\_std}\,\Delta w_{\min}\,\xi`, :math:`\xi \sim N(0, 1)`
+        fresh at every call (C++ ``getScaledWriteNoise() = write_noise_std * dw_min``, drawn in
+        every ``update_once``; not clipped). Returns ``w`` itself when write noise is off.
+
+        Deviation: aihwkit redraws an element's apparent weight only when a pulse touches it; here
+        every element is redrawn at every write (the persistent trajectory is the same either way).
+        """
+        if self.write_noise_std == 0:
+            return w
+        return w + (self.write_noise_std * self.dw_min) * rng.normal(np.shape(w)[1:])
+
+
+@dataclass(frozen=True)
+class PulsedLinearStep(PulsedDevice):
+    r"""Linear-step device at pulse level (aihwkit ``LinearStepDevice`` semantics, multiplicative
+    noise); soft bounds are :math:`\gamma_\pm = 1` (:class:`PulsedSoftBounds`).
+
+    One up pulse :math:`w \leftarrow w + a_+(1 - \gamma_+ w/b_{\max})(1 + \sigma_c\xi)`, one down
+    pulse :math:`w \leftarrow w - a_-(1 - \gamma_- w/b_{\min})(1 + \sigma_c\xi)`, then clip.
+    Writing :math:`T = b/\gamma` (the step's zero, at or beyond the bound for
+    :math:`\gamma \le 1`) and :math:`\rho = a\gamma/|b|`, :math:`w - T` is multiplied by
+    :math:`1 - \rho(1 + \sigma_c \xi)` per pulse, so the soft-bounds closed form applies with
+    :math:`T` in place of :math:`b` (clipping once at the end is exact without noise, because the map
+    is monotone; with noise it is the fast path's approximation).
+
+    Parameters
+    ----------
+    gamma_up, gamma_down
+        Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
+    subtract_symmetry_point
+        Differential read against a reference :math:`r = w^*` (aihwkit
+        ``SoftBoundsReferenceDevice``): every interface then works on the read weight
+        :math:`w - r`, whose symmetric point is 0 (zero-shifting); the physical conductance is
+        read + r. The bounds of the read weight are :math:`b - r`.
+
+    The shared parameters (``dw_min``, bounds, ``up_down``, variations, ``dw_min_std``,
+    ``desired_bl``, ``shape``, ``seed``, ``write_noise_std``) are those of :class:`PulsedDevice`.
+    """
+
+    gamma_up: float = 1.0
+    gamma_down: float = 1.0
+    subtract_symmetry_point: bool = False
+    name = "pulsed_linear_step"
+
+    def _check_step_size(self) -> None:
         if np.any(self.a_up / self.b_max >= 1) or np.any(self.a_down / -np.asarray(self.b_min) >= 1):
             raise ValueError("dw_min must be smaller than the bounds (a step must not jump across"
                              f" the range); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
                              f" w_min={self.w_min!r}")
-        self._precompute()
+
+    def _read_bounds(self) -> tuple[ArrayLike, ArrayLike]:
+        return self._lo, self._hi
 
     def _check_gammas(self) -> None:
         _check("gamma_up", self.gamma_up, 0.0, 1.0, lo_open=True)
@@ -242,17 +340,6 @@ class PulsedLinearStep(Device):
     def clip(self, w: np.ndarray) -> np.ndarray:
         return np.clip(w, self._lo, self._hi)
 
-    def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
-        w = np.asarray(w, dtype=float)
-        if self.shape is not None and tuple(w.shape[1:]) != tuple(self.shape):
-            raise ValueError(f"{what} must have shape (R, *{tuple(self.shape)}) for this device"
-                             f" (its device-to-device variation), got {w.shape}")
-        bad = (w < self._lo) | (w > self._hi)
-        if np.any(bad):
-            i = np.unravel_index(np.argmax(bad), bad.shape)
-            raise ValueError(f"{what} must lie in the device range [b_min - r, b_max - r]; entry"
-                             f" {tuple(map(int, i))} is {float(w[i]):.6g} outside ({self!r})")
-
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         r"""Mean-field update :math:`w + d\,q_\pm(w)`, clipped to the bounds."""
         up = increment >= 0
@@ -260,19 +347,6 @@ class PulsedLinearStep(Device):
         return self.clip(w + increment * step)
 
     # -- pulse level ----------------------------------------------------------------------------
-    def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        """Number of pulses per element (float array of integers), by stochastic rounding of
-        ``|d|/dw_min`` or, with ``desired_bl``, a stochastic pulse train truncated at BL."""
-        x = np.abs(increment) / self.dw_min
-        shape = increment.shape[1:]
-        if self.desired_bl is None:
-            n = np.floor(x)
-            n += rng.uniform(shape) < (x - n)
-            return n
-        bl = int(self.desired_bl)
-        p = np.minimum(x / bl, 1.0)
-        return (rng.uniform((*shape, bl)) < p[..., None]).sum(axis=-1, dtype=float)
-
     def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
         r"""Apply ``increment`` as same-sign pulses, closed form (fast path).
 
@@ -460,6 +534,225 @@ class PulsedConstantStep(PulsedLinearStep):
         if self.dw_min_std > 0:
             moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(w.shape[1:])
         return np.clip(w + a * moved, self._lo, self._hi)
+
+
+# --- devices without a closed form for n pulses: the masked pulse loop ---------------------------
+
+
+@dataclass(frozen=True)
+class _LoopedPulsedDevice(PulsedDevice):
+    r"""A pulse-level device whose n-pulse map has no closed form (power and exponential steps).
+
+    The subclass gives the noiseless signed step of one pulse, :meth:`_step` (a pure function of
+    the weight and the per-element constants of :meth:`_params`); everything else follows:
+
+    * mean field: :math:`q_+(w) = \text{step}_+(w)/\Delta w_{\min}`,
+      :math:`q_-(w) = -\text{step}_-(w)/\Delta w_{\min}` (the per-pulse response per unit of
+      granularity; the dw_min -> 0 limit of pulse trains, ``tests/sim/test_pulsed.py``);
+    * symmetric point: the root of :math:`G = (q_- - q_+)/2` on :math:`[b_{\min}, b_{\max}]` by
+      vectorized bisection (:math:`q_+` falls and :math:`q_-` rises with :math:`w`, so G is monotone);
+    * pulses (:meth:`apply_pulses`): the reference and the fast path are one and the same loop over
+      the pulse index :math:`k = 0, \dots, \max n - 1`; iteration :math:`k` is one vectorized numpy
+      update of the elements with :math:`n > k` (their flat indices, which shrink as pulse trains
+      end), with per-pulse cycle-to-cycle noise and clipping exactly as aihwkit's ``update_once``.
+      Cost: :math:`\max n` passes over the still-active elements (``benchmarks/bench_pulsed.py``).
+
+    Randomness: iteration :math:`k` draws one normal per element of the batch (``rng.normal``) when
+    ``dw_min_std > 0``, so the numbers are reproducible for a given batch; a run's later draws
+    depend on the batch's largest pulse count (not a per-run function across batch sizes).
+    """
+
+    def _params(self) -> dict[str, ArrayLike]:
+        """Per-element constants (scalars or arrays of the per-run weight shape)."""
+        return {"b_max": self.b_max, "b_min": self.b_min, "a_up": self.a_up, "a_down": self.a_down}
+
+    def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
+        raise NotImplementedError
+
+    def q_plus(self, w: np.ndarray) -> np.ndarray:
+        return self._step(np.asarray(w, dtype=float), True, self._params()) / self.dw_min
+
+    def q_minus(self, w: np.ndarray) -> np.ndarray:
+        return -self._step(np.asarray(w, dtype=float), False, self._params()) / self.dw_min
+
+    def symmetric_point(self) -> ArrayLike:
+        """Root of G (bisection to machine precision, per element)."""
+        lo = np.array(self.b_min, dtype=float)
+        hi = np.array(self.b_max, dtype=float)
+        lo, hi = np.broadcast_arrays(lo, hi)
+        lo, hi = lo.copy(), hi.copy()
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            right = self.G(mid) > 0  # G rises with w: the root lies left of mid
+            hi = np.where(right, mid, hi)
+            lo = np.where(right, lo, mid)
+        mid = (lo + hi) / 2
+        return mid if mid.ndim else float(mid)
+
+    def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        r"""Apply ``increment`` as :meth:`pulse_counts` same-sign pulses (the masked pulse loop,
+        :meth:`apply_pulses`); ``w`` is the persistent weight."""
+        increment = np.asarray(increment, dtype=float)
+        return self.apply_pulses(w, self.pulse_counts(increment, rng), increment >= 0, rng)
+
+    def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
+                     rng: BatchRNG) -> np.ndarray:
+        r"""Apply ``n`` pulses per element (up where ``up``), one pulse index at a time.
+
+        Each pulse: :math:`w \leftarrow \mathrm{clip}(w + \text{step}_\pm(w)(1 + \sigma_c\xi))`
+        (aihwkit ``update_once``). ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``.
+        """
+        w = np.array(w, dtype=float)
+        shape = w.shape
+        if self.shape is not None and tuple(shape[1:]) != tuple(self.shape):
+            raise ValueError(f"w must have shape (R, *{tuple(self.shape)}) for this device, got {shape}")
+        flat = w.reshape(-1)
+        nf = np.broadcast_to(n, shape).reshape(-1)
+        upf = np.broadcast_to(up, shape).reshape(-1)
+        per = int(np.prod(shape[1:], dtype=np.int64))
+        params = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
+        act = np.flatnonzero(nf > 0)
+        k = 0
+        while act.size:
+            cell = act % per  # element index within a run (per-element constants)
+            p = {nm: v[cell] if np.ndim(v) else v for nm, v in params.items()}
+            x = flat[act]
+            step = self._step(x, upf[act], p)
+            if self.dw_min_std > 0:
+                step *= 1 + self.dw_min_std * rng.normal(shape[1:]).reshape(-1)[act]
+            x += step
+            flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
+            k += 1
+            act = act[nf[act] > k]
+        return w
+
+
+@dataclass(frozen=True)
+class PulsedPowStep(_LoopedPulsedDevice):
+    r"""Power-step device at pulse level (aihwkit ``PowStepDevice``; C++ ``rpu_powstep_device.cpp``).
+
+    With :math:`\omega = (b_{\max} - w)/(b_{\max} - b_{\min})` (relative distance to the upper bound)
+    one up pulse is :math:`w \leftarrow w + a_+\,\omega^{\gamma_+}(1 + \sigma_c\xi)` and one down
+    pulse :math:`w \leftarrow w - a_-\,(1 - \omega)^{\gamma_-}(1 + \sigma_c\xi)`, then clip to
+    :math:`[b_{\min}, b_{\max}]`. The exponents are drawn per element as in the C++ ``populate``:
+    :math:`\gamma_+ = \gamma\,(g + r + \min(\beta_p, 0))`, :math:`\gamma_- = \gamma\,(g - r -
+    \max(\beta_p, 0))`, :math:`g = 1 + \text{pow\_gamma\_dtod}\,\xi`,
+    :math:`r = \text{pow\_up\_down\_dtod}\,\xi'`, absolute values taken (``enforce_consistency``).
+    **As for up_down, pow_up_down = +beta_p lowers only gamma_down (the docstring's symmetric
+    split gamma (1 +- beta_p) is not what the C++ does).**
+
+    Mean field: :math:`q_+ = (a_+/\Delta w_{\min})\,\omega^{\gamma_+}`,
+    :math:`q_- = (a_-/\Delta w_{\min})(1-\omega)^{\gamma_-}`. On symmetric bounds :math:`\pm\tau`
+    with :math:`\gamma_\pm = \gamma` and no asymmetry this is :math:`2^{-\gamma}` times
+    :class:`sim.devices.Power` ``(tau, gamma)``: :math:`q_\pm = 2^{-\gamma}(1 \mp w/\tau)^\gamma` (the
+    step at :math:`w = 0` is :math:`2^{-\gamma}\Delta w_{\min}`, as aihwkit's docstring notes); so
+    Analog SGD on this device with rate :math:`\alpha` is the Power device's with
+    :math:`2^{-\gamma}\alpha`. ``pow_gamma = 1`` is soft bounds with bounds' distance as scale.
+
+    Parameters
+    ----------
+    pow_gamma
+        :math:`\gamma > 0` (aihwkit default 1).
+    pow_gamma_dtod, pow_up_down_dtod
+        Device-to-device spreads of the exponent (relative to ``pow_gamma``), in [0, 1]; aihwkit's
+        default ``pow_gamma_dtod`` is 0.1, here 0 (as every variation).
+    pow_up_down
+        Up/down bias :math:`\beta_p \in (-1, 1)` of the exponent (one-sided, see above).
+
+    The shared parameters are those of :class:`PulsedDevice`.
+    """
+
+    pow_gamma: float = 1.0
+    pow_gamma_dtod: float = 0.0
+    pow_up_down: float = 0.0
+    pow_up_down_dtod: float = 0.0
+    name = "pulsed_pow_step"
+
+    gamma_up: ArrayLike = field(init=False, repr=False, compare=False)
+    gamma_down: ArrayLike = field(init=False, repr=False, compare=False)
+
+    def _dtod_spreads(self) -> tuple[float, ...]:
+        return (*super()._dtod_spreads(), self.pow_gamma_dtod, self.pow_up_down_dtod)
+
+    def _check_gammas(self) -> None:
+        _check("pow_gamma", self.pow_gamma, 0.0, np.inf, lo_open=True, hi_open=True)
+        _check("pow_up_down", self.pow_up_down, -1.0, 1.0, lo_open=True, hi_open=True)
+        _check("pow_gamma_dtod", self.pow_gamma_dtod, 0.0, 1.0)
+        _check("pow_up_down_dtod", self.pow_up_down_dtod, 0.0, 1.0)
+
+    def _precompute(self) -> None:
+        if self.pow_gamma_dtod > 0 or self.pow_up_down_dtod > 0:
+            shape = tuple(int(s) for s in self.shape)  # type: ignore[union-attr]
+            xi = BatchRNG(self.seed, [0], "device_to_device_pow_gamma").normal((2, *shape))[0]
+            g, r = 1 + self.pow_gamma_dtod * xi[0], self.pow_up_down_dtod * xi[1]
+        else:
+            g, r = 1.0, 0.0
+        gu = np.abs((g + r + min(self.pow_up_down, 0.0)) * self.pow_gamma)
+        gd = np.abs((g - r - max(self.pow_up_down, 0.0)) * self.pow_gamma)
+        object.__setattr__(self, "gamma_up", gu if np.ndim(gu) else float(gu))
+        object.__setattr__(self, "gamma_down", gd if np.ndim(gd) else float(gd))
+
+    def _params(self) -> dict[str, ArrayLike]:
+        return {**super()._params(), "gamma_up": self.gamma_up, "gamma_down": self.gamma_down}
+
+    def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
+        rng_ = np.subtract(p["b_max"], p["b_min"])
+        omega = np.clip((p["b_max"] - w) / rng_, 0.0, 1.0)
+        return np.where(up, p["a_up"] * omega ** p["gamma_up"],
+                        -np.asarray(p["a_down"]) * (1 - omega) ** p["gamma_down"])
+
+
+@dataclass(frozen=True)
+class PulsedExpStep(_LoopedPulsedDevice):
+    r"""Exponential-step device at pulse level (aihwkit ``ExpStepDevice``; C++
+    ``rpu_expstep_device.cpp``, ``update_once`` without the complex-noise variant).
+
+    With :math:`z = 2a\,w/(b_{\max} - b_{\min}) + b`, one up pulse is
+    :math:`w \leftarrow w + a_+\max(1 - A_{up} e^{\gamma_{up} z}, 0)(1 + \sigma_c\xi)` and one down
+    pulse :math:`w \leftarrow w - a_-\max(1 - A_{down} e^{-\gamma_{down} z}, 0)(1 + \sigma_c\xi)`,
+    then clip. ``A_*``, ``gamma_*``, ``a``, ``b`` are tile-wide (no device-to-device variation, as in
+    aihwkit); the defaults are aihwkit's (a CMOS-like fit).
+
+    Mean field: :math:`q_+ = (a_+/\Delta w_{\min})\max(1 - A_{up}e^{\gamma_{up}z}, 0)` (falls with
+    w, concave), :math:`q_- = (a_-/\Delta w_{\min})\max(1 - A_{down}e^{-\gamma_{down}z}, 0)` (rises
+    with w). This is **not** :class:`sim.devices.Exponential`, whose
+    :math:`q_\pm = (e^{\gamma(1 \mp w/\tau)} - 1)/(e^\gamma - 1)` is convex in w: the two share
+    monotonicity and a symmetric point only; use this class's own q, F, G for the theory's
+    constants.
+
+    Parameters
+    ----------
+    A_up, A_down
+        Amplitudes :math:`A \ge 0` (aihwkit defaults 0.00081, 0.36833).
+    gamma_up, gamma_down
+        Exponents :math:`\gamma \ge 0` (defaults 12.44625, 12.78785).
+    a, b
+        Slope and offset of :math:`z` (defaults 0.244, 0.2425).
+
+    The shared parameters are those of :class:`PulsedDevice`; aihwkit's ``dw_min_std_add`` and
+    ``dw_min_std_slope`` (state-dependent noise) are not modelled.
+    """
+
+    A_up: float = 0.00081
+    A_down: float = 0.36833
+    gamma_up: float = 12.44625
+    gamma_down: float = 12.78785
+    a: float = 0.244
+    b: float = 0.2425
+    name = "pulsed_exp_step"
+
+    def _check_gammas(self) -> None:
+        for nm in ("A_up", "A_down", "gamma_up", "gamma_down"):
+            _check(nm, getattr(self, nm), 0.0, np.inf, hi_open=True)
+        for nm in ("a", "b"):
+            _check(nm, getattr(self, nm), -np.inf, np.inf, lo_open=True, hi_open=True)
+
+    def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
+        z = (2 * self.a) * w / np.subtract(p["b_max"], p["b_min"]) + self.b
+        y_up = np.maximum(1 - self.A_up * np.exp(self.gamma_up * z), 0.0)
+        y_down = np.maximum(1 - self.A_down * np.exp(-self.gamma_down * z), 0.0)
+        return np.where(up, p["a_up"] * y_up, -np.asarray(p["a_down"]) * y_down)
+
 
 
 @dataclass(frozen=True)
