@@ -59,6 +59,17 @@ class BatchRNG:
             for r in uniq
         ]
         self._buffers: dict[tuple[str, tuple[int, ...]], list] = {}
+        self._children: dict[str, BatchRNG] = {}
+
+    def substream(self, name: str) -> BatchRNG:
+        """An independent child stream ``"<stream>/<name>"`` over the same seed and runs, created
+        once and then reused. Draws from it never shift this stream's draws (e.g. write noise
+        drawn beside the pulse noise)."""
+        child = self._children.get(name)
+        if child is None:
+            child = BatchRNG(self.seed, self.runs.tolist(), f"{self.stream}/{name}")
+            self._children[name] = child
+        return child
 
     @property
     def size(self) -> int:

@@ -20,9 +20,24 @@ from .devices import Device, Ideal
 
 
 class WeightState(NamedTuple):
-    """State of single-array optimizers: the weights, shape ``(R, D)``."""
+    """State of single-array optimizers: the weights, shape ``(R, D)``.
+
+    ``W_read`` is the apparent weight the forward pass reads when the device has write noise
+    (aihwkit ``write_noise_std``; see :meth:`sim.pulsed.PulsedDevice.apparent`); ``None`` (the
+    default, and always without write noise) means the read weight is ``W``, the persistent one.
+    """
 
     W: np.ndarray
+    W_read: np.ndarray | None = None
+
+
+def read_weights(state: WeightState) -> np.ndarray:
+    """The weight the forward pass reads: ``state.W_read`` if set, else ``state.W``."""
+    return state.W if state.W_read is None else state.W_read
+
+
+def _write_noisy(device: Device) -> bool:
+    return getattr(device, "write_noise_std", 0.0) > 0
 
 
 class Algorithm(Protocol):
@@ -128,6 +143,13 @@ class AnalogSGD:
     :math:`W_{k+1} = W_k - \alpha g_k - \frac{\alpha}{\tau}|g_k| \odot W_k` (arXiv 2406.12774).
     Run it without gradient noise for Analog GD. ``mode="pulsed"`` applies the same increment
     through the device's pulse-level model (see :func:`apply_update`).
+
+    Write noise (a device with ``write_noise_std > 0``, e.g. :class:`sim.pulsed.PulsedDevice`): the
+    update acts on the persistent weight ``state.W``; after every write the device draws the
+    apparent weight ``state.W_read = device.apparent(W, rng)`` (aihwkit: persistent +
+    ``write_noise_std * dw_min * N(0, 1)``, fresh each time, not accumulated; drawn from
+    ``rng.substream("write_noise")`` so the pulse draws are untouched), and :meth:`query`
+    and :meth:`weights` return it. Without write noise nothing changes (``W_read`` stays ``None``).
     """
 
     alpha: float | np.ndarray
@@ -147,11 +169,14 @@ class AnalogSGD:
         return WeightState(w0)
 
     def query(self, state: WeightState) -> np.ndarray:
-        return state.W
+        return read_weights(state)
 
     def weights(self, state: WeightState) -> np.ndarray:
-        return state.W
+        return read_weights(state)
 
     def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
-        return WeightState(apply_update(self.device, state.W, -a * g, rng, self.mode))
+        W = apply_update(self.device, state.W, -a * g, rng, self.mode)
+        if _write_noisy(self.device):
+            return WeightState(W, self.device.apparent(W, rng.substream("write_noise")))
+        return WeightState(W)

@@ -242,7 +242,9 @@ class PulsedDevice(Device):
         r"""The weight the forward pass reads (aihwkit ``w_apparent``): the persistent weight ``w``
         plus :math:`\text{write\_noise\_std}\,\Delta w_{\min}\,\xi`, :math:`\xi \sim N(0, 1)`
         fresh at every call (C++ ``getScaledWriteNoise() = write_noise_std * dw_min``, drawn in
-        every ``update_once``; not clipped). Returns ``w`` itself when write noise is off.
+        every ``update_once``; not clipped). Returns ``w`` itself when write noise is off. The
+        optimizers pass ``rng.substream("write_noise")``, so these draws never shift the pulse
+        draws: the persistent trajectory is the same with or without write noise.
 
         Deviation: aihwkit redraws an element's apparent weight only when a pulse touches it; here
         every element is redrawn at every write (the persistent trajectory is the same either way).

@@ -195,3 +195,40 @@ def test_weight_shape_must_match_the_variation():
     dev = PulsedPowStep(pow_gamma_dtod=0.1, shape=(3,))
     with pytest.raises(ValueError, match="shape"):
         dev.pulsed_update(np.zeros((2, 4)), np.ones((2, 4)), _rng(R=2))
+
+
+@pytest.mark.parametrize("dev_cls", [PulsedPowStep, sim.PulsedSoftBounds])
+def test_write_noise_leaves_the_persistent_trajectory_and_reads_persistent_plus_noise(dev_cls):
+    kw = dict(dw_min=0.005, w_max=1.0, w_min=-1.0, dw_min_std=0.3)
+    clean, noisy = dev_cls(**kw), dev_cls(**kw, write_noise_std=2.0)
+    a, b = sim.AnalogSGD(0.05, clean, mode="pulsed"), sim.AnalogSGD(0.05, noisy, mode="pulsed")
+    R, D = 8, 2000
+    sa, sb = a.init(np.zeros((R, D))), b.init(np.zeros((R, D)))
+    assert sb.W_read is None and np.array_equal(b.query(sb), sb.W)  # W_read = W until a write
+    ra, rb, grads = _rng("w", R), _rng("w", R), np.random.default_rng(7)
+    for _ in range(20):  # the same gradients for both
+        g = grads.normal(0, 1, (R, D))
+        sa, sb = a.step(sa, g, ra), b.step(sb, g, rb)
+        # persistent weights: bit for bit the clean device's trajectory
+        assert np.array_equal(sa.W, sb.W) and sa.W_read is None
+        assert np.array_equal(a.weights(sa), sa.W)
+    # apparent = persistent + write_noise_std * dw_min * N(0, 1), fresh at each write: the spread
+    # is 2 * 0.005 within Z s.e. of a sample sd (sd / sqrt(2N), Gaussian); mean 0 within Z s.e.
+    e = (b.weights(sb) - sb.W).ravel()
+    target, se = 2.0 * 0.005, e.std() / np.sqrt(2 * e.size)
+    assert abs(e.std() - target) <= Z * se and abs(e.mean()) <= Z * e.std() / np.sqrt(e.size)
+    assert abs(e.std() - 1.05 * target) > Z * se  # power: a 5% wrong spread fails
+    assert np.array_equal(b.query(sb), b.weights(sb))
+    # redrawn, not accumulated: one more write draws a new, independent deviation
+    sc = b.step(sb, np.zeros((R, D)), rb)
+    e2 = (sc.W_read - sc.W).ravel()
+    assert abs(np.corrcoef(e, e2)[0, 1]) <= Z / np.sqrt(e.size)
+    assert abs(e2.std() - target) <= Z * e2.std() / np.sqrt(2 * e2.size)
+
+
+def test_substream_is_cached_and_a_per_run_function():
+    big, small = _rng("x", 4), BatchRNG(0, [2], "x")
+    assert big.substream("write_noise") is big.substream("write_noise")
+    a = big.substream("write_noise").normal(3)[2]
+    b = small.substream("write_noise").normal(3)[0]
+    assert np.array_equal(a, b) and not np.array_equal(a, big.normal(3)[2])
