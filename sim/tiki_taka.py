@@ -54,12 +54,18 @@ class TikiTakaState(NamedTuple):
         Number of P updates done so far.
     pointer
         Index of the next column to transfer (cyclic over the last axis).
+    W_read, P_read
+        Apparent (read) weights of W and P when their device has write noise (aihwkit
+        ``write_noise_std``, :meth:`sim.pulsed.PulsedDevice.apparent`): redrawn whenever that
+        array is written; ``None`` (the default, always without write noise) means W, P.
     """
 
     W: np.ndarray
     P: np.ndarray
     k: int
     pointer: int
+    W_read: np.ndarray | None = None
+    P_read: np.ndarray | None = None
 
 
 def _check_rate(name: str, value: float | np.ndarray) -> None:
@@ -179,15 +185,17 @@ class TikiTaka:
         return TikiTakaState(w0, P0, 0, 0)
 
     def query(self, state: TikiTakaState) -> np.ndarray:
-        r""":math:`\bar W = W + \gamma P` (``W`` itself when ``gamma == 0``)."""
+        r""":math:`\bar W = W + \gamma P` (``W`` itself when ``gamma == 0``), on the read weights."""
+        W = state.W if state.W_read is None else state.W_read
         if np.ndim(self.gamma) == 0 and float(self.gamma) == 0.0:
-            return state.W
+            return W
         g = per_run(self.gamma, state.W.shape[0], "gamma", state.W.ndim)
-        return state.W + g * state.P
+        P = state.P if state.P_read is None else state.P_read
+        return W + g * P
 
     def weights(self, state: TikiTakaState) -> np.ndarray:
-        """The main array W (the slow weights the Tiki-Taka bounds are stated on)."""
-        return state.W
+        """The main array W (the slow weights the Tiki-Taka bounds are stated on), as read."""
+        return state.W if state.W_read is None else state.W_read
 
     def step(self, state: TikiTakaState, g: np.ndarray, rng: BatchRNG) -> TikiTakaState:
         """One P update with the gradient ``g`` taken at :meth:`query`, then a transfer if due."""
@@ -195,6 +203,10 @@ class TikiTaka:
         R, nd = W.shape[0], W.ndim
         b = per_run(self.beta, R, "beta", nd)
         P = apply_update(self.device, P, -b * g, rng, self.mode)
+        # write noise (optional): P is re-read after every write; the transfer reads P as read
+        P_read = (self.device.apparent(P, rng.substream("write_noise_P"))
+                  if getattr(self.device, "write_noise_std", 0.0) > 0 else None)
+        W_read = state.W_read
         k = state.k + 1
         pointer = state.pointer
         if k % int(self.transfer_every) == 0:
@@ -202,7 +214,7 @@ class TikiTaka:
             ncols = W.shape[-1]
             n = ncols if self.columns_per_transfer is None else int(self.columns_per_transfer)
             cols = _cyclic_columns(pointer, n, ncols)
-            increment = a * P
+            increment = a * (P if P_read is None else P_read)
             if cols is not None:
                 # zero increment off the pointed columns: U(w, 0) = w, and a device whose
                 # parameters vary per element (device-to-device spread) still sees the full array
@@ -210,8 +222,10 @@ class TikiTaka:
                 mask[cols] = True
                 increment = np.where(mask, increment, 0.0)
             W = apply_update(self.w_device, W, increment, rng, self.mode)
+            if getattr(self.w_device, "write_noise_std", 0.0) > 0:
+                W_read = self.w_device.apparent(W, rng.substream("write_noise_W"))
             pointer = (pointer + n) % ncols
-        return TikiTakaState(W, P, k, pointer)
+        return TikiTakaState(W, P, k, pointer, W_read, P_read)
 
 
 class ResidualLearningV2State(NamedTuple):

@@ -232,3 +232,22 @@ def test_substream_is_cached_and_a_per_run_function():
     a = big.substream("write_noise").normal(3)[2]
     b = small.substream("write_noise").normal(3)[0]
     assert np.array_equal(a, b) and not np.array_equal(a, big.normal(3)[2])
+
+
+def test_tiki_taka_write_noise_reads_apparent_weights_and_keeps_persistent_ones():
+    kw = dict(dw_min=0.004, w_max=1.0, w_min=-1.0)
+    clean, noisy = sim.PulsedSoftBounds(**kw), sim.PulsedSoftBounds(**kw, write_noise_std=3.0)
+    a = sim.TikiTaka(0.1, 0.1, clean, mode="pulsed", gamma=0.5)
+    b = sim.TikiTaka(0.1, 0.1, noisy, mode="pulsed", gamma=0.5)
+    R, D = 4, 3000
+    sa, sb = a.init(np.zeros((R, D))), b.init(np.zeros((R, D)))
+    ra, rb, grads = _rng("t", R), _rng("t", R), np.random.default_rng(3)
+    g = grads.normal(0, 1, (R, D))
+    sa, sb = a.step(sa, g, ra), b.step(sb, g, rb)
+    # P is persistent-identical; the transfer read P's apparent weight, so W differs
+    assert np.array_equal(sa.P, sb.P) and not np.array_equal(sa.W, sb.W)
+    e = (sb.W_read - sb.W).ravel()  # W was written by the transfer: fresh write noise
+    se = e.std() / np.sqrt(2 * e.size)
+    assert abs(e.std() - 3.0 * 0.004) <= Z * se
+    np.testing.assert_array_equal(b.query(sb), sb.W_read + 0.5 * sb.P_read)
+    assert sa.W_read is None and sa.P_read is None
