@@ -2,9 +2,9 @@
 
 Top row: from w = 0, ``n_up`` up pulses then ``n_down`` down pulses (one pulse per update), mean
 and 10-90 % band over seeds with cycle-to-cycle noise ``dw_min_std``. Soft bounds (asymmetric
-bounds, aihwkit ``up_down``), linear step and constant step run the pulse-level devices of
-:mod:`sim.pulsed`; power and exponential responses (:mod:`sim.devices`, no pulse-level class yet)
-apply the per-pulse rule w <- w +- dw_min q_pm(w) without noise. Bottom row: the mean-field response
+bounds, aihwkit ``up_down``), linear step, constant step, power step (aihwkit ``PowStepDevice``)
+and exponential step (aihwkit ``ExpStepDevice``, its default fit) all run the pulse-level devices
+of :mod:`sim.pulsed` with the same cycle-to-cycle noise. Bottom row: the mean-field response
 functions q_+, q_-, F = (q_- + q_+)/2, G = (q_- - q_+)/2 over the range; the symmetric point (root
 of G) is marked.
 
@@ -32,8 +32,8 @@ TITLES = {
     "soft_bounds": "soft bounds [−0.75, 1.25], up_down = 0.2",
     "linear_step": "linear step γ = 0.5, bounds ±1",
     "constant_step": "constant step, bounds ±1",
-    "power": "power response γ = 0.5, τ = 1",
-    "exponential": "exponential response γ = 2, τ = 1",
+    "power": "power step pow_gamma = 0.5, bounds ±1",
+    "exponential": "exp step (aihwkit defaults), bounds ±1",
 }
 
 
@@ -44,8 +44,8 @@ def _devices(cfg: dict) -> dict:
                                             dw_min_std=sc),
         "linear_step": sim.PulsedLinearStep(dw_min=dw, gamma_up=0.5, gamma_down=0.5, dw_min_std=sc),
         "constant_step": sim.PulsedConstantStep(dw_min=dw, dw_min_std=sc),
-        "power": sim.Power(1.0, 0.5),
-        "exponential": sim.Exponential(1.0, 2.0),
+        "power": sim.PulsedPowStep(dw_min=dw, pow_gamma=0.5, dw_min_std=sc),
+        "exponential": sim.PulsedExpStep(dw_min=dw, dw_min_std=sc),
     }
 
 

@@ -60,8 +60,19 @@ with aihwkit's correlated stochastic pulse trains (BL, A/B, update management, t
 pulses), for layer tiles ``(R, out, in)``. :class:`PulseFlow` is the :math:`\Delta w_{\min} \to 0`
 limit as a mean-field device.
 
-Not modelled (yet): aihwkit's write noise on the apparent weight (it needs a persistent/apparent
-weight pair in the optimizer state), power and exponential steps at pulse level.
+:class:`PulsedPowStep` (aihwkit ``PowStepDevice``) and :class:`PulsedExpStep` (``ExpStepDevice``)
+have no closed form for :math:`n` pulses. Their pulse-level update is the **masked pulse loop**
+(:meth:`_LoopedPulsedDevice.apply_pulses`): a loop over the pulse index up to :math:`\max n`, each
+iteration one vectorized numpy update of all still-active elements of all runs. It is both the
+reference and the fast path (cost on the fig-3 problem: ``benchmarks/bench_pulsed.py``).
+
+Write noise (aihwkit ``write_noise_std``, every class here): the pulses act on the persistent
+weight; :meth:`PulsedDevice.apparent` draws the weight the forward pass reads, persistent +
+``write_noise_std * dw_min * N(0, 1)``, fresh at every write. :class:`sim.AnalogSGD` and
+:class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``) and read through it.
+
+Not modelled: aihwkit's ``dw_min_std_add``/``dw_min_std_slope`` (ExpStep's state-dependent noise),
+``PiecewiseStepDevice``, ``PowStepReferenceDevice``'s numerical symmetric-point estimate.
 """
 
 from __future__ import annotations
@@ -698,10 +709,10 @@ class PulsedPowStep(_LoopedPulsedDevice):
         return {**super()._params(), "gamma_up": self.gamma_up, "gamma_down": self.gamma_down}
 
     def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
-        rng_ = np.subtract(p["b_max"], p["b_min"])
-        omega = np.clip((p["b_max"] - w) / rng_, 0.0, 1.0)
-        return np.where(up, p["a_up"] * omega ** p["gamma_up"],
-                        -np.asarray(p["a_down"]) * (1 - omega) ** p["gamma_down"])
+        omega = np.clip((p["b_max"] - w) / np.subtract(p["b_max"], p["b_min"]), 0.0, 1.0)
+        # one power per element: omega^gamma_up (up) or (1 - omega)^gamma_down (down)
+        mag = np.power(np.where(up, omega, 1 - omega), np.where(up, p["gamma_up"], p["gamma_down"]))
+        return mag * np.where(up, p["a_up"], -np.asarray(p["a_down"]))
 
 
 @dataclass(frozen=True)
@@ -751,9 +762,11 @@ class PulsedExpStep(_LoopedPulsedDevice):
 
     def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
         z = (2 * self.a) * w / np.subtract(p["b_max"], p["b_min"]) + self.b
-        y_up = np.maximum(1 - self.A_up * np.exp(self.gamma_up * z), 0.0)
-        y_down = np.maximum(1 - self.A_down * np.exp(-self.gamma_down * z), 0.0)
-        return np.where(up, p["a_up"] * y_up, -np.asarray(p["a_down"]) * y_down)
+        # one exponential per element: 1 - A_up e^{gamma_up z} (up) or 1 - A_down e^{-gamma_down z}
+        y = np.exp(z * np.where(up, self.gamma_up, -self.gamma_down))
+        y *= -np.where(up, self.A_up, self.A_down)
+        y += 1
+        return np.maximum(y, 0.0) * np.where(up, p["a_up"], -np.asarray(p["a_down"]))
 
 
 

@@ -48,16 +48,43 @@ def _sd_se(x: np.ndarray) -> Estimate:
     return Estimate(float(s), float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size) / (2 * s)), x.size)
 
 
+def _one_update(mode: str, dw: float, sigma_c: float, seed: int,
+                stream: str = "pulse_gap") -> np.ndarray:
+    """One pulsed update of d from w0 for runs x elements iid samples, by the per-pulse reference
+    (not the moment-matched fast path): the physics under test."""
+    cfg = _GAP[mode]
+    shape = (cfg["runs"], cfg["elements"])
+    dev = sim.PulsedSoftBounds(dw_min=dw, w_max=1.0, w_min=-1.0, dw_min_std=sigma_c)
+    rng = BatchRNG(seed, range(cfg["runs"]), stream)
+    return dev.pulsed_update_sequential(np.full(shape, cfg["w0"]), np.full(shape, cfg["d"]), rng)
+
+
+def spread_rerun(mode: str, dw: float, seeds) -> list[dict]:
+    """Independent-seed reruns of one spread point of ``pulse.mean_field_gap`` (stream
+    ``"pulse_gap_rerun"``, disjoint from the claim's): measured sd, its s.e., the exact prediction
+    and z. A diagnostic for a single off point (is it a rare draw or a missing model term?), never
+    a substitute for the claim's own seed.
+
+    ``python -c "from verify.claims.pulse import spread_rerun; print(spread_rerun('full', 2.5e-4,
+    range(1, 9)))"`` (about 10 s per seed). Result on 2026-12-01: z = -0.06, +1.37, -0.18, -1.10,
+    -0.56, -1.38, +0.06, +1.09 (the claim's seed 104: +3.65).
+    """
+    cfg = _GAP[mode]
+    pred = expected_one_step(cfg["w0"], cfg["d"], dw, dw, 1.0, cfg["sigma_c"])[1]
+    out = []
+    for seed in seeds:
+        s = _sd_se(_one_update(mode, dw, cfg["sigma_c"], int(seed), "pulse_gap_rerun"))
+        out.append({"seed": int(seed), "sd": s.mean, "se": s.se, "predicted": pred,
+                    "z": (s.mean - pred) / s.se})
+    return out
+
+
 @functools.cache
 def _one_step(mode: str, sigma_c: float) -> dict:
     cfg = _GAP[mode]
-    shape = (cfg["runs"], cfg["elements"])
     bias, spread = [], []
     for i, dw in enumerate(cfg["dws"]):
-        dev = sim.PulsedSoftBounds(dw_min=dw, w_max=1.0, w_min=-1.0, dw_min_std=sigma_c)
-        rng = BatchRNG(100 + i, range(cfg["runs"]), "pulse_gap")
-        # the per-pulse reference (not the moment-matched fast path): the physics under test
-        out = dev.pulsed_update_sequential(np.full(shape, cfg["w0"]), np.full(shape, cfg["d"]), rng)
+        out = _one_update(mode, dw, sigma_c, 100 + i)
         flow = pulse_flow(cfg["w0"], cfg["d"], 1.0, 1.0)
         e = mean_se(out.ravel())
         bias.append(Estimate(e.mean - flow, e.se, e.n))
