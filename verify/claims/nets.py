@@ -132,12 +132,12 @@ def analog_reduces_to_digital(mode: str, control: bool) -> tuple[list[Check], di
     checks = [
         slope("log D vs log tau (first-order perturbation: slope -1)", fit, -1.0, model_tol=0.05,
               reason=f"{Z:g} s.e. of the weighted fit (per-tau s.e. over runs, floored at 1e-3 in log)"
-              " + 0.05 for the O(1/tau^2) terms, which bend the local slope by O(D) <= 0.05 over this"
-              " tau range (D(1e2) ~ 1e-2 .. 5e-2)"),
+              " + 0.05 for the O(1/tau^2) terms, which bend the local slope by O(D); D <= 1e-2 on this"
+              " tau range, so the bend is well below 0.05"),
         upper(f"relative weight deviation at tau = {r['taus'][-1]:g}",
               mean_se(r["dev"][-1]), 1e-3,
-              reason=f"{Z:g} s.e. over runs; 1e-3 = 100 x the first-order size |alpha g| K/tau at the"
-              " largest tau, i.e. the claim only asks that D be small, the slope carries the 1/tau law"),
+              reason=f"{Z:g} s.e. over runs; 1e-3 (0.1 % of the largest weight) is what 'reproduces"
+              " digital training' means here; the 1/tau law itself is the slope check"),
     ]
     details = {"taus": r["taus"].tolist(), "mean_rel_deviation": r["dev"].mean(axis=1).tolist(),
                "abs_test_acc_diff_at_largest_tau": float(r["acc"][-1].max()),
@@ -150,18 +150,22 @@ def analog_reduces_to_digital(mode: str, control: bool) -> tuple[list[Check], di
 _MNIST_FCN = (784, 256, 128, 10)
 _TT = {
     "quick": dict(data="digits", sizes=(64, 32, 10), tau=0.6, control_tau=20.0, runs=8, epochs=15,
-                  lr=0.1, beta=0.1, columns=None, step=None, batch=10, few_points=0.05),
+                  lr=0.1, beta=0.1, transfer=1.0, columns=None, step=None, batch=10, few_points=0.05),
     "full": dict(data="mnist5k", sizes=_MNIST_FCN, tau=0.6, control_tau=20.0, runs=3, epochs=30,
-                 lr=0.05, beta=0.01, columns=None, step=20, batch=10, few_points=0.03),
+                 lr=0.05, beta=0.1, transfer=0.2, columns=None, step=20, batch=10, few_points=0.03),
 }
+# Tiki-Taka: P learns at beta, W receives a full-array transfer every step at rate transfer * lr (the
+# scheduled rate). The paper's aihwkit setting (beta = 0.01, one column per transfer at rate lr)
+# learns far more slowly in the mean-field model, and a full transfer at rate lr drives W to its
+# bounds on MNIST (see paper_figures/exact_fig5_mnist.py).
 
 
 def _load(name: str, layout: str = "flat") -> nets.Dataset:
     return nets.load_digits(layout) if name == "digits" else nets.load_mnist5k(layout)
 
 
-def _tt(lr: float | np.ndarray, beta: float, device: sim.Device, columns: int | None) -> sim.TikiTaka:
-    return sim.TikiTaka(lr, beta, device, columns_per_transfer=columns)
+def _tt(lr: float | np.ndarray, cfg: dict, device: sim.Device) -> sim.TikiTaka:
+    return sim.TikiTaka(cfg["transfer"] * lr, cfg["beta"], device, columns_per_transfer=cfg["columns"])
 
 
 def _tt_runs(mode: str, algorithm: str, tau: float) -> nets.TrainResult:
@@ -177,7 +181,7 @@ def _tt_runs_cached(mode: str, algorithm: str, tau: float) -> nets.TrainResult:
     make = {
         "digital": sim.DigitalSGD,
         "analog": lambda lr: sim.AnalogSGD(lr, device),
-        "tt": lambda lr: _tt(lr, cfg["beta"], device, cfg["columns"]),
+        "tt": lambda lr: _tt(lr, cfg, device),
     }[algorithm]
     sched = None if cfg["step"] is None else nets.StepLR(cfg["step"], 0.1)
     return nets.train(nets.fcn(cfg["sizes"]), data, make, lr=cfg["lr"], epochs=cfg["epochs"],
@@ -196,8 +200,8 @@ def _final_acc(res: nets.TrainResult, last: int = 3) -> np.ndarray:
     " falls below Tiki-Taka's",
     statement="Training a sigmoid FCN (full: MNIST-5k 784-256-128-10, batch 10; quick: digits 64-32-10)"
     " with every layer an analog soft-bounds tile of small tau, the per-run accuracy gap digital -"
-    " TT (same seeds: paired) is below a few points, and TT - Analog SGD is positive, each with Z = 3"
-    " standard errors over R seeds.",
+    " TT (same seeds: paired) is below a few points, digital - Analog SGD is above a few points, and"
+    " TT - Analog SGD is positive, each with Z = 3 standard errors over R seeds.",
     reference="arXiv 2406.12774 Figure 5 (FCN) and Thm 4 vs Thm 2-3; spec Sec. 6",
     control="large tau (20): Analog SGD is then close to digital SGD and no longer below Tiki-Taka",
 )
@@ -207,16 +211,19 @@ def tt_beats_asgd(mode: str, control: bool) -> tuple[list[Check], dict]:
     acc = {a: _final_acc(_tt_runs(mode, a, tau)) for a in ("digital", "analog", "tt")}
     few = cfg["few_points"]
     gap_tt = mean_se(acc["digital"] - acc["tt"])
+    gap_da = mean_se(acc["digital"] - acc["analog"])
     gap_a = mean_se(acc["tt"] - acc["analog"])
+    why = f"{Z:g} s.e. over {cfg['runs']} paired seeds; 'a few points' = {100 * few:g} points"
     checks = [
-        upper(f"digital - TT accuracy (tau = {tau:g}) <= {few:g}", gap_tt, few,
-              reason=f"{Z:g} s.e. over {cfg['runs']} paired seeds; 'a few points' = {100 * few:g} points"),
+        upper(f"digital - TT accuracy (tau = {tau:g}) <= {few:g}", gap_tt, few, reason=why),
+        lower(f"digital - Analog SGD accuracy (tau = {tau:g}) > {few:g}", gap_da, few, reason=why),
         lower(f"TT - Analog SGD accuracy (tau = {tau:g}) > 0", gap_a, 0.0,
               reason=f"{Z:g} s.e. over {cfg['runs']} paired seeds (lower confidence limit > 0)"),
     ]
     details = {f"{a}_acc_mean": float(v.mean()) for a, v in acc.items()}
     details.update({f"{a}_acc_std": float(v.std(ddof=1)) for a, v in acc.items()})
     details.update(tau=tau, gap_digital_minus_tt=[gap_tt.mean, gap_tt.se],
+                   gap_digital_minus_analog=[gap_da.mean, gap_da.se],
                    gap_tt_minus_analog=[gap_a.mean, gap_a.se])
     return checks, details
 
