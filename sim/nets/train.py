@@ -110,7 +110,7 @@ def train(
     lr: float | np.ndarray,
     epochs: int,
     batch_size: int,
-    runs: int,
+    runs: int | Sequence[int],
     seed: int = 0,
     schedule: StepLR | None = None,
     loss: str = "nll",
@@ -133,8 +133,12 @@ def train(
         ``tau`` of shape ``(R, 1, 1)`` puts a different tau in every run.
     lr
         Base learning rate, > 0: scalar or one per run ``(R,)``.
-    epochs, batch_size, runs
+    epochs, batch_size
         Positive integers. The last mini-batch of an epoch may be smaller (PyTorch's default).
+    runs
+        Number of runs R (run indices ``0..R-1``) or the run indices themselves: run r draws its
+        init, shuffles, pulses and IO noise from streams keyed by ``(seed, r)``, so it gives the same
+        numbers alone (``runs=[r]``) as inside any batch.
     seed
         Base seed of every random stream.
     schedule
@@ -146,19 +150,27 @@ def train(
     progress
         tqdm bar over mini-batches (``None``: only on a terminal; quiet in tests).
     """
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("runs", runs)):
+    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if np.ndim(runs) == 0:
+        if int(runs) != runs or runs < 1:
+            raise ValueError(f"runs must be a positive integer or a sequence of run indices, got {runs!r}")
+        run_ids = list(range(int(runs)))
+    else:
+        run_ids = [int(r) for r in runs]
+        if not run_ids or any(r < 0 for r in run_ids):
+            raise ValueError(f"runs must be a non-empty sequence of non-negative run indices, got {runs!r}")
+    R = len(run_ids)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
     lr_arr = np.asarray(lr, dtype=float)
-    if lr_arr.ndim > 1 or (lr_arr.ndim == 1 and lr_arr.size != runs) or np.any(lr_arr <= 0) or not np.all(
+    if lr_arr.ndim > 1 or (lr_arr.ndim == 1 and lr_arr.size != R) or np.any(lr_arr <= 0) or not np.all(
             np.isfinite(lr_arr)):
-        raise ValueError(f"lr must be finite and > 0, a scalar or one value per run ({runs}), got {lr!r}")
-    R = int(runs)
+        raise ValueError(f"lr must be finite and > 0, a scalar or one value per run ({R}), got {lr!r}")
     N = len(data.y_train)
     n_batches = -(-N // batch_size)
-    runs_idx = range(R)
+    runs_idx = run_ids
     rng_init = BatchRNG(seed, runs_idx, "nets.init")
     rng_shuffle = BatchRNG(seed, runs_idx, "nets.shuffle")
     rng_update = BatchRNG(seed, runs_idx, "nets.update")
@@ -223,4 +235,4 @@ def train(
     sat = np.stack([tile_saturation(weights[i], _tau(opt)) for i in tiles], axis=1)
     final_states = [states.get(i) for i in range(len(net))]
     return TrainResult(test_acc, train_acc, train_loss, lrs, weights, final_states, sat, elapsed,
-                       {"n_batches": n_batches, "runs": R, "seed": seed})
+                       {"n_batches": n_batches, "runs": run_ids, "seed": seed})

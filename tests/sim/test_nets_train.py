@@ -87,6 +87,20 @@ def test_training_is_deterministic_and_runs_are_independent(digits):
     assert a.test_acc.shape == (3, 3) and a.train_loss.shape == (3, 2) and a.saturation.shape == (3, 2)
 
 
+def test_run_alone_equals_run_in_batch(digits):
+    """Run r trained alone (runs=[r]) gives the numbers of run r inside a batch: own init, shuffle,
+    pulse and IO streams (a shared generator across stacked runs would break this)."""
+    mk = lambda lr: sim.TikiTaka(lr, 0.1, sim.SoftBounds(0.8))  # noqa: E731
+    kw = dict(lr=0.1, epochs=2, batch_size=32, seed=9)
+    batch = nets.train(_net(), digits, mk, runs=3, **kw)
+    alone = nets.train(_net(), digits, mk, runs=[2], **kw)
+    # equal up to BLAS rounding of the stacked vs single matrix products
+    np.testing.assert_allclose(alone.weights[0][0], batch.weights[0][2], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(alone.test_acc[0], batch.test_acc[2])
+    with pytest.raises(ValueError, match="runs"):
+        nets.train(_net(), digits, mk, runs=[-1], **kw)
+
+
 def test_training_learns_digits(digits):
     res = nets.train(_net(), digits, sim.DigitalSGD, lr=0.2, epochs=5, batch_size=10, runs=2, seed=0)
     assert np.all(res.test_acc[:, 0] < 0.3) and np.all(res.test_acc[:, -1] > 0.85)
