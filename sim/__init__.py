@@ -25,8 +25,9 @@ from .problems import (
     random_least_squares,
     scalar_quadratic,
 )
+from .pulsed import PulsedConstantStep, PulsedLinearStep, PulsedSoftBounds, PulseFlow
 from .run import simulate
-from .tiki_taka import TikiTaka, TikiTakaState
+from .tiki_taka import ResidualLearningV2, ResidualLearningV2State, TikiTaka, TikiTakaState
 from .trajectory import METRICS, Trajectory
 
 __all__ = [
@@ -43,8 +44,14 @@ __all__ = [
     "Ideal",
     "NoNoise",
     "Power",
+    "PulseFlow",
+    "PulsedConstantStep",
+    "PulsedLinearStep",
+    "PulsedSoftBounds",
     "Quadratic",
     "RademacherNoise",
+    "ResidualLearningV2",
+    "ResidualLearningV2State",
     "SoftBounds",
     "TikiTaka",
     "TikiTakaState",

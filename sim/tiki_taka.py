@@ -202,10 +202,130 @@ class TikiTaka:
             ncols = W.shape[-1]
             n = ncols if self.columns_per_transfer is None else int(self.columns_per_transfer)
             cols = _cyclic_columns(pointer, n, ncols)
-            if cols is None:
-                W = apply_update(self.w_device, W, a * P, rng, self.mode)
-            else:
-                W = W.copy()
-                W[..., cols] = apply_update(self.w_device, W[..., cols], a * P[..., cols], rng, self.mode)
+            increment = a * P
+            if cols is not None:
+                # zero increment off the pointed columns: U(w, 0) = w, and a device whose
+                # parameters vary per element (device-to-device spread) still sees the full array
+                mask = np.zeros(ncols, dtype=bool)
+                mask[cols] = True
+                increment = np.where(mask, increment, 0.0)
+            W = apply_update(self.w_device, W, increment, rng, self.mode)
             pointer = (pointer + n) % ncols
         return TikiTakaState(W, P, k, pointer)
+
+
+class ResidualLearningV2State(NamedTuple):
+    """State of :class:`ResidualLearningV2`: analog arrays W and P, digital buffer H, step count."""
+
+    W: np.ndarray
+    P: np.ndarray
+    H: np.ndarray
+    k: int
+
+
+@dataclass(frozen=True)
+class ResidualLearningV2:
+    r"""Residual learning v2: a digital buffer H filters P's read noise; W gets thresholded single pulses.
+
+    One iteration (arXiv 2502.06309 Sec. 4, "RL v2"; spec ``exact_training.md`` Sec. 5.4):
+
+    .. math::
+
+        P_{k+1} &= U_P(P_k, -\beta\, g(W_k + \gamma P_k)) \\
+        H_{k+1/2} &= (1 - \alpha) H_k + \alpha (P_{k+1} + \varepsilon_{k+1}),
+            \qquad \varepsilon \sim N(0, \sigma_{read}^2) \\
+        W_{k+1, d} &= U_W(W_{k,d}, \operatorname{sign}(H_{k+1/2,d})\,\Delta w_{\min})
+            \text{ and } H_{k+1,d} = H_{k+1/2,d} - \operatorname{sign}(H_{k+1/2,d})\,\Delta w_{\min}
+            \quad\text{where } |H_{k+1/2,d}| \ge \Delta w_{\min}
+
+    (elsewhere W and H keep their values). The write to W is one pulse of the device's granularity
+    ``dw_min``: through :func:`sim.optimizers.apply_update`, so in ``mode="pulsed"`` it is the
+    device's own single-pulse update.
+
+    Parameters
+    ----------
+    alpha
+        Rate of the buffer's exponential average (the transfer rate), in (0, 1].
+    beta
+        Learning rate of P, > 0 (scalar or one per run).
+    device, device_w
+        Responses of P and of W (``device_w=None``: the same as P).
+    dw_min
+        Pulse size and transfer threshold, > 0.
+    read_noise
+        Standard deviation of the noise on each read of P, >= 0 (drawn from the ``rng`` passed to
+        :meth:`step`).
+    gamma
+        Mixing weight, >= 0: the gradient is taken at :math:`W + \gamma P`.
+    mode
+        ``"mean_field"`` or ``"pulsed"``.
+    name
+        Label for reports.
+
+    Notes
+    -----
+    Compared to TT-v2 (aihwkit ``ChoppedTransferCompound`` without chopper), RL v2 decays H by
+    :math:`1 - \alpha` and takes the gradient at :math:`W + \gamma P`.
+    """
+
+    alpha: float | np.ndarray
+    beta: float | np.ndarray
+    device: Device
+    dw_min: float
+    device_w: Device | None = None
+    read_noise: float = 0.0
+    gamma: float | np.ndarray = 0.0
+    mode: UpdateMode = "mean_field"
+    name: str = "residual learning v2"
+
+    def __post_init__(self) -> None:
+        a = np.asarray(self.alpha, dtype=float)
+        if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a <= 0) or np.any(a > 1):
+            raise ValueError(f"alpha (buffer averaging rate) must be in (0, 1], got {self.alpha!r}")
+        _check_rate("beta", self.beta)
+        _check_gamma(self.gamma)
+        _check_device("device", self.device)
+        if self.device_w is not None:
+            _check_device("device_w", self.device_w)
+        if not (np.isfinite(self.dw_min) and self.dw_min > 0):
+            raise ValueError(f"dw_min (pulse size) must be finite and > 0, got {self.dw_min!r}")
+        if not (np.isfinite(self.read_noise) and self.read_noise >= 0):
+            raise ValueError(f"read_noise must be finite and >= 0, got {self.read_noise!r}")
+        check_mode(self.mode)
+
+    @property
+    def w_device(self) -> Device:
+        """The device of the W array."""
+        return self.device if self.device_w is None else self.device_w
+
+    def init(self, w0: np.ndarray) -> ResidualLearningV2State:
+        """W = ``w0`` (shape ``(R, ...)``), P = 0, H = 0."""
+        w0 = np.array(w0, dtype=float)
+        if w0.ndim < 2:
+            raise ValueError(f"w0 must have shape (R, ...) with at least 2 axes, got {w0.shape}")
+        self.w_device.check_weights(w0, "W0")
+        return ResidualLearningV2State(w0, np.zeros_like(w0), np.zeros_like(w0), 0)
+
+    def query(self, state: ResidualLearningV2State) -> np.ndarray:
+        r""":math:`W + \gamma P` (``W`` itself when ``gamma == 0``)."""
+        if np.ndim(self.gamma) == 0 and float(self.gamma) == 0.0:
+            return state.W
+        g = per_run(self.gamma, state.W.shape[0], "gamma", state.W.ndim)
+        return state.W + g * state.P
+
+    def weights(self, state: ResidualLearningV2State) -> np.ndarray:
+        """The main array W."""
+        return state.W
+
+    def step(self, state: ResidualLearningV2State, g: np.ndarray, rng: BatchRNG) -> ResidualLearningV2State:
+        """P update with ``g`` (taken at :meth:`query`), noisy read into H, one pulse where |H| >= dw_min."""
+        W, P, H = state.W, state.P, state.H
+        R, nd = W.shape[0], W.ndim
+        b = per_run(self.beta, R, "beta", nd)
+        P = apply_update(self.device, P, -b * g, rng, self.mode)
+        a = per_run(self.alpha, R, "alpha", nd)
+        read = P if self.read_noise == 0 else P + self.read_noise * rng.normal(P.shape[1:])
+        H = (1 - a) * H + a * read
+        pulse = np.where(np.abs(H) >= self.dw_min, np.sign(H) * self.dw_min, 0.0)
+        W = apply_update(self.w_device, W, pulse, rng, self.mode)
+        return ResidualLearningV2State(W, P, H - pulse, state.k + 1)

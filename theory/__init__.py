@@ -8,7 +8,19 @@ Every statement is registered under a stable id; ``python -m theory list`` shows
 0.0093...
 """
 
-from . import agd, asgd, devices, implicit, lower_bound, sgd, tiki_taka  # noqa: F401 (register)
+from . import (  # noqa: F401 (register)
+    agd,
+    asgd,
+    certify,
+    delay,
+    devices,
+    implicit,
+    lower_bound,
+    pipeline,
+    pulses,
+    sgd,
+    tiki_taka,
+)
 from ._core import Assumption, Bound, Derivation, Provenance, entries, get, ids, register
 
 __all__ = ["Assumption", "Bound", "Derivation", "Provenance", "entries", "get", "ids", "register"]

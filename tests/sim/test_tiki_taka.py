@@ -110,12 +110,37 @@ def test_same_seed_same_numbers_and_exact_gradients_converge():
     assert np.all(np.diff(tr["loss"][0]) < 0) and tr["loss"][0, -1] < 1e-2 * tr["loss"][0, 0]
 
 
-def test_pulsed_mode_goes_through_apply_update():
-    tt = sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), mode="pulsed")
-    st = tt.init(np.zeros((1, 3)))
-    if not hasattr(sim.SoftBounds(1.0), "pulsed_update"):
-        with pytest.raises(ValueError, match="pulse-level"):
-            tt.step(st, np.ones((1, 3)), _rng(1))
+_PULSE_CALLS: list[tuple[int, ...]] = []
+
+
+class _RecordingSoftBounds(sim.SoftBounds):
+    """Soft bounds whose 'pulse-level' update is the mean-field one, recording each call."""
+
+    def pulsed_update(self, w, increment, rng):
+        _PULSE_CALLS.append(np.shape(w))
+        return self.update(w, increment)
+
+
+@pytest.mark.parametrize("cls", ["TikiTaka", "ResidualLearningV2"])
+def test_pulsed_mode_routes_every_write_through_the_device_pulse_model(cls):
+    dev = _RecordingSoftBounds(1.0)
+    kw = dict(dw_min=1e-3) if cls == "ResidualLearningV2" else {}
+    pulsed = getattr(sim, cls)(0.1, 0.1, dev, mode="pulsed", **kw)
+    mean_field = getattr(sim, cls)(0.1, 0.1, sim.SoftBounds(1.0), **kw)
+    sp, sm, rng = pulsed.init(np.zeros((2, 3))), mean_field.init(np.zeros((2, 3))), _rng(2)
+    _PULSE_CALLS.clear()
+    for g in _grads((2, 3), 3):
+        sp, sm = pulsed.step(sp, g, rng), mean_field.step(sm, g, rng)
+    assert _PULSE_CALLS == [(2, 3)] * 6  # one write to P and one to W per step
+    np.testing.assert_array_equal(sp.W, sm.W)
+
+
+@pytest.mark.skipif(not hasattr(sim, "PulsedSoftBounds"), reason="pulse-level devices not merged")
+def test_pulsed_tiki_taka_on_the_pulse_level_device_descends():
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=1.0, w_min=-1.0)
+    tt = sim.TikiTaka(0.03, 0.03, dev, mode="pulsed", columns_per_transfer=5, gamma=0.4)
+    tr = sim.simulate(PROB, tt, steps=2000, seeds=4, noise=sim.GaussianNoise(0.1), record_every=1000)
+    assert np.all(tr["loss"][:, -1] < 0.05 * tr["loss"][:, 0])
 
 
 @pytest.mark.parametrize(
@@ -145,3 +170,66 @@ def test_invalid_init_raises():
         sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0)).init(np.full((2, 4), 2.0))
     with pytest.raises(TypeError, match="device"):
         sim.TikiTaka(0.1, 0.1, "soft")
+
+
+# --- residual learning v2 ------------------------------------------------------------------------------
+
+def test_rl_v2_step_is_the_papers_recursion():
+    dev = sim.SoftBounds(1.0)
+    a, b, gam, dw = 0.3, 0.1, 0.4, 0.02
+    algo = sim.ResidualLearningV2(a, b, dev, dw_min=dw, gamma=gam)
+    W = np.random.default_rng(3).uniform(-0.5, 0.5, (2, 7))
+    st, rng = algo.init(W), _rng(2)
+    P, H = np.zeros_like(W), np.zeros_like(W)
+    fired_any = False
+    for g in _grads((2, 7), 8, seed=4):
+        np.testing.assert_allclose(algo.query(st), W + gam * P)
+        st = algo.step(st, g, rng)
+        P = P - b * g - b * np.abs(g) * P
+        H = (1 - a) * H + a * P
+        fire = np.abs(H) >= dw
+        fired_any |= bool(fire.any())
+        pulse = np.where(fire, np.sign(H) * dw, 0.0)
+        W = W + pulse - np.abs(pulse) * W
+        H = H - pulse
+        np.testing.assert_allclose(st.P, P, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(st.H, H, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(st.W, W, rtol=1e-13, atol=1e-15)
+    assert fired_any and st.k == 8
+
+
+def test_rl_v2_moves_w_by_single_pulses_and_descends():
+    dev = sim.SoftBounds(1.0)
+    algo = sim.ResidualLearningV2(0.2, 0.05, dev, dw_min=1e-3, read_noise=0.01, gamma=0.4)
+    st, rng = algo.init(np.zeros((2, 40))), _rng(2)
+    for _ in range(5):
+        before = st.W
+        st = algo.step(st, PROB.grad(algo.query(st)), rng)
+        # each weight moves by at most one pulse dw_min * q(W) <= dw_min * (1 + |W|/tau)
+        assert np.all(np.abs(st.W - before) <= 1e-3 * (1 + np.abs(before)) + 1e-15)
+    tr = sim.simulate(PROB, algo, steps=3000, seeds=2, noise=sim.GaussianNoise(0.1), record_every=1500)
+    assert np.all(tr["loss"][:, -1] < 0.1 * tr["loss"][:, 0])
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [(dict(alpha=1.5), "alpha"), (dict(dw_min=0.0), "dw_min"), (dict(read_noise=-1.0), "read_noise"),
+     (dict(beta=0.0), "beta"), (dict(gamma=-1.0), "gamma")],
+)
+def test_rl_v2_invalid_parameters_raise(kw, match):
+    args = dict(alpha=0.1, beta=0.1, device=sim.SoftBounds(1.0), dw_min=1e-3) | kw
+    with pytest.raises(ValueError, match=match):
+        sim.ResidualLearningV2(**args)
+
+
+def test_column_transfer_with_per_element_device_parameters():
+    # tau varies per weight (device-to-device spread): the transfer must still see the whole array
+    tau = np.random.default_rng(5).uniform(0.5, 2.0, (2, 3, 4))
+    dev = sim.SoftBounds(tau)
+    tt = sim.TikiTaka(0.1, 0.1, dev, columns_per_transfer=1)
+    st, rng = tt.init(np.zeros((2, 3, 4))), _rng(2)
+    g = np.ones((2, 3, 4))
+    st = tt.step(st, g, rng)
+    expected = dev.update(np.zeros((2, 3, 4)), np.where(np.arange(4) == 0, 0.1 * st.P, 0.0))
+    np.testing.assert_array_equal(st.W, expected)
+    assert np.all(st.W[..., 1:] == 0) and np.all(st.W[..., 0] != 0)

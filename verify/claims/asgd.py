@@ -123,6 +123,10 @@ def lower_bound_instance(mode: str, control: bool) -> tuple[list[Check], dict]:
             " fluctuation recursion (asgd.lower.floor_alpha); the dropped E e^3, E e^4 terms are"
             " O(alpha^2 Var w), ~1e-6 at alpha = 0.1, below the standard error",
         ))
+    # the bound itself (asgd.lower.floor, Jensen): reported with its tightness measured / bound
+    lb = float(theory.get("asgd.lower.floor").evaluate(**_instance_values()))
+    checks += [lower(f"floor at alpha={a:g} >= s^2 w_bar^2/tau^2 (asgd.lower.floor)", Estimate(m, se, 0), lb)
+               for a, m, se in zip(runs["alphas"], runs["mean"], runs["se"], strict=True)]
     u = (INSTANCE["tau"] * INSTANCE["L"] * INSTANCE["w_star"]
          / (INSTANCE["tau"] * INSTANCE["L"] + INSTANCE["s"]) / INSTANCE["tau"]) ** 2
     if runs["ratio"].size == runs["alphas"].size:

@@ -1,0 +1,110 @@
+"""Device response: conductance vs pulse number, and q_+, q_-, F, G vs w, for each device type.
+
+Top row: from w = 0, ``n_up`` up pulses then ``n_down`` down pulses (one pulse per update), mean
+and 10-90 % band over seeds with cycle-to-cycle noise ``dw_min_std``. Soft bounds (asymmetric
+bounds, aihwkit ``up_down``), linear step and constant step run the pulse-level devices of
+:mod:`sim.pulsed`; power and exponential responses (:mod:`sim.devices`, no pulse-level class yet)
+apply the per-pulse rule w <- w +- dw_min q_pm(w) without noise. Bottom row: the mean-field response
+functions q_+, q_-, F = (q_- + q_+)/2, G = (q_- - q_+)/2 over the range; the symmetric point (root
+of G) is marked.
+
+Reference: arXiv 2502.06309 App. (response-function figure); aihwkit
+``utils/visualization.py::plot_device`` (pulse-response plots). Deviation: the devices and their
+parameters are illustrative choices, not fitted presets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import sim
+from sim._rng import BatchRNG
+
+from ._figure import FigureSpec, save_figure
+from ._style import band, subplots, summarize
+
+_BASE = dict(dw_min=0.01, n_up=300, n_down=300, dw_min_std=0.3, seed=11)
+CONFIGS = {"quick": {**_BASE, "runs": 16}, "full": {**_BASE, "runs": 256}}
+NAMES = ("soft_bounds", "linear_step", "constant_step", "power", "exponential")
+TITLES = {
+    "soft_bounds": "soft bounds [−0.75, 1.25], up_down = 0.2",
+    "linear_step": "linear step γ = 0.5, bounds ±1",
+    "constant_step": "constant step, bounds ±1",
+    "power": "power response γ = 0.5, τ = 1",
+    "exponential": "exponential response γ = 2, τ = 1",
+}
+
+
+def _devices(cfg: dict) -> dict:
+    dw, sc = cfg["dw_min"], cfg["dw_min_std"]
+    return {
+        "soft_bounds": sim.PulsedSoftBounds(dw_min=dw, w_max=1.25, w_min=-0.75, up_down=0.2,
+                                            dw_min_std=sc),
+        "linear_step": sim.PulsedLinearStep(dw_min=dw, gamma_up=0.5, gamma_down=0.5, dw_min_std=sc),
+        "constant_step": sim.PulsedConstantStep(dw_min=dw, dw_min_std=sc),
+        "power": sim.Power(1.0, 0.5),
+        "exponential": sim.Exponential(1.0, 2.0),
+    }
+
+
+def compute(cfg: dict) -> dict:
+    out: dict = {}
+    R, dw = cfg["runs"], cfg["dw_min"]
+    signs = np.r_[np.ones(cfg["n_up"]), -np.ones(cfg["n_down"])]
+    for i, (name, dev) in enumerate(_devices(cfg).items()):
+        rng = BatchRNG(cfg["seed"] + i, range(R), "device_response")
+        w = np.zeros((R, 1))
+        trace = [w[:, 0].copy()]
+        pulsed = hasattr(dev, "pulsed_update")
+        for s in signs:
+            inc = np.full((R, 1), s * dw)  # exactly one pulse
+            w = dev.pulsed_update(w, inc, rng) if pulsed else dev.update(w, inc)
+            trace.append(w[:, 0].copy())
+        for k, v in summarize(np.array(trace).T).items():
+            out[f"{name}_pulse_{k}"] = v
+        lo, hi = float(np.min(dev.w_min)), float(np.max(dev.w_max))
+        grid = np.linspace(lo, hi, 201)
+        out[f"{name}_w"] = grid
+        for fn in ("q_plus", "q_minus", "F", "G"):
+            out[f"{name}_{fn}"] = np.broadcast_to(getattr(dev, fn)(grid), grid.shape).astype(float)
+        out[f"{name}_symmetric_point"] = float(np.mean(dev.symmetric_point()))
+    out["pulse_index"] = np.arange(signs.size + 1)
+    return out
+
+
+def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+    fig, axes = subplots(2, len(NAMES), width=2.8, height=2.4)
+    for j, name in enumerate(NAMES):
+        ax = axes[0, j]
+        band(ax, data["pulse_index"], data[f"{name}_pulse_mean"], data[f"{name}_pulse_lo"],
+             data[f"{name}_pulse_hi"], color="C0")
+        ax.axvline(cfg["n_up"], color="0.5", lw=0.6, ls=":")
+        ax.set_title(TITLES[name])
+        ax.set_xlabel("pulse number (up, then down)")
+        if j == 0:
+            ax.set_ylabel("weight w")
+        ax = axes[1, j]
+        w = data[f"{name}_w"]
+        for fn, c, ls in (("q_plus", "C3", "-"), ("q_minus", "C0", "-"), ("F", "k", "--"),
+                          ("G", "C2", ":")):
+            ax.plot(w, data[f"{name}_{fn}"], color=c, ls=ls, label=fn.replace("_", " "))
+        wsp = data[f"{name}_symmetric_point"]
+        if np.isfinite(wsp):
+            ax.axvline(wsp, color="C2", lw=0.6)
+        ax.set_xlabel("w")
+        if j == 0:
+            ax.set_ylabel("response")
+            ax.legend()
+    return save_figure(fig, out_dir, "device_response")
+
+
+FIGURE = FigureSpec(
+    id="device_response",
+    title="Pulse response and response functions q+, q-, F, G of each device type",
+    reference="arXiv 2502.06309 App. (response functions); aihwkit plot_device",
+    configs=CONFIGS,
+    compute=compute,
+    render=render,
+)

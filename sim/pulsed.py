@@ -1,0 +1,494 @@
+r"""Pulse-level soft-bounds device, faithful to IBM aihwkit, with its mean-field twin.
+
+One object, :class:`PulsedSoftBounds`, carries both interfaces of the update contract
+(:func:`sim.optimizers.apply_update`): the mean-field response functions of
+:class:`~sim.devices.Device` (``q_plus``, ``q_minus``, ``F``, ``G``, ``M``, ``update``...) and the
+pulse-level :meth:`PulsedSoftBounds.pulsed_update`. So ``AnalogSGD(alpha, dev, mode="pulsed")``
+and ``mode="mean_field"`` run the same physical device.
+
+Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma = 1`; C++
+``rpu_pulsed_device.cpp::populate`` and ``rpu_linearstep_device.cpp``; spec ``anchors.md`` 1.2-1.4):
+
+* per-element bounds :math:`b_{\max} = w_{\max}(1 + \text{w\_max\_dtod}\,\xi)`,
+  :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`;
+* per-element steps, with gain :math:`g = 1 + \text{dw\_min\_dtod}\,\xi` and
+  :math:`r = \text{up\_down\_dtod}\,\xi'`:
+  :math:`a_+ = (g + r + \min(\beta, 0))\,\Delta w_{\min}`,
+  :math:`a_- = (g - r - \max(\beta, 0))\,\Delta w_{\min}` with :math:`\beta` = ``up_down``.
+  **As in aihwkit's C++, up_down = +beta shrinks only the down step (by 1 - beta), up_down = -beta
+  only the up step** (the docstring's symmetric split is not what the code does; anchors.md 1.3);
+* one up pulse: :math:`w \leftarrow w + a_+ (1 - w/b_{\max})(1 + \sigma_c \xi)`; one down pulse:
+  :math:`w \leftarrow w - a_- (1 - w/b_{\min})(1 + \sigma_c \xi)` (multiplicative cycle-to-cycle
+  noise, aihwkit's default ``mult_noise``; :math:`\sigma_c` = ``dw_min_std``); then clip to
+  :math:`[b_{\min}, b_{\max}]`.
+
+A desired increment :math:`d` becomes :math:`n` same-sign pulses, with
+:math:`n = \lfloor |d|/\Delta w_{\min} \rfloor + \mathrm{Bernoulli}(\mathrm{frac})` (stochastic
+rounding, ``E n \Delta w_{\min} = |d|``) or, with ``desired_bl`` set, a stochastic pulse train of
+length BL with firing probability :math:`\min(1, |d|/(BL\,\Delta w_{\min}))` per slot, so at most
+BL pulses (aihwkit's truncation at :math:`BL\,\Delta w_{\min}`). The granularity is the nominal
+``dw_min``, as in aihwkit.
+
+Fast path (closed form, derived in :mod:`theory.pulses`): with :math:`B` the bound the pulses head
+to and :math:`\rho = a/|B|`, :math:`n` noiseless pulses give
+
+.. math::  w_n = B + (w - B)(1 - \rho)^n .
+
+With cycle-to-cycle noise the factor is :math:`\prod_i (1 - \rho(1 + \sigma_c \xi_i))`, whose mean
+:math:`(1-\rho)^n` and second moment :math:`((1-\rho)^2 + \rho^2\sigma_c^2)^n` are exact; the fast
+path draws a normal with these two moments (exact in mean and variance, Gaussian in shape). The
+sequential per-pulse reference :meth:`PulsedSoftBounds.pulsed_update_sequential` applies the
+pulses one by one; ``tests/sim/test_pulsed.py`` compares the two in distribution.
+
+Mean field: :math:`E[\Delta w] \to d\, q_\pm(w)` as :math:`\Delta w_{\min} \to 0` with
+:math:`q_+(w) = (a_+/\Delta w_{\min})(1 - w/b_{\max})`,
+:math:`q_-(w) = (a_-/\Delta w_{\min})(1 - w/b_{\min})`.
+
+Device-to-device variation is drawn **once per device**, from ``seed`` through
+:class:`~sim._rng.BatchRNG` (stream ``"device_to_device"``), with the per-run weight shape
+``shape`` the user gives (``(D,)`` for vectors, ``(out, in)`` for a layer tile); it broadcasts over
+``(R, *shape)`` weights (every run sees the same physical array, like one aihwkit tile). Without
+variation ``shape`` may be ``None`` and the device fits weights of any shape.
+
+Step types: :class:`PulsedSoftBounds` (the theory's device), :class:`PulsedLinearStep` (aihwkit
+``LinearStepDevice``, slopes ``gamma_up/down`` in (0, 1], same closed form with the step's zero
+:math:`b/\gamma` in place of the bound) and :class:`PulsedConstantStep` (``ConstantStepDevice``).
+``subtract_symmetry_point=True`` reads every weight against the reference :math:`r = w^*`
+(aihwkit ``SoftBoundsReferenceDevice``), so the read weight's symmetric point is 0.
+:meth:`PulsedLinearStep.pulsed_update_outer` applies a rank-1 update :math:`-\mathrm{lr}\,d x^\top`
+with aihwkit's correlated stochastic pulse trains (BL, A/B, update management, truncation at BL
+pulses), for layer tiles ``(R, out, in)``. :class:`PulseFlow` is the :math:`\Delta w_{\min} \to 0`
+limit as a mean-field device.
+
+Not modelled (yet): aihwkit's write noise on the apparent weight (it needs a persistent/apparent
+weight pair in the optimizer state), power and exponential steps at pulse level.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._rng import BatchRNG
+from .devices import ArrayLike, Device
+
+
+def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
+           hi_open: bool = False) -> float:
+    v = float(value)
+    bad = (not np.isfinite(v)) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi)
+    if bad:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        raise ValueError(f"{name} must lie in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class PulsedLinearStep(Device):
+    r"""Linear-step device at pulse level (aihwkit ``LinearStepDevice`` semantics, multiplicative
+    noise); soft bounds are :math:`\gamma_\pm = 1` (:class:`PulsedSoftBounds`).
+
+    One up pulse :math:`w \leftarrow w + a_+(1 - \gamma_+ w/b_{\max})(1 + \sigma_c\xi)`, one down
+    pulse :math:`w \leftarrow w - a_-(1 - \gamma_- w/b_{\min})(1 + \sigma_c\xi)`, then clip.
+    Writing :math:`T = b/\gamma` (the step's zero, at or beyond the bound for
+    :math:`\gamma \le 1`) and :math:`\rho = a\gamma/|b|`, :math:`w - T` is multiplied by
+    :math:`1 - \rho(1 + \sigma_c \xi)` per pulse, so the soft-bounds closed form applies with
+    :math:`T` in place of :math:`b` (clipping once at the end is exact without noise, because the map
+    is monotone; with noise it is the fast path's approximation).
+
+    Parameters
+    ----------
+    dw_min
+        Nominal step (granularity) :math:`\Delta w_{\min} > 0`.
+    w_max, w_min
+        Nominal bounds, ``w_min < 0 < w_max`` (asymmetric allowed).
+    up_down
+        Asymmetry :math:`\beta \in (-1, 1)`: ``+beta`` shrinks the down step by ``1 - beta``,
+        ``-beta`` the up step (aihwkit C++).
+    dw_min_dtod, up_down_dtod, w_max_dtod, w_min_dtod
+        Device-to-device spreads (relative, Gaussian), drawn once from ``seed``.
+    dw_min_std
+        Cycle-to-cycle noise :math:`\sigma_c` of each pulse, relative to its step (multiplicative).
+    desired_bl
+        ``None``: stochastic rounding of :math:`|d|/\Delta w_{\min}` (no cap). An integer BL:
+        stochastic pulse train of BL slots (at most BL pulses per update).
+    shape
+        Per-run weight shape for device-to-device variation (required when any ``*_dtod`` > 0).
+    seed
+        Construction seed of the variation (aihwkit ``construction_seed``).
+    gamma_up, gamma_down
+        Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
+    subtract_symmetry_point
+        Differential read against a reference :math:`r = w^*` (aihwkit
+        ``SoftBoundsReferenceDevice``): every interface then works on the read weight
+        :math:`w - r`, whose symmetric point is 0 (zero-shifting); the physical conductance is
+        read + r. The bounds of the read weight are :math:`b - r`.
+
+    Notes
+    -----
+    aihwkit's defaults have non-zero variation; here every variation defaults to 0, so the device
+    matches the theory's model unless asked otherwise (as the authors' scripts configure aihwkit).
+    """
+
+    dw_min: float = 1e-3
+    w_max: float = 1.0
+    w_min: float = -1.0
+    up_down: float = 0.0
+    dw_min_dtod: float = 0.0
+    up_down_dtod: float = 0.0
+    w_max_dtod: float = 0.0
+    w_min_dtod: float = 0.0
+    dw_min_std: float = 0.0
+    desired_bl: int | None = None
+    shape: tuple[int, ...] | None = None
+    seed: int = 0
+    gamma_up: float = 1.0
+    gamma_down: float = 1.0
+    subtract_symmetry_point: bool = False
+    name = "pulsed_linear_step"
+
+    b_max: ArrayLike = field(init=False, repr=False, compare=False)
+    b_min: ArrayLike = field(init=False, repr=False, compare=False)
+    a_up: ArrayLike = field(init=False, repr=False, compare=False)
+    a_down: ArrayLike = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check("dw_min", self.dw_min, 0.0, np.inf, lo_open=True, hi_open=True)
+        _check("w_max", self.w_max, 0.0, np.inf, lo_open=True, hi_open=True)
+        _check("w_min", self.w_min, -np.inf, 0.0, lo_open=True, hi_open=True)
+        _check("up_down", self.up_down, -1.0, 1.0, lo_open=True, hi_open=True)
+        for nm in ("dw_min_dtod", "up_down_dtod", "w_max_dtod", "w_min_dtod", "dw_min_std"):
+            _check(nm, getattr(self, nm), 0.0, 1.0)
+        self._check_gammas()
+        if self.desired_bl is not None and (int(self.desired_bl) != self.desired_bl
+                                            or self.desired_bl < 1):
+            raise ValueError(f"desired_bl must be None or a positive integer, got {self.desired_bl!r}")
+        dtod = (self.dw_min_dtod, self.up_down_dtod, self.w_max_dtod, self.w_min_dtod)
+        varied = any(v > 0 for v in dtod)
+        if varied and self.shape is None:
+            raise ValueError("shape (the per-run weight shape, e.g. (D,)) is required when a"
+                             f" device-to-device spread is > 0, got shape=None with *_dtod={dtod}")
+        if int(self.seed) < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if varied:
+            shape = tuple(int(s) for s in self.shape)  # type: ignore[union-attr]
+            xi = BatchRNG(self.seed, [0], "device_to_device").normal((4, *shape))[0]
+            b_max = self.w_max * (1 + self.w_max_dtod * xi[0])
+            b_min = self.w_min * (1 + self.w_min_dtod * xi[1])
+            g = 1 + self.dw_min_dtod * xi[2]
+            r = self.up_down_dtod * xi[3]
+        else:
+            b_max, b_min, g, r = self.w_max, self.w_min, 1.0, 0.0
+        # aihwkit enforce_consistency: bounds keep their sign, steps stay positive
+        b_max = np.maximum(b_max, 1e-6 * self.w_max)
+        b_min = np.minimum(b_min, 1e-6 * self.w_min)
+        a_up = np.abs((g + r + min(self.up_down, 0.0)) * self.dw_min)
+        a_down = np.abs((g - r - max(self.up_down, 0.0)) * self.dw_min)
+        for nm, v in (("b_max", b_max), ("b_min", b_min), ("a_up", a_up), ("a_down", a_down)):
+            object.__setattr__(self, nm, v if np.ndim(v) else float(v))
+        if np.any(self.a_up / self.b_max >= 1) or np.any(self.a_down / -np.asarray(self.b_min) >= 1):
+            raise ValueError("dw_min must be smaller than the bounds (a step must not jump across"
+                             f" the range); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
+                             f" w_min={self.w_min!r}")
+        self._precompute()
+
+    def _check_gammas(self) -> None:
+        _check("gamma_up", self.gamma_up, 0.0, 1.0, lo_open=True)
+        _check("gamma_down", self.gamma_down, 0.0, 1.0, lo_open=True)
+
+    def _precompute(self) -> None:
+        # reference r (read weight = conductance - r); the step's zero T = b/gamma (physical) and
+        # in read coordinates T - r; per-pulse contraction 1 - rho of w - T, as logs
+        set_ = functools.partial(object.__setattr__, self)
+        set_("_ref", self._physical_symmetric_point() if self.subtract_symmetry_point else 0.0)
+        set_("_lo", self.b_min - self._ref)
+        set_("_hi", self.b_max - self._ref)
+        set_("_tp_up", self.b_max / self.gamma_up)
+        set_("_tp_down", self.b_min / self.gamma_down)
+        set_("_t_up", self._tp_up - self._ref)
+        set_("_t_down", self._tp_down - self._ref)
+        set_("_log_up", np.log1p(-self.a_up * self.gamma_up / self.b_max))
+        set_("_log_down", np.log1p(self.a_down * self.gamma_down / self.b_min))
+        # log of the per-pulse second moment E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
+        for nm, lg in (("_log2_up", self._log_up), ("_log2_down", self._log_down)):
+            set_(nm, np.log(np.exp(2 * lg) + np.expm1(lg) ** 2 * self.dw_min_std**2))
+
+    # -- mean-field interface -------------------------------------------------------------------
+    @property
+    def tau(self) -> float:  # type: ignore[override]
+        """Tightest range radius of the read weight, ``min(min hi, min |lo|)`` with ``[lo, hi] =
+        [b_min - r, b_max - r]`` (for the saturation metric)."""
+        return float(min(np.min(self._hi), np.min(-np.asarray(self._lo))))
+
+    def q_plus(self, w: np.ndarray) -> np.ndarray:
+        return (self.a_up / self.dw_min) * (1 - self.gamma_up * (w + self._ref) / self.b_max)
+
+    def q_minus(self, w: np.ndarray) -> np.ndarray:
+        return (self.a_down / self.dw_min) * (1 - self.gamma_down * (w + self._ref) / self.b_min)
+
+    def symmetric_point(self) -> ArrayLike:
+        """Root of G in read coordinates (0 with ``subtract_symmetry_point``)."""
+        return self._physical_symmetric_point() - self._ref
+
+    def _physical_symmetric_point(self) -> ArrayLike:
+        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+\gamma_+/b_{\max} - a_-\gamma_-/b_{\min})`
+        (``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
+        return (self.a_up - self.a_down) / (self.a_up * self.gamma_up / self.b_max
+                                             - self.a_down * self.gamma_down / self.b_min)
+
+    def clip(self, w: np.ndarray) -> np.ndarray:
+        return np.clip(w, self._lo, self._hi)
+
+    def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
+        w = np.asarray(w, dtype=float)
+        if self.shape is not None and tuple(w.shape[1:]) != tuple(self.shape):
+            raise ValueError(f"{what} must have shape (R, *{tuple(self.shape)}) for this device"
+                             f" (its device-to-device variation), got {w.shape}")
+        bad = (w < self._lo) | (w > self._hi)
+        if np.any(bad):
+            i = np.unravel_index(np.argmax(bad), bad.shape)
+            raise ValueError(f"{what} must lie in the device range [b_min - r, b_max - r]; entry"
+                             f" {tuple(map(int, i))} is {float(w[i]):.6g} outside ({self!r})")
+
+    def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
+        r"""Mean-field update :math:`w + d\,q_\pm(w)`, clipped to the bounds."""
+        up = increment >= 0
+        step = np.where(up, self.q_plus(w), self.q_minus(w))
+        return self.clip(w + increment * step)
+
+    # -- pulse level ----------------------------------------------------------------------------
+    def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        """Number of pulses per element (float array of integers), by stochastic rounding of
+        ``|d|/dw_min`` or, with ``desired_bl``, a stochastic pulse train truncated at BL."""
+        x = np.abs(increment) / self.dw_min
+        shape = increment.shape[1:]
+        if self.desired_bl is None:
+            n = np.floor(x)
+            n += rng.uniform(shape) < (x - n)
+            return n
+        bl = int(self.desired_bl)
+        p = np.minimum(x / bl, 1.0)
+        return (rng.uniform((*shape, bl)) < p[..., None]).sum(axis=-1, dtype=float)
+
+    def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        r"""Apply ``increment`` as same-sign pulses, closed form (fast path).
+
+        :math:`w' = B + (w - B) P`, :math:`P = (1-\rho)^n` (noiseless) or a normal with the exact
+        mean and variance of :math:`\prod_i(1 - \rho(1+\sigma_c\xi_i))`; then clip.
+        """
+        increment = np.asarray(increment, dtype=float)
+        return self.apply_pulses(w, self.pulse_counts(increment, rng), increment >= 0, rng)
+
+    def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
+                     rng: BatchRNG) -> np.ndarray:
+        """Apply ``n`` pulses per element, up where ``up`` else down (closed form, see
+        :meth:`pulsed_update`); ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``."""
+        w = np.asarray(w, dtype=float)
+        bound = np.where(up, self._t_up, self._t_down)
+        logf = np.where(up, self._log_up, self._log_down)
+        factor = np.exp(n * logf)
+        if self.dw_min_std > 0:
+            second = np.exp(n * np.where(up, self._log2_up, self._log2_down))
+            second -= factor * factor
+            np.maximum(second, 0.0, out=second)
+            np.sqrt(second, out=second)
+            second *= rng.normal(w.shape[1:])
+            factor += second
+        out = w - bound
+        out *= factor
+        out += bound
+        return np.clip(out, self._lo, self._hi, out=out)
+
+    def pulsed_update_outer(self, w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float,
+                            rng: BatchRNG, *, desired_bl: int = 31,
+                            update_management: bool = True) -> np.ndarray:
+        r"""Rank-1 update :math:`W \leftarrow W - \mathrm{lr}\, d x^\top` with aihwkit's stochastic
+        pulse trains (``pulse_type=STOCHASTIC_COMPRESSED``; anchors.md 1.5).
+
+        Row :math:`j` fires in each of BL slots with probability :math:`p_j = \min(1, A|x_j|)`,
+        column :math:`i` with :math:`q_i = \min(1, B|d_i|)`; coincidences are pulses of sign
+        :math:`-\mathrm{sign}(d_i x_j)`. :math:`A = B = \sqrt{\mathrm{lr}/(\Delta w_{\min} BL)}`,
+        so :math:`E[n_{ij}]\Delta w_{\min} = \mathrm{lr}|x_j d_i|` until a probability clips at 1
+        (then the update is truncated, at most BL pulses). ``update_management`` rescales
+        :math:`A \to A\sqrt{d_{\max}/x_{\max}}`, :math:`B \to B\sqrt{x_{\max}/d_{\max}}` per run so
+        both streams saturate together. Counts are correlated along rows and columns (shared bit
+        streams), as in aihwkit. The pulses are then applied in closed form (:meth:`apply_pulses`).
+
+        Parameters
+        ----------
+        w
+            Weights ``(R, out, in)``.
+        x, d
+            Inputs ``(R, in)`` and errors ``(R, out)``.
+        lr
+            Learning rate (> 0).
+        rng
+            Per-run random streams.
+        desired_bl
+            Bit length BL (aihwkit ``desired_bl``, default 31).
+        update_management
+            aihwkit ``update_management``.
+        """
+        w = np.asarray(w, dtype=float)
+        x = np.asarray(x, dtype=float)
+        d = np.asarray(d, dtype=float)
+        if w.ndim != 3 or x.shape != (w.shape[0], w.shape[2]) or d.shape != w.shape[:2]:
+            raise ValueError(f"need w (R, out, in), x (R, in), d (R, out); got {w.shape}, {x.shape},"
+                             f" {d.shape}")
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr!r}")
+        if int(desired_bl) != desired_bl or desired_bl < 1:
+            raise ValueError(f"desired_bl must be a positive integer, got {desired_bl!r}")
+        bl = int(desired_bl)
+        A = np.full((w.shape[0], 1), np.sqrt(lr / (self.dw_min * bl)))
+        B = A.copy()
+        ax, ad = np.abs(x), np.abs(d)
+        if update_management:
+            x_max = ax.max(axis=1, keepdims=True)
+            d_max = ad.max(axis=1, keepdims=True)
+            ok = (x_max > 0) & (d_max > 0)
+            scale = np.sqrt(np.where(ok, d_max, 1.0) / np.where(ok, x_max, 1.0))
+            A, B = A * scale, B / scale
+        p = np.minimum(A * ax, 1.0)
+        q = np.minimum(B * ad, 1.0)
+        rows = (rng.uniform((x.shape[1], bl)) < p[..., None]).astype(float)  # (R, in, BL)
+        cols = (rng.uniform((d.shape[1], bl)) < q[..., None]).astype(float)  # (R, out, BL)
+        n = cols @ rows.transpose(0, 2, 1)  # coincidences, (R, out, in)
+        up = (d[:, :, None] * x[:, None, :]) <= 0  # increment -lr d x^T >= 0
+        return self.apply_pulses(w, n, up, rng)
+
+    def pulsed_update_sequential(self, w: np.ndarray, increment: np.ndarray,
+                                 rng: BatchRNG) -> np.ndarray:
+        """Reference: the same pulse counts, applied one pulse at a time with per-pulse noise and
+        clipping (a loop over pulses; for tests, not for production)."""
+        w = np.array(w, dtype=float)
+        increment = np.asarray(increment, dtype=float)
+        n = self.pulse_counts(increment, rng)
+        up = increment >= 0
+        a = np.where(up, self.a_up, -np.asarray(self.a_down))
+        zero = np.where(up, self._tp_up, self._tp_down)  # physical zero of the step, b/gamma
+        for k in range(int(n.max(initial=0))):
+            active = n > k
+            noise = 1 + self.dw_min_std * rng.normal(increment.shape[1:]) if self.dw_min_std else 1
+            step = a * (1 - (w + self._ref) / zero) * noise  # the physical rule on w + r
+            w = np.where(active, self.clip(w + step), w)
+        return w
+
+    def flow_update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
+        r"""The :math:`\Delta w_{\min} \to 0` limit of :meth:`pulsed_update` (the pulse flow,
+        ``pulse.mean_field_limit``): :math:`T + (w - T)\exp(-|d|\,(a/\Delta w_{\min})\gamma/|b|)`,
+        clipped. It differs from the mean-field :meth:`update` by :math:`O(d^2)`."""
+        w = np.asarray(w, dtype=float)
+        increment = np.asarray(increment, dtype=float)
+        up = increment >= 0
+        T = np.where(up, self._t_up, self._t_down)
+        rate = np.where(up, self.a_up * self.gamma_up / self.b_max,
+                        -self.a_down * self.gamma_down / self.b_min) / self.dw_min
+        return self.clip(T + (w - T) * np.exp(-np.abs(increment) * rate))
+
+    # -- aihwkit -> theory constants ----------------------------------------------------------------
+    def theory_constants(self) -> dict[str, ArrayLike]:
+        r"""Constants of the theory's response model (mean field), per element.
+
+        Returns ``tau_max = b_max``, ``tau_min = -b_min``, the (physical) symmetric point, the
+        subtracted reference, and (for symmetric
+        bounds) the generalized-linear form :math:`q_\pm = (1 \pm c)(1 \mp w/\tau)` scaled by
+        :math:`\kappa = (a_+ + a_-)/(2\Delta w_{\min})`: ``c = (a_+ - a_-)/(a_+ + a_-)``.
+        See :mod:`theory.pulses` (``pulse.aihwkit_mapping``).
+        """
+        return {
+            "tau_max": self.b_max,
+            "tau_min": -np.asarray(self.b_min),
+            "symmetric_point": self._physical_symmetric_point(),
+            "reference": self._ref,
+            "c": (self.a_up - self.a_down) / (self.a_up + self.a_down),
+            "kappa": (self.a_up + self.a_down) / (2 * self.dw_min),
+        }
+
+
+@dataclass(frozen=True)
+class PulsedSoftBounds(PulsedLinearStep):
+    r"""Soft-bounds device at pulse level (aihwkit ``SoftBoundsDevice``): linear step with
+    :math:`\gamma_\pm = 1`, so each step vanishes at its bound; see :class:`PulsedLinearStep` for
+    the parameters (``gamma_up``/``gamma_down`` must stay 1)."""
+
+    name = "pulsed_soft_bounds"
+
+    def _check_gammas(self) -> None:
+        if self.gamma_up != 1.0 or self.gamma_down != 1.0:
+            raise ValueError("gamma_up and gamma_down must be 1 for soft bounds (use"
+                             f" PulsedLinearStep), got {self.gamma_up!r}, {self.gamma_down!r}")
+
+
+@dataclass(frozen=True)
+class PulsedConstantStep(PulsedLinearStep):
+    r"""Constant-step device at pulse level (aihwkit ``ConstantStepDevice``): each pulse moves by
+    :math:`\pm a_\pm(1 + \sigma_c\xi)`, then clip. :math:`n` pulses sum exactly to
+    :math:`\pm a(n + \sigma_c\sqrt{n}\,\xi)` (fast path, exact in distribution before clipping).
+    ``gamma_up``/``gamma_down`` are fixed at 0."""
+
+    gamma_up: float = 0.0
+    gamma_down: float = 0.0
+    name = "pulsed_constant_step"
+
+    def _check_gammas(self) -> None:
+        if self.gamma_up != 0.0 or self.gamma_down != 0.0:
+            raise ValueError("gamma_up and gamma_down must be 0 for a constant step, got"
+                             f" {self.gamma_up!r}, {self.gamma_down!r}")
+
+    def _precompute(self) -> None:
+        if self.subtract_symmetry_point:
+            raise ValueError("subtract_symmetry_point must be False for a constant step (it has no"
+                             " symmetric point), got True")
+        set_ = functools.partial(object.__setattr__, self)
+        for nm, v in (("_ref", 0.0), ("_lo", self.b_min), ("_hi", self.b_max), ("_tp_up", np.inf),
+                      ("_tp_down", -np.inf), ("_t_up", np.inf), ("_t_down", -np.inf)):
+            set_(nm, v)
+
+    def _physical_symmetric_point(self) -> ArrayLike:
+        """A constant step has no symmetric point unless a+ = a- (then every point is one): nan."""
+        return np.full(np.shape(self.a_up), np.nan) if np.ndim(self.a_up) else float("nan")
+
+    def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
+                     rng: BatchRNG) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        a = np.where(up, self.a_up, -np.asarray(self.a_down))
+        moved = n
+        if self.dw_min_std > 0:
+            moved = n + self.dw_min_std * np.sqrt(n) * rng.normal(w.shape[1:])
+        return np.clip(w + a * moved, self._lo, self._hi)
+
+
+@dataclass(frozen=True)
+class PulseFlow(Device):
+    r"""A pulsed device's :math:`\Delta w_{\min} \to 0` limit as a mean-field device: same
+    responses, ``update`` = :meth:`PulsedLinearStep.flow_update` (the reference the pulse-level runs
+    converge to; the theory's mean-field map is its first order in the increment)."""
+
+    pulsed: PulsedLinearStep
+    name = "pulse_flow"
+
+    @property
+    def tau(self) -> float:  # type: ignore[override]
+        return self.pulsed.tau
+
+    def q_plus(self, w: np.ndarray) -> np.ndarray:
+        return self.pulsed.q_plus(w)
+
+    def q_minus(self, w: np.ndarray) -> np.ndarray:
+        return self.pulsed.q_minus(w)
+
+    def symmetric_point(self) -> ArrayLike:
+        return self.pulsed.symmetric_point()
+
+    def clip(self, w: np.ndarray) -> np.ndarray:
+        return self.pulsed.clip(w)
+
+    def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
+        self.pulsed.check_weights(w, what)
+
+    def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
+        return self.pulsed.flow_update(w, increment)

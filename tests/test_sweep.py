@@ -1,0 +1,112 @@
+"""The sweep runner: tidy table, resume after interruption, local processes and a Dask cluster."""
+
+import concurrent.futures as cf
+import threading
+
+import numpy as np
+import pytest
+
+from sim.sweep import asgd_floor_cell, cell_key, grid, read_table, run_sweep
+
+CALLS: list[tuple] = []
+_LOCK = threading.Lock()
+FAIL_ON: set = set()
+
+
+def _toy(config, seed):
+    with _LOCK:
+        CALLS.append((config["a"], config["b"], seed))
+    if (config["a"], seed) in FAIL_ON:
+        raise RuntimeError("interrupted")
+    rng = np.random.default_rng([seed, int(10 * config["a"])])
+    return {"y": config["a"] * config["b"] + rng.normal(), "z": float(seed)}
+
+
+def test_grid_and_keys():
+    g = grid(b=["x", "y"], a=[1, 2, 3])
+    assert len(g) == 6 and g[0] == {"a": 1, "b": "x"}
+    key = cell_key({"a": 1, "b": "x"}, 0)
+    assert key == cell_key({"b": "x", "a": 1}, 0) != cell_key({"a": 1, "b": "x"}, 1)
+    with pytest.raises(ValueError, match="axis 'a'"):
+        grid(a=[])
+    with pytest.raises(ValueError, match="axis 'a'"):
+        grid(a="abc")
+
+
+def test_resume_redoes_only_missing_cells(tmp_path):
+    path = tmp_path / "t.csv"
+    configs = grid(a=[0.5, 1.0, 2.0], b=[1.0, 3.0])
+    CALLS.clear()
+    FAIL_ON.clear()
+    FAIL_ON.add((2.0, 1))
+    with cf.ThreadPoolExecutor(1) as ex, pytest.raises(RuntimeError, match="interrupted"):
+        run_sweep(_toy, configs, 2, path=path, executor=ex)
+    first = read_table(path)
+    assert 0 < first["cell"].size < 12  # some cells finished and are on disk
+    finished = set(first["cell"])
+    FAIL_ON.clear()
+    CALLS.clear()
+    with cf.ThreadPoolExecutor(2) as ex:
+        table = run_sweep(_toy, configs, 2, path=path, executor=ex)
+    assert len(CALLS) == 12 - len(finished)  # only the missing cells ran again
+    assert table["cell"].size == 12 and len(set(table["cell"])) == 12
+    assert set(table) == {"cell", "seed", "a", "b", "y", "z", "elapsed_s"}
+    # same numbers as an uninterrupted sweep (cells are pure functions of (config, seed))
+    CALLS.clear()
+    with cf.ThreadPoolExecutor(2) as ex:
+        fresh = run_sweep(_toy, configs, 2, path=tmp_path / "fresh.csv", executor=ex)
+    order = np.argsort(table["cell"]), np.argsort(fresh["cell"])
+    assert np.array_equal(table["y"][order[0]], fresh["y"][order[1]])
+    # nothing left to do: no call at all
+    CALLS.clear()
+    run_sweep(_toy, configs, 2, path=path, executor=cf.ThreadPoolExecutor(1))
+    assert CALLS == []
+
+
+def test_truncated_last_row_is_redone(tmp_path):
+    path = tmp_path / "t.csv"
+    with cf.ThreadPoolExecutor(1) as ex:
+        run_sweep(_toy, grid(a=[1.0], b=[1.0, 2.0]), 1, path=path, executor=ex)
+    before = read_table(path)
+    text = path.read_text()
+    path.write_text(text[:-5])  # killed in the middle of writing the last row
+    with cf.ThreadPoolExecutor(1) as ex:
+        table = run_sweep(_toy, grid(a=[1.0], b=[1.0, 2.0]), 1, path=path, executor=ex)
+    assert table["cell"].size == 2 and path.read_text().count("\n") == 3
+    assert np.array_equal(table["y"], before["y"]) and np.array_equal(table["cell"], before["cell"])
+
+
+def test_bad_outputs_and_arguments(tmp_path):
+    with pytest.raises(ValueError, match="configs"):
+        run_sweep(_toy, [], 1, path=tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="seeds"):
+        run_sweep(_toy, grid(a=[1.0], b=[1.0]), [], path=tmp_path / "x.csv")
+    with cf.ThreadPoolExecutor(1) as ex, pytest.raises(ValueError, match="clash"):
+        run_sweep(lambda c, s: {"a": 1.0}, grid(a=[1.0]), 1, path=tmp_path / "y.csv", executor=ex)
+    with cf.ThreadPoolExecutor(1) as ex, pytest.raises(ValueError, match="scalar"):
+        run_sweep(lambda c, s: {"v": [1, 2]}, grid(a=[1.0]), 1, path=tmp_path / "z.csv", executor=ex)
+
+
+SMALL = grid(tau=[1.0, 2.0], s=[0.3], alpha=[0.1], K=[200], runs=[8])
+
+
+def test_local_processes_match_direct_calls(tmp_path):
+    table = run_sweep(asgd_floor_cell, SMALL, [0, 1], path=tmp_path / "p.csv", max_workers=2)
+    assert table["cell"].size == 4
+    for i in range(4):
+        cfg = {k: table[k][i] for k in ("tau", "s", "alpha", "K", "runs")}
+        direct = asgd_floor_cell(cfg, int(table["seed"][i]))
+        assert direct["floor"] == pytest.approx(table["floor"][i], rel=1e-12)
+
+
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        table = run_sweep(asgd_floor_cell, SMALL, [0, 1], path=tmp_path / "d.csv",
+                          executor=client.get_executor())
+    with cf.ThreadPoolExecutor(2) as ex:
+        local = run_sweep(asgd_floor_cell, SMALL, [0, 1], path=tmp_path / "l.csv", executor=ex)
+    a, b = np.argsort(table["cell"]), np.argsort(local["cell"])
+    assert np.array_equal(table["cell"][a], local["cell"][b])
+    assert np.allclose(table["floor"][a], local["floor"][b], rtol=1e-12, atol=0)
