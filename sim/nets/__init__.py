@@ -40,8 +40,17 @@ The layer contract (stable; the pipeline simulator splits networks into stages w
 ((5,), (5, 3, 5))
 """
 
+from .data import (
+    Dataset,
+    load_digits,
+    load_mnist,
+    load_mnist5k,
+    split_indices,
+    teacher_student,
+)
 from .io import AIHWKIT_IO, IO, PERFECT_IO
 from .layers import Conv2d, Flatten, Layer, Linear, MaxPool2d, ReLU, Sigmoid, Tanh, col2im, im2col
+from .models import fcn, lenet
 from .network import (
     LOSSES,
     accuracy,
@@ -55,6 +64,7 @@ from .network import (
     nll_loss,
     predict,
 )
+from .train import StepLR, TrainResult, tile_saturation, train
 
 __all__ = [
     "AIHWKIT_IO",
@@ -62,23 +72,35 @@ __all__ = [
     "LOSSES",
     "PERFECT_IO",
     "Conv2d",
+    "Dataset",
     "Flatten",
     "Layer",
     "Linear",
     "MaxPool2d",
     "ReLU",
     "Sigmoid",
+    "StepLR",
     "Tanh",
+    "TrainResult",
     "accuracy",
     "backward",
     "col2im",
     "directional_gradient_check",
+    "fcn",
     "forward",
     "im2col",
     "init_params",
+    "lenet",
+    "load_digits",
+    "load_mnist",
+    "load_mnist5k",
     "log_softmax",
     "loss_and_grads",
     "mse_loss",
     "nll_loss",
     "predict",
+    "split_indices",
+    "teacher_student",
+    "tile_saturation",
+    "train",
 ]

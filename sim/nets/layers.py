@@ -213,12 +213,12 @@ class Sigmoid(Layer):
 
     name = "sigmoid"
 
-    def forward(self, W, x, rng=None):
+    def forward(self, W: None, x: np.ndarray, rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         # numerically stable for large |x|: 0.5 (1 + tanh(x/2))
         y = 0.5 * (1.0 + np.tanh(0.5 * x))
         return y, y
 
-    def backward(self, W, cache, dy):
+    def backward(self, W: None, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, None]:
         y = cache
         return dy * y * (1.0 - y), None
 
@@ -231,11 +231,11 @@ class Tanh(Layer):
 
     name = "tanh"
 
-    def forward(self, W, x, rng=None):
+    def forward(self, W: None, x: np.ndarray, rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         y = np.tanh(x)
         return y, y
 
-    def backward(self, W, cache, dy):
+    def backward(self, W: None, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, None]:
         return dy * (1.0 - cache**2), None
 
     def __repr__(self) -> str:
@@ -247,11 +247,11 @@ class ReLU(Layer):
 
     name = "relu"
 
-    def forward(self, W, x, rng=None):
+    def forward(self, W: None, x: np.ndarray, rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         mask = x > 0
         return np.where(mask, x, 0.0), mask
 
-    def backward(self, W, cache, dy):
+    def backward(self, W: None, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, None]:
         return np.where(cache, dy, 0.0), None
 
     def __repr__(self) -> str:
@@ -269,7 +269,7 @@ class MaxPool2d(Layer):
     def __post_init__(self) -> None:
         _positive_int("kernel_size", self.kernel_size)
 
-    def forward(self, W, x, rng=None):
+    def forward(self, W: None, x: np.ndarray, rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         k = self.kernel_size
         if x.ndim != 5 or x.shape[3] % k or x.shape[4] % k:
             raise ValueError(f"MaxPool2d: input must be (R, B, C, H, W) with H, W divisible by {k}, got"
@@ -281,7 +281,7 @@ class MaxPool2d(Layer):
         y = np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
         return y, (idx, x.shape)
 
-    def backward(self, W, cache, dy):
+    def backward(self, W: None, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, None]:
         idx, shape = cache
         k = self.kernel_size
         R, B, C, H, Wd = shape
@@ -296,10 +296,10 @@ class Flatten(Layer):
 
     name = "flatten"
 
-    def forward(self, W, x, rng=None):
+    def forward(self, W: None, x: np.ndarray, rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         return x.reshape(*x.shape[:2], -1), x.shape
 
-    def backward(self, W, cache, dy):
+    def backward(self, W: None, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, None]:
         return dy.reshape(cache), None
 
     def __repr__(self) -> str:

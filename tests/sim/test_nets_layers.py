@@ -164,3 +164,23 @@ def test_nonideal_io_is_close_but_not_exact_and_deterministic():
     assert 0.005 < err.mean() < 0.2
     with pytest.raises(ValueError, match="rng"):
         layer.forward(W, x)
+
+
+def test_nonideal_io_without_noise_or_quantization_is_exact():
+    """Noise management (abs-max scaling) and the bounds alone change nothing when no value clips:
+    the scaling is undone exactly, in the forward and in the backward product."""
+    R, B = 2, 6
+    io = nets.IO(is_perfect=False, out_noise=0.0, inp_bits=None, out_bits=None, out_bound=1e6)
+    exact, managed = nets.Linear(7, 4), nets.Linear(7, 4, io=io)
+    W = exact.init_params(_rng(R, "init"))
+    x = 5.0 * _rng(R, "x").normal((B, 7))
+    y0, c0 = exact.forward(W, x)
+    y1, c1 = managed.forward(W, x)
+    np.testing.assert_allclose(y1, y0, rtol=1e-12, atol=1e-12)
+    dy = _rng(R, "dy").normal((B, 4))
+    np.testing.assert_allclose(managed.backward(W, c1, dy)[0], exact.backward(W, c0, dy)[0], rtol=1e-12,
+                               atol=1e-12)
+    # a tight output bound clips: the product is no longer exact
+    clipped = nets.Linear(7, 4, io=nets.IO(is_perfect=False, out_noise=0.0, inp_bits=None, out_bits=None,
+                                           out_bound=0.05))
+    assert not np.allclose(clipped.forward(W, x)[0], y0)

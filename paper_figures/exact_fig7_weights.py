@@ -1,0 +1,115 @@
+"""Figure 7 of arXiv 2406.12774 (appendix): distribution of the learned weights and of their saturation.
+
+The FCN of Figure 5 is trained at tau = 0.7 with digital SGD, Analog SGD and Tiki-Taka (settings of
+:mod:`paper_figures.exact_fig5_mnist`). Left: histogram of the final model weights of every layer
+(all tiles pooled; for Tiki-Taka the model array W). Right: histogram of the saturation |w|/tau of
+Analog SGD's W, Tiki-Taka's W and Tiki-Taka's gradient array P. Histograms are densities per seed;
+the curve is their mean over seeds and the band +- one std. The panel titles give mean |w|/tau
+(mean +- std over seeds).
+
+Finding (mean-field soft-bounds model): Analog SGD's asymmetric drift -|Delta| W / tau pulls its
+weights towards the symmetric point 0, so its W is *less* saturated than Tiki-Taka's W, which holds
+the solution, often at the bounds; what stays far from the bounds under Tiki-Taka is P, the array that
+receives the gradients (the saturation P_max/tau of the 2024 Table 1). The paper's caption says
+Tiki-Taka's weights are less saturated; its histograms come from aihwkit tiles with device-to-device
+bound variation and the released scripts' weight-scaling mapping, which this model does not have
+(see claim ``nets.saturation_lower_for_tt``). Quick mode: digits, FCN 64-32-10.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._figure import FigureSpec, save_figure
+from ._style import subplots
+from .exact_fig5_mnist import CONFIGS as FIG5
+from .exact_fig5_mnist import LABELS, train_grid
+
+CONFIGS = {
+    mode: {"seed": 7, "tau": 0.7, "bins": 60, "net": dict(FIG5[mode]["fcn"], taus=[0.7])}
+    for mode in ("quick", "full")
+}
+
+
+def run_histograms(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Per-run density histograms of ``values`` ``(R, n)`` on ``edges``, shape ``(R, bins)``
+    (one ``bincount`` for all runs; values outside the edges go to the end bins)."""
+    R, _ = values.shape
+    nb = len(edges) - 1
+    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, nb - 1)
+    counts = np.bincount((idx + nb * np.arange(R)[:, None]).ravel(), minlength=R * nb).reshape(R, nb)
+    return counts / (values.shape[1] * np.diff(edges))
+
+
+def _flat(arrays: list) -> np.ndarray:
+    return np.concatenate([a.reshape(a.shape[0], -1) for a in arrays if a is not None], axis=1)
+
+
+def compute(cfg: dict) -> dict:
+    tau, c = cfg["tau"], cfg["net"]
+    runs = {alg: train_grid("fcn", c, alg, cfg["seed"]) for alg in ("digital", "analog", "tt")}
+    weights = {alg: _flat(r.weights) for alg, r in runs.items()}
+    p_tt = _flat([s.P if s is not None else None for s in runs["tt"].states])
+    lim = float(max(np.max(np.abs(w)) for w in weights.values()))
+    w_edges = np.linspace(-lim, lim, cfg["bins"] + 1)
+    s_edges = np.linspace(0.0, 1.0, cfg["bins"] + 1)
+    out: dict = {"w_edges": w_edges, "s_edges": s_edges, "tau": tau}
+    for alg, w in weights.items():
+        out[f"w_hist_{alg}"] = run_histograms(w, w_edges)
+        out[f"acc_{alg}"] = runs[alg].test_acc[:, -1]
+    for name, arr in (("analog", weights["analog"]), ("tt", weights["tt"]), ("tt_P", p_tt)):
+        sat = np.abs(arr) / tau
+        out[f"s_hist_{name}"] = run_histograms(sat, s_edges)
+        out[f"s_mean_{name}"] = sat.mean(axis=1)
+        out[f"s_frac90_{name}"] = (sat > 0.9).mean(axis=1)
+    return out
+
+
+def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+    fig, axes = subplots(1, 2, width=3.8, height=2.8)
+    color = {"digital": "k", "analog": "C3", "tt": "C0", "tt_P": "C2"}
+
+    def curve(ax, edges, hist, c, label):
+        x = 0.5 * (edges[1:] + edges[:-1])
+        m, s = hist.mean(axis=0), hist.std(axis=0, ddof=1) if hist.shape[0] > 1 else 0 * hist[0]
+        ax.plot(x, m, color=c, lw=1.1, label=label)
+        ax.fill_between(x, np.maximum(m - s, 1e-3), m + s, color=c, alpha=0.15, lw=0)
+
+    ax = axes[0, 0]
+    for alg in ("digital", "analog", "tt"):
+        acc = 100 * data[f"acc_{alg}"]
+        curve(ax, data["w_edges"], data[f"w_hist_{alg}"], color[alg],
+              f"{LABELS[alg]} (acc {acc.mean():.1f}%)")
+    for sgn in (-1, 1):
+        ax.axvline(sgn * data["tau"], color="0.5", ls=":", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=1e-3)
+    ax.set_xlabel("weight w (dotted: ±τ)")
+    ax.set_ylabel("density")
+    ax.set_title(f"learned weights, τ = {data['tau']:g}")
+    ax.legend()
+    ax = axes[0, 1]
+    names = {"analog": "A SGD: W", "tt": "TT: W", "tt_P": "TT: P"}
+    for name, lab in names.items():
+        sm = data[f"s_mean_{name}"]
+        curve(ax, data["s_edges"], data[f"s_hist_{name}"], color[name],
+              f"{lab} (mean |w|/τ {sm.mean():.2f} ± {sm.std(ddof=1) if sm.size > 1 else 0:.2f})")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=1e-3)
+    ax.set_xlabel("saturation |w| / τ")
+    ax.set_ylabel("density")
+    ax.set_title("saturation (band: ± std over seeds)")
+    ax.legend()
+    return save_figure(fig, out_dir, "exact_fig7_weights")
+
+
+FIGURE = FigureSpec(
+    id="exact_fig7_weights",
+    title="FCN weights and saturation |w|/tau after training: digital SGD, Analog SGD, Tiki-Taka",
+    reference="arXiv 2406.12774 Fig. 7 (S6-plot-distribution.py)",
+    configs=CONFIGS,
+    compute=compute,
+    render=render,
+)
