@@ -299,7 +299,7 @@ def _step_size() -> Derivation:
             _TT_SOURCE,
             "derived",
             "a_1, a_2 (and their dependence on kappa = beta/alpha, tau, c_noise) are not recovered;"
-            " the K-exponents are what the claims check (tt.no_floor).",
+            " the K-dependence is what the claims check (tt.no_floor fits E_K = A/sqrt(K) + C/K + F).",
         ),
         assumptions=(Assumption("noise", sigma > 0, "sigma > 0"),),
     )

@@ -58,29 +58,60 @@ class LinearFit:
     chi2_dof: float
 
 
-def weighted_linear_fit(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> LinearFit:
-    """Fit ``y = a + b x`` with weights ``1/se^2``.
+@dataclass(frozen=True)
+class Fit:
+    """Weighted least-squares fit ``y = X @ coef`` of a general linear model.
 
-    Parameter errors come from the covariance ``(X^T W X)^{-1}``, inflated by sqrt(chi2/dof) when
-    the scatter exceeds the stated errors (so a misspecified model widens, never narrows, them).
+    ``se`` and ``cov`` already include the sqrt(chi2/dof) inflation of :func:`weighted_fit`.
     """
-    x, y, se = (np.asarray(v, dtype=float) for v in (x, y, se))
-    if x.size < 3:
-        raise ValueError("need at least three points for a fit with error estimates")
-    if np.any(se <= 0):
-        raise ValueError("standard errors must be > 0")
-    X = np.column_stack([np.ones_like(x), x])
+
+    coef: np.ndarray
+    se: np.ndarray
+    cov: np.ndarray
+    chi2_dof: float
+    dof: int
+
+    def estimate(self, i: int) -> Estimate:
+        """Coefficient ``i`` with its standard error (``n`` = residual degrees of freedom)."""
+        return Estimate(float(self.coef[i]), float(self.se[i]), self.dof)
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model value ``X @ coef`` at new design rows and its standard error ``sqrt(x^T cov x)``."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        return X @ self.coef, np.sqrt(np.einsum("ij,jk,ik->i", X, self.cov, X))
+
+
+def weighted_fit(X: np.ndarray, y: np.ndarray, se: np.ndarray) -> Fit:
+    """Fit ``y = X @ coef`` (design matrix ``X`` shaped ``(n, p)``) with weights ``1/se^2``.
+
+    The covariance is ``(X^T W X)^{-1}``, inflated by ``max(1, chi2/dof)`` when the scatter exceeds
+    the stated errors (a misspecified model widens, never narrows, the errors). Needs ``n > p`` so
+    that the scatter can be checked.
+    """
+    X, y, se = (np.asarray(v, dtype=float) for v in (X, y, se))
+    if X.ndim != 2 or X.shape[0] != y.size or y.shape != se.shape:
+        raise ValueError(f"X must be (n, p) with y, se of length n; got {X.shape}, {y.shape}, {se.shape}")
+    n, p = X.shape
+    if n <= p:
+        raise ValueError(f"need more points than parameters for error estimates, got n={n}, p={p}")
+    if np.any(se <= 0) or not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
+        raise ValueError("standard errors must be > 0 and the data finite")
     Wt = 1 / se**2
     cov = np.linalg.inv(X.T @ (X * Wt[:, None]))
-    beta = cov @ (X.T @ (Wt * y))
-    resid = y - X @ beta
-    dof = x.size - 2
-    chi2_dof = float(np.sum(Wt * resid**2) / dof)
-    scale = max(1.0, chi2_dof)
-    return LinearFit(
-        float(beta[0]), float(beta[1]),
-        float(np.sqrt(cov[0, 0] * scale)), float(np.sqrt(cov[1, 1] * scale)), chi2_dof,
-    )
+    coef = cov @ (X.T @ (Wt * y))
+    resid = y - X @ coef
+    chi2_dof = float(np.sum(Wt * resid**2) / (n - p))
+    cov = cov * max(1.0, chi2_dof)
+    return Fit(coef, np.sqrt(np.diag(cov)), cov, chi2_dof, n - p)
+
+
+def weighted_linear_fit(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> LinearFit:
+    """Fit ``y = a + b x`` with weights ``1/se^2`` (:func:`weighted_fit` with the design ``[1, x]``)."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 3:
+        raise ValueError("need at least three points for a fit with error estimates")
+    f = weighted_fit(np.column_stack([np.ones_like(x), x]), y, se)
+    return LinearFit(float(f.coef[0]), float(f.coef[1]), float(f.se[0]), float(f.se[1]), f.chi2_dof)
 
 
 def loglog_slope(x: np.ndarray, y: np.ndarray, se_y: np.ndarray) -> LinearFit:

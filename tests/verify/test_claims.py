@@ -11,6 +11,17 @@ from verify import all_claims, get_claim
 
 IDS = [c.id for c in all_claims()]
 
+#: Claims whose full mode honestly fails (README claims table, status "fails (full)"). strict=True:
+#: the day one passes, the test says so and the entry (and the README status) must go.
+FULL_MODE_FAILS = {
+    "tt.no_floor": "E_K = A/sqrt(K) + C/K + F fitted on K = 1000..64000 (alpha = beta ~ 1/sqrt(K)) leaves"
+    " Tiki-Taka a floor F = 9.1e-4 +- 1.7e-4 > 0 (about 8 % of Analog SGD's); see verify/claims/tt.py",
+    "tt.bound_holds": "the implied constant of rl.corollary1 fitted as a + b/sqrt(K) + g sqrt(K) on"
+    " K = 1000..64000 has g = 2.9e-3 +- 8.2e-4 > 0 (it grows slowly with K); see verify/claims/tt.py",
+}
+FULL_IDS = [pytest.param(i, marks=pytest.mark.xfail(reason=FULL_MODE_FAILS[i], strict=True))
+            if i in FULL_MODE_FAILS else i for i in IDS]
+
 
 def _assert_honest(ev):
     assert ev.checks, "a claim must make at least one check"
@@ -32,7 +43,7 @@ def test_claim_quick_passes_and_control_fails(cid):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cid", IDS)
+@pytest.mark.parametrize("cid", FULL_IDS)
 def test_claim_full_passes_and_control_fails(cid):
     claim = get_claim(cid)
     ev = claim.run("full")

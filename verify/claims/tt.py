@@ -5,16 +5,29 @@ gradient (``tt.p_tracks_scaled_gradient``); it needs P's symmetric point at zero
 (``tt.needs_zero_symmetric_point``); residual learning (gamma > 0) improves on it
 (``rl.exact_convergence``); the rate forms hold on measured P_max (``tt.bound_holds``).
 
-Pre-asymptotic allowance on exponents. The rates are asymptotic: the Tiki-Taka floor is first order
-in the step (``tt.step_size``), but W's own asymmetric drift ``|P| G(W)`` with ``E|P| = O(sqrt(beta))``
-adds O(alpha^(3/2)) terms, and slow modes of the D = 40 Hessian (mu = 0.034) are not yet converged
-at the shortest horizons. We allow 0.15 on a step-size exponent (floor ~ alpha^p, p in [0.85, 1.15])
-and the matching 0.075 on a K-exponent (alpha ~ K^(-1/2)); every check names it. Caveat, stated
-plainly: the allowance was fixed after a prototype run measured p = 0.88 on alpha in [0.025, 0.1].
-Over alpha in [0.00625, 0.1] the fit gives p = 0.873 +- 0.012; at smaller steps the local exponents
-between successive halvings are 1.00, 0.91, 0.96 (alpha from 0.0125 down to 0.0016, s.e. ~0.04),
-consistent with p -> 1, so the full mode fits alpha in [0.0016, 0.025] (p = 0.912 +- 0.012). The K-slope with
-alpha = beta = 0.1 sqrt(1000/K) is -0.427 +- 0.004 up to K = 64000 (its alphas are still >= 0.0125).
+How "no floor" is tested. No tolerance here is chosen from the data: every check is Z = 3 standard
+errors of a mean over independent runs or of a weighted least-squares coefficient (``verify.stats.
+weighted_fit``, errors inflated by sqrt(chi2/dof) when the scatter exceeds them), in a stated model:
+
+* fixed step: the stationary floor f(alpha) = c0 + c1 alpha + c2 alpha^2 (second-order expansion in
+  the step; ``tt.step_size`` predicts c0 = 0, c1 > 0). "No floor" is c0 = 0 within Z s.e. and c1 > 0;
+  Analog SGD's c0 must exceed 0 by Z s.e. (its asymptotic error). The log-log slope and the model's
+  local exponent d log f / d log alpha = (c1 alpha + 2 c2 alpha^2)/f are reported, not tested.
+* alpha = beta = alpha0 sqrt(K0/K): the averaged squared gradient E_K = A/sqrt(K) + C/K + F (the basis
+  of ``theory.certify.empirical_constants``; ``tt.rate`` predicts F = 0, A > 0), checked the same way.
+* the constant implied by a rate form, C_hat(K) = E_K / (its K-dependence at C = 1), is the same basis
+  times sqrt(K): a + b/sqrt(K) + g sqrt(K); "does not grow" is g <= Z s.e. (``tt.bound_holds``).
+
+These replace log-log exponent checks that carried a 0.15 (alpha) / 0.075 (K) "pre-asymptotic
+allowance" fixed after a prototype measured 0.88. The models were specified before any run; the grids
+are geometric with two (quick) or two to four (full) residual degrees of freedom.
+Outcome (README claims table): everything passes in quick mode; in full mode (more runs, K up to
+64000) the fixed-step intercepts c0 of Tiki-Taka and residual learning are zero within Z s.e., but
+Tiki-Taka's rate floor F (9.1e-4 +- 1.7e-4, ~8 % of Analog SGD's) and residual learning's growth
+coefficient g (2.9e-3 +- 8.2e-4) are significantly positive, so ``tt.no_floor`` and
+``tt.bound_holds`` fail in full mode; the test suite records both as strict expected failures.
+Measured exponents, reported in the details only: floor vs step 0.880 +- 0.017 (alpha 0.025-0.1),
+0.912 +- 0.012 (0.0016-0.025); K-slope under alpha = beta ~ 1/sqrt(K) -0.426 +- 0.006.
 """
 
 from __future__ import annotations
@@ -30,13 +43,11 @@ from sim.run import initial_weights
 from theory.implicit import mean_abs
 from theory.tiki_taka import p_fixed_point_value
 
-from .._claim import Check, claim, close, holds, lower, not_applicable, slope
-from ..stats import Estimate, Z, loglog_slope, mean_se
+from .._claim import Check, claim, close, holds, lower, not_applicable
+from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, weighted_fit
 
-ALPHA_EXP_TOL = 0.15
-K_EXP_TOL = ALPHA_EXP_TOL / 2
-_PRE = (f"{Z:g} s.e. of the weighted fit + {{tol:g}} pre-asymptotic allowance (module docstring:"
-        " O(alpha^(3/2)) drift terms and unconverged slow modes at finite K)")
+_FIT_WHY = (f"{Z:g} s.e. of the weighted least-squares coefficient (per-point errors from the runs,"
+            " inflated by sqrt(chi2/dof) if the scatter exceeds them)")
 
 
 def _drive(problem: sim.Quadratic, algo, *, steps: int, runs: np.ndarray, noise, w0=0.0,
@@ -97,9 +108,11 @@ def _group(x: np.ndarray, groups: int) -> np.ndarray:
 _NO_FLOOR = {
     # D = 40 problem, tau = 1, Gaussian std 0.1 (spec C10). Fixed steps alpha = beta with K = 150/alpha
     # (second half averaged); the K sweep uses alpha = beta = alpha0 sqrt(K0 / K).
-    "quick": dict(alphas=(0.1, 0.05, 0.025), horizon=150.0, Ks=(1000, 4000, 16000), alpha0=0.1, runs=16),
+    # Five points per fit (three-parameter models leave two degrees of freedom for the chi2 check).
+    "quick": dict(alphas=tuple(0.1 * 2.0 ** (-j / 2) for j in range(5)), horizon=150.0,
+                  Ks=tuple(1000 * 2**j for j in range(5)), alpha0=0.1, runs=16),
     "full": dict(alphas=(0.025, 0.0125, 0.00625, 0.003125, 0.0015625), horizon=150.0,
-                 Ks=(1000, 4000, 16000, 64000), alpha0=0.1, runs=32),
+                 Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=32),
 }
 _D40 = dict(tau=1.0, std=0.1)
 
@@ -143,46 +156,92 @@ def _fit(x: np.ndarray, samples: np.ndarray):
     return loglog_slope(x, m, se), m, se
 
 
+def _step_design(alpha: np.ndarray) -> np.ndarray:
+    """Columns (1, alpha, alpha^2) of the floor model f(alpha) = c0 + c1 alpha + c2 alpha^2."""
+    return np.column_stack([np.ones_like(alpha), alpha, alpha**2])
+
+
+def _rate_design(K: np.ndarray) -> np.ndarray:
+    """Columns (K^-1/2, K^-1, 1) of E_K = A/sqrt(K) + C/K + F (``theory.certify.empirical_constants``)."""
+    K = np.asarray(K, dtype=float)
+    return np.column_stack([1 / np.sqrt(K), 1 / K, np.ones_like(K)])
+
+
+def _model_fit(design, x: np.ndarray, samples: np.ndarray) -> Fit:
+    m = samples.mean(axis=1)
+    se = samples.std(axis=1, ddof=1) / np.sqrt(samples.shape[1])
+    return weighted_fit(design(np.asarray(x, dtype=float)), m, se)
+
+
+def _local_exponent(fit: Fit, alpha: float) -> float:
+    """d log f / d log alpha = (c1 alpha + 2 c2 alpha^2) / f(alpha) of the fitted quadratic floor."""
+    c0, c1, c2 = fit.coef
+    return float((c1 * alpha + 2 * c2 * alpha**2) / (c0 + c1 * alpha + c2 * alpha**2))
+
+
+def _no_floor_checks(label: str, fit: Fit, i_zero: int, i_pos: int, names: tuple[str, str]) -> list[Check]:
+    """Coefficient ``i_zero`` (the floor) = 0 within Z s.e., coefficient ``i_pos`` (the rate) > 0."""
+    return [
+        close(f"{label}: {names[0]} = 0 (no asymptotic error)", fit.estimate(i_zero), 0.0,
+              reason=_FIT_WHY + f"; chi2/dof = {fit.chi2_dof:.2f} on {fit.dof} dof"),
+        lower(f"{label}: {names[1]} > 0", fit.estimate(i_pos), 0.0, reason=_FIT_WHY),
+    ]
+
+
 @claim(
     "tt.no_floor",
-    title="Tiki-Taka has no asymptotic error: floor proportional to the step, rate K^(-1/2) with"
-    " alpha = beta ~ 1/sqrt(K), while Analog SGD flattens",
+    title="Tiki-Taka has no asymptotic error: its fitted floor at vanishing step, and the floor term of"
+    " its rate under alpha = beta ~ 1/sqrt(K), are zero, while Analog SGD's are positive",
     statement="On the D = 40 least-squares problem (tau = 1, Gaussian noise std 0.1), Tiki-Taka with"
-    " alpha = beta has a stationary E||grad f||^2 proportional to the step (log-log slope 1 in"
-    " alpha) and below Analog SGD's at the smallest step; with alpha = beta ~ 1/sqrt(K) its averaged"
-    " squared gradient falls with log-log slope -1/2 in K, faster than Analog SGD's, which flattens.",
-    reference="arXiv 2406.12774 Thm 4 / Table 1; spec C10; theory tt.rate, tt.step_size",
+    " alpha = beta: (i) its stationary E||grad f||^2, fitted as c0 + c1 alpha + c2 alpha^2 over the"
+    " steps, has c0 = 0 and c1 > 0, while Analog SGD's c0 > 0, and it lies below Analog SGD's at the"
+    " smallest step; (ii) with alpha = beta = alpha0 sqrt(K0/K) its averaged squared gradient, fitted"
+    " as A/sqrt(K) + C/K + F, has F = 0 and A > 0, while Analog SGD's F > 0 and its log-log slope in K"
+    " is flatter than Tiki-Taka's. Every tolerance is Z = 3 s.e. of a weighted least-squares"
+    " coefficient or of a mean over runs.",
+    reference="arXiv 2406.12774 Thm 4 / Table 1; spec C10; theory tt.rate, tt.step_size;"
+    " theory.certify.empirical_constants (the rate basis)",
     control="replace Tiki-Taka by Analog SGD on the same device (one array, asymmetric drift on W):"
-    " the exponents are no longer 1 and -1/2",
+    " the fitted floors c0 and F are then significantly positive",
 )
 def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     tt_kind = "asgd" if control else "tt"
+    name = "Analog SGD (control)" if control else "Tiki-Taka"
     alphas, tt_floor, _ = _d40_fixed(mode, tt_kind)
     _, asgd_floor, _ = _d40_fixed(mode, "asgd")
-    fit_a, tt_fm, _ = _fit(alphas, tt_floor)
-    checks: list[Check] = [
-        slope("Tiki-Taka floor vs step: log-log slope 1", fit_a, 1.0, ALPHA_EXP_TOL,
-              _PRE.format(tol=ALPHA_EXP_TOL)),
-        lower(f"Analog SGD floor - Tiki-Taka floor at alpha={alphas[-1]:g} > 0 (paired runs)",
-              mean_se(asgd_floor[-1] - tt_floor[-1]), 0.0),
-    ]
+    q_tt, q_asgd = (_model_fit(_step_design, alphas, f) for f in (tt_floor, asgd_floor))
+    checks = _no_floor_checks(f"{name} floor c0 + c1 alpha + c2 alpha^2", q_tt, 0, 1, ("c0", "c1"))
+    checks.append(lower("Analog SGD floor c0 + c1 alpha + c2 alpha^2: c0 > 0 (asymptotic error)",
+                        q_asgd.estimate(0), 0.0, reason=_FIT_WHY))
+    checks.append(lower(f"Analog SGD floor - {name} floor at alpha={alphas[-1]:g} > 0 (paired runs)",
+                        mean_se(asgd_floor[-1] - tt_floor[-1]), 0.0))
     Ks, tt_avg = _d40_sweep(mode, tt_kind)
     _, asgd_avg = _d40_sweep(mode, "asgd")
+    r_tt, r_asgd = _model_fit(_rate_design, Ks, tt_avg), _model_fit(_rate_design, Ks, asgd_avg)
+    checks += _no_floor_checks(f"{name} E_K = A/sqrt(K) + C/K + F (alpha = beta ~ K^-1/2)", r_tt, 2, 0,
+                               ("F", "A"))
+    checks.append(lower("Analog SGD E_K = A/sqrt(K) + C/K + F: F > 0 (asymptotic error)", r_asgd.estimate(2),
+                        0.0, reason=_FIT_WHY))
     fit_k, tt_km, _ = _fit(Ks, tt_avg)
     fit_asgd, asgd_km, _ = _fit(Ks, asgd_avg)
-    checks.append(slope("Tiki-Taka avg ||grad f||^2 vs K (alpha = beta ~ K^-1/2): slope -1/2", fit_k, -0.5,
-                        K_EXP_TOL, _PRE.format(tol=K_EXP_TOL)))
-    diff = fit_asgd.slope - fit_k.slope
-    se = float(np.hypot(fit_asgd.se_slope, fit_k.se_slope))
-    checks.append(lower("Analog SGD slope - Tiki-Taka slope > 0 (Analog SGD flattens)",
-                        Estimate(diff, se, 0), 0.0, f"{Z:g} s.e. of the difference of two fitted slopes"))
+    diff = Estimate(fit_asgd.slope - fit_k.slope, float(np.hypot(fit_asgd.se_slope, fit_k.se_slope)), 0)
+    checks.append(lower(f"Analog SGD log-log slope in K - {name} slope > 0 (Analog SGD flattens)", diff, 0.0,
+                        f"{Z:g} s.e. of the difference of two fitted slopes"))
+    fit_a, tt_fm, _ = _fit(alphas, tt_floor)
     fit_asgd_a, _, _ = _fit(alphas, asgd_floor)
     details = {
-        "alphas": alphas.tolist(), "tt_floor": tt_fm.tolist(),
-        "asgd_floor": asgd_floor.mean(axis=1).tolist(),
+        "alphas": alphas.tolist(), "tt_floor": tt_fm.tolist(), "asgd_floor": asgd_floor.mean(axis=1).tolist(),
+        "tt_floor_fit_c": q_tt.coef.tolist(), "tt_floor_fit_se": q_tt.se.tolist(),
+        "tt_floor_fit_chi2_dof": q_tt.chi2_dof,
+        "asgd_floor_fit_c": q_asgd.coef.tolist(), "asgd_floor_fit_se": q_asgd.se.tolist(),
+        # information only (not pass criteria): exponents of the floor in the step
         "tt_floor_slope_vs_alpha": fit_a.slope, "tt_floor_slope_se": fit_a.se_slope,
+        "tt_floor_local_exponent_model": [_local_exponent(q_tt, a) for a in alphas],
         "asgd_floor_slope_vs_alpha": fit_asgd_a.slope,
         "Ks": Ks.tolist(), "tt_avg": tt_km.tolist(), "asgd_avg": asgd_km.tolist(),
+        "tt_rate_fit_A_C_F": r_tt.coef.tolist(), "tt_rate_fit_se": r_tt.se.tolist(),
+        "tt_rate_fit_chi2_dof": r_tt.chi2_dof,
+        "asgd_rate_fit_A_C_F": r_asgd.coef.tolist(), "asgd_rate_fit_se": r_asgd.se.tolist(),
         "tt_slope_vs_K": fit_k.slope, "tt_slope_vs_K_se": fit_k.se_slope,
         "asgd_slope_vs_K": fit_asgd.slope, "asgd_slope_vs_K_se": fit_asgd.se_slope,
     }
@@ -352,7 +411,9 @@ def needs_zero_symmetric_point(mode: str, control: bool) -> tuple[list[Check], d
 _RL = {
     # D = 40 problem (strongly convex, mu = 0.034), tau = 1, Gaussian std 0.1, alpha = beta, K = 150/alpha,
     # gamma in {0, 0.1, 0.4} batched with shared noise.
-    "quick": dict(gammas=(0.0, 0.1, 0.4), alphas=(0.1, 0.05, 0.025), horizon=150.0, runs=16),
+    # five steps per mode: the quadratic floor model leaves two degrees of freedom
+    "quick": dict(gammas=(0.0, 0.1, 0.4), alphas=tuple(0.1 * 2.0 ** (-j / 2) for j in range(5)),
+                  horizon=150.0, runs=16),
     "full": dict(gammas=(0.0, 0.1, 0.4), alphas=(0.1, 0.05, 0.025, 0.0125, 0.00625), horizon=150.0,
                  runs=32),
 }
@@ -377,15 +438,16 @@ def _rl(mode: str, c: float) -> tuple[np.ndarray, np.ndarray]:
 @claim(
     "rl.exact_convergence",
     title="residual learning (gamma > 0, zero symmetric point) beats Tiki-Taka (gamma = 0) and its"
-    " floor shrinks in proportion to the step",
+    " floor vanishes with the step (fitted floor at zero step = 0)",
     statement="On the strongly convex D = 40 problem (tau = 1, noise std 0.1, alpha = beta), residual"
     " learning with gamma = 0.4 has a lower stationary E||grad f(W)||^2 than gamma = 0 at every step"
-    " size (paired runs), gamma = 0.1 lies in between, and the gamma = 0.4 floor scales like the step"
-    " (log-log slope 1): exact convergence as the step vanishes.",
+    " size (paired runs), gamma = 0.1 lies in between, and the gamma = 0.4 floor, fitted as"
+    " c0 + c1 alpha + c2 alpha^2 by weighted least squares, has c0 = 0 within Z = 3 s.e. and c1 > 0:"
+    " exact convergence as the step vanishes (the log-log slope is reported, not tested).",
     reference="arXiv 2502.06309 Thm 3, Corollary 1, Fig. 5 (gamma ablation); spec C15;"
     " theory rl.rate, rl.corollary1",
     control="shift P's symmetric point to 0.2 tau (generalized linear response, c = 0.2; Assumption 4"
-    " violated): the floor no longer vanishes with the step",
+    " violated): the fitted floor c0 is significantly positive",
 )
 def exact_convergence(mode: str, control: bool) -> tuple[list[Check], dict]:
     alphas, fl = _rl(mode, 0.2 if control else 0.0)
@@ -396,12 +458,16 @@ def exact_convergence(mode: str, control: bool) -> tuple[list[Check], dict]:
                             mean_se(fl[i, 0] - fl[i, -1]), 0.0))
         checks.append(lower(f"alpha={a:g}: floor(gamma=0) - floor(gamma={gammas[1]:g}) > 0 (paired)",
                             mean_se(fl[i, 0] - fl[i, 1]), 0.0))
+    q = _model_fit(_step_design, alphas, fl[:, -1])
+    checks += _no_floor_checks(f"gamma={gammas[-1]:g} floor c0 + c1 alpha + c2 alpha^2", q, 0, 1,
+                               ("c0", "c1"))
     fit, _, _ = _fit(alphas, fl[:, -1])
-    checks.append(slope(f"gamma={gammas[-1]:g} floor vs step: log-log slope 1", fit, 1.0, ALPHA_EXP_TOL,
-                        _PRE.format(tol=ALPHA_EXP_TOL)))
     return checks, {"alphas": alphas.tolist(), "gammas": list(gammas),
-                    "floor": fl.mean(axis=2).tolist(), "slope_gamma_max": fit.slope,
-                    "slope_gamma_max_se": fit.se_slope}
+                    "floor": fl.mean(axis=2).tolist(), "floor_fit_c_gamma_max": q.coef.tolist(),
+                    "floor_fit_se_gamma_max": q.se.tolist(), "floor_fit_chi2_dof": q.chi2_dof,
+                    # information only: the log-log slope and the model's local exponent
+                    "slope_gamma_max": fit.slope, "slope_gamma_max_se": fit.se_slope,
+                    "local_exponent_model": [_local_exponent(q, a) for a in alphas]}
 
 
 # --- tt.bound_holds ----------------------------------------------------------------------------------
@@ -409,8 +475,9 @@ def exact_convergence(mode: str, control: bool) -> tuple[list[Check], dict]:
 _BOUND = {
     # well-conditioned diagonal quadratic (D = 10, eigenvalues 0.5..1), tau = 8, Gaussian std 1 (noise
     # dominates the gradient, the regime of assumption A5), alpha = beta = alpha0 sqrt(K0/K).
-    "quick": dict(Ks=(1000, 4000, 16000), alpha0=0.1, runs=16, tau=8.0, std=1.0),
-    "full": dict(Ks=(1000, 4000, 16000, 64000), alpha0=0.1, runs=64, tau=8.0, std=1.0),
+    # five (seven) K values: the three-parameter model of C_hat(K) keeps two (four) degrees of freedom
+    "quick": dict(Ks=tuple(1000 * 2**j for j in range(5)), alpha0=0.1, runs=16, tau=8.0, std=1.0),
+    "full": dict(Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=64, tau=8.0, std=1.0),
 }
 
 
@@ -442,14 +509,16 @@ def _bound_runs(mode: str, fixed_step: bool) -> dict:
     statement="With alpha = beta ~ 1/sqrt(K) (noise-dominated, well-conditioned quadratic, tau = 8),"
     " the constant implied by each rate form, C_hat(K) = E_K (1 - k rho_K^2) / sqrt(Delta_0 sigma^2 L/K)"
     " with rho_K = max_k ||P_k||_inf / tau measured on the runs (k = 33 for tt.rate, gamma = 0;"
-    " k = 1 for rl.corollary1, gamma = 0.4), does not grow with K (log-log slope <= 0): the bounds"
+    " k = 1 for rl.corollary1, gamma = 0.4), does not grow with K: fitted by weighted least squares as"
+    " C_hat(K) = a + b/sqrt(K) + g sqrt(K) (the rate basis A/sqrt(K) + C/K + F of tt.no_floor"
+    " multiplied by sqrt(K)), the growth coefficient g is not positive beyond Z = 3 s.e.: the bounds"
     " hold with a K-independent constant. Where the measured rho violates a bound's assumption"
     " (rho < 1/sqrt(33) for tt.rate) the check is not applicable. The constants C_TT, C_RL are"
     " not recovered, so only the K-dependence is testable.",
     reference="arXiv 2406.12774 Thm 4; 2502.06309 Cor. 1; spec Sec. 4.5, C10, C15; theory tt.rate,"
     " rl.corollary1",
     control="keep the step fixed (alpha = beta = alpha0 for every K, violating alpha ~ 1/sqrt(K)):"
-    " the implied constant grows like sqrt(K)",
+    " the implied constant grows like sqrt(K) (g significantly positive)",
 )
 def bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
     d = _bound_runs(mode, control)
@@ -480,10 +549,15 @@ def bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
                                               L=d["L"], K=float(K), P_max=p, tau=tau))
                          for K, p in zip(Ks, values["P_max"], strict=True)])
         c_hat = np.array([r[metric][gi] for r in d["res"]]) / unit[:, None]
+        q = _model_fit(lambda k: _rate_design(k) * np.sqrt(k)[:, None], Ks, c_hat)  # (a, b, g)
+        g = q.estimate(2)
+        checks.append(Check(f"{name}: g in C_hat = a + b/sqrt(K) + g sqrt(K) is not > 0", "<=", 0.0, g.mean,
+                            g.se, Z * g.se, _FIT_WHY + f" (one-sided: g - {Z:g} s.e. <= 0); chi2/dof ="
+                            f" {q.chi2_dof:.2f} on {q.dof} dof", bool(g.mean - Z * g.se <= 0.0)))
         fit, m, _ = _fit(Ks, c_hat)
-        tol = K_EXP_TOL
-        checks.append(Check(name, "slope<=", 0.0, fit.slope, fit.se_slope, Z * fit.se_slope + tol,
-                            _PRE.format(tol=tol), bool(fit.slope <= Z * fit.se_slope + tol)))
         details[f"{bid}_C_hat"] = m.tolist()
-        details[f"{bid}_C_hat_slope"] = fit.slope
+        details[f"{bid}_C_hat_fit_a_b_g"] = q.coef.tolist()
+        details[f"{bid}_C_hat_fit_se"] = q.se.tolist()
+        details[f"{bid}_C_hat_slope"] = fit.slope  # information only
+        details[f"{bid}_C_hat_slope_se"] = fit.se_slope
     return checks, details
