@@ -18,6 +18,9 @@ FULL_MODE_FAILS = {
     " Tiki-Taka a floor F = 9.1e-4 +- 1.7e-4 > 0 (about 8 % of Analog SGD's); see verify/claims/tt.py",
     "tt.bound_holds": "the implied constant of rl.corollary1 fitted as a + b/sqrt(K) + g sqrt(K) on"
     " K = 1000..64000 has g = 2.9e-3 +- 8.2e-4 > 0 (it grows slowly with K); see verify/claims/tt.py",
+    "pulse.mean_field_gap": "16/17 checks: the one-step spread at dw_min = 2.5e-4 is 3.65 s.e. from the exact"
+    " mixture-moment prediction at the claim's fixed seed; independent-seed reruns of that point"
+    " (verify.claims.pulse.spread_rerun) give pooled z = -0.27, so it reads as a rare draw, kept visible",
 }
 FULL_IDS = [pytest.param(i, marks=pytest.mark.xfail(reason=FULL_MODE_FAILS[i], strict=True))
             if i in FULL_MODE_FAILS else i for i in IDS]
