@@ -526,21 +526,17 @@ class Dense:
 
 
 def digits_task(test_fraction: float = 0.25, seed: int = 0) -> dict[str, np.ndarray]:
-    """The UCI handwritten digits (8x8, 1797 images, 10 classes; shipped with scikit-learn).
-
-    Pixels are scaled to [0, 1] and centred with the training mean; a fixed stratified split
-    (``seed``) gives ``x_train (N, 64)``, ``y_train (N,)``, ``x_test``, ``y_test``.
+    """The UCI handwritten digits (8x8, 1797 images, 10 classes; shipped with scikit-learn), read by
+    :func:`sim.nets.load_digits` (pixels in [0, 1], seeded split), centred with the training mean:
+    ``x_train (N, 64)``, ``y_train (N,)``, ``x_test``, ``y_test``.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    from .nets import load_digits
 
-    x, y = load_digits(return_X_y=True)
-    x = x / 16.0
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
-    mean = x_tr.mean(axis=0)
-    return {"x_train": x_tr - mean, "y_train": y_tr, "x_test": x_te - mean, "y_test": y_te}
+    d = load_digits("flat", test_fraction=test_fraction, seed=seed)
+    mean = d.x_train.mean(axis=0)
+    return {"x_train": d.x_train - mean, "y_train": d.y_train, "x_test": d.x_test - mean, "y_test": d.y_test}
 
 
 def sample_stream(x: np.ndarray, y: np.ndarray, micro_batch: int) -> Callable[[BatchRNG, int], tuple]:
