@@ -444,20 +444,39 @@ _DELAY = {
 }
 
 
-def _cond_gap(d: int, cond_max: float) -> float:
-    """a* - a_L, where 1/(1 - rho(a_L)^2) = cond_max (numpy spectral radius, bisection): how far
-    below the threshold a Lyapunov matrix of condition number cond_max must stay."""
-    from theory.delay import levin_may_threshold, spectral_radius
+def _spectral_threshold(d: int) -> float:
+    """The step a at which the numpy spectral radius of x_{k+1} = x_k - a x_{k-d} crosses 1,
+    by bisection on [1e-3, 2.5] (rho < 1 at the left end, > 1 at the right, for every d >= 0).
+    Independent of the predicted threshold, so a prediction off either way is seen."""
+    from theory.delay import spectral_radius
 
-    a_star = float(levin_may_threshold(d))
-    lo, hi = 0.0, a_star
+    lo, hi = 1e-3, 2.5
+    if not (spectral_radius(lo, d) < 1 < spectral_radius(hi, d)):  # pragma: no cover - sanity
+        raise RuntimeError(f"no stability crossing in [{lo}, {hi}] for d={d}")
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if float(spectral_radius(mid, d)) < 1:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _cond_gap(d: int, cond_max: float) -> float:
+    """a_num - a_L, where a_num is :func:`_spectral_threshold` and 1/(1 - rho(a_L)^2) = cond_max
+    (numpy spectral radius, bisection): how far below the threshold a Lyapunov matrix of condition
+    number cond_max must stay."""
+    from theory.delay import spectral_radius
+
+    a_num = _spectral_threshold(d)
+    lo, hi = 0.0, a_num
     for _ in range(80):
         mid = (lo + hi) / 2
         if 1 - float(spectral_radius(mid, d)) ** 2 > 1 / cond_max:
             lo = mid
         else:
             hi = mid
-    return a_star - lo
+    return a_num - lo
 
 
 @functools.cache
@@ -504,6 +523,14 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
             checks.append(lower(f"{label}: numpy spectral radius just above a* (x(1 + 1e-4)) > 1",
                                 float(spectral_radius(a_star * (1 + 1e-4), c.delay)), 1.0,
                                 "exact inequality at the exact threshold (numpy eigvals, rounding ~1e-15)"))
+            # the other side: a prediction that is too low must fail too
+            checks.append(upper(f"{label}: numpy spectral radius just below a* (x(1 - 1e-4)) < 1",
+                                float(spectral_radius(a_star * (1 - 1e-4), c.delay)), 1.0,
+                                "exact inequality at the exact threshold (numpy eigvals, rounding ~1e-15)"))
+            checks.append(exact(f"{label}: spectral-radius crossing (bisection on [1e-3, 2.5]) = a*",
+                                _spectral_threshold(c.delay), a_star, atol=1e-8,
+                                reason="bisection to 2.5 x 2^-60, independent of the prediction;"
+                                " 1e-8 for the eigenvalues' sensitivity near the double root"))
         else:
             checks.append(upper(f"{label}: certified threshold <= a*(d)/(1 + eps)", c.a_cert,
                                 a_star / (1 + c.eps), "exact inequality: the uniform gain 1 + eps is one of"
