@@ -42,9 +42,11 @@ def _geometric(r2: np.ndarray, start: int, stop: int) -> np.ndarray:
     " and f(W_k) - f* are geometric sums in closed form, and the time-averaged weights over"
     " [average_from, K) are W* + e_0 sum r^k/(K - average_from). simulate's exact running averages"
     " (stride record_every = 7, so snapshots are not every iteration) match them to rounding for"
-    " every window of snapshots.",
+    " every window of snapshots. Along noiseless Analog GD on the soft-bounds device, every metric the"
+    " bounds consume (S_K, Stilde_K, S_K_general, M-weighted and E_K norms) and W_max equal their"
+    " definitions evaluated on a plain reference recursion with theory.devices' responses.",
     reference="sim.trajectory (exact running averages; every bound's (1/K) sum_{k<K}); closed form of"
-    " the linear recursion",
+    " the linear recursion; symbol tables of theory asgd.upper.*",
     control="predict with the sums shifted by one iteration (k = a+1 .. b): a one-iteration offset of"
     " the averages is then seen",
 )
@@ -79,6 +81,53 @@ def exact_averages(mode: str, control: bool) -> tuple[list[Check], dict]:
                             float(np.max(np.abs(tr.mean_weights - pred_w))), 0.0, atol=1e-13,
                             reason="closed form W* + e_0 sum r^k/(K - a); 1e-13 absolute for float64"
                             " rounding on O(1) weights"))
+    checks += _bound_metrics(shift)
+    return checks
+
+
+def _bound_metrics(shift: int) -> list[Check]:
+    """Every metric the bounds consume, recorded by simulate along noiseless Analog GD on the
+    soft-bounds device, against its definition (theory's symbol table) evaluated on the iterates of
+    a plain reference recursion U(w, d) = w + d q_+-(w) with theory.devices' responses."""
+    lam = np.array(_AVG["lam"])
+    w_star, w0 = np.array(_AVG["w_star"]), np.array(_AVG["w0"])
+    a, K, tau = _AVG["alpha"], _AVG["K"], 0.8
+    resp = tdev.soft_bounds()
+    q = {k: resp.numeric(k, tau=tau) for k in ("q_plus", "q_minus", "F", "G", "M")}
+    Ws = [w0]
+    for _ in range(K):
+        w = Ws[-1]
+        d = -a * lam * (w - w_star)
+        Ws.append(w + np.where(d >= 0, d * q["q_plus"](w), d * q["q_minus"](w)))
+    W = np.array(Ws)  # (K + 1, D): W_0 .. W_K
+    g = lam * (W - w_star)
+    sat2 = (np.abs(W).max(axis=1) / tau) ** 2
+    grad_M = np.sum(q["M"](W) * g**2, axis=1)
+    defs = {  # per-iteration values, as defined in theory's symbol tables (asgd.upper.*)
+        "grad_norm2": np.sum(g**2, axis=1),
+        "loss": np.sum(lam / 2 * (W - w_star) ** 2, axis=1),
+        "sat2": sat2,  # Stilde_K summand ||W_k||_inf^2 / tau^2
+        "s_ald": sat2 / (1 - sat2),  # S_K summand
+        "grad_norm2_M": grad_M,  # ||grad f||^2_M
+        "g_over_sqrt_f2": np.max(q["G"](W) ** 2 / q["F"](W), axis=1),  # S_K_general summand
+        "e_k_general": np.sum((g * q["F"](W) + np.abs(g) * q["G"](W)) ** 2, axis=1) + 4 * grad_M,
+    }
+    prob = sim.quadratic(np.diag(lam), w_star)
+    tr = sim.simulate(prob, sim.AnalogSGD(a, sim.SoftBounds(tau)), steps=K, seeds=2, w0=w0,
+                      record=tuple(defs), record_every=_AVG["every"])
+    checks = []
+    for metric, per_k in defs.items():
+        pred = float(np.mean(per_k[shift:K + shift]))
+        got = tr.average(metric)
+        checks.append(exact(f"Analog GD (soft bounds): (1/K) sum_k {metric}(W_k) = definition on the"
+                            " reference iterates", float(np.max(np.abs(got - pred))) + pred, pred,
+                            rtol=1e-10, reason="independent recursion with theory's responses;"
+                            " 1e-10 relative for float64 rounding over 60 steps (worst run)"))
+    w_max = float(np.abs(W[: K + 1]).max())
+    checks.append(exact("Analog GD (soft bounds): W_max = max_k ||W_k||_inf over k <= K",
+                        float(np.max(tr.maxima["w_inf"])), w_max if shift == 0 else
+                        float(np.abs(W[1:]).max()), rtol=1e-12,
+                        reason="running maximum of the same iterates (float64 rounding)"))
     return checks
 
 
@@ -119,6 +168,12 @@ def random_streams_independent(mode: str, control: bool) -> tuple[list[Check], d
         close("fraction of elements that fired = 1/2 (stochastic rounding of 1/2)",
               mean_se(fired.ravel()), 0.5,
               reason=f"{Z:g} s.e. (Bernoulli(1/2) per element)"),
+        # the statistic's samples are +-1, so its standard error is known exactly: this pins
+        # verify.stats.mean_se, on which every statistical tolerance of the claims rests
+        exact("s.e. of the +-1 statistic = sqrt((1 - m^2)/(N - 1)) (verify.stats.mean_se)", stat.se,
+              float(np.sqrt((1 - stat.mean**2) / (stat.n - 1))), rtol=1e-9,
+              reason="identity for +-1 samples (sample variance N(1 - m^2)/(N - 1)); float64"
+              " rounding of a mean over 16384 terms"),
         exact("mean-field run: every noise sign seen (|step| = alpha s (1 -+ w/tau))",
               float(np.min(np.abs(mf.final_weights - c["w"]))), alpha * c["s"] * (1 - c["w"]),
               rtol=1e-12, reason="soft-bounds update of a +-alpha s increment at w; float rounding"),
@@ -316,7 +371,9 @@ def device_paths(mode: str, control: bool) -> tuple[list[Check], dict]:
     wn_dev = sim.PulsedSoftBounds(dw_min=c["dw"], write_noise_std=c["wn"])
     lam = np.array([0.5, 1.0, 2.0])
     prob = sim.quadratic(np.diag(lam), np.array([0.2, -0.1, 0.3]))
-    alpha = 1e-6  # |d| ~ alpha lam wn dw_min ~ 1e-7 dw_min: fires with probability ~1e-7 per element
+    # |d|/dw_min = alpha lam |xi| write_noise_std ~ 4e-9: a pulse fires with that probability per
+    # element and step, ~1e-4 expected fires over the whole quick run (1e-3 in full mode)
+    alpha = 1e-9
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, wn_dev, mode="pulsed"), steps=c["wn_K"],
                       seeds=c["wn_runs"], w0=prob.w_star, record=("loss",))
     sw = 0.0 if control else c["wn"] * c["dw"]
