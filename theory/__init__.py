@@ -14,6 +14,7 @@ from . import (  # noqa: F401 (register)
     certify,
     delay,
     devices,
+    granularity,
     implicit,
     lower_bound,
     pipeline,
