@@ -61,6 +61,7 @@ rounding law is aihwkit's stochastic rounding, ``sim.pulsed.PulsedDevice.pulse_c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -393,6 +394,7 @@ class Stationary:
     decay_p: np.ndarray
     decay_w: np.ndarray
     iterations: int
+    rho: float = float("nan")
 
 
 def _check_problem(H: np.ndarray, w_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -451,7 +453,8 @@ def tt_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigma:
         q = gaussian_rounding_variance_series(bta * np.sqrt(var_g), d) * (1 + var_p / t**2)
         r = gaussian_rounding_variance_series(a * np.sqrt(var_p), d) * (1 + w_star**2 / t**2)
         floor = 0.5 * float(np.sum(H * S[D:, D:])) / D
-        if not np.isfinite(floor) or np.max(np.abs(np.linalg.eigvals(A))) >= 1:
+        rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+        if not np.isfinite(floor) or rho >= 1:
             raise ValueError("the linearized Tiki-Taka recursion is unstable at these step sizes"
                              f" (alpha={a}, beta={bta})")
         if abs(floor - prev) <= tol * floor:
@@ -459,7 +462,19 @@ def tt_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigma:
         prev = floor
     else:  # pragma: no cover - the map contracts quickly in every tested setting
         raise RuntimeError(f"tt_stationary did not converge in {max_iter} iterations")
-    return Stationary(floor, var_p, q, r, b, c, it)
+    return Stationary(floor, var_p, q, r, b, c, it, rho)
+
+
+@functools.lru_cache(maxsize=32)
+def _asgd_mean_field(H_bytes: bytes, w_bytes: bytes, D: int, tau_value: float,
+                     sigma: float) -> tuple[np.ndarray, ...]:
+    """Mean-field fixed point of Analog SGD and E|g|, dE|g|/dmu there (cached per problem)."""
+    H = np.frombuffer(H_bytes).reshape(D, D)
+    w_star = np.frombuffer(w_bytes)
+    w_bar = mean_field_fixed_point(H, w_star, tau_value, "gaussian", sigma)
+    g_bar = H @ (w_bar - w_star)
+    return (w_bar, g_bar, mean_abs("gaussian", sigma)(g_bar),
+            mean_abs("gaussian", sigma, derivative=True)(g_bar))
 
 
 def asgd_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigma: float,
@@ -481,18 +496,16 @@ def asgd_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigm
     a = _check_positive("alpha", alpha_value)
     d = _check_dw(dw_min)
     D = w_star.size
-    w_bar = mean_field_fixed_point(H, w_star, t, "gaussian", sig)
-    g_bar = H @ (w_bar - w_star)
-    m = mean_abs("gaussian", sig)(g_bar)
-    dm = mean_abs("gaussian", sig, derivative=True)(g_bar)
+    w_bar, g_bar, m, dm = (np.array(v) for v in _asgd_mean_field(H.tobytes(), w_star.tobytes(), D, t, sig))
     J = H + np.diag(m / t) + (w_bar * dm / t)[:, None] * H
     A = np.eye(D) - a * J
-    if np.max(np.abs(np.linalg.eigvals(A))) >= 1:
+    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+    if rho >= 1:
         raise ValueError(f"the linearized Analog SGD recursion is unstable at alpha={a}")
     r = gaussian_rounding_variance(-a * g_bar, np.full(D, a * sig), d, w_bar, t)
     S = solve_discrete_lyapunov(A, np.diag(r))
     excess = 0.5 * float(np.sum(H * S)) / D
-    return Stationary(excess, np.zeros(D), np.zeros(D), r, np.zeros(D), a * m / t, 1)
+    return Stationary(excess, np.zeros(D), np.zeros(D), r, np.zeros(D), a * m / t, 1, rho)
 
 
 def tt_excess(H: np.ndarray, w_star: np.ndarray, dw_min: float | np.ndarray, **kw: float) -> np.ndarray:
@@ -529,4 +542,4 @@ def granularity_threshold(gap: float, excess_difference, lo: float, hi: float) -
     if f_lo > 0 or f_hi < 0:
         raise ValueError(f"no crossing in [{lo:.3g}, {hi:.3g}]: excess difference - gap = {f_lo:.3g},"
                          f" {f_hi:.3g} at the ends")
-    return float(np.exp(scipy.optimize.brentq(fn, np.log(lo), np.log(hi), xtol=1e-10)))
+    return float(np.exp(scipy.optimize.brentq(fn, np.log(lo), np.log(hi), xtol=1e-6)))
