@@ -542,4 +542,4 @@ def granularity_threshold(gap: float, excess_difference, lo: float, hi: float) -
     if f_lo > 0 or f_hi < 0:
         raise ValueError(f"no crossing in [{lo:.3g}, {hi:.3g}]: excess difference - gap = {f_lo:.3g},"
                          f" {f_hi:.3g} at the ends")
-    return float(np.exp(scipy.optimize.brentq(fn, np.log(lo), np.log(hi), xtol=1e-6)))
+    return float(np.exp(scipy.optimize.brentq(fn, np.log(lo), np.log(hi), xtol=1e-5)))

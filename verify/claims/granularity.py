@@ -95,7 +95,7 @@ def _predictions(mode: str) -> dict[str, object]:
 
     def difference(dw: float) -> float:
         """Predicted excess of Tiki-Taka minus that of Analog SGD at one dw_min."""
-        return (tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=dw, **kw).floor
+        return (tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=dw, tol=1e-7, **kw).floor
                 - base.floor - asgd_stationary(prob.H, prob.w_star, dw_min=dw, **kw).floor)
 
     return dict(dws=dws, x_tt=np.array([t.floor - base.floor for t in tts]),
