@@ -71,7 +71,7 @@ from scipy.linalg import solve_discrete_lyapunov
 
 from ._core import Assumption, Derivation, Provenance, register
 from .implicit import mean_abs, mean_field_fixed_point
-from .symbols import alpha, beta, tau
+from .symbols import alpha, beta
 
 # --- symbols (local: they only make sense inside these derivations) ----------------------------------
 dw = sp.Symbol("delta_w", positive=True)  #: pulse granularity dw_min
@@ -434,14 +434,13 @@ def tt_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigma:
     bta = _check_positive("beta", beta_value)
     d = _check_dw(dw_min)
     D = w_star.size
-    eye = np.eye(D)
     root = np.sqrt(2 / np.pi)
     var_g = np.full(D, sig**2)
     var_p = np.full(D, bta * sig * t / (2 * root))  # the c = 0, H = 0 value as a start
     q = np.zeros(D)
     r = np.zeros(D)
     prev = np.inf
-    for it in range(1, max_iter + 1):
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         b = bta * root * np.sqrt(var_g) / t
         c = a * root * np.sqrt(var_p) / t
         A = np.block([[np.diag(1 - b), -bta * H], [a * np.diag(1 - b), np.diag(1 - c) - a * bta * H]])
@@ -462,7 +461,7 @@ def tt_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigma:
         prev = floor
     else:  # pragma: no cover - the map contracts quickly in every tested setting
         raise RuntimeError(f"tt_stationary did not converge in {max_iter} iterations")
-    return Stationary(floor, var_p, q, r, b, c, it, rho)
+    return Stationary(floor, var_p, q, r, b, c, iterations, rho)
 
 
 @functools.lru_cache(maxsize=32)

@@ -23,7 +23,7 @@ def test_registered_derived_and_verifies(sid):
 
 def test_rounding_variance_identity_below_one_pulse():
     # the identity dw |Delta| - Delta^2 is what the rounding law gives for |Delta| < dw (sympy) ...
-    mean, var, sub = g.rounding_moments()
+    mean, _, sub = g.rounding_moments()
     assert sp.simplify(sub - (g.dw * g.write - g.write**2)) == 0
     assert sp.simplify(mean - g.dw * (g.k_floor + g.u_frac)) == 0  # unbiased: E[n dw] = |Delta|
     # ... and the numeric helper agrees with it on [0, dw) and is periodic in the fraction above

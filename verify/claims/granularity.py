@@ -49,7 +49,8 @@ _CFG = {
     # (quick) and rho^(2 * 6000) ~ 6e-4 (full) at the end of the burn-in from W0 = W*, P0 = 0; that
     # fraction of the predicted excess is the stated warm-up term of the excess checks.
     "quick": dict(alpha=0.0125, steps=4000, runs=32, inv_dw=(800, 400, 300, 200)),
-    "full": dict(alpha=0.0125, steps=12000, runs=64, inv_dw=(4800, 2400, 1200, 800, 500, 400, 340, 300, 250, 200)),
+    "full": dict(alpha=0.0125, steps=12000, runs=64,
+                 inv_dw=(4800, 2400, 1200, 800, 500, 400, 340, 300, 250, 200)),
 }
 _PROBLEM = dict(name="exact_fig3", tau=1.0, std=0.1)
 _BRACKET = (1 / 8000, 1 / 100)  # where the derived threshold is searched
@@ -93,14 +94,14 @@ def _predictions(mode: str) -> dict[str, object]:
     warm_tt = np.array([max(t.rho, base.rho) ** (2 * k0) for t in tts])
     warm_a = np.array([a.rho ** (2 * k0) for a in asgds])
 
-    def difference(dw: float) -> float:
-        """Predicted excess of Tiki-Taka minus that of Analog SGD at one dw_min."""
-        return (tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=dw, tol=1e-7, **kw).floor
-                - base.floor - asgd_stationary(prob.H, prob.w_star, dw_min=dw, **kw).floor)
+    def excesses(dw: float) -> tuple[float, float]:
+        """Model excess of Tiki-Taka (unscaled) and of Analog SGD at one dw_min."""
+        tt = tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=dw, tol=1e-7, **kw)
+        return tt.floor - base.floor, asgd_stationary(prob.H, prob.w_star, dw_min=dw, **kw).floor
 
     return dict(dws=dws, x_tt=np.array([t.floor - base.floor for t in tts]),
                 x_a=np.array([a.floor for a in asgds]), warm_tt=warm_tt, warm_a=warm_a,
-                model_mf_floor=base.floor, difference=difference)
+                model_mf_floor=base.floor, excesses=excesses)
 
 
 def _interp_root(x: np.ndarray, y: np.ndarray) -> int | None:
@@ -139,69 +140,85 @@ def granularity_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     inv = cfg["inv_dw"]
     pred = _predictions(mode)
     dws = pred["dws"]
-    x_tt = np.zeros_like(dws) if control else pred["x_tt"]
-    x_a = np.zeros_like(dws) if control else pred["x_a"]
     tt_mf, a_mf = _floors(mode, "tt", 0, 0), _floors(mode, "asgd", 0, 0)
     e_tt_mf, e_a_mf = mean_se(tt_mf), mean_se(a_mf)
+    # Tiki-Taka: the linearized model predicts the relative growth F(dw)/F(0) of the floor (its excess
+    # and its mean-field floor are responses of one Lyapunov operator to different noise inputs); the
+    # scale is the measured mean-field floor. Analog SGD: the absolute excess (its mean-field floor is
+    # a bias, not modeled by the linearization).
+    m0 = float(pred["model_mf_floor"])
+    ratio_tt = 1.0 + (np.zeros_like(dws) if control else pred["x_tt"] / m0)
+    x_a = np.zeros_like(dws) if control else pred["x_a"]
     tt = [_floors(mode, "tt", n, j + 1) for j, n in enumerate(inv)]
     asgd = [_floors(mode, "asgd", n, j + 1) for j, n in enumerate(inv)]
-    why_pair = (f"{Z:g} s.e. of the difference of two independent means over runs (pulse-level block"
-                " and mean-field block)")
     checks: list[Check] = []
     rows = []
     for j, n in enumerate(inv):
         et, ea = mean_se(tt[j]), mean_se(asgd[j])
-        ex_tt = Estimate(et.mean - e_tt_mf.mean, float(np.hypot(et.se, e_tt_mf.se)), et.n)
+        # measured excess F(dw) - F_mf vs predicted F_mf (ratio - 1): the check is F(dw) = ratio F_mf,
+        # whose s.e. combines the two independent blocks: sqrt(se_dw^2 + ratio^2 se_mf^2)
+        ex_tt = Estimate(et.mean - e_tt_mf.mean, float(np.hypot(et.se, ratio_tt[j] * e_tt_mf.se)), et.n)
         ex_a = Estimate(ea.mean - e_a_mf.mean, float(np.hypot(ea.se, e_a_mf.se)), ea.n)
-        w_tt, w_a = float(pred["warm_tt"][j] * x_tt[j]), float(pred["warm_a"][j] * x_a[j])
-        checks.append(close(f"Tiki-Taka floor - mean-field floor at dw_min = tau/{n}", ex_tt,
-                            float(x_tt[j]), model_tol=w_tt,
-                            reason=why_pair + f" + warm-up term rho^(2 k0) X = {w_tt:.2g}"))
-        checks.append(close(f"Analog SGD floor - mean-field floor at dw_min = tau/{n}", ex_a,
-                            float(x_a[j]), model_tol=w_a,
-                            reason=why_pair + f" + warm-up term rho^(2 k0) X = {w_a:.2g}"))
+        x_tt_j = e_tt_mf.mean * (ratio_tt[j] - 1)
+        w_tt, w_a = float(pred["warm_tt"][j] * x_tt_j), float(pred["warm_a"][j] * x_a[j])
+        checks.append(close(
+            f"Tiki-Taka floor - mean-field floor at dw_min = tau/{n}", ex_tt, x_tt_j, model_tol=w_tt,
+            reason=f"{Z:g} s.e. of F(dw) - ratio F_mf (two independent blocks of runs) + warm-up term"
+            f" rho^(2 k0) X = {w_tt:.2g}"))
+        checks.append(close(
+            f"Analog SGD floor - mean-field floor at dw_min = tau/{n}", ex_a, float(x_a[j]), model_tol=w_a,
+            reason=f"{Z:g} s.e. of the difference of two independent means over runs + warm-up term"
+            f" rho^(2 k0) X = {w_a:.2g}"))
+        d = mean_se(tt[j] - asgd[j])
         rows.append(dict(dw_min=float(dws[j]), tt_floor=et.mean, tt_se=et.se, asgd_floor=ea.mean,
-                         asgd_se=ea.se, tt_predicted=e_tt_mf.mean + float(pred["x_tt"][j]),
+                         asgd_se=ea.se, tt_predicted=e_tt_mf.mean * (1 + float(pred["x_tt"][j]) / m0),
                          asgd_predicted=e_a_mf.mean + float(pred["x_a"][j]),
-                         tt_minus_asgd=mean_se(tt[j] - asgd[j]).mean,
-                         tt_minus_asgd_se=mean_se(tt[j] - asgd[j]).se))
-    # (ii) dw -> 0 intercept: floor_TT = c0 + c1 X_TT (X_TT = 0 at dw = 0); control: a constant
+                         tt_minus_asgd=d.mean, tt_minus_asgd_se=d.se))
+    # (ii) dw -> 0 intercept: floor_TT = c0 + c1 X(dw), X = model excess (0 at dw = 0); control: constant
     means = np.array([r["tt_floor"] for r in rows])
     ses = np.array([r["tt_se"] for r in rows])
     design = (np.ones((len(inv), 1)) if control
-              else np.column_stack([np.ones(len(inv)), pred["x_tt"]]))
+              else np.column_stack([np.ones(len(inv)), pred["x_tt"] / m0]))
     fit = weighted_fit(design, means, ses)
     c0 = fit.estimate(0)
     checks.append(close(
-        "weighted fit floor_TT = c0 + c1 X_TT(dw): c0 (dw -> 0) = mean-field Tiki-Taka floor",
+        "weighted fit floor_TT = c0 + c1 X(dw)/F_model(0): c0 (dw -> 0) = mean-field Tiki-Taka floor",
         Estimate(c0.mean, float(np.hypot(c0.se, e_tt_mf.se)), c0.n), e_tt_mf.mean,
         reason=f"{Z:g} s.e. of the fitted intercept (weighted least squares, errors inflated by"
         f" sqrt(chi2/dof) = sqrt({fit.chi2_dof:.2f}) if > 1) and of the mean-field floor, combined"))
+    details: dict = dict(rows=rows, mean_field_tt=e_tt_mf.mean, mean_field_tt_se=e_tt_mf.se,
+                         mean_field_asgd=e_a_mf.mean, mean_field_asgd_se=e_a_mf.se,
+                         model_mean_field_tt=m0, fit_coef=fit.coef.tolist(), fit_se=fit.se.tolist(),
+                         fit_chi2_dof=fit.chi2_dof)
     # (iii) crossing: measured (paired TT - ASGD, interpolated in log dw) vs derived threshold
     order = np.argsort(dws)  # increasing dw
     logx = np.log(dws[order])
     diff = np.array([r["tt_minus_asgd"] for r in rows])[order]
     dse = np.array([r["tt_minus_asgd_se"] for r in rows])[order]
-    i = _interp_root(logx, diff)
     gap = e_a_mf.mean - e_tt_mf.mean
-    details: dict = dict(rows=rows, mean_field_tt=e_tt_mf.mean, mean_field_tt_se=e_tt_mf.se,
-                         mean_field_asgd=e_a_mf.mean, mean_field_asgd_se=e_a_mf.se,
-                         model_mean_field_tt=pred["model_mf_floor"], fit_coef=fit.coef.tolist(),
-                         fit_se=fit.se.tolist(), fit_chi2_dof=fit.chi2_dof)
     if control:
         checks.append(holds("crossing of the floors where the prediction puts it", False,
                             "the mean-field floors alone predict Tiki-Taka below Analog SGD at every"
                             f" dw_min (gap {gap:.3g} > 0): no crossing"))
         return checks, details
-    star = granularity_threshold(gap, pred["difference"], *_BRACKET)
+    scale = e_tt_mf.mean / m0
+
+    def difference(dw: float) -> float:
+        x_tt, x_as = pred["excesses"](dw)
+        return scale * x_tt - x_as
+
+    star = granularity_threshold(gap, difference, *_BRACKET)
+    # s.e. of dw*: h = F_A + X_A - F_TT (1 + X_TT/F_model(0)) = 0; dh/dF_A = 1,
+    # dh/dF_TT = -(1 + X_TT/F_model(0)); d log dw* = -dh / (dh/d log dw)
     h = 1e-3
-    slope = (pred["difference"](star * np.exp(h)) - pred["difference"](star * np.exp(-h))) / (2 * h)
-    se_star_log = float(np.hypot(e_a_mf.se, e_tt_mf.se) / slope)  # d log dw* / d gap = 1/slope
+    dd = (difference(star * np.exp(h)) - difference(star * np.exp(-h))) / (2 * h)
+    ratio_star = 1 + pred["excesses"](star)[0] / m0
+    se_star_log = float(np.hypot(e_a_mf.se, ratio_star * e_tt_mf.se) / abs(dd))
     details.update(derived_threshold=star, derived_threshold_se_log=se_star_log)
+    i = _interp_root(logx, diff)
     if i is None:
         checks.append(holds("measured crossing of the floors at the derived threshold", False,
-                            "the measured floors do not cross inside the sweep",
-                            predicted=star))
+                            "the measured floors do not cross inside the sweep", predicted=star))
         return checks, details
     x1, x2, y1, y2 = logx[i], logx[i + 1], diff[i], diff[i + 1]
     root = _root(x1, x2, y1, y2)
@@ -210,7 +227,7 @@ def granularity_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     g2 = -(x2 - x1) * y1 / (y2 - y1) ** 2
     se_root = float(np.hypot(g1 * dse[i], g2 * dse[i + 1]))
     # interpolation term: the same linear interpolation applied to the *predicted* difference curve
-    pdiff = (pred["x_tt"] - pred["x_a"])[order] - gap  # predicted TT - ASGD
+    pdiff = (scale * pred["x_tt"] - pred["x_a"])[order] - gap  # predicted TT - ASGD
     interp = abs(_root(x1, x2, pdiff[i], pdiff[i + 1]) - np.log(star))
     checks.append(close(
         "measured crossing log dw_min (TT - ASGD = 0, paired) = derived threshold log dw_min*",
@@ -220,5 +237,5 @@ def granularity_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
         f" the mean-field floors' s.e. propagated to dw*) + the linear-interpolation term {interp:.3g}"
         " (the same interpolation applied to the predicted curve, minus its exact root)"))
     details.update(measured_crossing=float(np.exp(root)), measured_crossing_se_log=se_root,
-                   interpolation_term_log=interp)
+                   interpolation_term_log=float(interp))
     return checks, details
