@@ -31,6 +31,9 @@ requested increment :math:`\Delta` as :math:`n` pulses of size :math:`\Delta w_{
     :math:`\sum_k (1-a)^{2k} r = r/(a(2-a))` for the rounding noise :math:`r` of its write
     :math:`\Delta = -\alpha g`.
 
+``granularity.tt_excess_slope``, ``granularity.threshold_first_order``
+    The first-order statements below, and the crossing of two affine floors.
+
 First order in :math:`\delta`. In the sub-granularity regime (every write below one pulse) the
 injected variances are exactly affine in :math:`\delta`: :math:`q_\delta = \delta\beta E|g| -
 \beta^2E g^2`, :math:`r_\delta = (\delta\alpha E|P| - \alpha^2E P^2)(1 + W^2/\tau^2)`. With the
@@ -71,7 +74,7 @@ from scipy.linalg import solve_discrete_lyapunov
 
 from ._core import Assumption, Derivation, Provenance, register
 from .implicit import mean_abs, mean_field_fixed_point
-from .symbols import alpha, beta
+from .symbols import alpha, beta, tau
 
 # --- symbols (local: they only make sense inside these derivations) ----------------------------------
 dw = sp.Symbol("delta_w", positive=True)  #: pulse granularity dw_min
@@ -284,6 +287,91 @@ def _asgd_mode() -> Derivation:
                               "a = alpha(lambda + E|g|/tau + ...) for the linearized mean map"
                               " (asgd_stationary uses the full Jacobian of theory.implicit)."),
         assumptions=(Assumption("contraction", sp.And(a_mode > 0, a_mode < 2), "0 < a < 2"),),
+    )
+
+
+m_g = sp.Symbol("m_g", positive=True)  #: E|g| of a gradient coordinate
+s2_g = sp.Symbol("s2_g", positive=True)  #: E g^2 of a gradient coordinate
+m_P = sp.Symbol("m_P", positive=True)  #: E|P| of a coordinate of P
+s2_P = sp.Symbol("s2_P", positive=True)  #: E P^2 of a coordinate of P
+w_sym = sp.Symbol("w_W", real=True)  #: a coordinate of W at its stationary mean
+MEANINGS.update({
+    "m_g": "E|g| of a gradient coordinate", "s2_g": "E g^2 of a gradient coordinate",
+    "m_P": "E|P| of a coordinate of P", "s2_P": "E P^2 of a coordinate of P",
+    "w_W": "a coordinate of W at its stationary mean",
+})
+
+
+def tt_mode_excess_sub_granularity() -> sp.Expr:
+    r"""Per-mode excess :math:`\frac{\lambda}{2}(k_q q_\delta + k_r r_\delta)` of E f with the
+    sub-granularity write variances :math:`q_\delta = \delta\beta m_g - \beta^2 s_g^2`,
+    :math:`r_\delta = (\delta\alpha m_P - \alpha^2 s_P^2)(1 + w^2/\tau^2)` (decays frozen)."""
+    var = TT_MODE_VARIANCE
+    k_q, k_r = sp.diff(var, q_p), sp.diff(var, r_w)
+    q_d = dw * beta * m_g - beta**2 * s2_g
+    r_d = (dw * alpha * m_P - alpha**2 * s2_P) * (1 + w_sym**2 / tau**2)
+    return lam / 2 * (k_q * q_d + k_r * r_d)
+
+
+@register(
+    "granularity.tt_excess_slope",
+    title="Tiki-Taka, sub-granularity writes, decays frozen: the per-mode excess is affine in dw_min"
+    " with slope (lambda/2)(k_q beta E|g| + k_r alpha E|P| (1 + w^2/tau^2))",
+    kind="derivation",
+)
+def _tt_slope() -> Derivation:
+    excess = tt_mode_excess_sub_granularity()
+    den = 2 * (b_p + c_w) * (alpha * beta * lam + b_p * c_w)
+    k_q = alpha**2 / den
+    k_r = (alpha * beta * lam + b_p * (b_p + c_w)) / den
+    return Derivation(
+        id="granularity.tt_excess_slope",
+        title="Tiki-Taka, sub-granularity writes, decays frozen: the per-mode excess is affine in dw_min"
+        " with slope (lambda/2)(k_q beta E|g| + k_r alpha E|P| (1 + w^2/tau^2))",
+        derived=sp.Matrix([sp.diff(excess, dw, 2), sp.diff(excess, dw)]),
+        expected=sp.Matrix([0, lam / 2 * (k_q * beta * m_g + k_r * alpha * m_P * (1 + w_sym**2 / tau**2))]),
+        steps=(
+            "q = dw beta E|g| - beta^2 E g^2 and r = (dw alpha E|P| - alpha^2 E P^2)(1 + w^2/tau^2)"
+            " (granularity.rounding_moments, every write below one pulse)",
+            "per-mode Var e is linear in (q, r) with k_q, k_r from granularity.tt_mode_variance",
+            "second derivative in dw: 0 (affine); first derivative: the slope",
+        ),
+        provenance=Provenance(
+            _SOURCE, "derived",
+            "First order in dw only while the decays b = beta E|g|/tau and c = alpha E|P|/tau are held"
+            " fixed; rounding raises E|P| and so c (which lowers the excess), and writes of more than"
+            " one pulse (dw < beta|g|) make the variance ~dw^2/6: tt_stationary keeps both effects.",
+        ),
+    )
+
+
+@register(
+    "granularity.threshold_first_order",
+    title="affine excesses S(dw - dw_0): Tiki-Taka's floor meets Analog SGD's at"
+    " dw* = (F_A - F_TT + S_TT dw_TT - S_A dw_A)/(S_TT - S_A)",
+    kind="derivation",
+)
+def _threshold_first_order() -> Derivation:
+    F_tt, F_a, S_tt, S_a, d_tt, d_a = sp.symbols("F_TT F_A S_TT S_A delta_TT delta_A", positive=True)
+    root = sp.solve(sp.Eq(F_tt + S_tt * (dw - d_tt), F_a + S_a * (dw - d_a)), dw)
+    if len(root) != 1:  # pragma: no cover - linear equation
+        raise RuntimeError(f"expected one root, got {root}")
+    return Derivation(
+        id="granularity.threshold_first_order",
+        title="affine excesses S(dw - dw_0): Tiki-Taka's floor meets Analog SGD's at"
+        " dw* = (F_A - F_TT + S_TT dw_TT - S_A dw_A)/(S_TT - S_A)",
+        derived=root[0],
+        expected=(F_a - F_tt + S_tt * d_tt - S_a * d_a) / (S_tt - S_a),
+        steps=("floors F + S (dw - dw_0) with mean-field floors F, slopes S (granularity.tt_excess_slope,"
+               " its Analog SGD analogue) and offsets dw_0 = (beta^2 E g^2)/(beta E|g|)-like terms",
+               "solve F_TT + S_TT(dw - dw_TT) = F_A + S_A(dw - dw_A) for dw"),
+        provenance=Provenance(
+            _SOURCE, "derived",
+            "Below dw* Tiki-Taka's floor is the lower one when S_TT > S_A (Tiki-Taka's gain tau/E|g|"
+            " amplifies its rounding noise). The claim uses the numeric root of the full model"
+            " (granularity_threshold), not this first-order form.",
+        ),
+        assumptions=(Assumption("steeper", S_tt > S_a, "S_TT > S_A"),),
     )
 
 
