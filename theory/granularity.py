@@ -76,6 +76,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
+import scipy.special
 import sympy as sp
 from scipy.linalg import solve_discrete_lyapunov
 
@@ -447,9 +448,14 @@ _PHI = np.exp(-(_Z**2) / 2) / np.sqrt(2 * np.pi) * (_Z[1] - _Z[0])
 def gaussian_rounding_variance(mean: np.ndarray, s: np.ndarray, dw_min: float,
                                w: np.ndarray | float = 0.0, tau_value: float = np.inf) -> np.ndarray:
     r""":math:`E[\operatorname{Var}(n\delta\,|\,\Delta)(\operatorname{sgn}\Delta - w/\tau)^2]` for
-    :math:`\Delta \sim N(\mathrm{mean}, s^2)`, by quadrature on a fine grid (relative error
-    below 1e-3 against :func:`gaussian_rounding_variance_series` for ``s/dw_min <= 20``, tested;
-    larger ratios raise ValueError).
+    :math:`\Delta \sim N(\mathrm{mean}, s^2)`.
+
+    For ``s/dw_min <= 20`` by quadrature on a fine grid (relative error below 1e-3 against
+    :func:`gaussian_rounding_variance_series`, tested). For larger ratios (many pulses per write)
+    the rounding variance averages to :math:`\delta^2/6` independently of the sign (the Fourier
+    terms of ``granularity.gaussian_average`` are below :math:`e^{-2\pi^2 20^2}`), so the result
+    is :math:`\frac{\delta^2}{6}(1 - 2\frac{w}{\tau}E\operatorname{sgn}\Delta + w^2/\tau^2)`,
+    :math:`E\operatorname{sgn}\Delta = \operatorname{erf}(\mathrm{mean}/(s\sqrt2))`.
 
     The factor :math:`(\operatorname{sgn}\Delta - w/\tau)^2` is how the rounding error of a
     soft-bounds write on weight ``w`` reaches the weight (n pulses move it by
@@ -462,15 +468,18 @@ def gaussian_rounding_variance(mean: np.ndarray, s: np.ndarray, dw_min: float,
         raise ValueError(f"s must be >= 0, got min {np.min(s)!r}")
     if d == 0:
         return np.zeros(mean.shape)
-    if np.any(s > _MAX_RATIO * d):
-        raise ValueError(f"s/dw_min must be <= {_MAX_RATIO:g} (the quadrature grid resolves the pulse"
-                         f" lattice only then), got {np.max(s) / d:.3g}; use"
-                         " gaussian_rounding_variance_series for zero-mean writes")
-    delta = mean[..., None] + s[..., None] * _Z
-    v = rounding_variance(delta, d)
-    if np.isfinite(tau_value):
-        v = v * (np.sign(delta) - w[..., None] / tau_value) ** 2
-    return v @ _PHI
+    wt = w / tau_value if np.isfinite(tau_value) else np.zeros_like(w)
+    many = s > _MAX_RATIO * d
+    out = np.empty(mean.shape)
+    if np.any(many):
+        sgn = scipy.special.erf(mean[many] / (s[many] * np.sqrt(2)))
+        out[many] = d * d / 6 * (1 - 2 * wt[many] * sgn + wt[many] ** 2)
+    few = ~many
+    if np.any(few):
+        delta = mean[few][..., None] + s[few][..., None] * _Z
+        v = rounding_variance(delta, d) * (np.sign(delta) - wt[few][..., None]) ** 2
+        out[few] = v @ _PHI
+    return out
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,16 @@ def test_gaussian_average_series_against_quadrature_and_limits():
     assert np.all(g.gaussian_rounding_variance_series(s, 0.0) == 0)
 
 
+def test_many_pulse_branch_continues_the_quadrature():
+    # at s/dw = 20 both branches apply: quadrature vs dw^2/6 (1 - 2 w/tau E sgn + w^2/tau^2)
+    dw, tau = 1e-3, 1.0
+    mean, w = np.array([0.0, 5e-3, -8e-3]), np.array([0.3, -0.4, 0.2])
+    s_edge = np.full(3, 20 * dw)
+    quad = g.gaussian_rounding_variance(mean, s_edge, dw, w, tau)
+    above = g.gaussian_rounding_variance(mean, s_edge * (1 + 1e-9), dw, w, tau)
+    np.testing.assert_allclose(above, quad, rtol=2e-3)
+
+
 def test_gaussian_average_monte_carlo():
     rng = np.random.default_rng(1)
     dw, s, N = 1e-3, 7e-4, 200_000
@@ -123,8 +133,8 @@ def test_threshold_solves_the_crossing():
 def test_input_validation_names_the_parameter():
     with pytest.raises(ValueError, match="dw_min"):
         g.rounding_variance(np.ones(2), -1.0)
-    with pytest.raises(ValueError, match="s/dw_min"):
-        g.gaussian_rounding_variance(0.0, np.array([1.0]), 1e-3)
+    with pytest.raises(ValueError, match="s must be"):
+        g.gaussian_rounding_variance(0.0, np.array([-1.0]), 1e-3)
     with pytest.raises(ValueError, match="sigma"):
         g.tt_stationary(np.eye(2), np.zeros(2), tau_value=1.0, sigma=0.0, alpha_value=0.01,
                         beta_value=0.01, dw_min=0.0)
