@@ -33,6 +33,15 @@ requested increment :math:`\Delta` as :math:`n` pulses of size :math:`\Delta w_{
 
 ``granularity.tt_excess_slope``, ``granularity.threshold_first_order``
     The first-order statements below, and the crossing of two affine floors.
+``granularity.p_channel_excess``
+    Per mode, to leading order: Tiki-Taka's excess from P's rounding is
+    :math:`\frac{\alpha\tau}{4\beta}(\delta - \beta E g^2/E|g|)` (independent of
+    :math:`\lambda`), Analog SGD's is :math:`\frac{\lambda E|g|\delta}{4(\lambda + E|g|/\tau)}`
+    (independent of :math:`\alpha`, at most :math:`E|g|\delta/4`): the ratio is at least the gain
+    :math:`\tau/E|g|` of P at :math:`\alpha = \beta`. This is what Analog SGD's floor does with
+    dw_min: it grows linearly and slowly. Neglecting :math:`X_A` and W's decay, the threshold is
+    :math:`\delta^* \approx \beta E g^2/E|g| + \frac{4\beta}{\alpha\tau}(F_A - F_{TT})`
+    (2.7e-3 on the fig-3 problem; the full model gives 3.1e-3).
 
 First order in :math:`\delta`. In the sub-granularity regime (every write below one pulse) the
 injected variances are exactly affine in :math:`\delta`: :math:`q_\delta = \delta\beta E|g| -
@@ -380,6 +389,61 @@ def _threshold_first_order() -> Derivation:
             " (granularity_threshold), not this first-order form.",
         ),
         assumptions=(Assumption("steeper", S_tt > S_a, "S_TT > S_A"),),
+    )
+
+
+def p_channel_excess() -> tuple[sp.Expr, sp.Expr]:
+    r"""``(tiki_taka, analog_sgd)`` per-mode excess of E f from the rounding of the gradient write, to
+    leading order, sub-granularity writes.
+
+    Tiki-Taka: :func:`tt_mode_variance`'s closed form with :math:`c = 0`, :math:`r = 0`,
+    :math:`b = \beta m_g/\tau`, :math:`q = \delta\beta m_g - \beta^2 s_g^2`, times
+    :math:`\lambda/2`. Analog SGD: :math:`\frac{\lambda}{2}\,r/(a(2-a))` with
+    :math:`a = \alpha(\lambda + m_g/\tau)`, :math:`r = \delta\alpha m_g - \alpha^2 s_g^2`, leading
+    order as :math:`\alpha \to 0` (sympy ``limit``).
+    """
+    q_d = dw * beta * m_g - beta**2 * s2_g
+    tt = lam / 2 * TT_MODE_VARIANCE.subs({c_w: 0, r_w: 0}).subs({q_p: q_d, b_p: beta * m_g / tau})
+    tt = sp.simplify(tt)
+    a = alpha * (lam + m_g / tau)
+    r_d = dw * alpha * m_g - alpha**2 * s2_g
+    asgd = sp.limit(lam / 2 * r_d / (a * (2 - a)), alpha, 0)
+    return tt, sp.factor(asgd)
+
+
+_P_CHANNEL_TITLE = ("per-mode rounding excess of the gradient write: Tiki-Taka (alpha tau/(4 beta))"
+                     "(dw - beta E g^2/E|g|), Analog SGD lambda E|g| dw/(4(lambda + E|g|/tau)):"
+                     " ratio >= tau/E|g| at alpha = beta")
+
+
+@register(
+    "granularity.p_channel_excess",
+    title=_P_CHANNEL_TITLE,
+    kind="derivation",
+)
+def _p_channel() -> Derivation:
+    tt, asgd = p_channel_excess()
+    return Derivation(
+        id="granularity.p_channel_excess",
+        title=_P_CHANNEL_TITLE,
+        derived=sp.Matrix([tt, asgd]),
+        expected=sp.Matrix([alpha * tau / (4 * beta) * (dw - beta * s2_g / m_g),
+                            lam * m_g * dw / (4 * (lam + m_g / tau))]),
+        steps=(
+            "Tiki-Taka: (lambda/2) Var e of granularity.tt_mode_variance at c = 0 (no W decay), r = 0"
+            " (transfer exact), b = beta E|g|/tau, q = dw beta E|g| - beta^2 E g^2: independent of lambda",
+            "Analog SGD: (lambda/2) r/(a(2 - a)), a = alpha(lambda + E|g|/tau), r = dw alpha E|g| -"
+            " alpha^2 E g^2; alpha -> 0: the alpha^2 term drops, alpha cancels",
+        ),
+        provenance=Provenance(
+            _SOURCE, "derived",
+            "What Analog SGD's floor does with dw_min: it grows linearly in dw_min, independently of the"
+            " step to leading order, by at most E|g| dw/4 per mode. Tiki-Taka's grows by (alpha/beta)"
+            " tau dw/4 per mode: P integrates its own rounding noise with the gain tau/E|g| (the gain"
+            " of its fixed point, tt.p_fixed_point), so the ratio is >= tau/E|g| at alpha = beta"
+            " (12.5 on the fig-3 problem). Neglected here and kept by tt_stationary: W's decay c (which"
+            " lowers Tiki-Taka's excess), the transfer's own rounding r, and writes above one pulse.",
+        ),
     )
 
 

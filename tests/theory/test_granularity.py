@@ -10,7 +10,8 @@ import theory
 from theory import granularity as g
 
 IDS = ["granularity.rounding_moments", "granularity.gaussian_average", "granularity.tt_mode_variance",
-       "granularity.asgd_mode_variance", "granularity.tt_excess_slope", "granularity.threshold_first_order"]
+       "granularity.asgd_mode_variance", "granularity.tt_excess_slope", "granularity.threshold_first_order",
+       "granularity.p_channel_excess"]
 
 
 @pytest.mark.parametrize("sid", IDS)
