@@ -15,7 +15,9 @@ import functools
 import json
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -202,12 +204,39 @@ def _preflight(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _install_sigint_handler() -> Callable[[], None]:
+    """Make Ctrl-C raise ``KeyboardInterrupt`` in ordinary code only: a SIGINT that arrives while a
+    finalizer (``__del__``) runs would be printed as "Exception ignored" and lost (seen with tqdm),
+    so it is re-delivered 50 ms later through SIGALRM. Returns a function restoring the handlers."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_interrupt(signum, frame):
+        f = frame
+        while f is not None:
+            if f.f_code.co_name == "__del__":
+                signal.setitimer(signal.ITIMER_REAL, 0.05)
+                return
+            f = f.f_back
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, on_interrupt), signal.signal(signal.SIGALRM, on_interrupt)
+
+    def restore() -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGALRM, old[1])
+
+    return restore
+
+
 def _cli_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
     """Ctrl-C prints one line ``interrupted`` and returns 130; a closed stdout (``| head``)
     returns 141 quietly (stdout redirected to ``/dev/null`` so the final flush cannot fail)."""
 
     @functools.wraps(main)
     def guarded(argv: list[str] | None = None) -> int:
+        restore = _install_sigint_handler()
         try:
             rc = main(argv)
             sys.stdout.flush()
@@ -222,6 +251,8 @@ def _cli_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] |
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
             return 141
+        finally:
+            restore()
 
     return guarded
 
