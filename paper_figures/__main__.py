@@ -155,21 +155,25 @@ def main(argv: list[str] | None = None) -> int:
                      + f"; see `{PROG} list`")
     ids = list(figs) if "all" in args.ids else list(dict.fromkeys(args.ids))
     mode = "quick" if args.quick else "full"
-    if not logging.getLogger("paper_figures").handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
-        logging.getLogger("paper_figures").addHandler(handler)
+    # cache warnings (damaged data, recomputed) as one line each on stderr
+    logger = logging.getLogger("paper_figures")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
+    logger.addHandler(handler)
     t0 = time.perf_counter()
-    for fid in ids:
-        print(f"{fid} ({mode}) ...", end=" ", flush=True)
-        try:
-            res = build(figs[fid], mode, args.out, force=args.force, render=not args.no_plot)
-        except OSError as err:
-            print("failed", flush=True)
-            return _fail(f"{fid}: cannot write its output: {err}", 1)
-        how = "cached data" if res.cached else "computed"
-        shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
-        print(f"{how}, {res.elapsed:.1f}s -> {', '.join(shown) or res.files[0].parent}")
+    try:
+        for fid in ids:
+            print(f"{fid} ({mode}) ...", end=" ", flush=True)
+            try:
+                res = build(figs[fid], mode, args.out, force=args.force, render=not args.no_plot)
+            except OSError as err:
+                print("failed", flush=True)
+                return _fail(f"{fid}: cannot write its output: {err}", 1)
+            how = "cached data" if res.cached else "computed"
+            shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
+            print(f"{how}, {res.elapsed:.1f}s -> {', '.join(shown) or res.files[0].parent}")
+    finally:
+        logger.removeHandler(handler)
     print(f"{len(ids)} figure(s) in {time.perf_counter() - t0:.1f}s; output in {args.out}")
     return 0
 
