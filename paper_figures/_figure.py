@@ -155,15 +155,16 @@ def _module_file(name: str, roots: Iterable[Path]) -> Path | None:
     return None
 
 
-_PARSED: dict[tuple[str, str], tuple[tuple[int, str | None, tuple[str, ...]], ...]] = {}
+_ImportStmt = tuple[int, str | None, tuple[str, ...]]  # (level, module, names)
+_PARSED: dict[tuple[str, str], tuple[_ImportStmt, ...]] = {}
 
 
-def _import_statements(source: bytes, digest: str, filename: str):
+def _import_statements(source: bytes, digest: str, filename: str) -> tuple[_ImportStmt, ...]:
     """``(level, module, names)`` of every ``import`` statement in ``source`` (memoised by content
     hash: parsing is the slow part of computing a cache key)."""
     memo = (digest, filename)
     if memo not in _PARSED:
-        stmts = []
+        stmts: list[_ImportStmt] = []
         for node in ast.walk(ast.parse(source, filename=filename)):
             if isinstance(node, ast.Import):
                 stmts.append((0, None, tuple(a.name for a in node.names)))
@@ -173,7 +174,7 @@ def _import_statements(source: bytes, digest: str, filename: str):
     return _PARSED[memo]
 
 
-def _imported_names(stmts, name: str, is_package: bool) -> set[str]:
+def _imported_names(stmts: Iterable[_ImportStmt], name: str, is_package: bool) -> set[str]:
     """Dotted names that the module ``name`` may import (every ``import`` statement, at any depth;
     ``from a import b`` yields ``a`` and ``a.b``, since ``b`` may be a submodule)."""
     package = name if is_package else name.rpartition(".")[0]
