@@ -207,25 +207,31 @@ def _preflight(args: argparse.Namespace) -> str | None:
 def _install_sigint_handler() -> Callable[[], None]:
     """Make Ctrl-C raise ``KeyboardInterrupt`` in ordinary code only: a SIGINT that arrives while a
     finalizer (``__del__``) runs would be printed as "Exception ignored" and lost (seen with tqdm),
-    so it is re-delivered 50 ms later through SIGALRM. Returns a function restoring the handlers."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    so it is re-delivered 50 ms later through SIGALRM. Leaves things alone when SIGINT is not
+    Python's default (ignored, or handled by an embedding program). Returns the undo function."""
+    if (not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         return lambda: None
+    saved: dict[str, object] = {}
 
     def on_interrupt(signum, frame):
         f = frame
         while f is not None:
             if f.f_code.co_name == "__del__":
+                if "alarm" not in saved:
+                    saved["alarm"] = signal.signal(signal.SIGALRM, on_interrupt)
                 signal.setitimer(signal.ITIMER_REAL, 0.05)
                 return
             f = f.f_back
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGINT, on_interrupt), signal.signal(signal.SIGALRM, on_interrupt)
+    signal.signal(signal.SIGINT, on_interrupt)
 
     def restore() -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGALRM, old[1])
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if "alarm" in saved:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, saved["alarm"])
 
     return restore
 

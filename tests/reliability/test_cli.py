@@ -269,3 +269,37 @@ def test_verify_json_respects_umask(tmp_path, umask):
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o777 & ~umask
     assert [p.name for p in path.parent.iterdir()] == ["claims.json"]
+
+
+class _InterruptsInFinalizer:
+    """Sends this process SIGINT from ``__del__``, so the handler runs inside the finalizer (what
+    happened with tqdm's ``__del__`` during Figure 5)."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("module", ["paper_figures.__main__", "verify.__main__"])
+def test_ctrl_c_inside_a_finalizer_is_not_lost(module, monkeypatch):
+    import importlib
+
+    lost = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: lost.append(u.exc_type))
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        # negative control: Python's default handler raises inside __del__, where it is lost
+        _InterruptsInFinalizer()
+        time.sleep(0.2)
+        assert lost == [KeyboardInterrupt]
+        restore = importlib.import_module(module)._install_sigint_handler()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                _InterruptsInFinalizer()
+                time.sleep(5)
+        finally:
+            restore()
+        assert lost == [KeyboardInterrupt]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, old)
