@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as err:
                 print("failed", flush=True)
                 return _fail(f"{fid}: cannot write its output: {err}", 1)
-            how = "cached data" if res.cached else "computed"
+            how = "cached data" if res.cached else \
+                "computed" + (f" ({res.reason})" if res.reason.startswith("stale") else "")
             shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
             print(f"{how}, {res.elapsed:.1f}s -> {', '.join(shown) or res.files[0].parent}")
     finally:
