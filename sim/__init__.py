@@ -11,6 +11,7 @@ Every quantity is batched over R independent runs (leading axis), and a run is a
 (4, 101)
 """
 
+from ._checks import Diverged
 from ._rng import BatchRNG
 from .devices import Device, Exponential, GeneralizedLinear, Ideal, Power, SoftBounds
 from .noise import GaussianNoise, NoNoise, RademacherNoise
@@ -46,6 +47,7 @@ __all__ = [
     "BatchRNG",
     "Device",
     "DigitalSGD",
+    "Diverged",
     "Exponential",
     "GaussianNoise",
     "GeneralizedLinear",

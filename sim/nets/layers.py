@@ -29,14 +29,21 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._checks import check_int
 from .._rng import BatchRNG
 from .io import IO, PERFECT_IO
 
 
 def _positive_int(name: str, value: int) -> int:
-    if int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    """A positive integer (bools, strings, nan, 2.5 rejected with the parameter's name)."""
+    return check_int(name, value, minimum=1)
+
+
+def _check_bias_io(layer: str, bias: object, io: object) -> None:
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"{layer}: bias must be True or False, got {bias!r}")
+    if not isinstance(io, IO):
+        raise TypeError(f"{layer}: io must be a sim.nets.IO (e.g. sim.nets.PERFECT_IO), got {io!r}")
 
 
 def _check_tile(layer: str, W: np.ndarray, shape: tuple[int, int]) -> None:
@@ -96,6 +103,7 @@ class Linear(Layer):
     def __post_init__(self) -> None:
         _positive_int("in_features", self.in_features)
         _positive_int("out_features", self.out_features)
+        _check_bias_io("Linear", self.bias, self.io)
 
     @property
     def param_shape(self) -> tuple[int, int]:
@@ -165,6 +173,7 @@ class Conv2d(Layer):
         _positive_int("in_channels", self.in_channels)
         _positive_int("out_channels", self.out_channels)
         _positive_int("kernel_size", self.kernel_size)
+        _check_bias_io("Conv2d", self.bias, self.io)
 
     @property
     def fan_in(self) -> int:
