@@ -92,6 +92,8 @@ def check_int(name: str, value: Any, *, minimum: int | None = 1, maximum: int | 
     lo = "" if minimum is None else f" >= {minimum}"
     hi = "" if maximum is None else f" <= {maximum}"
     allowed = f"an integer{lo}{' and' if lo and hi else ''}{hi}"
+    if maximum is None and minimum in (0, 1):
+        allowed = "a positive integer" if minimum == 1 else "a non-negative integer"
     if not _is_number(value) or not np.isfinite(float(value)) or float(value) != int(value):
         raise ValueError(f"{name} must be {allowed}, got {_describe(value)}")
     v = int(value)

@@ -174,7 +174,7 @@ class GeneralizedLinear(Device):
 
     def __post_init__(self) -> None:
         _positive("tau", self.tau)
-        check_array("c (asymmetry)", self.c, -1.0, 1.0, lo_open=True, hi_open=True)
+        check_array("c (asymmetry, |c| < 1)", self.c, -1.0, 1.0, lo_open=True, hi_open=True)
         _mutually_broadcast(self)
 
     def array_params(self) -> dict[str, ArrayLike]:

@@ -41,10 +41,11 @@ def initial_weights(w0: float | np.ndarray, runs: int, dim: int) -> np.ndarray:
     if w0.ndim == 0 or w0.shape == (dim,) or w0.shape == (runs, dim):
         out = np.broadcast_to(w0, (runs, dim)).copy()
     else:
-        raise ValueError(f"w0 must be a scalar, shape (D,) = ({dim},) or (R, D) = ({runs}, {dim}); got"
-                         f" shape {w0.shape}")
+        raise ValueError(f"W0 must be a scalar, shape (D,) = ({dim},) or (R, D) = ({runs}, {dim}); got"
+                         f" shape {w0.shape} (argument w0)")
     if not np.all(np.isfinite(out)):
-        raise ValueError(f"w0 must be finite, got {int((~np.isfinite(out)).sum())} non-finite entries")
+        raise ValueError(f"W0 must be finite, got {int((~np.isfinite(out)).sum())} non-finite entries"
+                         " (argument w0)")
     return out
 
 
