@@ -101,7 +101,7 @@ class Quadratic:
 
 def quadratic(H: np.ndarray, w_star: np.ndarray, name: str = "quadratic") -> Quadratic:
     """Quadratic with a chosen Hessian and minimizer (``f* = 0``)."""
-    return Quadratic(np.asarray(H, float), np.asarray(w_star, float), 0.0, name)
+    return Quadratic(as_real_array("H", H), as_real_array("w_star", w_star), 0.0, name)
 
 
 def diagonal_quadratic(eigenvalues: np.ndarray, w_star: np.ndarray, name: str = "diag") -> Quadratic:

@@ -598,7 +598,7 @@ class _LoopedPulsedDevice(PulsedDevice):
             return
         shown = "nan" if np.isnan(n).any() else ("inf" if not finite.all() else f"{nmax:.0f}")
         raise ValueError(
-            f"{type(self).__name__}: an update asks for {shown} pulses on one element (|increment| /"
+            f"{type(self).__name__}: an update asks for up to {shown} pulses on one element (|increment| /"
             f" dw_min with dw_min = {self.dw_min:g}); the pulse count must be finite and <= max_pulses ="
             f" {self.max_pulses} for this device, which has no closed form for n pulses and applies them"
             " one numpy pass per pulse. Lower the learning rate, set desired_bl=BL (at most BL pulses"
@@ -641,6 +641,9 @@ class _LoopedPulsedDevice(PulsedDevice):
         :func:`sim.pipeline.train_pipeline` report as :class:`sim.Diverged`; it is never dropped.
         """
         increment = np.asarray(increment, dtype=float)
+        # deterministic pre-check of the largest possible count (ceil |d|/dw_min, at most BL)
+        x = np.ceil(np.abs(np.where(np.isnan(increment), 0.0, increment)) / self.dw_min)
+        self._check_pulse_budget(x if self.desired_bl is None else np.minimum(x, self.desired_bl))
         n = self.pulse_counts(increment, rng)
         undefined = np.isnan(n)
         if undefined.any():
