@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from ._checks import Diverged, as_real_array, check_int, check_runs, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .noise import GaussianNoise, Noise, NoNoise, RademacherNoise
+from .noise import Noise, NoNoise
 from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
 
@@ -134,12 +134,13 @@ def simulate(
     if average_from is not None:
         average_from = check_int("average_from", average_from, minimum=0, maximum=steps - 1)
     noise = NoNoise() if noise is None else noise
-    if not isinstance(noise, (NoNoise, GaussianNoise, RademacherNoise)):
-        raise TypeError(f"noise must be None or a sim noise model (sim.GaussianNoise, sim.RademacherNoise,"
-                        f" sim.NoNoise), got {noise!r}")
+    if not callable(getattr(noise, "sample", None)):
+        raise TypeError(f"noise must be None or a noise model with sample(rng, dim) (sim.GaussianNoise,"
+                        f" sim.RademacherNoise, sim.NoNoise, ...), got {noise!r}")
     runs = _runs(seeds)
     R, D = runs.size, problem.dim
-    noise.check_dim(D)
+    if callable(getattr(noise, "check_dim", None)):
+        noise.check_dim(D)
     check_per_run_params(algorithm, R)
     device = algorithm.device
     analog = np.isfinite(np.asarray(device.tau)).all()

@@ -94,7 +94,8 @@ CASES = [
     ("PulsedSoftBounds seed=1.7", "ValueError", "seed", lambda: sim.PulsedSoftBounds(seed=1.7)),
     ("PulsedSoftBounds shape=(2.5,)", "ValueError", "shape",
      lambda: sim.PulsedSoftBounds(dw_min_dtod=0.1, shape=(2.5,))),
-    ("PulsedSoftBounds up_down=1", "ValueError", "up_down", lambda: sim.PulsedSoftBounds(up_down=1.0)),  # already
+    ("PulsedSoftBounds up_down=1", "ValueError", "up_down",
+     lambda: sim.PulsedSoftBounds(up_down=1.0)),  # already
     ("PulsedPowStep max_pulses=0", "ValueError", "max_pulses", lambda: sim.PulsedPowStep(max_pulses=0)),
     ("PulsedPowStep ~2e5 pulses in one update", "ValueError", "max_pulses",
      lambda: _simulate(sim.AnalogSGD(1e3, sim.PulsedPowStep(dw_min=1e-3), mode="pulsed"), steps=1)),
@@ -107,8 +108,10 @@ CASES = [
     ("GaussianNoise std 2-D", "ValueError", "std", lambda: sim.GaussianNoise(np.ones((2, 2)))),  # already
     ("GaussianNoise std of length D+3", "ValueError", "std",
      lambda: _simulate(noise=sim.GaussianNoise(0.1 * np.ones(D + 3)))),
-    ("GaussianNoise.from_sigma sigma=nan", "ValueError", "sigma", lambda: sim.GaussianNoise.from_sigma(np.nan, 4)),
-    ("GaussianNoise.from_sigma sigma='1'", "ValueError", "sigma", lambda: sim.GaussianNoise.from_sigma("1", 4)),
+    ("GaussianNoise.from_sigma sigma=nan", "ValueError", "sigma",
+     lambda: sim.GaussianNoise.from_sigma(np.nan, 4)),
+    ("GaussianNoise.from_sigma sigma='1'", "ValueError", "sigma",
+     lambda: sim.GaussianNoise.from_sigma("1", 4)),
     ("GaussianNoise.from_sigma dim=2.5", "ValueError", "dim", lambda: sim.GaussianNoise.from_sigma(1.0, 2.5)),
     ("RademacherNoise scale=True", "ValueError", "scale", lambda: sim.RademacherNoise(True)),
     ("RademacherNoise scale of length D+1", "ValueError", "scale",
@@ -126,19 +129,24 @@ CASES = [
      lambda: sim.quadratic(np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2))),  # already
     ("Quadratic H not PSD", "ValueError", "semi-definite",
      lambda: sim.quadratic(-np.eye(2), np.zeros(2))),  # already
-    ("Quadratic w_star=nan", "ValueError", "w_star", lambda: sim.quadratic(np.eye(2), np.array([0.0, np.nan]))),
-    ("Quadratic H of strings", "ValueError", "H", lambda: sim.quadratic([["1", "0"], ["0", "1"]], np.zeros(2))),
+    ("Quadratic w_star=nan", "ValueError", "w_star",
+     lambda: sim.quadratic(np.eye(2), np.array([0.0, np.nan]))),
+    ("Quadratic H of strings", "ValueError", "H",
+     lambda: sim.quadratic([["1", "0"], ["0", "1"]], np.zeros(2))),
     ("diagonal_quadratic 2-D eigenvalues", "ValueError", "eigenvalues",
      lambda: sim.diagonal_quadratic(np.ones((3, 3)), 0.0)),
     ("diagonal_quadratic w_star shape", "ValueError", "w_star",
      lambda: sim.diagonal_quadratic(np.ones(3), np.zeros(2))),
-    ("least_squares NaN in A", "ValueError", "A ", lambda: sim.least_squares(np.full((3, 2), np.nan), np.ones(3))),
+    ("least_squares NaN in A", "ValueError", "A ",
+     lambda: sim.least_squares(np.full((3, 2), np.nan), np.ones(3))),
     ("random_least_squares D=2.5", "ValueError", "D ", lambda: sim.random_least_squares(D=2.5)),
     ("random_least_squares D='3'", "ValueError", "D ", lambda: sim.random_least_squares(D="3")),
     ("random_least_squares N=0", "ValueError", "N ", lambda: sim.random_least_squares(N=0)),  # already
-    ("random_least_squares a_scale=nan", "ValueError", "a_scale", lambda: sim.random_least_squares(a_scale=np.nan)),
+    ("random_least_squares a_scale=nan", "ValueError", "a_scale",
+     lambda: sim.random_least_squares(a_scale=np.nan)),
     ("random_least_squares seed=1.7", "ValueError", "seed", lambda: sim.random_least_squares(seed=1.7)),
-    ("paper_problem unknown name", "ValueError", "exact_fig3", lambda: sim.paper_problem("nosuch")),  # already
+    ("paper_problem unknown name", "ValueError", "exact_fig3",
+     lambda: sim.paper_problem("nosuch")),  # already
     ("paper_problem name as list", "ValueError", "name", lambda: sim.paper_problem(["exact_fig3"])),
     ("paper_problem seed=-1", "ValueError", "seed", lambda: sim.paper_problem("exact_fig3", seed=-1)),
     # --- optimizers -------------------------------------------------------------------------------
@@ -149,8 +157,10 @@ CASES = [
     ("DigitalSGD alpha=-inf", "ValueError", "alpha", lambda: sim.DigitalSGD(-np.inf)),  # already
     ("DigitalSGD alpha of 3 values, R=4", "ValueError", "alpha",
      lambda: _simulate(sim.DigitalSGD(np.full(3, 0.1)), seeds=4)),  # already (at the first step)
-    ("AnalogSGD device='soft_bounds'", "TypeError", "device", lambda: sim.AnalogSGD(0.1, "soft_bounds")),  # already
-    ("AnalogSGD mode='pulse'", "ValueError", "mode", lambda: sim.AnalogSGD(0.1, sim.SoftBounds(1), mode="pulse")),  # already
+    ("AnalogSGD device='soft_bounds'", "TypeError", "device",
+     lambda: sim.AnalogSGD(0.1, "soft_bounds")),  # already
+    ("AnalogSGD mode='pulse'", "ValueError", "mode",
+     lambda: sim.AnalogSGD(0.1, sim.SoftBounds(1), mode="pulse")),  # already
     ("AnalogSGD pulsed on a mean-field device", "ValueError", "mode",
      lambda: sim.AnalogSGD(0.1, sim.SoftBounds(1.0), mode="pulsed")),  # already (at the first step)
     ("TikiTaka beta='0.1'", "ValueError", "beta", lambda: sim.TikiTaka(0.1, "0.1", sim.SoftBounds(1.0))),
@@ -166,7 +176,8 @@ CASES = [
      lambda: sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), columns_per_transfer=0)),  # already
     ("TikiTaka columns_per_transfer > D", "ValueError", "columns_per_transfer",
      lambda: _simulate(sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), columns_per_transfer=D + 1))),  # already
-    ("TikiTaka gamma=-1", "ValueError", "gamma", lambda: sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), gamma=-1.0)),  # already
+    ("TikiTaka gamma=-1", "ValueError", "gamma",
+     lambda: sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), gamma=-1.0)),  # already
     ("TikiTaka gamma of 2 values, R=4", "ValueError", "gamma",
      lambda: _simulate(sim.TikiTaka(0.1, 0.1, sim.SoftBounds(1.0), gamma=np.full(2, 0.1)), seeds=4)),
     ("ResidualLearningV2 dw_min='1'", "ValueError", "dw_min",
@@ -192,7 +203,8 @@ CASES = [
     ("simulate record_every=nan", "ValueError", "record_every", lambda: _simulate(record_every=np.nan)),
     ("simulate record_every=0", "ValueError", "record_every", lambda: _simulate(record_every=0)),  # already
     ("simulate average_from=2.5", "ValueError", "average_from", lambda: _simulate(average_from=2.5)),
-    ("simulate average_from=steps", "ValueError", "average_from", lambda: _simulate(average_from=3)),  # already
+    ("simulate average_from=steps", "ValueError", "average_from",
+     lambda: _simulate(average_from=3)),  # already
     ("simulate w0='0.5'", "ValueError", "w0", lambda: _simulate(w0="0.5")),
     ("simulate w0=nan", "ValueError", "W0", lambda: _simulate(w0=np.nan)),  # already
     ("simulate w0 of shape (3,)", "ValueError", "W0", lambda: _simulate(w0=np.zeros(3))),  # already
@@ -234,17 +246,20 @@ CASES = [
     # --- pipelines --------------------------------------------------------------------------------
     ("build_schedule stages=0", "ValueError", "stages", lambda: build_schedule("sync", 0, 2)),  # already
     ("build_schedule stages=nan", "ValueError", "stages", lambda: build_schedule("sync", np.nan, 2)),
-    ("build_schedule stages=True", "ValueError", "stages", lambda: build_schedule("sync", True, 2)),  # already
+    ("build_schedule stages=True", "ValueError", "stages",
+     lambda: build_schedule("sync", True, 2)),  # already
     ("build_schedule micro_batches=2.5", "ValueError", "micro_batches",
      lambda: build_schedule("async", 2, 2.5)),  # already
-    ("build_schedule mini_batches=inf", "ValueError", "mini_batches", lambda: build_schedule("sync", 2, 2, np.inf)),
+    ("build_schedule mini_batches=inf", "ValueError", "mini_batches",
+     lambda: build_schedule("sync", 2, 2, np.inf)),
     ("build_schedule kind='foo'", "ValueError", "kind", lambda: build_schedule("foo", 2, 2)),  # already
     ("build_schedule kind=None", "ValueError", "kind", lambda: build_schedule(None, 2, 2)),  # already
     ("train_pipeline seed=1.7", "ValueError", "seed", lambda: _pipeline(seed=1.7)),
     ("train_pipeline seeds=True", "ValueError", "seeds", lambda: _pipeline(seeds=True)),
     ("train_pipeline w0 with 3 runs, seeds=2", "ValueError", "w0", lambda: _pipeline(w0_runs=3)),
     ("train_pipeline schedule='sync'", "TypeError", "schedule", lambda: _pipeline(schedule="sync")),
-    ("train_pipeline micro_batch=0", "ValueError", "micro_batch", lambda: _pipeline(micro_batch=0)),  # already
+    ("train_pipeline micro_batch=0", "ValueError", "micro_batch",
+     lambda: _pipeline(micro_batch=0)),  # already
     ("train_pipeline divergence", "Diverged", "train_pipeline diverged", lambda: _pipeline(alpha=1e3, K=200)),
     ("pipeline.Dense n_in=0", "ValueError", "n_in", lambda: sim.pipeline.Dense(0, 2)),
 ]
