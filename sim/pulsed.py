@@ -717,6 +717,12 @@ class PulsedPowStep(_LoopedPulsedDevice):
     pow_up_down
         Up/down bias :math:`\beta_p \in (-1, 1)` of the exponent (one-sided, see above).
 
+    max_pulses
+        Largest pulse count per element and update (default 10 000; ``None``: no cap). The pulse
+        loop costs one numpy pass per pulse, so a larger count raises ``ValueError`` before
+        looping (never a silent truncation, never an apparent hang); ``desired_bl`` bounds the
+        count by BL, as aihwkit does. See :attr:`_LoopedPulsedDevice.max_pulses`.
+
     The shared parameters are those of :class:`PulsedDevice`.
     """
 
@@ -786,6 +792,10 @@ class PulsedExpStep(_LoopedPulsedDevice):
         Exponents :math:`\gamma \ge 0` (defaults 12.44625, 12.78785).
     a, b
         Slope and offset of :math:`z` (defaults 0.244, 0.2425).
+
+    max_pulses
+        Largest pulse count per element and update (default 10 000; ``None``: no cap); above it
+        the update raises ``ValueError`` before looping, as for :class:`PulsedPowStep`.
 
     The shared parameters are those of :class:`PulsedDevice`; aihwkit's ``dw_min_std_add`` and
     ``dw_min_std_slope`` (state-dependent noise) are not modelled.

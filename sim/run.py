@@ -106,6 +106,8 @@ def simulate(
     Returns
     -------
     Trajectory
+        Every recorded value is finite (a divergence raises instead), so ``first_nonfinite`` is
+        always -1 and ``diverged`` always False on a returned trajectory.
 
     Raises
     ------
