@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .._checks import check_int
+from .._checks import check_int, check_real
 from .._rng import BatchRNG
 from .io import IO, PERFECT_IO
 
@@ -113,7 +113,8 @@ class Linear(Layer):
         r"""Weights (and bias) :math:`\sim U(-s, s)`, :math:`s = 1/\sqrt{\text{in}}` by default
         (PyTorch's ``nn.Linear`` init, which aihwkit's ``AnalogLinear`` keeps); shape ``(R, out,
         in[+1])``, each run from its own stream of ``rng``."""
-        s = 1.0 / np.sqrt(self.in_features) if scale is None else float(scale)
+        s = (1.0 / np.sqrt(self.in_features) if scale is None
+             else check_real("scale", scale, 0.0, lo_open=True))
         return _uniform_init(rng, self.param_shape, s)
 
     def forward(self, W: np.ndarray, x: np.ndarray,
@@ -185,7 +186,7 @@ class Conv2d(Layer):
 
     def init_params(self, rng: BatchRNG, scale: float | None = None) -> np.ndarray:
         r""":math:`U(-s, s)` with :math:`s = 1/\sqrt{C k^2}` (PyTorch's ``nn.Conv2d`` init)."""
-        s = 1.0 / np.sqrt(self.fan_in) if scale is None else float(scale)
+        s = 1.0 / np.sqrt(self.fan_in) if scale is None else check_real("scale", scale, 0.0, lo_open=True)
         return _uniform_init(rng, self.param_shape, s)
 
     def forward(self, W: np.ndarray, x: np.ndarray,

@@ -243,6 +243,23 @@ CASES = [
     ("Linear io='perfect'", "TypeError", "io", lambda: nets.Linear(3, 2, io="perfect")),
     ("Conv2d kernel_size=0", "ValueError", "kernel_size", lambda: nets.Conv2d(1, 2, 0)),  # already
     ("MaxPool2d kernel_size=2.5", "ValueError", "kernel_size", lambda: nets.MaxPool2d(2.5)),  # already
+    ("nets.accuracy batch=0", "ValueError", "batch",
+     lambda: nets.accuracy([nets.Linear(4, 2)], [np.zeros((1, 2, 5))], np.zeros((3, 4)),
+                           np.zeros(3, int), batch=0)),
+    ("nets.init_params scale=nan", "ValueError", "scale",
+     lambda: nets.init_params([nets.Linear(4, 2)], sim.BatchRNG(0, [0], "t"), scale=np.nan)),
+    ("nets.load_digits test_fraction='0.2'", "ValueError", "test_fraction",
+     lambda: nets.load_digits(test_fraction="0.2")),
+    ("nets.load_digits seed=1.7", "ValueError", "seed", lambda: nets.load_digits(seed=1.7)),
+    ("nets.load_digits layout='img'", "ValueError", "layout",
+     lambda: nets.load_digits(layout="img")),  # already
+    ("nets.teacher_student n_train=True", "ValueError", "n_train",
+     lambda: nets.teacher_student(n_train=True)),
+    ("nets.teacher_student n_train=nan", "ValueError", "n_train",
+     lambda: nets.teacher_student(n_train=np.nan)),
+    ("nets.IO out_noise='0.1'", "ValueError", "out_noise", lambda: nets.IO(out_noise="0.1")),
+    ("nets.IO inp_bits=nan", "ValueError", "inp_bits", lambda: nets.IO(inp_bits=np.nan)),
+    ("nets.fcn sizes=[4, 0]", "ValueError", "out_features", lambda: nets.fcn([4, 0])),  # already
     # --- pipelines --------------------------------------------------------------------------------
     ("build_schedule stages=0", "ValueError", "stages", lambda: build_schedule("sync", 0, 2)),  # already
     ("build_schedule stages=nan", "ValueError", "stages", lambda: build_schedule("sync", np.nan, 2)),
