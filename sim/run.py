@@ -19,6 +19,8 @@ __all__ = ["DEFAULT_RECORD", "Diverged", "initial_weights", "progress_enabled", 
 from .trajectory import MAXIMA, METRICS, Point, Trajectory
 
 DEFAULT_RECORD = ("loss", "grad_norm2", "sat")
+#: memory that the recorded snapshots of one simulate call may take (checked before running)
+_MAX_RECORD_BYTES = 2 * 2**30
 
 
 def progress_enabled(progress: bool | None) -> bool:
@@ -151,9 +153,16 @@ def simulate(
     noise_rng = BatchRNG(seed, runs, "gradient_noise")
     algo_rng = BatchRNG(seed, runs, "algorithm")
 
-    snaps = sorted(set(range(0, steps, record_every)) | {steps})
-    n = len(snaps)
     names = list(dict.fromkeys(record))
+    n = -(-steps // record_every) + 1  # snapshots 0, s, 2s, ... below K, and K
+    need = n * (16 * R * max(len(names), 1) + 40)  # values + sums (float64), the index list
+    if need > _MAX_RECORD_BYTES:
+        raise ValueError(f"record_every={record_every} with steps={steps} and R={R} runs would keep {n}"
+                         f" snapshots of {len(names)} metric(s) (~{need / 2**30:.1f} GiB, limit"
+                         f" {_MAX_RECORD_BYTES / 2**30:.0f} GiB); raise record_every (the averages stay"
+                         " exact whatever the stride)")
+    snaps = list(range(0, steps, record_every))
+    snaps.append(steps)
     values = {m: np.empty((R, n)) for m in names}
     sums = {m: np.zeros((R, n)) for m in names}
     running = {m: np.zeros(R) for m in names}

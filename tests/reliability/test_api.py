@@ -205,6 +205,8 @@ CASES = [
     ("simulate average_from=2.5", "ValueError", "average_from", lambda: _simulate(average_from=2.5)),
     ("simulate average_from=steps", "ValueError", "average_from",
      lambda: _simulate(average_from=3)),  # already
+    ("simulate steps=1e12 recorded every step", "ValueError", "record_every",
+     lambda: _simulate(steps=1e12)),
     ("simulate w0='0.5'", "ValueError", "w0", lambda: _simulate(w0="0.5")),
     ("simulate w0=nan", "ValueError", "W0", lambda: _simulate(w0=np.nan)),  # already
     ("simulate w0 of shape (3,)", "ValueError", "W0", lambda: _simulate(w0=np.zeros(3))),  # already
