@@ -80,6 +80,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+def _float(value: Any) -> float:
+    """``float(value)``, with ``inf`` for an integer too large for a float (no OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float(np.sign(value)) * np.inf
+
+
 def _describe(value: Any) -> str:
     r = repr(value)
     if len(r) > 80:
@@ -94,9 +102,12 @@ def check_int(name: str, value: Any, *, minimum: int | None = 1, maximum: int | 
     allowed = f"an integer{lo}{' and' if lo and hi else ''}{hi}"
     if maximum is None and minimum in (0, 1):
         allowed = "a positive integer" if minimum == 1 else "a non-negative integer"
-    if not _is_number(value) or not np.isfinite(float(value)) or float(value) != int(value):
+    if isinstance(value, numbers.Integral) and _is_number(value):
+        v = int(value)
+    elif not _is_number(value) or not np.isfinite(_float(value)) or _float(value) != int(value):
         raise ValueError(f"{name} must be {allowed}, got {_describe(value)}")
-    v = int(value)
+    else:
+        v = int(value)
     if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return v
@@ -123,7 +134,7 @@ def check_real(name: str, value: Any, lo: float = -np.inf, hi: float = np.inf, *
     allowed = _interval(lo, hi, lo_open, hi_open)
     if not _is_number(value):
         raise ValueError(f"{name} must be a real number, {allowed}, got {_describe(value)}")
-    v = float(value)
+    v = _float(value)
     if (not np.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi)):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return v
@@ -137,7 +148,7 @@ def as_real_array(name: str, value: Any) -> np.ndarray:
     if value is None or isinstance(value, (str, bytes)):
         raise ValueError(f"{name} must be a real number or an array of real numbers, got {_describe(value)}")
     if _is_number(value):
-        return np.asarray(float(value))
+        return np.asarray(_float(value))
     try:
         arr = np.asarray(value)
     except ValueError as exc:  # ragged nested sequences
@@ -194,7 +205,7 @@ def check_runs(name: str, value: Any) -> np.ndarray:
         raise ValueError(f"{name} must be a positive integer or a non-empty sequence of run indices, got"
                          f" {value!r}")
     for r in items:
-        if not _is_number(r) or not np.isfinite(float(r)) or float(r) != int(r) or int(r) < 0:
+        if not _is_number(r) or not np.isfinite(_float(r)) or _float(r) != int(r) or int(r) < 0:
             raise ValueError(f"{name}: run indices must be non-negative integers, got {_describe(r)} in"
                              f" {_describe(value)}")
     return np.asarray([int(r) for r in items], dtype=np.int64)

@@ -51,6 +51,12 @@ def initial_weights(w0: float | np.ndarray, runs: int, dim: int) -> np.ndarray:
     return out
 
 
+def _big(i: int) -> str:
+    """An integer for a message: in full up to 15 digits, else as ``d.dde+N``."""
+    t = str(int(i))
+    return t if len(t) <= 15 else f"{t[0]}.{t[1:3]}e+{len(t) - 1}"
+
+
 def _check_algorithm(algorithm: object) -> None:
     missing = [m for m in ("init", "query", "weights", "step", "device") if not hasattr(algorithm, m)]
     if missing:
@@ -157,10 +163,10 @@ def simulate(
     n = -(-steps // record_every) + 1  # snapshots 0, s, 2s, ... below K, and K
     need = n * (16 * R * max(len(names), 1) + 40)  # values + sums (float64), the index list
     if need > _MAX_RECORD_BYTES:
-        raise ValueError(f"record_every={record_every} with steps={steps} and R={R} runs would keep {n}"
-                         f" snapshots of {len(names)} metric(s) (~{need / 2**30:.1f} GiB, limit"
-                         f" {_MAX_RECORD_BYTES / 2**30:.0f} GiB); raise record_every (the averages stay"
-                         " exact whatever the stride)")
+        raise ValueError(f"record_every={record_every} with steps={_big(steps)} and R={R} runs would keep"
+                         f" {_big(n)} snapshots of {len(names)} metric(s) (~{_big(need // 2**30)} GiB, limit"
+                         f" {_MAX_RECORD_BYTES // 2**30} GiB); raise record_every (the averages stay exact"
+                         " whatever the stride)")
     snaps = list(range(0, steps, record_every))
     snaps.append(steps)
     values = {m: np.empty((R, n)) for m in names}

@@ -207,6 +207,9 @@ CASES = [
      lambda: _simulate(average_from=3)),  # already
     ("simulate steps=1e12 recorded every step", "ValueError", "record_every",
      lambda: _simulate(steps=1e12)),
+    ("simulate steps=10**400", "ValueError", "record_every", lambda: _simulate(steps=10**400)),
+    ("SoftBounds tau=10**400", "ValueError", "tau", lambda: sim.SoftBounds(10**400)),
+    ("DigitalSGD alpha=-10**400", "ValueError", "alpha", lambda: sim.DigitalSGD(-(10**400))),
     ("simulate w0='0.5'", "ValueError", "w0", lambda: _simulate(w0="0.5")),
     ("simulate w0=nan", "ValueError", "W0", lambda: _simulate(w0=np.nan)),  # already
     ("simulate w0 of shape (3,)", "ValueError", "W0", lambda: _simulate(w0=np.zeros(3))),  # already
