@@ -166,7 +166,8 @@ def check_array(name: str, value: Any, lo: float = -np.inf, hi: float = np.inf, 
     arr = as_real_array(name, value)
     allowed = _interval(lo, hi, lo_open, hi_open)
     if max_ndim is not None and arr.ndim > max_ndim:
-        kind = "a scalar" if max_ndim == 0 else f"a scalar or an array with at most {max_ndim} axes"
+        kind = "a scalar" if max_ndim == 0 else ("a scalar or a 1-D array" if max_ndim == 1
+                                                   else f"a scalar or an array with at most {max_ndim} axes")
         raise ValueError(f"{name} must be {kind}, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
