@@ -117,7 +117,7 @@ def _evaluate_checked(st: Statement, values: dict[str, float]) -> np.ndarray:
         )
     missing = sorted(needed - set(values))
     if missing:
-        raise _InputError(f"{st.id} needs a value for {', '.join(missing)} (symbols: {', '.join(sorted(needed))})")
+        raise _InputError(f"{st.id}: missing value(s) for {', '.join(missing)} (symbols: {', '.join(sorted(needed))})")
     try:
         return st.evaluate(**{k: values[k] for k in needed})
     except ValueError as err:

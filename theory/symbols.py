@@ -155,13 +155,19 @@ class Domain:
         bad = ~self.contains(x)
         if np.any(bad):
             if x.ndim == 0:
-                raise ValueError(f"{name} must be {self.phrase}; got {name} = {float(x):.17g}")
+                raise ValueError(f"{name} must be {self.phrase}; got {name} = {_num(x)}")
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                f"{name} must be {self.phrase}; got {name}[{', '.join(map(str, idx))}] = {float(x[idx]):.17g}"
+                f"{name} must be {self.phrase}; got {name}[{', '.join(map(str, idx))}] = {_num(x[idx])}"
                 f" ({int(bad.sum())} of {x.size} elements outside)"
             )
         return x
+
+
+def _num(x: object) -> str:
+    """Shortest round-trip text of a float, without a trailing ``.0``."""
+    text = repr(float(x))  # type: ignore[arg-type]
+    return text[:-2] if text.endswith(".0") else text
 
 
 REAL = Domain()
