@@ -206,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader went away: send the rest of stdout to /dev/null so the interpreter's final
         # flush does not raise again, and exit quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file descriptor (captured): nothing to flush
+            pass
         return EXIT_BROKEN_PIPE
 
 
