@@ -103,7 +103,8 @@ def _format_value(value: np.ndarray) -> str:
         value = value[:, 0]
     if value.ndim == 1:
         return "[" + ", ".join(f"{x:.10g}" for x in value) + "]"
-    return "\n".join("[" + ", ".join(f"{x:.10g}" for x in row) + "]" for row in value.reshape(value.shape[0], -1))
+    rows = value.reshape(value.shape[0], -1)
+    return "\n".join("[" + ", ".join(f"{x:.10g}" for x in row) + "]" for row in rows)
 
 
 def _evaluate_checked(st: Statement, values: dict[str, float]) -> np.ndarray:
@@ -111,13 +112,16 @@ def _evaluate_checked(st: Statement, values: dict[str, float]) -> np.ndarray:
     allowed = needed | set(st.assumption_symbols)
     unknown = sorted(set(values) - allowed)
     if unknown:
-        also = f"; its assumptions also use {', '.join(st.assumption_symbols)}" if st.assumption_symbols else ""
+        extra = st.assumption_symbols
+        also = f"; its assumptions also use {', '.join(extra)}" if extra else ""
         raise _InputError(
             f"{st.id} has no symbol {', '.join(unknown)}; its symbols are {', '.join(sorted(needed))}{also}"
         )
     missing = sorted(needed - set(values))
     if missing:
-        raise _InputError(f"{st.id}: missing value(s) for {', '.join(missing)} (symbols: {', '.join(sorted(needed))})")
+        raise _InputError(
+            f"{st.id}: missing value(s) for {', '.join(missing)} (symbols: {', '.join(sorted(needed))})"
+        )
     try:
         return st.evaluate(**{k: values[k] for k in needed})
     except ValueError as err:
@@ -140,7 +144,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("assumptions:")
         for c in checks:
             if c.holds is None:
-                needs = [n for n in next(a for a in st.assumptions if a.name == c.name).symbols if n not in values]
+                assumption = next(a for a in st.assumptions if a.name == c.name)
+                needs = [n for n in assumption.symbols if n not in values]
                 verdict = f"not checked (give {', '.join(needs)})"
             else:
                 verdict = "holds" if c.holds else "VIOLATED"

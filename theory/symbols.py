@@ -151,7 +151,9 @@ class Domain:
         try:
             x = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be {self.phrase}; got {value!r}, which is not a real number") from None
+            raise ValueError(
+                f"{name} must be {self.phrase}; got {value!r}, which is not a real number"
+            ) from None
         bad = ~self.contains(x)
         if np.any(bad):
             if x.ndim == 0:

@@ -14,8 +14,8 @@ import sys
 import pytest
 
 import theory
-from theory.__main__ import main
 from tests.theory._values import plausible
+from theory.__main__ import main
 
 ALL = theory.ids()
 ALD = ["asgd.upper.ald", "Delta_0=0.42", "sigma=0.63", "L=0.6", "W_max=0.6", "tau=1"]
@@ -91,7 +91,8 @@ def test_eval_checks_assumption_only_names():
     out = _cli("eval", *base, "gamma=0.4", "c=0.2")
     assert out.returncode == 3 and "assumption 'zero_symmetric_point'" in _one_error_line(out.stderr)
     out = _cli("eval", *base, "gamma=-0.4", "c=0")
-    assert out.returncode == 2 and "gamma must be a real >= 0; got gamma = -0.4" in _one_error_line(out.stderr)
+    assert out.returncode == 2
+    assert "gamma must be a real >= 0; got gamma = -0.4" in _one_error_line(out.stderr)
 
 
 @pytest.mark.parametrize(("sid", "values", "expected"), [
