@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _core
 from ._core import Bound, Derivation, Statement
+from .symbols import domain_of
 
 EXIT_USAGE = 2
 EXIT_ASSUMPTION = 3
@@ -56,13 +57,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"{st.id}  ({st.kind})")
     print(f"  {st.title}\n")
     if isinstance(st, Bound):
-        rel = {"<=": "≤", ">=": "≥", "=": "="}[st.relation]
+        rel = {"<=": "≤", ">=": "≥", "=": "=", "~": "≈"}[st.relation]
         print(f"  {st.lhs}  {rel}\n")
         print("    " + st.pretty().replace("\n", "\n    "))
+        if st.remainder:
+            print(f"\n  Approximation, error {st.remainder}")
         print(f"\n  LaTeX: {st.latex()}")
         print("\n  Symbols:")
         for name in st.symbols:
-            print(f"    {name:<12} {st.meaning(name)}")
+            print(f"    {name:<12} {st.meaning(name)}  [{domain_of(name)}]")
     else:
         assert isinstance(st, Derivation)
         print("    " + st.pretty().replace("\n", "\n    "))
@@ -151,8 +154,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 verdict = "holds" if c.holds else "VIOLATED"
             print(f"  {c.name:<{width}}  {verdict:<12}  {c.text}")
     if checks.violated:
-        what = "; ".join(f"{c.name!r} ({c.text})" for c in checks.violated)
-        print(f"error: assumption {what} violated: {st.id} does not apply at these values", file=sys.stderr)
+        what = ", ".join(repr(c.name) for c in checks.violated)
+        print(f"error: assumption {what} violated (see above): {st.id} does not apply at these values",
+              file=sys.stderr)
         return EXIT_ASSUMPTION
     return 0
 

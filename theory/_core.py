@@ -21,7 +21,7 @@ import sympy as sp
 
 from .symbols import MEANINGS, domain_of
 
-Relation = Literal["<=", ">=", "="]
+Relation = Literal["<=", ">=", "=", "~"]
 Status = Literal["restated", "derived", "reconstructed"]
 
 
@@ -243,11 +243,16 @@ class Bound(_Statement):
     expr
         The right-hand side, a sympy expression in named symbols.
     relation
-        ``"<="`` for an upper bound, ``">="`` for a lower bound, ``"="`` for an exact prediction.
+        ``"<="`` for an upper bound, ``">="`` for a lower bound, ``"="`` for an exact prediction,
+        ``"~"`` for an approximation whose error is stated in ``remainder``.
     assumptions
         Conditions under which the statement holds.
     provenance
         Source and status.
+    meanings
+        Meanings of symbols not in :data:`theory.symbols.MEANINGS`.
+    remainder
+        For ``relation="~"``: the size of the error (e.g. ``"O(alpha^3)"``) and where it comes from.
     """
 
     id: str
@@ -258,6 +263,12 @@ class Bound(_Statement):
     assumptions: tuple[Assumption, ...]
     provenance: Provenance
     meanings: Mapping[str, str] = field(default_factory=dict)
+    remainder: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.relation == "~") != bool(self.remainder):
+            raise ValueError(f"Bound {self.id!r}: relation '~' needs a remainder (and only it has one);"
+                             f" got relation {self.relation!r}, remainder {self.remainder!r}")
 
     kind = "bound"
 
@@ -281,14 +292,20 @@ class Bound(_Statement):
         return _evaluate(self.expr, values, f"Bound {self.id!r}")
 
     def latex(self) -> str:
-        rel = {"<=": r"\le", ">=": r"\ge", "=": "="}[self.relation]
+        rel = {"<=": r"\le", ">=": r"\ge", "=": "=", "~": r"\approx"}[self.relation]
         return f"{self.lhs} {rel} {sp.latex(self.expr)}"
 
     def pretty(self) -> str:
         return sp.pretty(self.expr, use_unicode=True)
 
     def holds(self, measured: float, **values: float) -> bool:
-        """Whether ``measured  relation  expr(values)`` (exact comparison, no statistics)."""
+        """Whether ``measured  relation  expr(values)`` (exact comparison, no statistics).
+
+        An approximation (``relation="~"``) has no exact verdict: ``ValueError``.
+        """
+        if self.relation == "~":
+            raise ValueError(f"Bound {self.id!r} is an approximation ({self.remainder}); compare the"
+                             " measurement with its stated error instead of calling holds()")
         rhs = float(self.evaluate(**values))
         if self.relation == "<=":
             return measured <= rhs
