@@ -76,8 +76,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"\n  sympy re-derivation agrees: {st.verify()}")
     if st.assumptions:
         print("\n  Assumptions:")
+        width = max(14, *(len(a.name) for a in st.assumptions))
         for a in st.assumptions:
-            print(f"    {a.name:<14} {a.description}")
+            print(f"    {a.name:<{width}} {a.description}")
     print(f"\n  Provenance: {st.provenance}")
     return 0
 
