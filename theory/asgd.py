@@ -132,6 +132,10 @@ _DERIVED_NOTE = (
     " the constant 2 of the restated 2024 bound and never needs 4. The rate term carries"
     " (2 + (1+rho)^2)/(1 - rho^2) at the paper's step size, above the restated 4/(1 - rho^2) when"
     " rho > sqrt(2) - 1: the variance factor (1 + rho)^2 is what this proof can show."
+    " Which averages: the descent step is taken in conditional expectation and then in full"
+    " expectation, so Stilde_K is the expectation (1/K) sum_k E||W_k||_inf^2/tau^2 (estimate it by"
+    " the mean over runs), while the factor (1 + rho)^2 and the division by 1 - rho^2 need W_max,"
+    " an almost-sure bound on ||W_k||_inf for every k < K (estimate it by the max over runs and k)."
 )
 
 

@@ -178,7 +178,6 @@ NONNEGATIVE = Domain(lower=0.0, lower_closed=True)
 COUNT = Domain(lower=1.0, lower_closed=True, integer=True)
 INDEX = Domain(lower=0.0, lower_closed=True, integer=True)
 UNIT = Domain(lower=0.0, upper=1.0, lower_closed=True, upper_closed=True)
-UNIT_OPEN = Domain(lower=0.0, upper=1.0, lower_closed=True)
 
 DOMAINS: Mapping[str, Domain] = {
     # problem constants
@@ -206,7 +205,7 @@ DOMAINS: Mapping[str, Domain] = {
     "C_TT": POSITIVE, "C_RL": POSITIVE, "c_noise": POSITIVE, "mu_g": REAL, "m_g": POSITIVE,
     # certificates (theory/certify.py)
     "epsilon_sat": UNIT, "lambda": POSITIVE, "kappa_P": NONNEGATIVE, "q_W": POSITIVE,
-    "u": UNIT_OPEN,
+    "u": Domain(lower=0.0, upper=1.0),
     # delay (theory/delay.py), implicit bias (theory/implicit.py)
     "delay": INDEX, "a": POSITIVE, "z": REAL, "e": NONNEGATIVE, "Sigma": POSITIVE,
 }
@@ -216,7 +215,7 @@ DOMAINS: Mapping[str, Domain] = {
 check their inputs against it. A domain states what the symbol can mean (a count is an integer
 >= 1, a variance-like average is >= 0); conditions a theorem needs on top (``W_max < tau``,
 ``alpha L <= 1``) are *assumptions* of the statement, not domains. ``u`` (a saturation
-``w^2/tau^2``) lies in [0, 1); ``epsilon_sat`` (a saturation radius) in [0, 1]; ``c`` (the
+``w^2/tau^2``, positive in sympy) lies in (0, 1); ``epsilon_sat`` (a saturation radius) in [0, 1]; ``c`` (the
 symmetric point over tau) in (-1, 1).
 """
 
