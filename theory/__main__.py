@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 import numpy as np
 
@@ -40,6 +41,13 @@ EXIT_BROKEN_PIPE = 141
 
 class _InputError(Exception):
     """A user error the CLI reports in one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (``error: ... (see python -m theory --help)``, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -171,7 +179,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m theory",
         description="Symbolic bounds and derivations of aimc-verify.",
         epilog="exit codes: 0 ok; 2 bad input (one line on stderr); 3 eval: an assumption is violated;"

@@ -184,3 +184,13 @@ def test_eval_every_statement_rejects_nan_and_missing(sid, capsys):
     rest = {k: v for k, v in values.items() if k != first}
     code, out, err = _run(capsys, ["eval", sid, *(f"{k}={v!r}" for k, v in rest.items())])
     assert code == 2 and out == "" and f"missing value(s) for {first}" in _one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [[], ["eval"], ["list", "--kind", "foo"], ["frob"], ["show"]])
+def test_usage_errors_are_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert _one_error_line(cap.err).startswith("error: ")
