@@ -194,3 +194,10 @@ def test_usage_errors_are_one_line(argv, capsys):
     cap = capsys.readouterr()
     assert cap.out == ""
     assert _one_error_line(cap.err).startswith("error: ")
+
+
+@pytest.mark.parametrize("sid", ALL)
+def test_show_every_statement(sid, capsys):
+    code, out, err = _run(capsys, ["show", sid])
+    assert code == 0 and err == ""
+    assert out.startswith(sid) and "Provenance" in out
