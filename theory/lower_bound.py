@@ -203,7 +203,8 @@ def _floor_alpha() -> Bound:
             " the stationary second moment, keeping E e^2 and dropping E e^3, E e^4 (the moment"
             " equations do not close), is an approximation with an O(alpha^3) error: at L = 1,"
             " w* = 0.5, tau = 1, s = 0.3 it is 0.3 % low at alpha = 0.3 (visible at 10 standard"
-            " errors of a 4e7-sample simulation), 1e-4 relative at alpha = 0.1. The leading term is"
+            " errors of a 4e7-sample simulation) and not resolved at alpha <= 0.1 (within 1 s.e., 4e-4"
+            " relative). The leading term is"
             " alpha L^2 s^2 M^2/((L + s/tau)(2 - alpha (L + s/tau))); the b, q (multiplicative-noise)"
             " terms are its O(alpha^2) correction." + _BAND_NOTE + " Outside the band, or where the"
             " denominator is <= 0, the formula is meaningless (at alpha = 1.2 it is -0.597 < 0).",
