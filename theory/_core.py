@@ -12,7 +12,7 @@ work runs the first time :func:`get` asks for the id (then it is cached).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -134,6 +134,14 @@ class AssumptionChecks(tuple):
     def as_dict(self) -> dict[str, bool | None]:
         """``{name: holds}``."""
         return {c.name: c.holds for c in self}
+
+    def items(self) -> ItemsView[str, bool | None]:
+        """``(name, holds)`` pairs (compatibility with the former ``dict`` result)."""
+        return self.as_dict().items()
+
+    def get(self, name: str, default: bool | None = None) -> bool | None:
+        """``holds`` of the assumption ``name`` (``default`` if there is none)."""
+        return self.as_dict().get(name, default)
 
     @property
     def violated(self) -> list[AssumptionCheck]:

@@ -124,6 +124,7 @@ def test_check_assumptions_api():
     assert [c.name for c in checks.unchecked] == ["saturation", "stilde_expectation"]
     with pytest.raises(KeyError, match="no assumption named 'nope'"):
         checks["nope"]
+    assert dict(checks.items()) == checks.as_dict() and checks.get("nope") is None
     with pytest.raises(ValueError, match="alpha must be a real > 0; got alpha = -1"):
         b.check_assumptions(alpha=-1.0, L=1.0)
 
