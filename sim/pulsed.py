@@ -457,9 +457,13 @@ class PulsedLinearStep(PulsedDevice):
         up = increment >= 0
         a = np.where(up, self.a_up, -np.asarray(self.a_down))
         zero = np.where(up, self._tp_up, self._tp_down)  # physical zero of the step, b/gamma
+        n_run = n.reshape(n.shape[0], -1).max(axis=1, initial=0)  # each run's own largest count
         for k in range(int(n.max(initial=0))):
             active = n > k
-            noise = 1 + self.dw_min_std * rng.normal(increment.shape[1:]) if self.dw_min_std else 1
+            noise = 1
+            if self.dw_min_std:  # one normal per element for the runs still pulsing (ragged)
+                xi = rng.normal_ragged((n_run > k).astype(np.int64), increment.shape[1:])
+                noise = 1 + self.dw_min_std * xi[:, 0]
             step = a * (1 - (w + self._ref) / zero) * noise  # the physical rule on w + r
             w = np.where(active, self.clip(w + step), w)
         return w
@@ -570,9 +574,10 @@ class _LoopedPulsedDevice(PulsedDevice):
       end), with per-pulse cycle-to-cycle noise and clipping exactly as aihwkit's ``update_once``.
       Cost: :math:`\max n` passes over the still-active elements (``benchmarks/bench_pulsed.py``).
 
-    Randomness: iteration :math:`k` draws one normal per element of the batch (``rng.normal``) when
-    ``dw_min_std > 0``, so the numbers are reproducible for a given batch; a run's later draws
-    depend on the batch's largest pulse count (not a per-run function across batch sizes).
+    Randomness: when ``dw_min_std > 0``, iteration :math:`k` draws one normal per element for each
+    run whose own largest pulse count exceeds :math:`k` (:meth:`sim.BatchRNG.normal_ragged`), so
+    run r consumes exactly :math:`\max_j n_{rj}` blocks of its stream: the same alone or in any
+    batch.
     """
 
     def _params(self) -> dict[str, ArrayLike]:
@@ -625,6 +630,9 @@ class _LoopedPulsedDevice(PulsedDevice):
         per = int(np.prod(shape[1:], dtype=np.int64))
         params = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
         act = np.flatnonzero(nf > 0)
+        # each run's own largest pulse count: run r draws its noise for pulses k < n_run[r] only,
+        # so its stream position never depends on the other runs (BatchRNG.normal_ragged)
+        n_run = nf.reshape(shape[0], per).max(axis=1, initial=0) if per else np.zeros(shape[0])
         k = 0
         while act.size:
             cell = act % per  # element index within a run (per-element constants)
@@ -632,7 +640,8 @@ class _LoopedPulsedDevice(PulsedDevice):
             x = flat[act]
             step = self._step(x, upf[act], p)
             if self.dw_min_std > 0:
-                step *= 1 + self.dw_min_std * rng.normal(shape[1:]).reshape(-1)[act]
+                xi = rng.normal_ragged((n_run > k).astype(np.int64), shape[1:])  # (R, 1, ...)
+                step *= 1 + self.dw_min_std * xi.reshape(-1)[act]
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
