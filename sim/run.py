@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._rng import BatchRNG
+from ._rng import BatchRNG, check_runs, check_seed
 from .noise import Noise, NoNoise
 from .optimizers import Algorithm
 from .problems import Quadratic
@@ -28,15 +28,13 @@ def progress_enabled(progress: bool | None) -> bool:
 
 
 def _runs(seeds: int | Sequence[int]) -> np.ndarray:
+    """Run indices from ``seeds``: an integer R means runs ``0..R-1``; a sequence gives the run
+    indices themselves (``[r]`` simulates run r alone; repeats share their noise)."""
     if np.isscalar(seeds):
-        n = int(seeds)  # type: ignore[arg-type]
-        if n < 1 or n != seeds:
+        if isinstance(seeds, (bool, np.bool_)) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
             raise ValueError(f"seeds must be a positive integer or a sequence of run indices, got {seeds!r}")
-        return np.arange(n)
-    runs = np.asarray(seeds)
-    if runs.ndim != 1 or runs.size == 0 or not np.issubdtype(runs.dtype, np.integer):
-        raise ValueError(f"seeds must be a positive integer or a 1-D sequence of ints, got {seeds!r}")
-    return runs
+        return np.arange(int(seeds))
+    return check_runs(seeds, "seeds")
 
 
 def initial_weights(w0: float | np.ndarray, runs: int, dim: int) -> np.ndarray:
@@ -77,10 +75,12 @@ def simulate(
     steps
         Number of iterations K.
     seeds
-        R (runs 0..R-1) or explicit run indices; run ``r`` draws its noise from
-        ``SeedSequence(seed, spawn_key=(r, ...))``, so it does not depend on the batch.
+        R (runs 0..R-1) or explicit run indices (non-negative integers; ``[r]`` runs run r alone,
+        repeated indices share their noise). Run ``r`` draws its noise from
+        ``SeedSequence(seed, spawn_key=(r, stream, kind))`` (:mod:`sim._rng`), so its result does
+        not depend on the batch (bitwise; see the guarantee there).
     seed
-        Base seed.
+        Base seed: a non-negative integer (floats, strings and bools are rejected).
     noise
         Gradient-noise model (:mod:`sim.noise`); ``None`` means exact gradients.
     w0
@@ -112,6 +112,7 @@ def simulate(
     if average_from is not None and not 0 <= average_from < steps:
         raise ValueError(f"average_from must be in [0, steps), got {average_from}")
     noise = noise or NoNoise()
+    seed = check_seed(seed, "seed")
     runs = _runs(seeds)
     R, D = runs.size, problem.dim
     device = algorithm.device

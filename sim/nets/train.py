@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._rng import BatchRNG
+from .._rng import BatchRNG, check_runs, check_seed
 from ..optimizers import Algorithm
 from ..run import progress_enabled
 from .data import Dataset
@@ -154,13 +154,12 @@ def train(
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if np.ndim(runs) == 0:
-        if int(runs) != runs or runs < 1:
+        if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, (int, np.integer)) or runs < 1:
             raise ValueError(f"runs must be a positive integer or a sequence of run indices, got {runs!r}")
         run_ids = list(range(int(runs)))
     else:
-        run_ids = [int(r) for r in runs]
-        if not run_ids or any(r < 0 for r in run_ids):
-            raise ValueError(f"runs must be a non-empty sequence of non-negative run indices, got {runs!r}")
+        run_ids = check_runs(runs, "runs").tolist()
+    seed = check_seed(seed, "seed")
     R = len(run_ids)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
