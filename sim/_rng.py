@@ -158,7 +158,7 @@ class _Sequences:
             if s not in taken:
                 taken.add(s)
                 continue
-            new_slot = len(self.gens) + len(extra_rows)
+            new_slot = len(self.gens)
             self.gens.append(copy.deepcopy(self.gens[s]))
             extra_rows.append(s)
             slot_of_row[rows] = new_slot
