@@ -23,15 +23,22 @@ Guarantee (tested in ``tests/reliability/test_reproducibility.py`` and ``tests/s
   Repeated run indices (``runs=[0, 0, 1]``) receive the same values as long as they draw alike
   (common random numbers across grid points); when their ragged counts differ each row continues
   its own copy of the sequence, so each still equals the run alone.
-* **Simulations.** A run is a pure function of ``(config, seed, r)``. Measured (see the tests):
-  :func:`sim.simulate` (every optimizer, device and mode, every noise source) and
-  :func:`sim.pipeline.train_pipeline` give run r alone (``seeds=[r]``) and run r inside a batch
-  **bitwise equal** results: their per-run arithmetic is elementwise, row-wise matrix products
-  ``(R, D) @ (D, D)`` and batched ``einsum``/``matmul`` over the stacked run axis, whose per-row
-  summation order does not depend on R on this numpy/BLAS build (the tests check it, so a build
-  where it does would fail them). :func:`sim.nets.train` is **bitwise equal** as well for the FCN
-  and conv nets tested; if a BLAS changes its blocking with the size of the stacked run axis the
-  difference would be in the last bits of a product only (the draws themselves stay bitwise).
+* **Simulations** (measured on numpy 2.4 + OpenBLAS 0.3.31; the tests named below check it):
+
+  - :func:`sim.pipeline.train_pipeline` and :func:`sim.nets.train` (FCN and conv nets, IO noise,
+    digital / Analog SGD mean-field and pulsed / Tiki-Taka): run r alone (``seeds=[r]``,
+    ``runs=[r]``) and run r inside a batch are **bitwise equal**. Their products are batched
+    ``matmul``/``einsum`` over the stacked run axis, one product per run, whose rounding does not
+    depend on R.
+  - :func:`sim.simulate` on a :class:`~sim.problems.Quadratic`: every draw and every elementwise
+    update is bitwise; the gradient ``(W - w*) @ H`` is one 2-D BLAS product over the stacked runs
+    whose per-row rounding **does** depend on R (R = 1 goes through gemv, R >= 2 through gemm,
+    differing in the last bit for D >= 8; for D >~ 100 the gemm kernel also changes with R). So
+    results are equal **to rounding** (relative ~1e-16 per step, not amplified by the contracting
+    updates), not bitwise; in pulse mode a last-bit difference could flip a stochastic-rounding
+    decision, with probability ~1e-15 per element update. With a gradient computed per run
+    (a batched matmul) ``simulate`` is bitwise for every optimizer x device x mode and every noise
+    source (``tests/reliability/test_reproducibility.py``).
 * Different streams (``"gradient_noise"``, ``"algorithm"``, substreams such as
   ``"algorithm/write_noise"``) are independent generators: draws from one never shift another.
 
@@ -41,13 +48,14 @@ The bit generator is SFC64 (numpy's fastest; ~20% cheaper normals than PCG64 her
 from __future__ import annotations
 
 import copy
+import math
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-_BUFFER_DOUBLES = 1 << 22  # ~32 MB: the most a buffer of one kind grows to (all rows together)
+_BUFFER_DOUBLES = 1 << 20  # ~8 MB: the most a buffer of one kind grows to (all rows together)
 _MIN_ROW = 1 << 10  # smallest per-row buffer (values)
 KINDS: dict[str, int] = {"normal": 0, "uniform": 1}
 
@@ -87,59 +95,59 @@ def check_runs(runs: Any, name: str = "runs") -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _odd_lines(n: int) -> int:
+    """``n`` rounded up to an odd number of 64-byte lines (8 doubles): rows of a buffer then do not
+    start at addresses a power of two apart, which would map them to the same cache sets."""
+    lines = -(-n // 8)
+    return 8 * (lines + 1 - lines % 2)
+
+
 class _Sequences:
     """The per-row sequences of one kind of variate (normal or uniform) for a batch of rows.
 
     Rows of the batch map to *slots*; a slot owns a generator and a buffer row. Distinct runs have
     distinct slots; repeated run indices share a slot while they draw alike, and a slot is split
     (generator state and buffer copied) when its rows' ragged counts differ.
-    State: ``buf`` ``(S, cap)`` (every row holds valid values up to ``cap``), ``pos`` ``(S,)`` the
-    next unread value of each slot; ``synced`` when all positions are equal (the fast path).
+    State: ``buf`` ``(S, cap)`` (every slot holds valid values up to ``cap``) and the next unread
+    value of each slot: the int ``p`` for all slots while they are in step (``pos is None``, the
+    fast path), else the array ``pos`` ``(S,)`` (after a ragged draw, until the next refill).
     """
 
     def __init__(self, seed: int, uniq: np.ndarray, slot_of_row: np.ndarray, key: int,
                  kind: str) -> None:
-        self.kind = kind
         self.gens = [
             np.random.Generator(np.random.SFC64(
                 np.random.SeedSequence(seed, spawn_key=(int(r), key, KINDS[kind]))))
             for r in uniq
         ]
+        self.fill = [g.standard_normal if kind == "normal" else g.random for g in self.gens]
         self.slot_of_row = slot_of_row
         self.identity = len(uniq) == slot_of_row.size  # row i is slot i
         self.buf = np.empty((len(uniq), 0))
-        self.pos = np.zeros(len(uniq), dtype=np.int64)
-        self.synced = True
+        self.cap = 0
+        self.p = 0
+        self.pos: np.ndarray | None = None
 
-    @property
-    def cap(self) -> int:
-        return self.buf.shape[1]
-
-    def _fill(self, gen: np.random.Generator, out: np.ndarray) -> None:
-        if out.size == 0:
-            return
-        if self.kind == "normal":
-            gen.standard_normal(out=out)
-        else:
-            gen.random(out=out)
+    def _positions(self) -> np.ndarray:
+        return np.full(len(self.gens), self.p, dtype=np.int64) if self.pos is None else self.pos
 
     def _refill(self, need: int) -> None:
         """New buffer: each slot keeps its unread values at the front and is topped up from its
-        generator to a common length ``>= need``; positions reset to 0 (all rows synced)."""
+        generator to a common length ``>= need``; positions reset to 0 (all slots in step). The
+        old buffer is left alone (views handed out earlier stay valid)."""
         S, cap = len(self.gens), self.cap
-        left = cap - self.pos
+        left = cap - self._positions()
         target = max(_BUFFER_DOUBLES // max(S, 1), _MIN_ROW)
         grow = min(target, max(2 * cap, 16 * need, _MIN_ROW))
-        new_cap = int(max(need, int(left.max(initial=0)), grow))
+        new_cap = _odd_lines(int(max(need, int(left.max(initial=0)), grow)))
         new = np.empty((S, new_cap))
-        for s, gen in enumerate(self.gens):
+        for s, fill in enumerate(self.fill):
             n_left = int(left[s])
-            new[s, :n_left] = self.buf[s, cap - n_left:]
-            self._fill(gen, new[s, n_left:])
-        new.flags.writeable = False  # callers get views; the old buffer stays valid for them
-        self.buf = new
-        self.pos[:] = 0
-        self.synced = True
+            if n_left:
+                new[s, :n_left] = self.buf[s, cap - n_left:]
+            fill(out=new[s, n_left:])
+        new.flags.writeable = False  # callers get views; they must not write into them
+        self.buf, self.cap, self.p, self.pos = new, new_cap, 0, None
 
     def _split(self, counts: np.ndarray) -> None:
         """Give rows of one slot with different counts their own slots (copies of its state)."""
@@ -149,46 +157,45 @@ class _Sequences:
         uniq_pairs, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
         if len(uniq_pairs) == len(self.gens):
             return
+        pos = self._positions()
         slot_of_row = self.slot_of_row.copy()
         taken: set[int] = set()
-        extra_rows = []
+        extra = []
         for j in np.argsort(first):  # pairs in order of first appearance
             s = int(uniq_pairs[j, 0])
-            rows = np.flatnonzero(inverse.reshape(-1) == j)
             if s not in taken:
                 taken.add(s)
                 continue
-            new_slot = len(self.gens)
-            self.gens.append(copy.deepcopy(self.gens[s]))
-            extra_rows.append(s)
-            slot_of_row[rows] = new_slot
-        self.buf = np.concatenate([self.buf, self.buf[extra_rows]], axis=0)
+            slot_of_row[inverse.reshape(-1) == j] = len(self.gens)
+            gen = copy.deepcopy(self.gens[s])
+            self.gens.append(gen)
+            self.fill.append(gen.standard_normal if self.fill[s].__name__ == "standard_normal"
+                             else gen.random)
+            extra.append(s)
+        self.buf = np.concatenate([self.buf, self.buf[extra]], axis=0)
         self.buf.flags.writeable = False
-        self.pos = np.concatenate([self.pos, self.pos[extra_rows]])
+        if self.pos is not None:
+            self.pos = np.concatenate([pos, pos[extra]])
         self.slot_of_row = slot_of_row
         self.identity = len(self.gens) == slot_of_row.size and bool(
             np.array_equal(slot_of_row, np.arange(slot_of_row.size)))
 
-    def _rows(self, per_slot: np.ndarray) -> np.ndarray:
-        """Slot-major ``(S, ...)`` values to row-major ``(R, ...)``."""
-        return per_slot if self.identity else per_slot[self.slot_of_row]
-
     def draw(self, m: int) -> np.ndarray:
-        """The next ``m`` values of every row, ``(R, m)`` (a read-only view when synced)."""
-        if self.synced:
-            p = int(self.pos[0])
+        """The next ``m`` values of every row, ``(R, m)`` (a read-only view when in step)."""
+        if self.pos is None:
+            p = self.p
             if self.cap - p < m:
                 self._refill(m)
                 p = 0
-            self.pos += m
-            return self._rows(self.buf[:, p:p + m])
-        if int((self.cap - self.pos).min()) < m:
+            self.p = p + m
+            out = self.buf[:, p:p + m]
+        elif int(self.cap - self.pos.max()) < m:
             self._refill(m)
             return self.draw(m)
-        idx = self.pos[:, None] + np.arange(m)
-        out = np.take_along_axis(self.buf, idx, axis=1)
-        self.pos += m
-        return self._rows(out)
+        else:
+            out = np.take_along_axis(self.buf, self.pos[:, None] + np.arange(m), axis=1)
+            self.pos += m
+        return out if self.identity else out[self.slot_of_row]
 
     def draw_ragged(self, n_row: np.ndarray) -> np.ndarray:
         """Row i's next ``n_row[i]`` values, ``(R, max n_row)``, NaN past each row's count."""
@@ -198,15 +205,15 @@ class _Sequences:
         m = int(n_slot.max(initial=0))
         if int(n_slot.min(initial=0)) == m:
             return self.draw(m)
-        if np.any(self.cap - self.pos < n_slot):
+        pos = self._positions()
+        if np.any(self.cap - pos < n_slot):
             self._refill(m)
+            pos = self._positions()
         span = np.arange(m)
-        idx = np.minimum(self.pos[:, None] + span, self.cap - 1)
-        out = np.take_along_axis(self.buf, idx, axis=1)
+        out = np.take_along_axis(self.buf, np.minimum(pos[:, None] + span, self.cap - 1), axis=1)
         out[span >= n_slot[:, None]] = np.nan
-        self.pos += n_slot
-        self.synced = False
-        return self._rows(out)
+        self.pos = pos + n_slot
+        return out if self.identity else out[self.slot_of_row]
 
 
 class BatchRNG:
@@ -270,9 +277,11 @@ class BatchRNG:
         return seq
 
     def _draw(self, kind: str, shape: tuple[int, ...] | int) -> np.ndarray:
+        seq = self._seqs.get(kind) or self._seq(kind)
+        if type(shape) is int and shape >= 0:  # the common call, kept cheap
+            return seq.draw(shape)
         shp = _as_shape(shape)
-        m = int(np.prod(shp, dtype=np.int64))
-        return self._seq(kind).draw(m).reshape(self.size, *shp)
+        return seq.draw(math.prod(shp)).reshape(self.size, *shp)
 
     def _draw_ragged(self, kind: str, counts: Any, shape: tuple[int, ...] | int) -> np.ndarray:
         shp = _as_shape(shape)
@@ -284,7 +293,7 @@ class BatchRNG:
             raise ValueError(f"counts must be {self.size} non-negative integers (one per row),"
                              f" got {counts!r}")
         c = c.astype(np.int64)
-        q = int(np.prod(shp, dtype=np.int64))
+        q = math.prod(shp)
         out = self._seq(kind).draw_ragged(c * q)
         return out.reshape(self.size, int(c.max(initial=0)), *shp)
 
