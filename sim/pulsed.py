@@ -630,9 +630,12 @@ class _LoopedPulsedDevice(PulsedDevice):
         per = int(np.prod(shape[1:], dtype=np.int64))
         params = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
         act = np.flatnonzero(nf > 0)
-        # each run's own largest pulse count: run r draws its noise for pulses k < n_run[r] only,
-        # so its stream position never depends on the other runs (BatchRNG.normal_ragged)
+        # cycle noise: run r draws one block of `per` normals for each pulse index k < n_run[r]
+        # (its own largest count), so its stream position never depends on the other runs
+        # (BatchRNG.normal_ragged); blocks are drawn `chunk` pulse indices at a time
         n_run = nf.reshape(shape[0], per).max(axis=1, initial=0) if per else np.zeros(shape[0])
+        chunk = max(1, (1 << 20) // max(shape[0] * per, 1))
+        xi, k0, width = np.zeros(0), 0, 0
         k = 0
         while act.size:
             cell = act % per  # element index within a run (per-element constants)
@@ -640,8 +643,12 @@ class _LoopedPulsedDevice(PulsedDevice):
             x = flat[act]
             step = self._step(x, upf[act], p)
             if self.dw_min_std > 0:
-                xi = rng.normal_ragged((n_run > k).astype(np.int64), shape[1:])  # (R, 1, ...)
-                step *= 1 + self.dw_min_std * xi.reshape(-1)[act]
+                if k - k0 >= width:  # next chunk of pulse indices: (R, width, per), flat
+                    k0 = k
+                    counts = np.clip(n_run - k, 0, chunk).astype(np.int64)
+                    width = int(counts.max())
+                    xi = rng.normal_ragged(counts, per).reshape(-1)
+                step *= 1 + self.dw_min_std * xi[((act // per) * width + (k - k0)) * per + cell]
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
