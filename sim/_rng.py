@@ -193,26 +193,44 @@ class _Sequences:
             self._refill(m)
             return self.draw(m)
         else:
-            out = np.take_along_axis(self.buf, self.pos[:, None] + np.arange(m), axis=1)
+            out = self._gather(self.pos, m)
             self.pos += m
         return out if self.identity else out[self.slot_of_row]
+
+    def _gather(self, pos: np.ndarray, m: int) -> np.ndarray:
+        """``buf[s, pos[s]:pos[s] + m]`` for every slot, ``(S, m)`` (needs ``pos + m <= cap``):
+        one contiguous run per slot, read through a window view (no index array)."""
+        S, cap = self.buf.shape
+        step = self.buf.strides
+        windows = np.lib.stride_tricks.as_strided(self.buf, (S, cap - m + 1, m),
+                                                  (step[0], step[1], step[1]), writeable=False)
+        return windows[np.arange(S), pos]
 
     def draw_ragged(self, n_row: np.ndarray) -> np.ndarray:
         """Row i's next ``n_row[i]`` values, ``(R, max n_row)``, NaN past each row's count."""
         self._split(n_row)
-        n_slot = np.zeros(len(self.gens), dtype=np.int64)
-        n_slot[self.slot_of_row] = n_row
+        if self.identity:
+            n_slot = n_row
+        else:  # after the split, all rows of a slot have the same count
+            n_slot = np.zeros(len(self.gens), dtype=np.int64)
+            n_slot[self.slot_of_row] = n_row
         m = int(n_slot.max(initial=0))
-        if int(n_slot.min(initial=0)) == m:
+        short = np.flatnonzero(n_slot < m)
+        if short.size == 0:
             return self.draw(m)
-        pos = self._positions()
-        if np.any(self.cap - pos < n_slot):
+        room = self.cap - (self.p if self.pos is None else int(self.pos.max()))
+        if room < m:  # every slot must hold a window of m values (see _gather)
             self._refill(m)
-            pos = self._positions()
-        span = np.arange(m)
-        out = np.take_along_axis(self.buf, np.minimum(pos[:, None] + span, self.cap - 1), axis=1)
-        out[span >= n_slot[:, None]] = np.nan
-        self.pos = pos + n_slot
+        if self.pos is None:  # in step: one slice, copied (the tails are masked below)
+            out = self.buf[:, self.p:self.p + m].copy()
+            self.pos = self.p + n_slot
+        else:
+            out = self._gather(self.pos, m)
+            self.pos = self.pos + n_slot
+        tail = np.arange(m) >= n_slot[short, None]
+        rows = out[short]
+        rows[tail] = np.nan
+        out[short] = rows
         return out if self.identity else out[self.slot_of_row]
 
 

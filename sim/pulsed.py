@@ -635,7 +635,7 @@ class _LoopedPulsedDevice(PulsedDevice):
         # (BatchRNG.normal_ragged); blocks are drawn `chunk` pulse indices at a time
         n_run = nf.reshape(shape[0], per).max(axis=1, initial=0) if per else np.zeros(shape[0])
         chunk = max(1, (1 << 20) // max(shape[0] * per, 1))
-        xi, k0, width = np.zeros(0), 0, 0
+        xi, k0, width = np.zeros((0, 0)), 0, 0
         k = 0
         while act.size:
             cell = act % per  # element index within a run (per-element constants)
@@ -643,12 +643,12 @@ class _LoopedPulsedDevice(PulsedDevice):
             x = flat[act]
             step = self._step(x, upf[act], p)
             if self.dw_min_std > 0:
-                if k - k0 >= width:  # next chunk of pulse indices: (R, width, per), flat
+                if k - k0 >= width:  # next chunk of pulse indices, as (width, R * per)
                     k0 = k
                     counts = np.clip(n_run - k, 0, chunk).astype(np.int64)
                     width = int(counts.max())
-                    xi = rng.normal_ragged(counts, per).reshape(-1)
-                step *= 1 + self.dw_min_std * xi[((act // per) * width + (k - k0)) * per + cell]
+                    xi = rng.normal_ragged(counts, per).transpose(1, 0, 2).reshape(width, -1)
+                step *= 1 + self.dw_min_std * xi[k - k0][act]
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
