@@ -227,10 +227,7 @@ class _Sequences:
         else:
             out = self._gather(self.pos, m)
             self.pos = self.pos + n_slot
-        tail = np.arange(m) >= n_slot[short, None]
-        rows = out[short]
-        rows[tail] = np.nan
-        out[short] = rows
+        out[np.arange(m) >= n_slot[:, None]] = np.nan
         return out if self.identity else out[self.slot_of_row]
 
 

@@ -635,7 +635,7 @@ class _LoopedPulsedDevice(PulsedDevice):
         # (BatchRNG.normal_ragged); blocks are drawn `chunk` pulse indices at a time
         n_run = nf.reshape(shape[0], per).max(axis=1, initial=0) if per else np.zeros(shape[0])
         chunk = max(1, (1 << 20) // max(shape[0] * per, 1))
-        xi, k0, width = np.zeros((0, 0)), 0, 0
+        xi, k0, width, base = np.zeros(0), 0, 0, np.zeros(0, dtype=np.int64)
         k = 0
         while act.size:
             cell = act % per  # element index within a run (per-element constants)
@@ -643,16 +643,20 @@ class _LoopedPulsedDevice(PulsedDevice):
             x = flat[act]
             step = self._step(x, upf[act], p)
             if self.dw_min_std > 0:
-                if k - k0 >= width:  # next chunk of pulse indices, as (width, R * per)
+                if k - k0 >= width:  # next chunk of pulse indices: (R, width, per), flat
                     k0 = k
                     counts = np.clip(n_run - k, 0, chunk).astype(np.int64)
                     width = int(counts.max())
-                    xi = rng.normal_ragged(counts, per).transpose(1, 0, 2).reshape(width, -1)
-                step *= 1 + self.dw_min_std * xi[k - k0][act]
+                    xi = rng.normal_ragged(counts, per).reshape(-1)
+                    base = (act // per) * (width * per) + cell  # element (r, cell) at pulse k0
+                step *= 1 + self.dw_min_std * xi[base + (k - k0) * per]
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
-            act = act[nf[act] > k]
+            keep = nf[act] > k
+            act = act[keep]
+            if self.dw_min_std > 0:
+                base = base[keep]
         return w
 
 
