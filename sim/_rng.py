@@ -120,13 +120,17 @@ class _Sequences:
                 np.random.SeedSequence(seed, spawn_key=(int(r), key, KINDS[kind]))))
             for r in uniq
         ]
-        self.fill = [g.standard_normal if kind == "normal" else g.random for g in self.gens]
+        self.kind = kind
+        self.fill = [self._filler(g) for g in self.gens]
         self.slot_of_row = slot_of_row
         self.identity = len(uniq) == slot_of_row.size  # row i is slot i
         self.buf = np.empty((len(uniq), 0))
         self.cap = 0
         self.p = 0
         self.pos: np.ndarray | None = None
+
+    def _filler(self, gen: np.random.Generator) -> Any:
+        return gen.standard_normal if self.kind == "normal" else gen.random
 
     def _positions(self) -> np.ndarray:
         return np.full(len(self.gens), self.p, dtype=np.int64) if self.pos is None else self.pos
@@ -169,8 +173,7 @@ class _Sequences:
             slot_of_row[inverse.reshape(-1) == j] = len(self.gens)
             gen = copy.deepcopy(self.gens[s])
             self.gens.append(gen)
-            self.fill.append(gen.standard_normal if self.fill[s].__name__ == "standard_normal"
-                             else gen.random)
+            self.fill.append(self._filler(gen))
             extra.append(s)
         self.buf = np.concatenate([self.buf, self.buf[extra]], axis=0)
         self.buf.flags.writeable = False
