@@ -263,3 +263,21 @@ def test_train_pipeline_run_alone_equals_run_in_batch(kind, batch, pulsed, seed)
     for row in np.flatnonzero(np.asarray(runs) == r):
         for wa, wb in zip(alone.weights, together.weights, strict=True):
             np.testing.assert_array_equal(wa[0], wb[row])
+
+
+@settings(max_examples=25, deadline=None)
+@given(dev=st.sampled_from(("PulsedPowStep", "PulsedExpStep", "PulsedSoftBounds")),
+       alphas=st.lists(st.sampled_from((0.02, 0.1, 0.3)), min_size=2, max_size=4),
+       seed=st.integers(0, 1000))
+def test_repeated_run_index_across_grid_points(dev, alphas, seed):
+    """Common random numbers across a grid: run 0 repeated with a different learning rate per row.
+    The rows draw different numbers of pulses (ragged cycle-noise draws), yet each row equals run 0
+    simulated alone with its own rate, and rows with equal rates stay identical."""
+    device = _device(dev, None)
+    prob = _problem(rowwise=True)
+    noise = sim.GaussianNoise(0.3)
+    grid = _simulate(prob, sim.AnalogSGD(np.array(alphas), device, mode="pulsed"), noise,
+                     [0] * len(alphas), seed, steps=4)
+    for i, a in enumerate(alphas):
+        alone = _simulate(prob, sim.AnalogSGD(a, device, mode="pulsed"), noise, [0], seed, steps=4)
+        _assert_run_equal(alone, grid, i)
