@@ -55,6 +55,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_runs, check_seed
+
 _BUFFER_DOUBLES = 1 << 20  # ~8 MB: the most a buffer of one kind grows to (all rows together)
 _MIN_ROW = 1 << 10  # smallest per-row buffer (values)
 KINDS: dict[str, int] = {"normal": 0, "uniform": 1}
@@ -63,36 +65,6 @@ KINDS: dict[str, int] = {"normal": 0, "uniform": 1}
 def stream_id(name: str) -> int:
     """A stable integer for a stream name (crc32; Python's ``hash`` is salted per process)."""
     return zlib.crc32(name.encode())
-
-
-def check_seed(seed: Any, name: str = "seed") -> int:
-    """``seed`` as a Python int; ``ValueError`` naming ``name`` unless it is a non-negative integer
-    (Python or numpy integer; bools, floats and strings are rejected, not rounded or parsed)."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}"
-                         f" (type {type(seed).__name__})")
-    if seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def check_runs(runs: Any, name: str = "runs") -> np.ndarray:
-    """Run indices as a 1-D int64 array; ``ValueError`` naming ``name`` unless ``runs`` is a
-    non-empty 1-D sequence of non-negative integers (bools and floats are rejected)."""
-    if isinstance(runs, (str, bytes)):
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of non-negative integers, got {runs!r}")
-    try:
-        arr = np.asarray(runs)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of non-negative integers,"
-                         f" got {runs!r}") from exc
-    if (arr.ndim != 1 or arr.size == 0 or arr.dtype == np.bool_
-            or not np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of non-negative integers,"
-                         f" got {runs!r}")
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be non-negative run indices, got {runs!r}")
-    return arr.astype(np.int64)
 
 
 def _odd_lines(n: int) -> int:
@@ -240,9 +212,11 @@ class BatchRNG:
     Parameters
     ----------
     seed
-        Base seed of the simulation: a non-negative integer (Python or numpy integer).
+        Base seed of the simulation: a non-negative integer (Python or numpy integer, or an
+        integral float; ``1.7``, ``'3'``, bools and negatives raise ``ValueError``).
     runs
-        Run indices ``r`` (non-negative integers); run ``runs[i]`` occupies row ``i`` of every
+        Run indices ``r`` (a non-empty sequence of non-negative integers, validated like the seed);
+        run ``runs[i]`` occupies row ``i`` of every
         sample. Use ``range(R)`` for R seeds; repeat indices to give several grid points the same
         noise.
     stream
@@ -256,8 +230,10 @@ class BatchRNG:
     """
 
     def __init__(self, seed: int, runs: Sequence[int] | np.ndarray | range, stream: str) -> None:
-        self.seed = check_seed(seed, "seed")
-        self.runs = check_runs(runs, "runs")
+        self.seed = check_seed("seed", seed)
+        if np.ndim(runs) == 0:
+            raise ValueError(f"runs must be a non-empty sequence of run indices, got {runs!r}")
+        self.runs = check_runs("runs", runs)
         if not isinstance(stream, str):
             raise ValueError(f"stream must be a str, got {stream!r}")
         self.stream = stream

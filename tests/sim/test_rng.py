@@ -133,19 +133,19 @@ def test_rademacher_is_a_sign_of_the_uniform_stream():
     np.testing.assert_array_equal(rng.rademacher(64)[0], np.where(ref < 0.5, -1.0, 1.0))
 
 
-@pytest.mark.parametrize("seed", [1.7, "3", True, -1, None, 2.0, np.float64(1.0)])
+@pytest.mark.parametrize("seed", [1.7, "3", True, -1, None, np.float64(0.5)])
 def test_seed_must_be_a_non_negative_integer(seed):
     with pytest.raises(ValueError, match="seed"):
         BatchRNG(seed, [0], "x")
 
 
 def test_numpy_integer_seeds_and_runs_are_accepted():
-    a = BatchRNG(np.int64(3), np.array([2, 0], dtype=np.int32), "x").normal(4)
     b = BatchRNG(3, [2, 0], "x").normal(4)
-    np.testing.assert_array_equal(a, b)
+    for seed, runs in ((np.int64(3), np.array([2, 0], dtype=np.int32)), (3.0, [2.0, 0.0])):
+        np.testing.assert_array_equal(BatchRNG(seed, runs, "x").normal(4), b)
 
 
-@pytest.mark.parametrize("runs", [[1.5], [0.0, 1.0], [True, False], [-1], [], [[0, 1]], "01", 3])
+@pytest.mark.parametrize("runs", [[1.5], [True, False], [-1], [], [[0, 1]], "01", 3, ["1"]])
 def test_runs_must_be_non_negative_integers(runs):
     with pytest.raises(ValueError, match="runs"):
         BatchRNG(0, runs, "x")
