@@ -1,4 +1,8 @@
-"""``python -m paper_figures list`` / ``python -m paper_figures [ids...|all] [--quick] [--out DIR]``.
+"""``python -m paper_figures list`` / ``python -m paper_figures status [--json]`` /
+``python -m paper_figures [ids...|all] [--quick] [--out DIR]``.
+
+``status`` prints each figure's fidelity record (paper item, model, verdict, evidence; see
+:mod:`paper_figures.status`), ``--json`` as a JSON list.
 
 Exit codes: 0 done; 1 a figure could not be written; 2 bad arguments (unknown id, an ``--out``
 that is not a writable directory -- checked before any computation); 130 interrupted (Ctrl-C;
@@ -130,13 +134,24 @@ def main(argv: list[str] | None = None) -> int:
         description="Regenerate the papers' figures (data + metadata sidecar + PNG/PDF).",
     )
     parser.add_argument("ids", nargs="*", default=["all"],
-                        help="figure ids, 'all' (default), or 'list' to list them")
+                        help="figure ids, 'all' (default), 'list' to list them, or 'status' for "
+                             "each figure's fidelity record")
     parser.add_argument("--quick", action="store_true", help="fast settings (CI); default: full")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT})")
     parser.add_argument("--force", action="store_true", help="recompute even if cached")
     parser.add_argument("--no-plot", action="store_true", help="compute/cache data only")
+    parser.add_argument("--json", action="store_true", help="with 'status': print a JSON list")
     args = parser.parse_args(argv)
+    if "status" in args.ids:
+        if len(args.ids) > 1:
+            return _fail(f"'status' takes no figure ids (got {' '.join(args.ids)})")
+        from .status import as_json, text_table
+
+        print(as_json() if args.json else text_table())
+        return 0
+    if args.json:
+        return _fail("--json is only valid with 'status'")
     listing = "list" in args.ids
     if listing and len(args.ids) > 1:
         return _fail(f"'list' takes no figure ids (got {' '.join(args.ids)})")

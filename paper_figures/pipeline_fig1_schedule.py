@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.pipeline import build_schedule
 
+from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import subplots
 
@@ -86,4 +87,23 @@ FIGURE = FigureSpec(
     configs=CONFIGS,
     compute=compute,
     render=render,
+)
+
+
+FIDELITY = Fidelity(
+    statement=(
+        "Fig. 1: schedules without pipeline, with the synchronous pipeline (bubbles at each "
+        "flush) and with the asynchronous pipeline (no bubbles)."
+    ),
+    verdict="reproduces",
+    evidence=(
+        "pipeline.schedule_density",
+        "pipeline.delay_structure",
+    ),
+    regime="exact",
+    factor=None,
+    notes=(
+        "Drawn from the event log; the async density is 0.800 for this finite run (the paper's 1 "
+        "holds in steady state, claim pipeline.schedule_density)."
+    ),
 )

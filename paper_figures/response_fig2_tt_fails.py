@@ -44,6 +44,7 @@ import numpy as np
 
 import sim
 
+from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, colors, subplots, summarize
 
@@ -120,4 +121,27 @@ FIGURE = FigureSpec(
     configs=CONFIGS,
     compute=compute,
     render=render,
+)
+
+
+FIDELITY = Fidelity(
+    statement=(
+        "Tiki-Taka fails without a zero symmetric point: its floor grows with the asymmetry c and"
+        " at c = 0.3 it loses to Analog SGD."
+    ),
+    verdict="deviates",
+    evidence=(
+        "tt.needs_zero_symmetric_point",
+        "figure:response_fig2_tt_fails",
+    ),
+    regime="mean-field",
+    factor=(
+        "step sizes and noise model: alpha, beta chosen for the mean-field model and Gaussian "
+        "gradient noise instead of the paper's pulse rounding (BL = 8, lr 0.8)"
+    ),
+    notes=(
+        "The floor grows with c, but Tiki-Taka never loses to Analog SGD at c = 0.3 (7.3e-4 vs "
+        "8.5e-4); a pulse-level check (docstring) loses at c = 0.3 and also at c = 0. No ablation"
+        " figure yet."
+    ),
 )
