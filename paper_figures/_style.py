@@ -43,3 +43,16 @@ def colors(n: int, cmap: str = "viridis") -> list:
 def subplots(nrows: int = 1, ncols: int = 1, *, width: float = 3.3, height: float = 2.6):
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
                         constrained_layout=True)
+
+
+def legend_below(fig, *axes, ncol: int | None = None) -> None:
+    """One legend for the whole figure, outside the axes below them (never over data): the
+    handles of ``axes`` (default: all of the figure's axes), each label once."""
+    seen: dict[str, object] = {}
+    for ax in axes or fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if not lab.startswith("_"):
+                seen.setdefault(lab, h)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside lower center",
+                   ncol=ncol or min(len(seen), 4), frameon=False)

@@ -27,7 +27,7 @@ import sim
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, subplots, summarize
+from ._style import band, legend_below, subplots, summarize
 
 _BASE = dict(problem="exact_fig3", taus=[1.0, 1.5, 2.0, 2.5], alpha=0.03, K=2500, std=0.1,
              dw_per_tau=1 / 300, seed=3)
@@ -79,9 +79,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("iteration k")
         ax.set_title(f"τ = {tau:g}")
-        if i == 0:
-            ax.set_ylabel("(f(W_k) − f*) / D")
-            ax.legend()
+        ax.set_ylabel("(f(W_k) − f*) / D")
     ax = axes[0, -1]
     for kind in _KINDS:
         c, ls = styles[kind]
@@ -89,7 +87,9 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
                     marker="o", ms=3, label=_LABELS[kind])
     ax.set_yscale("log")
     ax.set_xlabel("τ")
+    ax.set_ylabel("plateau of (f − f*) / D")
     ax.set_title("plateau (second half) ±3 s.e.")
+    legend_below(fig, axes[0, 0])
     return save_figure(fig, out_dir, "exact_fig3_dynamics")
 
 
