@@ -56,3 +56,9 @@ def legend_below(fig, *axes, ncol: int | None = None) -> None:
     if seen:
         fig.legend(list(seen.values()), list(seen), loc="outside lower center",
                    ncol=ncol or min(len(seen), 4), frameon=False)
+
+
+def legend_under(ax, *, ncol: int = 2, offset: float = -0.3, **kw) -> None:
+    """The legend of one panel, outside it below its x-label (never over data); constrained
+    layout makes room for it."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncol=ncol, frameon=False, **kw)

@@ -24,7 +24,7 @@ from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationa
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, colors, subplots, summarize
+from ._style import band, colors, legend_under, subplots, summarize
 
 _BASE = dict(
     tau_panel=dict(problem="exact_fig3", alpha=0.03, std=0.1, K=2500,
@@ -126,7 +126,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"(a) τ ablation, α={p['alpha']:g}")
-    ax.legend(ncol=2)
+    legend_under(ax, ncol=3)
     ax = axes[0, 1]
     taus = np.array(p["taus"])
     ax.errorbar(taus, data["tau_plateau"], 3 * data["tau_plateau_se"], fmt="o", color="C3",
@@ -138,8 +138,9 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("τ")
+    ax.set_ylabel("plateau of (f − f*) / D")
     ax.set_title("(b) plateau vs τ")
-    ax.legend()
+    legend_under(ax, ncol=1)
     p = cfg["sigma_panel"]
     ax = axes[0, 2]
     for i, (s2, c) in enumerate(zip(p["sigma2"], colors(len(p["sigma2"]), "plasma"), strict=True)):
@@ -148,19 +149,34 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.plot(data["sigma_k"], data["sigma_digital_mean"][i], color=c, ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
+    ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"(c) σ² ablation, τ={p['tau']:g} (dashed: digital)")
-    ax.legend()
+    legend_under(ax, ncol=2)
     p = cfg["init_panel"]
     ax = axes[0, 3]
-    labels = [f"W₀={c:g} (clipped)" for c in p["constants"]] + [
-        f"{n} GD steps" for n in p["warm_steps"]]
-    for i, (lab, c) in enumerate(zip(labels, colors(len(labels), "tab10"), strict=True)):
+    # constants outside [-tau, tau] are clipped onto the device range, so several give the same
+    # initial point (and the same curve): draw each distinct initial point once, naming them all
+    tau = p["tau"]
+    groups: dict[float, list[tuple[int, float]]] = {}
+    for i, c in enumerate(p["constants"]):
+        groups.setdefault(float(np.clip(c, -tau, tau)), []).append((i, c))
+    curves = []
+    for w0, members in groups.items():
+        clipped = [f"{c:g}" for _, c in members if abs(c) > tau]
+        names = [f"{c:g}" for _, c in members if abs(c) <= tau] or [f"{w0:g}"]
+        lab = f"W₀={', '.join(names)}"
+        if clipped:
+            lab += f" (and {', '.join(clipped)} clipped to {w0:g})"
+        curves.append((members[0][0], lab))
+    curves += [(len(p["constants"]) + j, f"{n} GD steps") for j, n in enumerate(p["warm_steps"])]
+    for (i, lab), c in zip(curves, colors(len(curves), "tab10"), strict=True):
         band(ax, data["init_k"], data["init_mean"][i], data["init_lo"][i], data["init_hi"][i],
              color=c, label=lab, lw=0.9)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
+    ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"(d) initialization, τ={p['tau']:g}")
-    ax.legend(ncol=2, fontsize=6, loc="upper right")
+    legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig4_ablation")
 
 
