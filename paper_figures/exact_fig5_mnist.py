@@ -52,7 +52,7 @@ from sim import nets
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
-from ._style import subplots
+from ._style import legend_under, subplots
 
 ALGORITHMS = ("digital", "analog", "tt")
 LABELS = {"digital": "D SGD", "analog": "A SGD", "tt": "TT"}
@@ -153,6 +153,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     color = {"digital": "k", "analog": "C3", "tt": "C0"}
     for ax, kind in zip(axes[0], ("fcn", "cnn"), strict=True):
         ep = data[f"{kind}_epoch"]
+        lowest = 100.0
         for alg in ALGORITHMS:
             acc = 100 * data[f"{kind}_{alg}_acc"]
             for i in range(acc.shape[0]):
@@ -160,11 +161,13 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
                 lab = LABELS[alg] if alg == "digital" else f"{LABELS[alg]} τ={data[f'{kind}_taus'][i]:g}"
                 ax.plot(ep, m, color=color[alg], ls=styles[i % 3], lw=1.1, label=lab)
                 ax.fill_between(ep, m - s, m + s, color=color[alg], alpha=0.12, lw=0)
+                lowest = min(lowest, float(np.min(m - s)))
         ax.set_xlabel("epoch")
         ax.set_ylabel("test accuracy (%)")
-        ax.set_ylim(max(0.0, float(np.min(100 * data[f"{kind}_analog_final"])) - 25), 100)
+        # every curve and band stays inside the axes (the floor rounded down to 10 %)
+        ax.set_ylim(max(0.0, 10 * np.floor(lowest / 10)), 100)
         ax.set_title(f"{kind.upper()} ({cfg[kind]['data']}; band: ± std over {cfg[kind]['seeds']} seeds)")
-        ax.legend(ncol=2, loc="lower right")
+        legend_under(ax, ncol=3)
     paths = save_figure(fig, out_dir, "exact_fig5_mnist")
     md = out_dir / "exact_fig5_mnist_table.md"
     note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg['last']} epochs"
