@@ -62,3 +62,17 @@ def legend_under(ax, *, ncol: int = 2, offset: float = -0.3, **kw) -> None:
     """The legend of one panel, outside it below its x-label (never over data); constrained
     layout makes room for it."""
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncol=ncol, frameon=False, **kw)
+
+
+def mean_pm(values, digits: int = 2) -> str:
+    """``"mean ± std"`` of ``values`` (std over the entries, ddof = 1) with the std rounded to
+    ``digits`` significant digits and the mean to the same decimal; just ``"mean"`` (``digits``
+    significant digits) when there is no spread (one value, or all equal), so a ``±`` is printed
+    only where a spread exists."""
+    v = np.asarray(values, dtype=float).ravel()
+    m = float(v.mean())
+    s = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    if s == 0.0 or not np.isfinite(s):
+        return f"{m:.{digits}g}"
+    decimals = max(0, digits - 1 - int(np.floor(np.log10(s))))
+    return f"{m:.{decimals}f} ± {s:.{decimals}f}"

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import subplots
+from ._style import legend_under, mean_pm, subplots
 from .exact_fig5_mnist import CONFIGS as FIG5
 from .exact_fig5_mnist import LABELS, train_grid
 
@@ -82,7 +82,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     for alg in ("digital", "analog", "tt"):
         acc = 100 * data[f"acc_{alg}"]
         curve(ax, data["w_edges"], data[f"w_hist_{alg}"], color[alg],
-              f"{LABELS[alg]} (acc {acc.mean():.1f}%)")
+              f"{LABELS[alg]} (test acc. {mean_pm(acc, 2)} %)")
     for sgn in (-1, 1):
         ax.axvline(sgn * data["tau"], color="0.5", ls=":", lw=0.8)
     ax.set_yscale("log")
@@ -90,19 +90,19 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("weight w (dotted: ±τ)")
     ax.set_ylabel("density")
     ax.set_title(f"learned weights, τ = {data['tau']:g}")
-    ax.legend()
+    legend_under(ax, ncol=1)
     ax = axes[0, 1]
     names = {"analog": "A SGD: W", "tt": "TT: W", "tt_P": "TT: P"}
     for name, lab in names.items():
         sm = data[f"s_mean_{name}"]
         curve(ax, data["s_edges"], data[f"s_hist_{name}"], color[name],
-              f"{lab} (mean |w|/τ {sm.mean():.2f} ± {sm.std(ddof=1) if sm.size > 1 else 0:.2f})")
+              f"{lab} (mean |w|/τ {mean_pm(sm, 1)})")
     ax.set_yscale("log")
     ax.set_ylim(bottom=1e-3)
     ax.set_xlabel("saturation |w| / τ")
     ax.set_ylabel("density")
     ax.set_title("saturation (band: ± std over seeds)")
-    ax.legend()
+    legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig7_weights")
 
 
