@@ -4,7 +4,8 @@ Top row: from w = 0, ``n_up`` up pulses then ``n_down`` down pulses (one pulse p
 and 10-90 % band over seeds with cycle-to-cycle noise ``dw_min_std``. Soft bounds (asymmetric
 bounds, aihwkit ``up_down``), linear step, constant step, power step (aihwkit ``PowStepDevice``)
 and exponential step (aihwkit ``ExpStepDevice``, its default fit) all run the pulse-level devices
-of :mod:`sim.pulsed` with the same cycle-to-cycle noise. Bottom row: the mean-field response
+of :mod:`sim.pulsed` with the same cycle-to-cycle noise. Middle row: the width of that band
+(90 % minus 10 % quantile of w over the runs), too narrow to read on the top row's scale. Bottom row: the mean-field response
 functions q_+, q_-, F = (q_- + q_+)/2, G = (q_- - q_+)/2 over the range; the symmetric point (root
 of G) is marked.
 
@@ -24,7 +25,7 @@ from sim._rng import BatchRNG
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, subplots, summarize
+from ._style import legend_below, subplots, summarize
 
 _BASE = dict(dw_min=0.01, n_up=300, n_down=300, dw_min_std=0.3, seed=11)
 CONFIGS = {"quick": {**_BASE, "runs": 16}, "full": {**_BASE, "runs": 256}}
@@ -76,28 +77,45 @@ def compute(cfg: dict) -> dict:
 
 
 def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
-    fig, axes = subplots(2, len(NAMES), width=2.8, height=2.4)
+    fig, axes = subplots(3, len(NAMES), width=2.8, height=2.2)
+    short = {"soft_bounds": "soft bounds", "linear_step": "linear step",
+             "constant_step": "constant step", "power": "power step", "exponential": "exp step"}
     for j, name in enumerate(NAMES):
         ax = axes[0, j]
-        band(ax, data["pulse_index"], data[f"{name}_pulse_mean"], data[f"{name}_pulse_lo"],
-             data[f"{name}_pulse_hi"], color="C0")
-        ax.axvline(cfg["n_up"], color="0.5", lw=0.6, ls=":")
+        # the cycle-to-cycle band is narrow against the weight range: drawn opaque enough, under a
+        # thin mean line, so that it shows
+        ax.fill_between(data["pulse_index"], data[f"{name}_pulse_lo"], data[f"{name}_pulse_hi"],
+                        color="C0", alpha=0.35, lw=0,
+                        label=f"10–90 % of {cfg['runs']} runs (dw_min_std = {cfg['dw_min_std']:g})")
+        ax.plot(data["pulse_index"], data[f"{name}_pulse_mean"], color="navy", lw=0.7,
+                label="mean over runs")
+        ax.axvline(cfg["n_up"], color="0.5", lw=0.6, ls=":", label="switch from up to down pulses")
         ax.set_title(TITLES[name])
         ax.set_xlabel("pulse number (up, then down)")
-        if j == 0:
-            ax.set_ylabel("weight w")
+        ax.set_ylabel("weight w")
+        # the band's width on its own axis: at the scale of the weight range it is a few % wide
         ax = axes[1, j]
+        ax.plot(data["pulse_index"], data[f"{name}_pulse_hi"] - data[f"{name}_pulse_lo"], color="C0",
+                lw=0.8, alpha=0.8)
+        ax.axvline(cfg["n_up"], color="0.5", lw=0.6, ls=":")
+        ax.set_title(f"{short[name]}: cycle-noise spread")
+        ax.set_xlabel("pulse number (up, then down)")
+        ax.set_ylabel("w (90 %) − w (10 %)")
+        ax = axes[2, j]
         w = data[f"{name}_w"]
-        for fn, c, ls in (("q_plus", "C3", "-"), ("q_minus", "C0", "-"), ("F", "k", "--"),
-                          ("G", "C2", ":")):
-            ax.plot(w, data[f"{name}_{fn}"], color=c, ls=ls, label=fn.replace("_", " "))
+        # q+ drawn wide underneath, so that it stays visible where q+ = q- = F (constant step)
+        for fn, c, ls, lw, lab in (("q_plus", "C3", "-", 2.6, "q₊ (up response)"),
+                                   ("q_minus", "C0", "-", 1.2, "q₋ (down response)"),
+                                   ("F", "k", "--", 1.2, "F = (q₋ + q₊)/2"),
+                                   ("G", "C2", ":", 1.4, "G = (q₋ − q₊)/2")):
+            ax.plot(w, data[f"{name}_{fn}"], color=c, ls=ls, lw=lw, label=lab)
         wsp = data[f"{name}_symmetric_point"]
         if np.isfinite(wsp):
-            ax.axvline(wsp, color="C2", lw=0.6)
+            ax.axvline(wsp, color="C2", lw=0.6, label="symmetric point (G = 0)")
+        ax.set_title(f"{short[name]}: q₊, q₋, F, G vs w")
         ax.set_xlabel("w")
-        if j == 0:
-            ax.set_ylabel("response")
-            ax.legend()
+        ax.set_ylabel("response")
+    legend_below(fig, *axes[:, 0], ncol=4)
     return save_figure(fig, out_dir, "device_response")
 
 
