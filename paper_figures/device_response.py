@@ -6,8 +6,8 @@ bounds, aihwkit ``up_down``), linear step, constant step, power step (aihwkit ``
 and exponential step (aihwkit ``ExpStepDevice``, its default fit) all run the pulse-level devices
 of :mod:`sim.pulsed` with the same cycle-to-cycle noise. Middle row: the width of that band
 (90 % minus 10 % quantile of w over the runs), too narrow to read on the top row's scale. Bottom
-row: the mean-field response functions q_+, q_-, F = (q_- + q_+)/2, G = (q_- - q_+)/2 over the range; the symmetric point (root
-of G) is marked.
+row: the mean-field response functions q_+, q_-, F = (q_- + q_+)/2, G = (q_- - q_+)/2 over the
+range; the symmetric point (root of G) is marked.
 
 Reference: arXiv 2502.06309 App. (response-function figure); aihwkit
 ``utils/visualization.py::plot_device`` (pulse-response plots). Deviation: the devices and their
