@@ -76,3 +76,28 @@ def mean_pm(values, digits: int = 2) -> str:
         return f"{m:.{digits}g}"
     decimals = max(0, digits - 1 - int(np.floor(np.log10(s))))
     return f"{m:.{decimals}f} ± {s:.{decimals}f}"
+
+
+def plain_log_ticks(ax, axis: str = "x") -> None:
+    """Log-axis ticks as plain numbers at m x 10^k inside the current limits, without minor
+    labels (no crowded, overlapping ``3x10^-2 4x10^-2`` labels): mantissas m in {1, 2, 3, 5},
+    thinned to {1, 3} then {1} while that gives more than six ticks, or every integer m when it
+    gives fewer than three. Call after the data are drawn."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+    decades = range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+
+    def ticks_for(mantissas) -> list[float]:
+        return [m * 10.0**k for k in decades for m in mantissas if lo <= m * 10.0**k <= hi]
+
+    ticks = ticks_for((1, 2, 3, 5))
+    if len(ticks) < 3:
+        ticks = ticks_for(range(1, 10))
+    for thinner in ((1, 3), (1,)):
+        if len(ticks) > 6:
+            ticks = ticks_for(thinner)
+    which.set_major_locator(FixedLocator(ticks))
+    which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    which.set_minor_formatter(NullFormatter())

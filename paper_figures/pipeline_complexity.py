@@ -23,7 +23,7 @@ from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import colors, subplots
+from ._style import colors, legend_under, plain_log_ticks, subplots
 
 _BASE = {"depths": [1, 2, 4, 8], "c": 1.0, "tau": 4.0, "dim": 4, "sigma": 0.5, "w0": 0.5, "seed": 5,
          "n_eps": 8}
@@ -70,33 +70,52 @@ def compute(cfg: dict) -> dict:
 
 
 def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
-    fig, axes = subplots(1, 2, width=3.4)
+    fig, axes = subplots(1, 2, width=3.4, height=2.8)
     cs = colors(len(data["depths"]))
     ax = axes[0, 0]
     for i, M in enumerate(data["depths"]):
         ax.loglog(data["K"], data["E_K"][i], "o-", color=cs[i], ms=3, label=f"M = {M}")
     ref = data["E_K"][0, 0] * (data["K"] / data["K"][0]) ** -0.5
     ax.loglog(data["K"], ref, "k:", lw=0.8, label="∝ K^(−1/2)")
+    plain_log_ticks(ax, "x")
     ax.set_xlabel("K (micro-batches = updates)")
     ax.set_ylabel("E_K / M")
     ax.set_title(f"async pipeline, α = {cfg['c']:g}/√K")
-    ax.legend(fontsize=6)
+    legend_under(ax, ncol=3)
     ax = axes[0, 1]
     e = data["eps"]
     fine = np.geomspace(e.min(), e.max(), 60)
     a2, a1 = data["coef_base"]
     ax.loglog(e, data["K_eps"][0], "o", color=cs[0], ms=3)
+    sign = "+" if a1 >= 0 else "−"
     ax.loglog(fine, a2 / fine**2 + a1 / fine, "-", color=cs[0], lw=0.9,
-              label=f"M={data['depths'][0]}: {a2:.3g}/ε² + {a1:.3g}/ε")
+              label=f"M={data['depths'][0]}: {a2:.3g}/ε² {sign} {abs(a1):.3g}/ε")
+    incs = [data["K_eps"][i] - data["K_eps"][0] for i in range(1, len(data["depths"]))]
+    positive = np.concatenate([np.ravel(data["K_eps"][0]), *[x[x > 0] for x in incs]])
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    floor = 0.5 * positive.min()  # non-positive increments are drawn here (log axis)
+    n_nonpositive = 0
     for i, M in enumerate(data["depths"][1:], start=1):
-        inc = data["K_eps"][i] - data["K_eps"][0]
+        inc = incs[i - 1]
         c = data["coef_eps1_increment"][i]
         ax.loglog(e, np.where(inc > 0, inc, np.nan), "s", color=cs[i], ms=3)
-        ax.loglog(fine, c / fine, "--", color=cs[i], lw=0.9, label=f"M={M}: K_M − K_1 ≈ {c:.3g}/ε")
+        bad = np.isfinite(inc) & (inc <= 0)
+        n_nonpositive += int(bad.sum())
+        ax.loglog(e[bad], np.full(int(bad.sum()), floor), "s", mfc="none", mec=cs[i], ms=4)
+        if c > 0:
+            ax.loglog(fine, c / fine, "--", color=cs[i], lw=0.9, label=f"M={M}: K_M − K_1 ≈ {c:.3g}/ε")
+        else:  # a non-positive fit has no log-axis line: say so in the legend
+            ax.plot([], [], "--", color=cs[i], lw=0.9, label=f"M={M}: K_M − K_1 ≈ {c:.3g}/ε (≤ 0, not drawn)")
+    if n_nonpositive:
+        ax.axhline(floor, color="0.6", lw=0.6, ls=":")
+        ax.plot([], [], "s", mfc="none", mec="0.3", ms=4,
+                label=f"hollow: {n_nonpositive} increment(s) ≤ 0, drawn at the axis floor")
+    ax.set_ylim(bottom=0.7 * floor)
+    plain_log_ticks(ax, "x")
     ax.set_xlabel("ε (target E_K / M)")
-    ax.set_ylabel("K(ε), and the increment over M = 1")
-    ax.set_title("iterations to ε: A ε⁻² + C ε⁻¹; depth adds ∝ ε⁻¹")
-    ax.legend(fontsize=6)
+    ax.set_ylabel("K₁(ε), and K_M(ε) − K₁(ε)")
+    ax.set_title("iterations to ε (depth adds ∝ ε⁻¹)")
+    legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "pipeline_complexity")
 
 
