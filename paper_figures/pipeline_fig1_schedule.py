@@ -71,6 +71,14 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.set_yticks(np.arange(M) + 0.5, [f"stage {m + 1}" for m in range(M)])
         ax.set_xlabel("clock cycle")
         ax.set_title(f"{titles[k]}: density {float(data[f'{k}_density']):.3f}", fontsize=8)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=face[1], edgecolor="k", lw=0.3, label="F j: forward of micro-batch j"),
+               Patch(facecolor=face[2], edgecolor="k", lw=0.3, label="B j: backward of micro-batch j"),
+               Patch(facecolor="white", edgecolor="0.6", lw=0.3, label="empty: idle (bubble, fill, drain)"),
+               Line2D([], [], color="k", ls="--", lw=0.7, label="weight update")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
     return save_figure(fig, out_dir, "pipeline_fig1_schedule")
 
 
