@@ -24,7 +24,7 @@ from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationa
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, colors, subplots, summarize
+from ._style import band, colors, legend_under, subplots, summarize
 
 _BASE = dict(problem="exact_fig1", tau=3.0, std=1e-2 / np.sqrt(40), K=2500,
              curve_alphas=[0.2, 0.1, 0.05, 0.03], relax=30.0, seed=618)
@@ -89,7 +89,8 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"τ = {cfg['tau']:g}; solid: Analog SGD, dashed: digital SGD")
-    ax.legend(ncol=2)
+    ax.plot([], [], color="0.4", ls="--", lw=0.9, label="digital SGD (same α, dashed)")
+    legend_under(ax, ncol=2)
     ax = axes[0, 1]
     a = np.array(cfg["floor_alphas"])
     ax.errorbar(a, data["analog_floor"], 3 * data["analog_floor_se"], fmt="o-", color="C3",
@@ -105,7 +106,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("learning rate α")
     ax.set_ylabel("floor (second-half mean) / D")
     ax.set_title("asymptotic error vs α (bars: ±3 s.e.)")
-    ax.legend()
+    legend_under(ax, ncol=2)
     return save_figure(fig, out_dir, "exact_fig1_lr")
 
 
