@@ -25,7 +25,7 @@ import sim
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, subplots, summarize
+from ._style import band, legend_under, subplots, summarize
 
 _BASE = dict(problem="exact_fig3", std=0.1, horizon=150.0, floor_tau=1.0, seed=2406)
 CONFIGS = {
@@ -93,7 +93,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.set_ylabel("(f(W_k) − f*) / D")
         ax.set_title(f"τ = {tau:g}, α = β = {cfg['alpha']:g}")
         if j == 0:
-            ax.legend()
+            legend_under(ax, ncol=3)
     ax = axes[0, n]
     a = np.array(cfg["floor_alphas"])
     for name, marker in zip(ALGOS, "soD", strict=True):
@@ -107,7 +107,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("step size α (= β)")
     ax.set_ylabel("floor (second-half mean) / D")
     ax.set_title(f"floor vs step, τ = {cfg['floor_tau']:g} (bars: ±3 s.e.)")
-    ax.legend()
+    legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig_tt")
 
 
