@@ -46,7 +46,7 @@ import sim
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, colors, subplots, summarize
+from ._style import band, colors, legend_under, subplots, summarize
 
 _BASE = dict(problem="response_fig2", tau=3.5, cs=[0.0, 0.1, 0.2, 0.3], w0=1.0, std=0.1, alpha=0.005,
              beta=0.05, gamma=0.4, seed=2502)
@@ -99,7 +99,9 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"solid: Tiki-Taka (γ = {cfg['gamma']:g}), dashed: Analog SGD")
-    ax.legend()
+    ax.plot([], [], color="0.4", lw=1.2, label=f"Tiki-Taka γ = {cfg['gamma']:g} (solid)")
+    ax.plot([], [], color="0.4", ls="--", lw=0.9, label="Analog SGD (dashed)")
+    legend_under(ax, ncol=3)
     ax = axes[0, 1]
     cs = np.array(cfg["cs"])
     for name, label, style in (("analog", "Analog SGD", dict(color="C3", marker="o")),
@@ -110,7 +112,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("asymmetry c (symmetric point c τ)")
     ax.set_ylabel("floor (second-half mean) / D")
     ax.set_title(f"τ = {cfg['tau']:g}, α = {cfg['alpha']:g}, β = {cfg['beta']:g} (bars: ±3 s.e.)")
-    ax.legend()
+    legend_under(ax, ncol=2)
     return save_figure(fig, out_dir, "response_fig2_tt_fails")
 
 
