@@ -28,7 +28,7 @@ from sim.pipeline import build_schedule, digits_task, sample_stream, train_pipel
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, subplots, summarize
+from ._style import band, legend_below, plain_log_ticks, subplots, summarize
 
 _BASE = {"sizes": [64, 32, 32, 16, 10], "stages": 4, "B": 8, "b": 4, "alpha": 0.4, "tau": 1.0, "seed": 3,
          "records": 60}
@@ -86,20 +86,35 @@ def compute(cfg: dict) -> dict:
 def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     fig, axes = subplots(2, 2, width=3.2)
     style = {"none": ("C2", ":"), "sync": ("C0", "--"), "async": ("C1", "-")}
+    labels = {"none": "no pipeline", "sync": "synchronous pipeline", "async": "asynchronous pipeline"}
     for row, name in enumerate(("loss", "acc")):
+        scale = 1.0 if name == "loss" else 100.0  # accuracy in %, as in every figure
         for col, clock in enumerate(("samples", "cycles")):
             ax = axes[row, col]
+            # against samples, no pipeline and the synchronous pipeline have the same iterates
+            # (claim pipeline.sync_equals_minibatch): one curve, not two on top of each other
+            same = clock == "samples" and all(
+                np.array_equal(data[f"none_{name}_{q}"], data[f"sync_{name}_{q}"])
+                for q in ("mean", "lo", "hi"))
             for kind in KINDS:
+                if same and kind == "none":
+                    continue
                 c, ls = style[kind]
-                band(ax, data[f"{kind}_{clock}"], data[f"{kind}_{name}_mean"], data[f"{kind}_{name}_lo"],
-                     data[f"{kind}_{name}_hi"], color=c, ls=ls, label=kind)
+                lab = "synchronous pipeline = no pipeline (same iterates)" if same and kind == "sync" \
+                    else labels[kind]
+                band(ax, data[f"{kind}_{clock}"], scale * data[f"{kind}_{name}_mean"],
+                     scale * data[f"{kind}_{name}_lo"], scale * data[f"{kind}_{name}_hi"],
+                     color=c, ls=ls, label=lab)
             ax.set_xlabel("samples" if clock == "samples" else "clock cycles")
-            ax.set_ylabel("test NLL" if name == "loss" else "test accuracy")
+            ax.set_ylabel("test NLL" if name == "loss" else "test accuracy (%)")
+            ax.set_title(f"test {'NLL' if name == 'loss' else 'accuracy'} against "
+                         f"{'samples' if clock == 'samples' else 'clock cycles'}")
             if name == "loss":
                 ax.set_yscale("log")
-    axes[0, 0].legend(title=f"M = {cfg['stages']}, B = {cfg['B']}, b = {cfg['b']}")
-    axes[0, 0].set_title("against samples (none = sync)")
-    axes[0, 1].set_title("against clock cycles")
+                plain_log_ticks(ax, "y")
+    fig.suptitle(f"M = {cfg['stages']} stages, B = {cfg['B']} micro-batches of b = {cfg['b']}; "
+                 "band: 10–90 % of runs", fontsize=9)
+    legend_below(fig, axes[0, 0], axes[0, 1], ncol=2)
     return save_figure(fig, out_dir, "pipeline_curves")
 
 
