@@ -10,8 +10,8 @@ micro-batch with alpha / B (the same step per sample). Mean over runs with the 1
 Deviation: the paper's data sets, networks and device settings for its curves are unknown (spec
 6.3); the digits stand in for MNIST so that the figure builds offline in seconds.
 
-Observed (full config, 8 runs, 160k samples): none = sync reach test NLL 0.170 (accuracy 0.956),
-async 0.295 (0.935); max saturation 0.95 (sync) and 0.87 (async) of tau. The async per-update batch
+Observed (full config, 8 runs, 160k samples): none = sync reach test NLL 0.170 (accuracy 95.6 %),
+async 0.295 (93.5 %); max saturation 0.95 (sync) and 0.87 (async) of tau. The async per-update batch
 is b = 4 against B b = 32 for sync, so its analog floor is higher (claim pipeline.analog_floor);
 per clock cycle async processes (B+M-1)/B = 1.375x more samples than sync and 4x more than none.
 """
