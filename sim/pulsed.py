@@ -97,6 +97,64 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
     return v
 
 
+def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarray:
+    r"""Exact :math:`\mathrm{Binomial}(n, p)` draws by inverse CDF, one uniform ``u`` per draw.
+
+    The draw is :math:`k = \sum_{j=0}^{n-1} [u \ge F(j)]`, the number of CDF values at or below
+    ``u`` (the smallest k with :math:`u < F(k)`), so :math:`P(k) = F(k) - F(k-1)` exactly up to the
+    floating-point rounding of F. F is built by the recursion
+    :math:`P(j+1) = P(j)\,\frac{n-j}{j+1}\frac{p}{1-p}` from :math:`P(0) = (1-p)^n`; the loop runs
+    over the count value j (up to the largest count drawn), each pass a few vectorized operations
+    on the whole array. Draws whose :math:`(1-p)^n` underflows (p = 1, or means of several hundred
+    pulses) use ``scipy.stats.binom.ppf`` (same inverse CDF).
+
+    Parameters
+    ----------
+    u
+        Uniforms in [0, 1), any shape.
+    n
+        Numbers of trials (non-negative integers, float or int), broadcasting against ``u``.
+    p
+        Success probabilities in [0, 1], broadcasting against ``u``.
+    """
+    u = np.asarray(u, dtype=float)
+    p = p_in = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    pm = np.power(1.0 - p, n)  # P(0); 0 where p = 1 or where it underflows
+    bad = bool(pm.min(initial=1.0) == 0.0) if pm.size else False
+    if bad:
+        zero = np.broadcast_to(pm == 0.0, u.shape)
+        p = np.where(pm == 0.0, 0.0, p)
+        pm = np.where(pm == 0.0, 1.0, pm)
+    cdf = np.array(np.broadcast_to(pm, u.shape))
+    pm = cdf.copy()
+    with np.errstate(divide="ignore"):
+        ratio = p / (1.0 - p)
+    k = np.zeros(u.shape)
+    j = 0
+    n_max = float(np.max(n, initial=0.0))
+    while j < n_max:
+        hit = u >= cdf
+        if not hit.any():
+            break
+        k += hit
+        pm *= ratio
+        pm *= (n - j) / (j + 1.0)  # P(j+1); 0 from j = n on, so F stays 1 beyond n
+        cdf += pm
+        j += 1
+    if bad:
+        from scipy.stats import binom
+
+        nb = np.broadcast_to(n, u.shape)[zero]
+        pb = np.broadcast_to(p_in, u.shape)[zero]
+        kb = nb.copy()  # p = 1: every slot fires
+        under = pb < 1.0  # P(0) underflowed: a mean of several hundred pulses
+        if under.any():
+            kb[under] = binom.ppf(u[zero][under], nb[under], pb[under])
+        k[zero] = kb
+    return np.minimum(k, n)
+
+
 @dataclass(frozen=True)
 class PulsedDevice(Device):
     r"""Parameters and machinery every pulse-level device shares (aihwkit ``PulsedDevice``).
@@ -121,7 +179,13 @@ class PulsedDevice(Device):
         Cycle-to-cycle noise :math:`\sigma_c` of each pulse, relative to its step (multiplicative).
     desired_bl
         ``None``: stochastic rounding of :math:`|d|/\Delta w_{\min}` (no cap). An integer BL:
-        stochastic pulse train of BL slots (at most BL pulses per update).
+        stochastic pulse train of at most BL slots (at most BL pulses per update), see
+        :meth:`pulse_counts`.
+    update_bl_management
+        aihwkit ``UpdateParameters.update_bl_management`` (default True, as in aihwkit): with
+        ``desired_bl`` set, the train length of each update is
+        :math:`\min(\lceil r_{\max}\rceil, BL)` slots, :math:`r_{\max}` the run's largest
+        requested change in units of ``dw_min``; False: always BL slots (fixed BL).
     shape
         Per-run weight shape for device-to-device variation (required when any ``*_dtod`` > 0).
     seed
@@ -151,6 +215,7 @@ class PulsedDevice(Device):
     shape: tuple[int, ...] | None = None
     seed: int = 0
     write_noise_std: float = 0.0
+    update_bl_management: bool = True
     name = "pulsed_device"
 
     b_max: ArrayLike = field(init=False, repr=False, compare=False)
@@ -186,9 +251,11 @@ class PulsedDevice(Device):
             r = self.up_down_dtod * xi[3]
         else:
             b_max, b_min, g, r = self.w_max, self.w_min, 1.0, 0.0
-        # aihwkit enforce_consistency: bounds keep their sign, steps stay positive
-        b_max = np.maximum(b_max, 1e-6 * self.w_max)
-        b_min = np.minimum(b_min, 1e-6 * self.w_min)
+        # aihwkit enforce_consistency (rpu_pulsed_device.cpp::populate): swap crossed bounds, then
+        # b_max = |b_max|, b_min = -|b_min|; steps are made positive below
+        if varied:
+            b_max, b_min = np.maximum(b_max, b_min), np.minimum(b_max, b_min)
+            b_max, b_min = np.abs(b_max), -np.abs(b_min)
         a_up = np.abs((g + r + min(self.up_down, 0.0)) * self.dw_min)
         a_down = np.abs((g - r - max(self.up_down, 0.0)) * self.dw_min)
         for nm, v in (("b_max", b_max), ("b_min", b_min), ("a_up", a_up), ("a_down", a_down)):
@@ -204,7 +271,9 @@ class PulsedDevice(Device):
         """Validate the subclass's own parameters (before the per-element draw)."""
 
     def _check_step_size(self) -> None:
-        if np.any(self.a_up >= self.b_max - self.b_min) or np.any(self.a_down >= self.b_max - self.b_min):
+        # nominal parameters only: a drawn element may have a step larger than its range (aihwkit
+        # keeps it; the pulses then clip at the bound)
+        if self.dw_min >= self.w_max - self.w_min:
             raise ValueError("dw_min must be smaller than the range w_max - w_min (a step must not jump"
                              f" across it); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
                              f" w_min={self.w_min!r}")
@@ -236,18 +305,53 @@ class PulsedDevice(Device):
     def _read_bounds(self) -> tuple[ArrayLike, ArrayLike]:
         return self.b_min, self.b_max
 
+    def bit_length(self, increment: np.ndarray) -> np.ndarray | int | None:
+        r"""Number of slots of the pulse train per run (``None`` without ``desired_bl``).
+
+        With ``update_bl_management`` (aihwkit's default; C++
+        ``rpu_pulsed_meta_parameter.cpp::performUpdateManagement``) the train of run r has
+        :math:`BL_r = \min(\lceil r_{\max} \rceil, BL)` slots, :math:`r_{\max}` the run's largest
+        :math:`|d|/\Delta w_{\min}` (at least 1 slot: aihwkit floors the abs-maxima at
+        :math:`\Delta w_{\min}^2`); returned with shape ``(R, 1, ..., 1)``. Without it: ``BL``.
+        """
+        if self.desired_bl is None:
+            return None
+        bl = int(self.desired_bl)
+        if not self.update_bl_management:
+            return bl
+        x = np.abs(increment) / self.dw_min
+        r_max = x.max(axis=tuple(range(1, x.ndim)), keepdims=True) if x.ndim > 1 else x
+        return np.clip(np.ceil(r_max), 1, bl)
+
     def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        """Number of pulses per element (float array of integers), by stochastic rounding of
-        ``|d|/dw_min`` or, with ``desired_bl``, a stochastic pulse train truncated at BL."""
+        r"""Number of pulses per element (float array of integers).
+
+        * ``desired_bl=None``: stochastic rounding,
+          :math:`n = \lfloor r \rfloor + \mathrm{Bernoulli}(r - \lfloor r \rfloor)`,
+          :math:`r = |d|/\Delta w_{\min}`;
+        * ``desired_bl`` set: a stochastic pulse train of :math:`L` slots (:meth:`bit_length`:
+          :math:`L = \min(\lceil r_{\max}\rceil, BL)` with ``update_bl_management``, else BL),
+          each firing with probability :math:`\min(1, r/L)`:
+          :math:`n \sim \mathrm{Binomial}(L, \min(1, r/L))`, so :math:`E n = r` and
+          :math:`\mathrm{Var}\, n = r(1 - r/L)` until truncation at L pulses. This is the marginal
+          count of one element of aihwkit's ``STOCHASTIC_COMPRESSED`` trains with update
+          management (row and column probabilities :math:`p_j q_i = r_{ij}/L`; C++
+          ``sparse_bit_line_maker.cpp``); elementwise increments carry no row/column correlation
+          (:meth:`PulsedLinearStep.pulsed_update_outer` has it). With BL management and
+          :math:`r_{\max} \le 1` the count is exactly the stochastic rounding of r
+          (``pulse.bl_management_moments``).
+
+        The binomial is drawn by inverse CDF from **one uniform per element**
+        (:func:`binomial_icdf`), so the draws never depend on other runs' data.
+        """
         x = np.abs(increment) / self.dw_min
         shape = increment.shape[1:]
         if self.desired_bl is None:
             n = np.floor(x)
             n += rng.uniform(shape) < (x - n)
             return n
-        bl = int(self.desired_bl)
-        p = np.minimum(x / bl, 1.0)
-        return (rng.uniform((*shape, bl)) < p[..., None]).sum(axis=-1, dtype=float)
+        bl = self.bit_length(increment)
+        return binomial_icdf(rng.uniform(shape), bl, np.minimum(x / bl, 1.0))
 
     def apparent(self, w: np.ndarray, rng: BatchRNG) -> np.ndarray:
         r"""The weight the forward pass reads (aihwkit ``w_apparent``): the persistent weight ``w``
@@ -390,19 +494,33 @@ class PulsedLinearStep(PulsedDevice):
         return np.clip(out, self._lo, self._hi, out=out)
 
     def pulsed_update_outer(self, w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float,
-                            rng: BatchRNG, *, desired_bl: int = 31,
-                            update_management: bool = True) -> np.ndarray:
+                            rng: BatchRNG, *, desired_bl: int = 31, update_management: bool = True,
+                            update_bl_management: bool = True) -> np.ndarray:
         r"""Rank-1 update :math:`W \leftarrow W - \mathrm{lr}\, d x^\top` with aihwkit's stochastic
-        pulse trains (``pulse_type=STOCHASTIC_COMPRESSED``; anchors.md 1.5).
+        pulse trains (``pulse_type=STOCHASTIC_COMPRESSED``; anchors.md 1.5; C++
+        ``rpu_pulsed_meta_parameter.cpp::performUpdateManagement`` and
+        ``sparse_bit_line_maker.cpp::makeCounts``).
 
-        Row :math:`j` fires in each of BL slots with probability :math:`p_j = \min(1, A|x_j|)`,
-        column :math:`i` with :math:`q_i = \min(1, B|d_i|)`; coincidences are pulses of sign
-        :math:`-\mathrm{sign}(d_i x_j)`. :math:`A = B = \sqrt{\mathrm{lr}/(\Delta w_{\min} BL)}`,
-        so :math:`E[n_{ij}]\Delta w_{\min} = \mathrm{lr}|x_j d_i|` until a probability clips at 1
-        (then the update is truncated, at most BL pulses). ``update_management`` rescales
-        :math:`A \to A\sqrt{d_{\max}/x_{\max}}`, :math:`B \to B\sqrt{x_{\max}/d_{\max}}` per run so
-        both streams saturate together. Counts are correlated along rows and columns (shared bit
-        streams), as in aihwkit. The pulses are then applied in closed form (:meth:`apply_pulses`).
+        Row :math:`j` fires in each of :math:`L` slots with probability :math:`p_j = \min(1, B|x_j|)`,
+        column :math:`i` with :math:`q_i = \min(1, A|d_i|)`; coincidences are pulses of sign
+        :math:`-\mathrm{sign}(d_i x_j)`, so :math:`E[n_{ij}] = L p_j q_i`. With
+        :math:`x_m = \max(\max_j |x_j|, \Delta w_{\min}^2)`, :math:`d_m` likewise (aihwkit's floor):
+
+        * ``update_bl_management`` (aihwkit default): :math:`L = \min(\lceil \mathrm{lr}\,x_m d_m/
+          \Delta w_{\min}\rceil, BL)` per run (BL = ``desired_bl`` is then the *maximum* length),
+          and update management is switched on with it (as aihwkit does);
+        * otherwise :math:`L = BL` (aihwkit ``fixed_bl``);
+        * :math:`A = B = \sqrt{\mathrm{lr}/(\Delta w_{\min} L)}`; ``update_management`` rescales
+          :math:`A \to A\sqrt{x_m/d_m}`, :math:`B \to B\sqrt{d_m/x_m}` so both streams saturate
+          together.
+
+        So :math:`E[n_{ij}]\Delta w_{\min} = \mathrm{lr}|x_j d_i|` until a probability clips at 1
+        (truncation), and with BL management the largest element's count is
+        :math:`\mathrm{Binomial}(L, r_{\max}/L)`, :math:`L = \lceil r_{\max} \rceil`: for
+        :math:`r_{\max} \le 1` a stochastic rounding (``pulse.update_bl_management``). Counts are
+        correlated along rows and columns (shared bit streams), as in aihwkit. Every run draws
+        ``desired_bl`` slots per row and column and uses its first L (draw sizes never depend on
+        the data). The pulses are then applied in closed form (:meth:`apply_pulses`).
 
         Parameters
         ----------
@@ -415,9 +533,11 @@ class PulsedLinearStep(PulsedDevice):
         rng
             Per-run random streams.
         desired_bl
-            Bit length BL (aihwkit ``desired_bl``, default 31).
-        update_management
-            aihwkit ``update_management``.
+            Bit length BL (aihwkit ``desired_bl``, default 31; the maximum length with BL
+            management).
+        update_management, update_bl_management
+            aihwkit ``update_management`` and ``update_bl_management`` (both default True, as in
+            aihwkit's ``UpdateParameters``).
         """
         w = np.asarray(w, dtype=float)
         x = np.asarray(x, dtype=float)
@@ -430,19 +550,23 @@ class PulsedLinearStep(PulsedDevice):
         if int(desired_bl) != desired_bl or desired_bl < 1:
             raise ValueError(f"desired_bl must be a positive integer, got {desired_bl!r}")
         bl = int(desired_bl)
-        A = np.full((w.shape[0], 1), np.sqrt(lr / (self.dw_min * bl)))
-        B = A.copy()
         ax, ad = np.abs(x), np.abs(d)
-        if update_management:
-            x_max = ax.max(axis=1, keepdims=True)
-            d_max = ad.max(axis=1, keepdims=True)
-            ok = (x_max > 0) & (d_max > 0)
-            scale = np.sqrt(np.where(ok, d_max, 1.0) / np.where(ok, x_max, 1.0))
-            A, B = A * scale, B / scale
-        p = np.minimum(A * ax, 1.0)
-        q = np.minimum(B * ad, 1.0)
-        rows = (rng.uniform((x.shape[1], bl)) < p[..., None]).astype(float)  # (R, in, BL)
-        cols = (rng.uniform((d.shape[1], bl)) < q[..., None]).astype(float)  # (R, out, BL)
+        reg = self.dw_min**2
+        x_max = np.maximum(ax.max(axis=1, keepdims=True), reg)
+        d_max = np.maximum(ad.max(axis=1, keepdims=True), reg)
+        if update_bl_management:
+            L = np.minimum(np.ceil(lr * x_max * d_max / self.dw_min), bl)  # (R, 1)
+        else:
+            L = np.full((w.shape[0], 1), float(bl))
+        A = np.sqrt(lr / (self.dw_min * L))
+        B = A.copy()
+        if update_management or update_bl_management:
+            A, B = A * np.sqrt(x_max / d_max), B * np.sqrt(d_max / x_max)
+        p = np.minimum(B * ax, 1.0)
+        q = np.minimum(A * ad, 1.0)
+        live = (np.arange(bl) < L)[:, None, :]  # (R, 1, BL): slots beyond the run's L are off
+        rows = ((rng.uniform((x.shape[1], bl)) < p[..., None]) & live).astype(float)  # (R, in, BL)
+        cols = ((rng.uniform((d.shape[1], bl)) < q[..., None]) & live).astype(float)  # (R, out, BL)
         n = cols @ rows.transpose(0, 2, 1)  # coincidences, (R, out, in)
         up = (d[:, :, None] * x[:, None, :]) <= 0  # increment -lr d x^T >= 0
         return self.apply_pulses(w, n, up, rng)
