@@ -386,6 +386,25 @@ class PulsedLinearStep(PulsedDevice):
     ----------
     gamma_up, gamma_down
         Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
+    gamma_up_dtod, gamma_down_dtod
+        Device-to-device spread of the slopes, **additive** as in the C++ ``populate``
+        (``rpu_linearstep_device.cpp``): :math:`\gamma'_\pm = |\gamma_\pm +
+        \text{gamma\_dtod}\,\xi|` per element (aihwkit's ``allow_increasing=False`` takes the absolute
+        value), drawn once from ``seed``. aihwkit's default is 0.05; here 0 (as every variation).
+    mean_bound_reference
+        aihwkit ``mean_bound_reference`` (default True, as in ``LinearStepDevice``): the slope is
+        :math:`-\gamma' a/w_{\max}` with the **nominal** bound, so the step's zero is
+        :math:`T_+ = w_{\max}/\gamma'_+` (:math:`T_- = w_{\min}/\gamma'_-`) whatever the element's
+        drawn bounds; False: :math:`T_+ = b_{\max}/\gamma'_+` with the element's own bound
+        (aihwkit's ``SoftBoundsDevice``, which sets it False). The clipping is at the drawn bounds
+        either way.
+    mult_noise
+        aihwkit ``mult_noise`` (True for ``LinearStepDevice`` and ``SoftBoundsDevice``, **False for
+        SoftBoundsReferenceDevice**): multiplicative cycle-to-cycle noise,
+        :math:`a(1 - w/T)(1 + \sigma_c\xi)`, or additive, :math:`a(1 - w/T) + a\sigma_c\xi` (C++
+        ``update_once_mult`` / ``update_once_add``). Additive noise sums exactly: n pulses give the
+        noiseless closed form plus a normal of variance
+        :math:`a^2\sigma_c^2\sum_{i<n}(1-\rho)^{2i}` (before clipping).
     subtract_symmetry_point
         Differential read against a reference :math:`r = w^*` (aihwkit
         ``SoftBoundsReferenceDevice``): every interface then works on the read weight
@@ -399,13 +418,22 @@ class PulsedLinearStep(PulsedDevice):
     gamma_up: float = 1.0
     gamma_down: float = 1.0
     subtract_symmetry_point: bool = False
+    gamma_up_dtod: float = 0.0
+    gamma_down_dtod: float = 0.0
+    mean_bound_reference: bool = True
+    mult_noise: bool = True
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:
-        if np.any(self.a_up / self.b_max >= 1) or np.any(self.a_down / -np.asarray(self.b_min) >= 1):
+        # nominal parameters only (a drawn element whose bound falls below its step is kept, as in
+        # aihwkit: its pulses clip at the bound)
+        if self.dw_min >= self.w_max or self.dw_min >= -self.w_min:
             raise ValueError("dw_min must be smaller than the bounds (a step must not jump across"
                              f" the range); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
                              f" w_min={self.w_min!r}")
+
+    def _dtod_spreads(self) -> tuple[float, ...]:
+        return (*super()._dtod_spreads(), self.gamma_up_dtod, self.gamma_down_dtod)
 
     def _read_bounds(self) -> tuple[ArrayLike, ArrayLike]:
         return self._lo, self._hi
@@ -413,23 +441,49 @@ class PulsedLinearStep(PulsedDevice):
     def _check_gammas(self) -> None:
         _check("gamma_up", self.gamma_up, 0.0, 1.0, lo_open=True)
         _check("gamma_down", self.gamma_down, 0.0, 1.0, lo_open=True)
+        _check("gamma_up_dtod", self.gamma_up_dtod, 0.0, 1.0)
+        _check("gamma_down_dtod", self.gamma_down_dtod, 0.0, 1.0)
+
+    def _gammas(self) -> tuple[ArrayLike, ArrayLike]:
+        """Per-element slopes gamma' = |gamma + gamma_dtod xi| (C++ populate; stream
+        ``"device_to_device_gamma"``, so the other draws do not move)."""
+        if self.gamma_up_dtod == 0 and self.gamma_down_dtod == 0:
+            return self.gamma_up, self.gamma_down
+        shape = tuple(int(s) for s in self.shape)  # type: ignore[union-attr]
+        xi = BatchRNG(self.seed, [0], "device_to_device_gamma").normal((2, *shape))[0]
+        # floor at 1e-12: a zero slope is a constant step (T at infinity); the update form used
+        # below stays exact in floating point for a huge T
+        return (np.maximum(np.abs(self.gamma_up + self.gamma_up_dtod * xi[0]), 1e-12),
+                np.maximum(np.abs(self.gamma_down + self.gamma_down_dtod * xi[1]), 1e-12))
 
     def _precompute(self) -> None:
-        # reference r (read weight = conductance - r); the step's zero T = b/gamma (physical) and
-        # in read coordinates T - r; per-pulse contraction 1 - rho of w - T, as logs
+        # the step's zero T = w_ref/gamma' (physical; w_ref the nominal bound with
+        # mean_bound_reference, else the element's), reference r (read weight = conductance - r),
+        # T - r in read coordinates; per-pulse contraction 1 - rho of w - T, rho = a/|T|, as logs
         set_ = functools.partial(object.__setattr__, self)
+        g_up, g_down = self._gammas()
+        ref_up = self.w_max if self.mean_bound_reference else self.b_max
+        ref_down = self.w_min if self.mean_bound_reference else self.b_min
+        set_("_tp_up", ref_up / g_up)
+        set_("_tp_down", ref_down / g_down)
         set_("_ref", self._physical_symmetric_point() if self.subtract_symmetry_point else 0.0)
         set_("_lo", self.b_min - self._ref)
         set_("_hi", self.b_max - self._ref)
-        set_("_tp_up", self.b_max / self.gamma_up)
-        set_("_tp_down", self.b_min / self.gamma_down)
         set_("_t_up", self._tp_up - self._ref)
         set_("_t_down", self._tp_down - self._ref)
-        set_("_log_up", np.log1p(-self.a_up * self.gamma_up / self.b_max))
-        set_("_log_down", np.log1p(self.a_down * self.gamma_down / self.b_min))
-        # log of the per-pulse second moment E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
+        # rho >= 1 (an element whose drawn bound is below its step): one pulse reaches the bound;
+        # capped just below 1 so the closed form stays finite (it then lands within 1e-12 of T)
+        rho_up = np.minimum(self.a_up / self._tp_up, 1 - 1e-12)
+        rho_down = np.minimum(self.a_down / -np.asarray(self._tp_down), 1 - 1e-12)
+        set_("_log_up", np.log1p(-rho_up))
+        set_("_log_down", np.log1p(-rho_down))
+        # multiplicative noise: log of the per-pulse second moment of the factor,
+        # E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
         for nm, lg in (("_log2_up", self._log_up), ("_log2_down", self._log_down)):
             set_(nm, np.log(np.exp(2 * lg) + np.expm1(lg) ** 2 * self.dw_min_std**2))
+        # additive noise: Var = a^2 sigma_c^2 sum_{i<n} (1-rho)^{2i} = _addvar * (-expm1(2 n log))
+        set_("_addvar_up", (self.a_up * self.dw_min_std) ** 2 / -np.expm1(2 * self._log_up))
+        set_("_addvar_down", (self.a_down * self.dw_min_std) ** 2 / -np.expm1(2 * self._log_down))
 
     # -- mean-field interface -------------------------------------------------------------------
     @property
@@ -439,20 +493,19 @@ class PulsedLinearStep(PulsedDevice):
         return float(min(np.min(self._hi), np.min(-np.asarray(self._lo))))
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_up / self.dw_min) * (1 - self.gamma_up * (w + self._ref) / self.b_max)
+        return (self.a_up / self.dw_min) * (1 - (w + self._ref) / self._tp_up)
 
     def q_minus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_down / self.dw_min) * (1 - self.gamma_down * (w + self._ref) / self.b_min)
+        return (self.a_down / self.dw_min) * (1 - (w + self._ref) / self._tp_down)
 
     def symmetric_point(self) -> ArrayLike:
         """Root of G in read coordinates (0 with ``subtract_symmetry_point``)."""
         return self._physical_symmetric_point() - self._ref
 
     def _physical_symmetric_point(self) -> ArrayLike:
-        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+\gamma_+/b_{\max} - a_-\gamma_-/b_{\min})`
-        (``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
-        return (self.a_up - self.a_down) / (self.a_up * self.gamma_up / self.b_max
-                                             - self.a_down * self.gamma_down / self.b_min)
+        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+/T_+ - a_-/T_-)`, :math:`T_\pm` the steps'
+        zeros (:math:`b/\gamma`; ``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
+        return (self.a_up - self.a_down) / (self.a_up / self._tp_up - self.a_down / self._tp_down)
 
     def clip(self, w: np.ndarray) -> np.ndarray:
         return np.clip(w, self._lo, self._hi)
@@ -475,22 +528,31 @@ class PulsedLinearStep(PulsedDevice):
 
     def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
                      rng: BatchRNG) -> np.ndarray:
-        """Apply ``n`` pulses per element, up where ``up`` else down (closed form, see
-        :meth:`pulsed_update`); ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``."""
+        r"""Apply ``n`` pulses per element, up where ``up`` else down (closed form, see
+        :meth:`pulsed_update`); ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``.
+
+        Written as :math:`w' = w + (T - w)\,g`, :math:`g = 1 - (1-\rho)^n` (``-expm1``), which
+        stays exact in floating point when the step's zero T is far away (small slope).
+        """
         w = np.asarray(w, dtype=float)
         bound = np.where(up, self._t_up, self._t_down)
         logf = np.where(up, self._log_up, self._log_down)
-        factor = np.exp(n * logf)
-        if self.dw_min_std > 0:
-            second = np.exp(n * np.where(up, self._log2_up, self._log2_down))
-            second -= factor * factor
-            np.maximum(second, 0.0, out=second)
-            np.sqrt(second, out=second)
-            second *= rng.normal(w.shape[1:])
-            factor += second
-        out = w - bound
-        out *= factor
-        out += bound
+        nl = n * logf
+        gain = -np.expm1(nl)
+        if self.dw_min_std > 0 and self.mult_noise:
+            # the factor 1 - g: mean exp(n log), second moment exp(n log2)
+            sd = np.exp(n * np.where(up, self._log2_up, self._log2_down))
+            sd -= np.exp(2 * nl)
+            np.maximum(sd, 0.0, out=sd)
+            np.sqrt(sd, out=sd)
+            sd *= rng.normal(w.shape[1:])
+            gain -= sd
+        out = bound - w
+        out *= gain
+        out += w
+        if self.dw_min_std > 0 and not self.mult_noise:
+            var = np.where(up, self._addvar_up, self._addvar_down) * -np.expm1(2 * nl)
+            out += np.sqrt(var) * rng.normal(w.shape[1:])
         return np.clip(out, self._lo, self._hi, out=out)
 
     def pulsed_update_outer(self, w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float,
@@ -583,8 +645,11 @@ class PulsedLinearStep(PulsedDevice):
         zero = np.where(up, self._tp_up, self._tp_down)  # physical zero of the step, b/gamma
         for k in range(int(n.max(initial=0))):
             active = n > k
-            noise = 1 + self.dw_min_std * rng.normal(increment.shape[1:]) if self.dw_min_std else 1
-            step = a * (1 - (w + self._ref) / zero) * noise  # the physical rule on w + r
+            xi = rng.normal(increment.shape[1:]) if self.dw_min_std else 0.0
+            if self.mult_noise:  # C++ update_once_mult: a (1 - w/T)(1 + sigma xi)
+                step = a * (1 - (w + self._ref) / zero) * (1 + self.dw_min_std * xi)
+            else:  # update_once_add: a (1 - w/T) + a sigma xi
+                step = a * (1 - (w + self._ref) / zero + self.dw_min_std * xi)
             w = np.where(active, self.clip(w + step), w)
         return w
 
@@ -596,8 +661,7 @@ class PulsedLinearStep(PulsedDevice):
         increment = np.asarray(increment, dtype=float)
         up = increment >= 0
         T = np.where(up, self._t_up, self._t_down)
-        rate = np.where(up, self.a_up * self.gamma_up / self.b_max,
-                        -self.a_down * self.gamma_down / self.b_min) / self.dw_min
+        rate = np.where(up, self.a_up / self._tp_up, -self.a_down / self._tp_down) / self.dw_min
         return self.clip(T + (w - T) * np.exp(-np.abs(increment) * rate))
 
     # -- aihwkit -> theory constants ----------------------------------------------------------------
@@ -628,10 +692,17 @@ class PulsedSoftBounds(PulsedLinearStep):
 
     name = "pulsed_soft_bounds"
 
+    mean_bound_reference: bool = False
+
     def _check_gammas(self) -> None:
         if self.gamma_up != 1.0 or self.gamma_down != 1.0:
             raise ValueError("gamma_up and gamma_down must be 1 for soft bounds (use"
                              f" PulsedLinearStep), got {self.gamma_up!r}, {self.gamma_down!r}")
+        if self.gamma_up_dtod != 0 or self.gamma_down_dtod != 0 or self.mean_bound_reference:
+            raise ValueError("soft bounds need gamma_up_dtod = gamma_down_dtod = 0 and"
+                             " mean_bound_reference = False (aihwkit checkSoftBounds; use"
+                             f" PulsedLinearStep), got {self.gamma_up_dtod!r},"
+                             f" {self.gamma_down_dtod!r}, {self.mean_bound_reference!r}")
 
 
 @dataclass(frozen=True)
@@ -646,9 +717,11 @@ class PulsedConstantStep(PulsedLinearStep):
     name = "pulsed_constant_step"
 
     def _check_gammas(self) -> None:
-        if self.gamma_up != 0.0 or self.gamma_down != 0.0:
-            raise ValueError("gamma_up and gamma_down must be 0 for a constant step, got"
-                             f" {self.gamma_up!r}, {self.gamma_down!r}")
+        if (self.gamma_up != 0.0 or self.gamma_down != 0.0 or self.gamma_up_dtod != 0
+                or self.gamma_down_dtod != 0):
+            raise ValueError("gamma_up, gamma_down and their *_dtod must be 0 for a constant step,"
+                             f" got {self.gamma_up!r}, {self.gamma_down!r}, {self.gamma_up_dtod!r},"
+                             f" {self.gamma_down_dtod!r}")
 
     def _precompute(self) -> None:
         if self.subtract_symmetry_point:
