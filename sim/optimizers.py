@@ -178,5 +178,6 @@ class AnalogSGD:
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
         W = apply_update(self.device, state.W, -a * g, rng, self.mode)
         if _write_noisy(self.device):
-            return WeightState(W, self.device.apparent(W, rng.substream("write_noise")))
+            return WeightState(W, self.device.apparent(W, rng.substream("write_noise"),
+                                                       previous=state.W_read, before=state.W))
         return WeightState(W)

@@ -68,7 +68,7 @@ reference and the fast path (cost on the fig-3 problem: ``benchmarks/bench_pulse
 
 Write noise (aihwkit ``write_noise_std``, every class here): the pulses act on the persistent
 weight; :meth:`PulsedDevice.apparent` draws the weight the forward pass reads, persistent +
-``write_noise_std * dw_min * N(0, 1)``, fresh at every write. :class:`sim.AnalogSGD` and
+``write_noise_std * dw_min * N(0, 1)``, redrawn on the elements a write touched (as aihwkit). :class:`sim.AnalogSGD` and
 :class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``) and read through it.
 
 Not modelled: aihwkit's ``dw_min_std_add``/``dw_min_std_slope`` (ExpStep's state-dependent noise),
@@ -353,20 +353,30 @@ class PulsedDevice(Device):
         bl = self.bit_length(increment)
         return binomial_icdf(rng.uniform(shape), bl, np.minimum(x / bl, 1.0))
 
-    def apparent(self, w: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        r"""The weight the forward pass reads (aihwkit ``w_apparent``): the persistent weight ``w``
-        plus :math:`\text{write\_noise\_std}\,\Delta w_{\min}\,\xi`, :math:`\xi \sim N(0, 1)`
-        fresh at every call (C++ ``getScaledWriteNoise() = write_noise_std * dw_min``, drawn in
-        every ``update_once``; not clipped). Returns ``w`` itself when write noise is off. The
-        optimizers pass ``rng.substream("write_noise")``, so these draws never shift the pulse
-        draws: the persistent trajectory is the same with or without write noise.
+    def apparent(self, w: np.ndarray, rng: BatchRNG, *, previous: np.ndarray | None = None,
+                 before: np.ndarray | None = None) -> np.ndarray:
+        r"""The weight the forward pass reads (aihwkit ``w_apparent``) after a write.
 
-        Deviation: aihwkit redraws an element's apparent weight only when a pulse touches it; here
-        every element is redrawn at every write (the persistent trajectory is the same either way).
+        aihwkit (``update_once_*`` in ``rpu_linearstep_device.cpp`` and siblings) redraws an
+        element's apparent weight, persistent + :math:`\text{write\_noise\_std}\,\Delta w_{\min}
+        \,\xi` (C++ ``getScaledWriteNoise``; not clipped), each time a pulse **touches** it; an
+        untouched element keeps its previous apparent weight. Here ``before`` is the persistent
+        weight before the write and ``previous`` the apparent weight before it (``None``: equal to
+        ``before``, no write noise yet): the elements whose persistent weight changed are redrawn,
+        the others keep ``previous``. Without ``before`` every element is redrawn. Returns ``w``
+        itself when write noise is off. The optimizers pass ``rng.substream("write_noise")``, so
+        these draws (one normal per element, used or not) never shift the pulse draws.
+
+        Deviation: a pulse that leaves the persistent weight exactly unchanged (only possible at a
+        hard bound) counts as untouched here; aihwkit would redraw that element.
         """
         if self.write_noise_std == 0:
             return w
-        return w + (self.write_noise_std * self.dw_min) * rng.normal(np.shape(w)[1:])
+        fresh = w + (self.write_noise_std * self.dw_min) * rng.normal(np.shape(w)[1:])
+        if before is None:
+            return fresh
+        old = before if previous is None else previous
+        return np.where(w != before, fresh, old)
 
 
 @dataclass(frozen=True)
@@ -779,6 +789,11 @@ class _LoopedPulsedDevice(PulsedDevice):
     def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
         raise NotImplementedError
 
+    def _noisy(self, step: np.ndarray, w: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        """One pulse's step with cycle-to-cycle noise (multiplicative: step (1 + sigma_c xi))."""
+        step *= 1 + self.dw_min_std * xi
+        return step
+
     def q_plus(self, w: np.ndarray) -> np.ndarray:
         return self._step(np.asarray(w, dtype=float), True, self._params()) / self.dw_min
 
@@ -829,7 +844,7 @@ class _LoopedPulsedDevice(PulsedDevice):
             x = flat[act]
             step = self._step(x, upf[act], p)
             if self.dw_min_std > 0:
-                step *= 1 + self.dw_min_std * rng.normal(shape[1:]).reshape(-1)[act]
+                step = self._noisy(step, x, rng.normal(shape[1:]).reshape(-1)[act])
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
@@ -939,8 +954,14 @@ class PulsedExpStep(_LoopedPulsedDevice):
     a, b
         Slope and offset of :math:`z` (defaults 0.244, 0.2425).
 
-    The shared parameters are those of :class:`PulsedDevice`; aihwkit's ``dw_min_std_add`` and
-    ``dw_min_std_slope`` (state-dependent noise) are not modelled.
+    dw_min_std_add, dw_min_std_slope
+        aihwkit's state-dependent cycle-to-cycle noise (C++ ``update_once_complex_noise``, used when
+        ``dw_min_std > 0`` and either is non-zero): the noiseless step :math:`\Delta` becomes
+        :math:`\Delta + \sigma_c(|\Delta| + \text{add} + \text{slope}\,|w|)\,\xi` with w the
+        weight before the pulse (``add`` in weight units, as the C++ uses it). Both 0 (aihwkit's
+        default): the multiplicative :math:`\Delta(1 + \sigma_c\xi)`.
+
+    The shared parameters are those of :class:`PulsedDevice`.
     """
 
     A_up: float = 0.00081
@@ -949,13 +970,23 @@ class PulsedExpStep(_LoopedPulsedDevice):
     gamma_down: float = 12.78785
     a: float = 0.244
     b: float = 0.2425
+    dw_min_std_add: float = 0.0
+    dw_min_std_slope: float = 0.0
     name = "pulsed_exp_step"
+
+    def _noisy(self, step: np.ndarray, w: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        if self.dw_min_std_add == 0 and self.dw_min_std_slope == 0:
+            return super()._noisy(step, w, xi)
+        sd = np.abs(step) + self.dw_min_std_add + self.dw_min_std_slope * np.abs(w)
+        return step + self.dw_min_std * sd * xi
 
     def _check_gammas(self) -> None:
         for nm in ("A_up", "A_down", "gamma_up", "gamma_down"):
             _check(nm, getattr(self, nm), 0.0, np.inf, hi_open=True)
         for nm in ("a", "b"):
             _check(nm, getattr(self, nm), -np.inf, np.inf, lo_open=True, hi_open=True)
+        for nm in ("dw_min_std_add", "dw_min_std_slope"):
+            _check(nm, getattr(self, nm), 0.0, np.inf, hi_open=True)
 
     def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
         z = (2 * self.a) * w / np.subtract(p["b_max"], p["b_min"]) + self.b

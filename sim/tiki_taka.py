@@ -204,7 +204,8 @@ class TikiTaka:
         b = per_run(self.beta, R, "beta", nd)
         P = apply_update(self.device, P, -b * g, rng, self.mode)
         # write noise (optional): P is re-read after every write; the transfer reads P as read
-        P_read = (self.device.apparent(P, rng.substream("write_noise_P"))
+        P_read = (self.device.apparent(P, rng.substream("write_noise_P"), previous=state.P_read,
+                                       before=state.P)
                   if getattr(self.device, "write_noise_std", 0.0) > 0 else None)
         W_read = state.W_read
         k = state.k + 1
@@ -223,7 +224,8 @@ class TikiTaka:
                 increment = np.where(mask, increment, 0.0)
             W = apply_update(self.w_device, W, increment, rng, self.mode)
             if getattr(self.w_device, "write_noise_std", 0.0) > 0:
-                W_read = self.w_device.apparent(W, rng.substream("write_noise_W"))
+                W_read = self.w_device.apparent(W, rng.substream("write_noise_W"),
+                                                previous=state.W_read, before=state.W)
             pointer = (pointer + n) % ncols
         return TikiTakaState(W, P, k, pointer, W_read, P_read)
 
