@@ -10,7 +10,10 @@ Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma 
 ``rpu_pulsed_device.cpp::populate`` and ``rpu_linearstep_device.cpp``; spec ``anchors.md`` 1.2-1.4):
 
 * per-element bounds :math:`b_{\max} = w_{\max}(1 + \text{w\_max\_dtod}\,\xi)`,
-  :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`;
+  :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`, made consistent as aihwkit's
+  ``enforce_consistency``: crossed bounds are swapped, then :math:`b_{\max} \leftarrow |b_{\max}|`,
+  :math:`b_{\min} \leftarrow -|b_{\min}|` (so a draw across zero gives a small bound of the right
+  sign; with aihwkit's default 0.3 spread about 4 elements in 10^4 have one);
 * per-element steps, with gain :math:`g = 1 + \text{dw\_min\_dtod}\,\xi` and
   :math:`r = \text{up\_down\_dtod}\,\xi'`:
   :math:`a_+ = (g + r + \min(\beta, 0))\,\Delta w_{\min}`,
@@ -25,9 +28,10 @@ Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma 
 A desired increment :math:`d` becomes :math:`n` same-sign pulses, with
 :math:`n = \lfloor |d|/\Delta w_{\min} \rfloor + \mathrm{Bernoulli}(\mathrm{frac})` (stochastic
 rounding, ``E n \Delta w_{\min} = |d|``) or, with ``desired_bl`` set, a stochastic pulse train of
-length BL with firing probability :math:`\min(1, |d|/(BL\,\Delta w_{\min}))` per slot, so at most
-BL pulses (aihwkit's truncation at :math:`BL\,\Delta w_{\min}`). The granularity is the nominal
-``dw_min``, as in aihwkit.
+L slots with firing probability :math:`\min(1, |d|/(L\,\Delta w_{\min}))` per slot, so at most
+L pulses. :math:`L = \min(\lceil r_{\max}\rceil, BL)` with aihwkit's default
+``update_bl_management`` (:math:`r_{\max}` the run's largest :math:`|d|/\Delta w_{\min}`), else
+L = BL (fixed BL). The granularity is the nominal ``dw_min``, as in aihwkit.
 
 Fast path (closed form, derived in :mod:`theory.pulses`): with :math:`B` the bound the pulses head
 to and :math:`\rho = a/|B|`, :math:`n` noiseless pulses give
@@ -68,11 +72,14 @@ reference and the fast path (cost on the fig-3 problem: ``benchmarks/bench_pulse
 
 Write noise (aihwkit ``write_noise_std``, every class here): the pulses act on the persistent
 weight; :meth:`PulsedDevice.apparent` draws the weight the forward pass reads, persistent +
-``write_noise_std * dw_min * N(0, 1)``, redrawn on the elements a write touched (as aihwkit). :class:`sim.AnalogSGD` and
-:class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``) and read through it.
+``write_noise_std * dw_min * N(0, 1)``, redrawn on the elements a write touched (as aihwkit).
+:class:`sim.AnalogSGD` and :class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``)
+and read through it.
 
-Not modelled: aihwkit's ``dw_min_std_add``/``dw_min_std_slope`` (ExpStep's state-dependent noise),
-``PiecewiseStepDevice``, ``PowStepReferenceDevice``'s numerical symmetric-point estimate.
+Not modelled: ``PiecewiseStepDevice``, ``PowStepReferenceDevice``'s numerical symmetric-point
+estimate, ExpStep's computed weight granularity (aihwkit uses the step at w = 0 as the granularity
+of BL management; here ``dw_min``), aihwkit's ``res``/``sto_round`` discretization of the pulse
+probabilities (off at aihwkit's default ``res = 0``).
 """
 
 from __future__ import annotations
