@@ -127,16 +127,18 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     u = np.asarray(u, dtype=float)
     p = p_in = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
-    pm = np.power(1.0 - p, n)  # P(0); 0 where p = 1 or where it underflows
+    q = 1.0 - p
+    pm = np.power(q, n)  # P(0); 0 where p = 1 or where it underflows
     bad = bool(pm.min(initial=1.0) == 0.0) if pm.size else False
     if bad:
         zero = np.broadcast_to(pm == 0.0, u.shape)
         p = np.where(pm == 0.0, 0.0, p)
+        q = 1.0 - p
         pm = np.where(pm == 0.0, 1.0, pm)
     cdf = np.array(np.broadcast_to(pm, u.shape))
     pm = cdf.copy()
     with np.errstate(divide="ignore"):
-        ratio = p / (1.0 - p)
+        ratio = p / q
     k = np.zeros(u.shape)
     j = 0
     n_max = float(np.max(n, initial=0.0))
@@ -323,10 +325,12 @@ class PulsedDevice(Device):
         """
         if self.desired_bl is None:
             return None
-        bl = int(self.desired_bl)
+        return self._bit_length(np.abs(increment) / self.dw_min)
+
+    def _bit_length(self, x: np.ndarray) -> np.ndarray | int:
+        bl = int(self.desired_bl)  # type: ignore[arg-type]
         if not self.update_bl_management:
             return bl
-        x = np.abs(increment) / self.dw_min
         r_max = x.max(axis=tuple(range(1, x.ndim)), keepdims=True) if x.ndim > 1 else x
         return np.clip(np.ceil(r_max), 1, bl)
 
@@ -357,8 +361,9 @@ class PulsedDevice(Device):
             n = np.floor(x)
             n += rng.uniform(shape) < (x - n)
             return n
-        bl = self.bit_length(increment)
-        return binomial_icdf(rng.uniform(shape), bl, np.minimum(x / bl, 1.0))
+        bl = self._bit_length(x)
+        x /= bl
+        return binomial_icdf(rng.uniform(shape), bl, np.minimum(x, 1.0, out=x))
 
     def apparent(self, w: np.ndarray, rng: BatchRNG, *, previous: np.ndarray | None = None,
                  before: np.ndarray | None = None) -> np.ndarray:
