@@ -76,7 +76,9 @@ weight; :meth:`PulsedDevice.apparent` draws the weight the forward pass reads, p
 :class:`sim.AnalogSGD` and :class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``)
 and read through it.
 
-Not modelled: ``PiecewiseStepDevice``, ``PowStepReferenceDevice``'s numerical symmetric-point
+:class:`PulsedPiecewiseStep` (aihwkit ``PiecewiseStepDevice``) uses the same loop.
+
+Not modelled: ``PowStepReferenceDevice``'s numerical symmetric-point
 estimate, ExpStep's computed weight granularity (aihwkit uses the step at w = 0 as the granularity
 of BL management; here ``dw_min``), aihwkit's ``res``/``sto_round`` discretization of the pulse
 probabilities (off at aihwkit's default ``res = 0``).
@@ -1008,6 +1010,58 @@ class PulsedExpStep(_LoopedPulsedDevice):
         y += 1
         return np.maximum(y, 0.0) * np.where(up, p["a_up"], -np.asarray(p["a_down"]))
 
+
+
+@dataclass(frozen=True)
+class PulsedPiecewiseStep(_LoopedPulsedDevice):
+    r"""Piecewise-linear step device at pulse level (aihwkit ``PiecewiseStepDevice``; C++
+    ``rpu_piecewisestep_device.cpp::update_once``).
+
+    The relative step sizes are given at :math:`m + 1` equally spaced nodes over the element's
+    range :math:`[b_{\min}, b_{\max}]` (``piecewise_up``, ``piecewise_down``, same length). With
+    :math:`s = \max((w - b_{\min})/(b_{\max} - b_{\min})\,m, 0)`, node
+    :math:`i = \min(\lfloor s\rfloor, m - 1)` and :math:`t = \min(s - i, 1)`, one up pulse is
+    :math:`w \leftarrow w + a_+((1-t)v^+_i + t\,v^+_{i+1})(1 + \sigma_c\xi)` and one down pulse
+    :math:`w \leftarrow w - a_-((1-t)v^-_i + t\,v^-_{i+1})(1 + \sigma_c\xi)`, then clip; a single
+    node (aihwkit's default ``[1]``) is a constant step. Mean field:
+    :math:`q_\pm` = the interpolated relative step times :math:`a_\pm/\Delta w_{\min}`; the
+    symmetric point (bisection of G) is meaningful when :math:`q_+ - q_-` changes sign once.
+
+    Parameters
+    ----------
+    piecewise_up, piecewise_down
+        Relative step sizes at the nodes (finite, >= 0, at least one, equal lengths).
+
+    The shared parameters are those of :class:`PulsedDevice`.
+    """
+
+    piecewise_up: tuple[float, ...] = (1.0,)
+    piecewise_down: tuple[float, ...] = (1.0,)
+    name = "pulsed_piecewise_step"
+
+    def _check_gammas(self) -> None:
+        up, down = np.asarray(self.piecewise_up, float), np.asarray(self.piecewise_down, float)
+        if up.ndim != 1 or up.size < 1 or up.shape != down.shape:
+            raise ValueError("piecewise_up and piecewise_down must be non-empty sequences of equal"
+                             f" length, got {self.piecewise_up!r}, {self.piecewise_down!r}")
+        if not (np.all(np.isfinite(up)) and np.all(np.isfinite(down)) and up.min() >= 0
+                and down.min() >= 0):
+            raise ValueError("piecewise_up and piecewise_down must be finite and >= 0, got"
+                             f" {self.piecewise_up!r}, {self.piecewise_down!r}")
+        object.__setattr__(self, "piecewise_up", tuple(float(v) for v in up))
+        object.__setattr__(self, "piecewise_down", tuple(float(v) for v in down))
+
+    def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
+        vu = np.asarray(self.piecewise_up)
+        vd = np.asarray(self.piecewise_down)
+        m = vu.size - 1
+        if m == 0:
+            return np.where(up, p["a_up"] * vu[0], -np.asarray(p["a_down"]) * vd[0]) * np.ones_like(w)
+        s = np.maximum((w - p["b_min"]) / np.subtract(p["b_max"], p["b_min"]) * m, 0.0)
+        i = np.minimum(np.floor(s), m - 1).astype(int)
+        t = np.minimum(s - i, 1.0)
+        val = np.where(up, (1 - t) * vu[i] + t * vu[i + 1], (1 - t) * vd[i] + t * vd[i + 1])
+        return val * np.where(up, p["a_up"], -np.asarray(p["a_down"]))
 
 
 @dataclass(frozen=True)

@@ -244,3 +244,46 @@ def test_apparent_redraws_only_touched_elements():
     out0 = dev.apparent(after, _rng(R=2), before=before)  # no earlier write: untouched read w
     np.testing.assert_array_equal(out0[:, 2:], before[:, 2:])
     assert sim.PulsedSoftBounds(dw_min=0.01).apparent(after, _rng(R=2)) is after
+
+
+# --- PiecewiseStep (rpu_piecewisestep_device.cpp::update_once) -------------------------------------
+
+
+def _cpp_piecewise(w, up, a_up, a_down, b_min, b_max, vu, vd):
+    """Noiseless step of update_once, transcribed element by element."""
+    m = len(vu) - 1
+    if m == 0:
+        return a_up * vu[0] if up else -a_down * vd[0]
+    s = max((w - b_min) / (b_max - b_min) * m, 0.0)
+    i = min(int(np.floor(s)), m - 1)
+    t = min(s - i, 1.0)
+    return a_up * ((1 - t) * vu[i] + t * vu[i + 1]) if up else -a_down * ((1 - t) * vd[i] + t * vd[i + 1])
+
+
+@pytest.mark.parametrize("vu, vd", [((1.0,), (1.0,)), ((1.0, 0.8, 0.3, 0.05), (0.1, 0.4, 0.9, 1.0))])
+def test_piecewise_step_follows_update_once(vu, vd):
+    dev = sim.PulsedPiecewiseStep(dw_min=0.02, w_max=1.0, w_min=-0.8, up_down=0.1, dw_min_dtod=0.2,
+                                  w_max_dtod=0.1, shape=(7,), seed=2, piecewise_up=vu,
+                                  piecewise_down=vd)
+    R, D = 5, 7
+    w = np.random.default_rng(1).uniform(-0.75, 0.95, (R, D))
+    inc = np.random.default_rng(2).normal(0, 0.2, (R, D))
+    got = dev.pulsed_update(w, inc, _rng(R=R))
+    n = dev.pulse_counts(inc, _rng(R=R))  # the same stream: the same counts
+    ref = w.copy()
+    for r in range(R):
+        for j in range(D):
+            for _ in range(int(n[r, j])):
+                st = _cpp_piecewise(ref[r, j], inc[r, j] >= 0, dev.a_up[j], dev.a_down[j],
+                                    dev.b_min[j] if np.ndim(dev.b_min) else dev.b_min,
+                                    dev.b_max[j], vu, vd)
+                lo = dev.b_min[j] if np.ndim(dev.b_min) else dev.b_min
+                ref[r, j] = min(max(ref[r, j] + st, lo), dev.b_max[j])
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
+    one = dev.pulsed_update(w, np.full(w.shape, 0.02), _rng(R=R)) - w  # one pulse: q_+ dw_min
+    inside = (w + one) < dev.b_max
+    np.testing.assert_allclose(one[inside], (dev.q_plus(w) * 0.02)[inside], rtol=1e-12)
+    with pytest.raises(ValueError, match="equal"):
+        sim.PulsedPiecewiseStep(piecewise_up=(1.0, 0.5), piecewise_down=(1.0,))
+    with pytest.raises(ValueError, match=">= 0"):
+        sim.PulsedPiecewiseStep(piecewise_up=(-1.0,), piecewise_down=(1.0,))
