@@ -13,7 +13,7 @@ Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma 
   :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`, made consistent as aihwkit's
   ``enforce_consistency``: crossed bounds are swapped, then :math:`b_{\max} \leftarrow |b_{\max}|`,
   :math:`b_{\min} \leftarrow -|b_{\min}|` (so a draw across zero gives a small bound of the right
-  sign; with aihwkit's default 0.3 spread about 4 elements in 10^4 have one);
+  sign; with aihwkit's default 0.3 spread about 9 elements in 10^4 have one);
 * per-element steps, with gain :math:`g = 1 + \text{dw\_min\_dtod}\,\xi` and
   :math:`r = \text{up\_down\_dtod}\,\xi'`:
   :math:`a_+ = (g + r + \min(\beta, 0))\,\Delta w_{\min}`,
