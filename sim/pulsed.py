@@ -106,6 +106,32 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
     return v
 
 
+def _int_power(q: np.ndarray, n: np.ndarray | float) -> np.ndarray:
+    """``q ** n`` for non-negative integer exponents ``n`` (broadcasting against ``q``) by binary
+    exponentiation: about log2(max n) vectorized passes (numpy's float ``power`` is far slower).
+    Returns a new array; ``q`` is not modified."""
+    e = np.asarray(n, dtype=np.int64)
+    shape = np.broadcast_shapes(q.shape, e.shape)
+    out = None
+    base = q
+    own = False  # base is q until the first squaring, then a private buffer
+    while True:
+        odd = (e & 1).astype(bool)
+        if odd.any():
+            term = base if odd.all() else np.where(odd, base, 1.0)
+            if out is None:
+                out = np.array(np.broadcast_to(term, shape), dtype=float)
+            else:
+                out *= term
+        e = e >> 1
+        if not e.any():
+            return np.ones(shape) if out is None else out
+        if own:
+            np.multiply(base, base, out=base)
+        else:
+            base, own = np.multiply(base, base, out=np.empty(np.shape(base))), True
+
+
 def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarray:
     r"""Exact :math:`\mathrm{Binomial}(n, p)` draws by inverse CDF, one uniform ``u`` per draw.
 
@@ -129,26 +155,28 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     u = np.asarray(u, dtype=float)
     p = p_in = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
-    q = 1.0 - p
-    pm = np.power(q, n)  # P(0); 0 where p = 1 or where it underflows
+    q = np.subtract(1.0, p, out=np.empty(p.shape))
+    pm = _int_power(q, n)  # P(0); 0 where p = 1 or where it underflows
     bad = bool(pm.min(initial=1.0) == 0.0) if pm.size else False
     if bad:
         zero = np.broadcast_to(pm == 0.0, u.shape)
         p = np.where(pm == 0.0, 0.0, p)
-        q = 1.0 - p
+        q = np.subtract(1.0, p, out=np.empty(p.shape))
         pm = np.where(pm == 0.0, 1.0, pm)
-    cdf = np.array(np.broadcast_to(pm, u.shape))
-    pm = cdf.copy()
-    with np.errstate(divide="ignore"):
-        ratio = p / q
+    if pm.shape != u.shape:
+        pm = np.array(np.broadcast_to(pm, u.shape))
+    cdf = pm.copy()
+    with np.errstate(divide="ignore"):  # p = 1 with n = 0 only (P(0) = 1, never used)
+        ratio = np.divide(p, q, out=q)  # p/(1-p); q is not needed any more
     k = np.zeros(u.shape)
+    hit = np.empty(u.shape, dtype=bool)
     j = 0
     n_max = float(np.max(n, initial=0.0))
     while j < n_max:
-        hit = u >= cdf
+        np.greater_equal(u, cdf, out=hit)
         if not hit.any():
             break
-        k += hit
+        np.add(k, hit, out=k)
         pm *= ratio
         pm *= (n - j) / (j + 1.0)  # P(j+1); 0 from j = n on, so F stays 1 beyond n
         cdf += pm
@@ -163,7 +191,7 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
         if under.any():
             kb[under] = binom.ppf(u[zero][under], nb[under], pb[under])
         k[zero] = kb
-    return np.minimum(k, n)
+    return np.minimum(k, n, out=k)
 
 
 @dataclass(frozen=True)
@@ -357,7 +385,8 @@ class PulsedDevice(Device):
         The binomial is drawn by inverse CDF from **one uniform per element**
         (:func:`binomial_icdf`), so the draws never depend on other runs' data.
         """
-        x = np.abs(increment) / self.dw_min
+        x = np.abs(increment)
+        x /= self.dw_min
         shape = increment.shape[1:]
         if self.desired_bl is None:
             n = np.floor(x)
