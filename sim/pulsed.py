@@ -106,30 +106,19 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
     return v
 
 
-def _int_power(q: np.ndarray, n: np.ndarray | float) -> np.ndarray:
-    """``q ** n`` for non-negative integer exponents ``n`` (broadcasting against ``q``) by binary
-    exponentiation: about log2(max n) vectorized passes (numpy's float ``power`` is far slower).
-    Returns a new array; ``q`` is not modified."""
+def _int_power(q: np.ndarray, n: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    """``q ** n`` of ``shape`` for non-negative integer exponents ``n`` (broadcasting) by binary
+    exponentiation: about log2(max n) vectorized passes (numpy's float ``power`` is far slower)."""
     e = np.asarray(n, dtype=np.int64)
-    shape = np.broadcast_shapes(q.shape, e.shape)
-    out = None
-    base = q
-    own = False  # base is q until the first squaring, then a private buffer
+    out = np.ones(shape)
+    base = np.array(np.broadcast_to(q, shape), dtype=float)
     while True:
         odd = (e & 1).astype(bool)
-        if odd.any():
-            term = base if odd.all() else np.where(odd, base, 1.0)
-            if out is None:
-                out = np.array(np.broadcast_to(term, shape), dtype=float)
-            else:
-                out *= term
+        np.multiply(out, base, out=out, where=np.broadcast_to(odd, shape))
         e = e >> 1
         if not e.any():
-            return np.ones(shape) if out is None else out
-        if own:
-            np.multiply(base, base, out=base)
-        else:
-            base, own = np.multiply(base, base, out=np.empty(np.shape(base))), True
+            return out
+        base *= base
 
 
 def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarray:
@@ -140,7 +129,8 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     floating-point rounding of F. F is built by the recursion
     :math:`P(j+1) = P(j)\,\frac{n-j}{j+1}\frac{p}{1-p}` from :math:`P(0) = (1-p)^n`; the loop runs
     over the count value j (up to the largest count drawn), each pass a few vectorized operations
-    on the whole array. Draws whose :math:`(1-p)^n` underflows (p = 1, or means of several hundred
+    on the whole array (P(0) by binary exponentiation). Up to floating-point rounding of F the
+    draw never exceeds n. Draws whose :math:`(1-p)^n` underflows (p = 1, or means of several hundred
     pulses) use ``scipy.stats.binom.ppf`` (same inverse CDF).
 
     Parameters
@@ -155,43 +145,43 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     u = np.asarray(u, dtype=float)
     p = p_in = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
+    shape = np.broadcast_shapes(u.shape, p.shape)
     q = np.subtract(1.0, p, out=np.empty(p.shape))
-    pm = _int_power(q, n)  # P(0); 0 where p = 1 or where it underflows
+    pm = _int_power(q, n, shape)  # P(0); 0 where p = 1 or where it underflows
     bad = bool(pm.min(initial=1.0) == 0.0) if pm.size else False
     if bad:
-        zero = np.broadcast_to(pm == 0.0, u.shape)
-        p = np.where(pm == 0.0, 0.0, p)
+        zero = pm == 0.0
+        p = np.where(zero, 0.0, p)
         q = np.subtract(1.0, p, out=np.empty(p.shape))
-        pm = np.where(pm == 0.0, 1.0, pm)
-    if pm.shape != u.shape:
-        pm = np.array(np.broadcast_to(pm, u.shape))
+        pm[zero] = 1.0
     cdf = pm.copy()
     with np.errstate(divide="ignore"):  # p = 1 with n = 0 only (P(0) = 1, never used)
         ratio = np.divide(p, q, out=q)  # p/(1-p); q is not needed any more
-    k = np.zeros(u.shape)
-    hit = np.empty(u.shape, dtype=bool)
-    j = 0
     n_max = float(np.max(n, initial=0.0))
+    k = np.zeros(shape, dtype=np.int8 if n_max < 127 else np.int64)
+    hit = np.empty(shape, dtype=bool)
+    j = 0
     while j < n_max:
         np.greater_equal(u, cdf, out=hit)
         if not hit.any():
             break
-        np.add(k, hit, out=k)
+        k += hit
         pm *= ratio
         pm *= (n - j) / (j + 1.0)  # P(j+1); 0 from j = n on, so F stays 1 beyond n
         cdf += pm
         j += 1
+    k = k.astype(float)
     if bad:
         from scipy.stats import binom
 
-        nb = np.broadcast_to(n, u.shape)[zero]
-        pb = np.broadcast_to(p_in, u.shape)[zero]
+        nb = np.broadcast_to(n, shape)[zero]
+        pb = np.broadcast_to(p_in, shape)[zero]
         kb = nb.copy()  # p = 1: every slot fires
         under = pb < 1.0  # P(0) underflowed: a mean of several hundred pulses
         if under.any():
-            kb[under] = binom.ppf(u[zero][under], nb[under], pb[under])
+            kb[under] = binom.ppf(np.broadcast_to(u, shape)[zero][under], nb[under], pb[under])
         k[zero] = kb
-    return np.minimum(k, n, out=k)
+    return k
 
 
 @dataclass(frozen=True)
@@ -362,7 +352,7 @@ class PulsedDevice(Device):
         if not self.update_bl_management:
             return bl
         r_max = x.max(axis=tuple(range(1, x.ndim)), keepdims=True) if x.ndim > 1 else x
-        return np.clip(np.ceil(r_max), 1, bl)
+        return np.minimum(np.maximum(np.ceil(r_max), 1.0), bl)
 
     def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
         r"""Number of pulses per element (float array of integers).
