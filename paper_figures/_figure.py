@@ -8,25 +8,48 @@ A figure module defines ``FIGURE = FigureSpec(...)`` with
 * ``render(data, config, out_dir) -> [paths]``: plots (PNG + PDF) or tables (Markdown + LaTeX) from
   the data alone, so re-plotting never re-simulates.
 
-:func:`build` writes ``<out>/<id>/<mode>/data.npz`` and ``meta.json`` (config, seeds, git revision,
-package versions, elapsed time, a hash of the config and of the code) and reuses them when the hash
-matches: an interrupted ``python -m paper_figures all`` resumes without recomputing finished figures.
+Cache contract
+--------------
+:func:`build` keeps ``<out>/<id>/<mode>/data.npz`` and its sidecar ``meta.json`` and serves them
+instead of recomputing iff all of the following hold:
+
+* the **cache key** recorded in ``meta.json`` equals the current one. The key is the SHA-256 of
+  the figure id and mode, the configuration of that mode (canonical JSON), the bytes of every
+  project source file in the figure module's *import closure* (the module, the project modules it
+  imports, transitively, found by reading their ``import`` statements; see :func:`import_closure`),
+  and the versions of python, numpy, scipy and sympy. ``meta.json`` records these ingredients
+  (``cache_key.files``: path -> SHA-256, ``cache_key.versions``), so a recompute can say what
+  changed. Editing a module the figure does not import (a claim, another figure) keeps the cache;
+* ``meta.json`` is a JSON object of this format, and the SHA-256 of ``data.npz`` equals the
+  ``data_sha256`` it records (a truncated, bit-flipped or swapped data file is detected);
+* ``data.npz`` loads and holds exactly the recorded keys.
+
+A damaged pair (unreadable, not the expected object, checksum mismatch, one of the two files
+missing) is reported in one warning line on the ``paper_figures`` logger and recomputed. A pair is
+written as one unit: both files go into a fresh temporary directory beside ``<mode>/``, which then
+replaces ``<mode>/`` by renames (:func:`replace_dir`), so an interrupted or failed write leaves
+the previous pair, or no pair, never a mixed one. Files are created with mode ``0o666`` and
+directories with ``0o777``, both minus the umask (0644 / 0755 under the usual umask 022).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
+import logging
 import os
 import pkgutil
 import platform
+import secrets
+import shutil
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -35,7 +58,17 @@ import numpy as np
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 MODES = ("quick", "full")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: versions recorded in the sidecar (provenance)
 _PACKAGES = ("numpy", "scipy", "sympy", "matplotlib", "cvxpy", "aimc-verify")
+#: versions that are part of the cache key: the packages the data is computed with
+KEY_PACKAGES = ("numpy", "scipy", "sympy")
+#: bump when the sidecar's layout changes; older sidecars are treated as stale
+CACHE_FORMAT = 2
+#: leftovers of a killed writer (``.<mode>.tmp-*`` / ``.<mode>.old-*``) older than this are removed
+_STALE_TMP_S = 600.0
+
+_log = logging.getLogger("paper_figures")
 
 
 @dataclass(frozen=True)
@@ -57,11 +90,16 @@ class FigureSpec:
 
 @dataclass
 class BuildResult:
+    """What :func:`build` did: ``cached`` is True iff the data came from the cache; ``reason``
+    says why it was (re)computed otherwise (``"no cache"``, ``"forced"``, ``"stale: ..."``,
+    ``"damaged: ..."``)."""
+
     id: str
     mode: str
     cached: bool
     elapsed: float
     files: list[Path]
+    reason: str = field(default="")
 
 
 def all_figures() -> dict[str, FigureSpec]:
@@ -81,24 +119,23 @@ def all_figures() -> dict[str, FigureSpec]:
     return dict(sorted(figs.items()))
 
 
-# --- provenance -----------------------------------------------------------------------------------
+# --- provenance and the cache key -----------------------------------------------------------------
 
 
 def _git_revision() -> str:
-    root = Path(__file__).resolve().parent.parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5).stdout.strip()
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def _versions() -> dict[str, str]:
+def _versions(packages: Iterable[str] = _PACKAGES) -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in _PACKAGES:
+    for pkg in packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -106,39 +143,270 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _code_hash(spec: FigureSpec) -> str:
-    """Hash of the figure module and of the theory/sim/verify sources it builds on."""
-    root = Path(__file__).resolve().parent.parent
-    module_file = Path(sys.modules[spec.compute.__module__].__file__ or "")
-    files = [module_file, Path(__file__)]
-    for pkg in ("theory", "sim", "verify"):
-        files += sorted((root / pkg).rglob("*.py"))
+def _module_file(name: str, roots: Iterable[Path]) -> Path | None:
+    """Source file of module ``name`` under one of ``roots`` (package ``__init__.py`` or
+    ``.py`` file), or None if it is not a module of these source trees."""
+    parts = name.split(".")
+    for root in roots:
+        base = root.joinpath(*parts)
+        for f in (base / "__init__.py", base.with_suffix(".py")):
+            if f.is_file():
+                return f
+    return None
+
+
+_ImportStmt = tuple[int, str | None, tuple[str, ...]]  # (level, module, names)
+_PARSED: dict[tuple[str, str], tuple[_ImportStmt, ...]] = {}
+
+
+def _import_statements(source: bytes, digest: str, filename: str) -> tuple[_ImportStmt, ...]:
+    """``(level, module, names)`` of every ``import`` statement in ``source`` (memoised by content
+    hash: parsing is the slow part of computing a cache key)."""
+    memo = (digest, filename)
+    if memo not in _PARSED:
+        stmts: list[_ImportStmt] = []
+        for node in ast.walk(ast.parse(source, filename=filename)):
+            if isinstance(node, ast.Import):
+                stmts.append((0, None, tuple(a.name for a in node.names)))
+            elif isinstance(node, ast.ImportFrom):
+                stmts.append((node.level, node.module, tuple(a.name for a in node.names)))
+        _PARSED[memo] = tuple(stmts)
+    return _PARSED[memo]
+
+
+def _imported_names(stmts: Iterable[_ImportStmt], name: str, is_package: bool) -> set[str]:
+    """Dotted names that the module ``name`` may import (every ``import`` statement, at any depth;
+    ``from a import b`` yields ``a`` and ``a.b``, since ``b`` may be a submodule)."""
+    package = name if is_package else name.rpartition(".")[0]
+    found: set[str] = set()
+    for level, module, names in stmts:
+        if module is None and level == 0:
+            found.update(names)
+            continue
+        if level:
+            anchor = package.split(".") if package else []
+            anchor = anchor[:len(anchor) - (level - 1)] if level > 1 else anchor
+            base = ".".join([*anchor, *([module] if module else [])])
+        else:
+            base = module or ""
+        if base:
+            found.add(base)
+        found.update(f"{base}.{a}" if base else a for a in names if a != "*")
+    return found
+
+
+def import_closure(module: str, module_file: Path | str,
+                   roots: Iterable[Path] | None = None) -> dict[str, tuple[Path, str]]:
+    """The project modules that importing ``module`` executes: its own file, the parent packages'
+    ``__init__.py``, and, transitively, every module of the source trees ``roots`` named by an
+    ``import`` statement (top level or inside functions), by dotted name.
+
+    Parameters
+    ----------
+    module : str
+        Dotted module name, e.g. ``"paper_figures.exact_fig7_weights"``.
+    module_file : path
+        Its source file.
+    roots : iterable of Path, optional
+        Directories that hold top-level packages. Default: the directory holding ``module``'s
+        top-level package, and the project root (``theory``, ``sim``, ``verify``,
+        ``paper_figures``). Modules outside them (stdlib, numpy, ...) are not followed; their
+        versions enter the cache key separately.
+
+    Returns
+    -------
+    dict
+        Module name -> (source file, SHA-256 of its bytes), sorted by name.
+
+    Notes
+    -----
+    A static over-approximation: an import that is never executed (inside an unused function)
+    is still followed, which can only make the cache more conservative; an import by a computed
+    string (``importlib.import_module(name)``) is not seen. Figure modules import statically.
+    """
+    module_file = Path(module_file).resolve()
+    if roots is None:
+        depth = module.count(".") + (1 if module_file.name == "__init__.py" else 0)
+        roots = [module_file.parents[depth], PROJECT_ROOT]
+    roots = list(dict.fromkeys(Path(r).resolve() for r in roots))
+    found: dict[str, tuple[Path, str]] = {}
+    todo: list[tuple[str, Path]] = [(module, module_file)]
+    while todo:
+        name, path = todo.pop()
+        if name in found:
+            continue
+        source = path.read_bytes()
+        digest = hashlib.sha256(source).hexdigest()
+        found[name] = (path, digest)
+        parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
+        stmts = _import_statements(source, digest, str(path))
+        candidates = set(parents) | _imported_names(stmts, name, path.name == "__init__.py")
+        for cand in sorted(candidates):
+            if cand in found:
+                continue
+            f = _module_file(cand, roots)
+            if f is not None:
+                todo.append((cand, f))
+    return dict(sorted(found.items()))
+
+
+def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    for f in files:
-        if f.is_file():
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
-def _config_hash(config: dict, code: str) -> str:
-    blob = json.dumps(config, sort_keys=True, default=str) + code
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def _canonical_config(config: dict) -> str:
+    """The configuration as canonical JSON (sorted keys; tuples as lists; numpy scalars and arrays
+    as numbers and lists). Anything else is an error: a ``repr`` with an address would make the key
+    change on every run."""
+
+    def default(obj):
+        if isinstance(obj, np.generic | np.ndarray):
+            return obj.tolist()
+        raise TypeError(f"config value of type {type(obj).__name__} is not JSON-serialisable: "
+                        f"{obj!r}; use numbers, strings, lists and dicts")
+
+    return json.dumps(config, sort_keys=True, default=default, allow_nan=True, separators=(",", ":"))
+
+
+def cache_key(spec: FigureSpec, mode: str) -> tuple[str, dict]:
+    """The cache key of ``spec`` in ``mode`` and its ingredients (see the module docstring).
+
+    Returns
+    -------
+    key : str
+        Hex SHA-256 of the canonical JSON of ``ingredients``.
+    ingredients : dict
+        ``{"id", "mode", "config", "files": {path: sha256}, "versions": {package: version}}``;
+        paths are relative to the source tree that holds them.
+    """
+    module = spec.compute.__module__
+    mod = importlib.import_module(module)
+    module_file = getattr(mod, "__file__", None)
+    if not module_file:
+        raise ValueError(f"{spec.id}: compute's module {module!r} has no source file")
+    closure = import_closure(module, module_file)
+    files = {}
+    for name, (path, digest) in closure.items():
+        rel = Path(*name.split("."), path.name) if path.name == "__init__.py" else \
+            Path(*name.split(".")).with_suffix(".py")
+        files[rel.as_posix()] = digest
+    ingredients = {
+        "id": spec.id,
+        "mode": mode,
+        "config": json.loads(_canonical_config(spec.config(mode))),
+        "files": dict(sorted(files.items())),
+        "versions": _versions(KEY_PACKAGES),
+    }
+    blob = json.dumps(ingredients, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest(), ingredients
+
+
+def _what_changed(old: object, new: dict) -> str:
+    """Short description of how the recorded key ingredients ``old`` differ from ``new``."""
+    if not isinstance(old, dict):
+        return "written by an older version"
+    changes = []
+    if old.get("config") != new["config"]:
+        changes.append("config")
+    old_files = old.get("files") if isinstance(old.get("files"), dict) else {}
+    diff = sorted(f for f in set(old_files) | set(new["files"])
+                  if old_files.get(f) != new["files"].get(f))
+    if diff:
+        changes.append("code " + ", ".join(diff[:3]) + (f" (+{len(diff) - 3})" if len(diff) > 3 else ""))
+    old_v = old.get("versions") if isinstance(old.get("versions"), dict) else {}
+    vdiff = [f"{p} {old_v.get(p)} -> {v}" for p, v in new["versions"].items() if old_v.get(p) != v]
+    if vdiff:
+        changes.append("versions " + ", ".join(vdiff))
+    return "; ".join(changes) or "key differs"
 
 
 # --- atomic IO ----------------------------------------------------------------------------------
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    """Write via ``writer(tmp_path)`` to a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+def _new_name(parent: Path, prefix: str, suffix: str = "") -> Path:
+    return parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+
+
+def _create_file(parent: Path, prefix: str, suffix: str) -> Path:
+    """Create an empty new file in ``parent`` with mode 0o666 & ~umask (unlike ``mkstemp``'s
+    0o600) and return its path."""
+    while True:
+        path = _new_name(parent, prefix, suffix)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+
+
+def _make_dir(parent: Path, prefix: str) -> Path:
+    """Create a new directory in ``parent`` with mode 0o777 & ~umask (unlike ``mkdtemp``'s 0o700)."""
+    while True:
+        path = _new_name(parent, prefix)
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        writer(Path(tmp))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+    """Write via ``writer(tmp_path)`` to a temporary file beside ``path``, then rename it over
+    ``path``: readers see the old file or the new one, never a partial one. The file gets mode
+    0o666 & ~umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _create_file(path.parent, f".{path.stem}.", path.suffix)
+    try:
+        writer(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Move directory ``src`` to ``dst`` (same parent), replacing whatever ``dst`` is.
+
+    An existing ``dst`` is first renamed aside (``.<name>.old-*``), then ``src`` is renamed into
+    place and the old one removed: at every instant ``dst`` is the complete old directory, the
+    complete new one, or absent -- never a mixture. If the second rename fails, the old one is
+    put back.
+    """
+    if src.parent != dst.parent:
+        raise ValueError(f"replace_dir: {src} and {dst} must share a parent directory")
+    try:
+        os.rename(src, dst)  # dst absent (or an empty directory): one atomic step
+        return
+    except OSError:
+        if not (dst.exists() or dst.is_symlink()):
+            raise
+    old = _new_name(dst.parent, f".{dst.name}.old-")
+    os.rename(dst, old)
+    try:
+        os.rename(src, dst)
+    except BaseException:
+        os.rename(old, dst)
+        raise
+    _remove(old)
 
 
 def save_data(path: Path, data: dict) -> None:
@@ -169,52 +437,163 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _write_meta(path: Path, meta: dict) -> None:
+    with open(path, "x") as fh:
+        fh.write(json.dumps(meta, indent=2) + "\n")
+
+
+def write_pair(out_dir: Path, data: dict, meta: dict) -> None:
+    """Write ``data.npz`` and ``meta.json`` (with ``data_sha256`` added) as one unit into
+    ``out_dir``, which is replaced as a whole (see :func:`replace_dir`)."""
+    arrays = {k: np.asarray(v) for k, v in data.items()}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _make_dir(out_dir.parent, f".{out_dir.name}.tmp-")
+    try:
+        with open(tmp / "data.npz", "xb") as fh:
+            np.savez_compressed(fh, **arrays)
+        _fsync(tmp / "data.npz")
+        _write_meta(tmp / "meta.json", {**meta, "data_sha256": _sha256_file(tmp / "data.npz")})
+        _fsync(tmp / "meta.json")
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+class _Damaged(Exception):
+    """The cached pair exists but cannot be trusted."""
+
+
+class _Stale(Exception):
+    """The cached pair is intact but was computed for another key."""
+
+
+def load_pair(out_dir: Path, key: str, ingredients: dict) -> tuple[dict, dict] | None:
+    """The cached ``(data, meta)`` in ``out_dir`` if it is intact and has cache key ``key``.
+
+    Returns None if there is no pair; raises ``_Stale`` (intact, other key) or ``_Damaged``.
+    """
+    data_path, meta_path = out_dir / "data.npz", out_dir / "meta.json"
+    have = [p.exists() for p in (data_path, meta_path)]
+    if not any(have):
+        return None
+    if not all(have):
+        raise _Damaged(f"{(meta_path if have[0] else data_path).name} is missing")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise _Damaged(f"meta.json is not readable JSON ({type(err).__name__})") from None
+    if not isinstance(meta, dict):
+        raise _Damaged(f"meta.json holds a {type(meta).__name__}, not an object")
+    fmt = meta.get("cache_format")
+    if fmt is None and "hash" in meta:
+        raise _Stale("written by an older version of paper_figures")
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise _Damaged("meta.json lacks cache_format")
+    if fmt != CACHE_FORMAT:
+        raise _Stale(f"cache format {fmt} (current: {CACHE_FORMAT})")
+    recorded = {k: meta.get(k) for k in ("key", "data_sha256", "data_keys")}
+    if not (isinstance(recorded["key"], str) and isinstance(recorded["data_sha256"], str)
+            and isinstance(recorded["data_keys"], list)):
+        raise _Damaged("meta.json lacks key / data_sha256 / data_keys")
+    if recorded["key"] != key:
+        raise _Stale(_what_changed(meta.get("cache_key"), ingredients))
+    try:
+        digest = _sha256_file(data_path)
+    except OSError as err:
+        raise _Damaged(f"data.npz is not readable ({err.strerror})") from None
+    if digest != recorded["data_sha256"]:
+        raise _Damaged("data.npz checksum mismatch")
+    try:
+        data = load_data(data_path)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise _Damaged(f"data.npz does not load ({type(err).__name__})") from None
+    if sorted(data) != sorted(recorded["data_keys"]):
+        raise _Damaged("data.npz keys differ from meta.json's data_keys")
+    return data, meta
+
+
+def _clean_leftovers(parent: Path, name: str) -> None:
+    """Remove ``.<name>.tmp-*`` / ``.<name>.old-*`` left in ``parent`` by a killed writer."""
+    if not parent.is_dir():
+        return
+    now = time.time()
+    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
+        for p in parent.glob(pattern):
+            try:
+                if now - p.lstat().st_mtime > _STALE_TMP_S:
+                    _remove(p)
+            except OSError:
+                pass
+
+
 # --- build ----------------------------------------------------------------------------------------
 
 
 def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, force: bool = False,
           render: bool = True) -> BuildResult:
-    """Compute (or load from the cache) the data of ``spec`` and render it."""
+    """Compute (or load from the cache) the data of ``spec`` and render it.
+
+    Parameters
+    ----------
+    spec : FigureSpec
+    mode : {"quick", "full"}
+    out : Path
+        Output root; the figure goes to ``out / spec.id / mode``.
+    force : bool
+        Recompute even if the cache is valid.
+    render : bool
+        Draw the plots / tables after computing or loading the data.
+
+    Notes
+    -----
+    See the module docstring for when the cache is served. A damaged pair logs one warning
+    line and is recomputed; a stale one is recomputed silently (``BuildResult.reason`` says why).
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     config = spec.config(mode)
     out_dir = Path(out) / spec.id / mode
-    data_path, meta_path = out_dir / "data.npz", out_dir / "meta.json"
-    code = _code_hash(spec)
-    key = _config_hash(config, code)
     t0 = time.perf_counter()
-    cached = False
-    if not force and data_path.exists() and meta_path.exists():
+    key, ingredients = cache_key(spec, mode)
+    _clean_leftovers(out_dir.parent, out_dir.name)
+    loaded, reason = None, "forced"
+    if not force:
         try:
-            meta = json.loads(meta_path.read_text())
-            cached = meta.get("hash") == key
-        except (OSError, json.JSONDecodeError):
-            cached = False
-    if cached:
-        data = load_data(data_path)
+            loaded = load_pair(out_dir, key, ingredients)
+            reason = "no cache"
+        except _Stale as err:
+            reason = f"stale: {err}"
+        except _Damaged as err:
+            reason = f"damaged: {err}"
+            _log.warning("%s (%s): cached data in %s is damaged (%s); recomputing",
+                         spec.id, mode, out_dir, err)
+    if loaded is not None:
+        data, cached, reason = loaded[0], True, "cached"
     else:
+        cached = False
         data = spec.compute(config)
-        save_data(data_path, data)
         meta = {
+            "cache_format": CACHE_FORMAT,
             "id": spec.id,
             "title": spec.title,
             "reference": spec.reference,
             "mode": mode,
             "config": config,
-            "hash": key,
-            "code_hash": code,
+            "key": key,
+            "cache_key": ingredients,
             "git_revision": _git_revision(),
             "versions": _versions(),
             "elapsed_s": round(time.perf_counter() - t0, 3),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "data_keys": sorted(data),
         }
-        write_text(meta_path, json.dumps(meta, indent=2, default=str) + "\n")
-        data = load_data(data_path)  # render from exactly what was saved
-    files = [data_path, meta_path]
+        write_pair(out_dir, data, json.loads(json.dumps(meta, default=str)))
+        data = load_data(out_dir / "data.npz")  # render from exactly what was saved
+    files = [out_dir / "data.npz", out_dir / "meta.json"]
     if render:
         import matplotlib
 
         matplotlib.use("Agg")
         files += spec.render(data, config, out_dir)
-    return BuildResult(spec.id, mode, cached, time.perf_counter() - t0, files)
+    return BuildResult(spec.id, mode, cached, time.perf_counter() - t0, files, reason)

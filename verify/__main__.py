@@ -2,16 +2,24 @@
 
 ``run`` prints one row per claim and exits 0 iff every claim passes and every negative control
 fails (a control that passes means the claim's checks have no power, which is a defect too).
+
+Exit codes: 0 all hold; 1 some claim does not hold; 2 bad arguments (unknown claim id, a ``--json``
+path that cannot be written -- checked before any claim runs); 130 interrupted (Ctrl-C; no JSON
+written); 141 the reader of stdout went away (``... | head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import secrets
+import signal
 import sys
-import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ._claim import Check, Claim, Evidence, all_claims, get_claim
@@ -73,11 +81,18 @@ def _details(ev: Evidence) -> str:
 
 
 def _write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically (temporary file beside it, then rename), with mode
+    0o666 & ~umask; a symlink at ``path`` is followed (its target is replaced)."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2, default=float)
-    os.replace(tmp, path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}"
+    try:
+        with open(tmp, "x") as fh:
+            json.dump(payload, fh, indent=2, default=float)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -136,9 +151,121 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+# --- command-line layer: one-line errors, checks before computing, Ctrl-C and closed pipes ---------
+
+PROG = "python -m verify"
+
+
+class _Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are one line (``prog: error: ... (see --help)``), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def output_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a regular file (replacing it if it exists), or None.
+
+    Checked by creating and removing a probe file in its directory, or in the nearest existing
+    ancestor when the directory does not exist yet, so a read-only place is caught even for root.
+    """
+    path = Path(os.path.realpath(path))
+    if path.is_dir():
+        return "is a directory"
+    if path.exists() and not path.is_file():
+        return "exists and is not a regular file"
+    anc = path.parent
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    if not anc.is_dir():
+        return f"{anc} is not a directory"
+    probe = anc / f".aimc-probe-{os.getpid()}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as err:
+        return f"{anc} is not writable ({err.strerror})"
+    return None
+
+
+def _preflight(args: argparse.Namespace) -> str | None:
+    """Argument problems found before any claim runs (one line), or None."""
+    if args.cmd != "run":
+        return None
+    for cid in args.ids:
+        try:
+            get_claim(cid)
+        except KeyError as err:
+            return str(err.args[0])
+    if args.json is not None:
+        problem = output_file_problem(Path(args.json))
+        if problem:
+            return f"--json {args.json}: {problem}"
+    return None
+
+
+def _install_sigint_handler() -> Callable[[], None]:
+    """Make Ctrl-C raise ``KeyboardInterrupt`` in ordinary code only: a SIGINT that arrives while a
+    finalizer (``__del__``) runs would be printed as "Exception ignored" and lost (seen with tqdm),
+    so it is re-delivered 50 ms later through SIGALRM. Leaves things alone when SIGINT is not
+    Python's default (ignored, or handled by an embedding program). Returns the undo function."""
+    if (not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        return lambda: None
+    saved: dict[str, object] = {}
+
+    def on_interrupt(signum, frame):
+        f = frame
+        while f is not None:
+            if f.f_code.co_name == "__del__":
+                if "alarm" not in saved:
+                    saved["alarm"] = signal.signal(signal.SIGALRM, on_interrupt)
+                signal.setitimer(signal.ITIMER_REAL, 0.05)
+                return
+            f = f.f_back
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if "alarm" in saved:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, saved["alarm"])
+
+    return restore
+
+
+def _cli_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+    """Ctrl-C prints one line ``interrupted`` and returns 130; a closed stdout (``| head``)
+    returns 141 quietly (stdout redirected to ``/dev/null`` so the final flush cannot fail)."""
+
+    @functools.wraps(main)
+    def guarded(argv: list[str] | None = None) -> int:
+        restore = _install_sigint_handler()
+        try:
+            rc = main(argv)
+            sys.stdout.flush()
+            return rc
+        except KeyboardInterrupt:
+            if sys.stdout.isatty():
+                print(flush=True)
+            print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+            return 130
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return 141
+        finally:
+            restore()
+
+    return guarded
+
+
+@_cli_guard
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m verify",
-                                     description="Bound-vs-simulation claims of aimc-verify.")
+    parser = _Parser(prog=PROG, description="Bound-vs-simulation claims of aimc-verify.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="claim ids and titles")
     p.add_argument("-v", "--verbose", action="store_true", help="statement, reference, control")
@@ -152,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(fn=_cmd_run)
     args = parser.parse_args(argv)
+    problem = _preflight(args)
+    if problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+        return 2
     return args.fn(args)
 
 

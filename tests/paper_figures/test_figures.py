@@ -15,7 +15,8 @@ def test_quick_figure_builds_with_sidecar_and_cache(fid, tmp_path):
     res = build(spec, "quick", tmp_path)
     assert not res.cached
     meta = json.loads((tmp_path / fid / "quick" / "meta.json").read_text())
-    for key in ("config", "git_revision", "versions", "elapsed_s", "hash", "data_keys"):
+    for key in ("config", "git_revision", "versions", "elapsed_s", "key", "cache_key", "data_sha256",
+                "data_keys"):
         assert key in meta
     assert (tmp_path / fid / "quick" / "data.npz").stat().st_size > 0
     outputs = [f for f in res.files if f.suffix in (".png", ".pdf", ".md", ".tex")]
