@@ -147,7 +147,8 @@ class AnalogSGD:
     Write noise (a device with ``write_noise_std > 0``, e.g. :class:`sim.pulsed.PulsedDevice`): the
     update acts on the persistent weight ``state.W``; after every write the device draws the
     apparent weight ``state.W_read = device.apparent(W, rng)`` (aihwkit: persistent +
-    ``write_noise_std * dw_min * N(0, 1)``, fresh each time, not accumulated; drawn from
+    ``write_noise_std * dw_min * N(0, 1)``, redrawn on the elements the write touched, not
+    accumulated; drawn from
     ``rng.substream("write_noise")`` so the pulse draws are untouched), and :meth:`query`
     and :meth:`weights` return it. Without write noise nothing changes (``W_read`` stays ``None``).
     """

@@ -56,8 +56,8 @@ class TikiTakaState(NamedTuple):
         Index of the next column to transfer (cyclic over the last axis).
     W_read, P_read
         Apparent (read) weights of W and P when their device has write noise (aihwkit
-        ``write_noise_std``, :meth:`sim.pulsed.PulsedDevice.apparent`): redrawn whenever that
-        array is written; ``None`` (the default, always without write noise) means W, P.
+        ``write_noise_std``, :meth:`sim.pulsed.PulsedDevice.apparent`): redrawn on the elements
+        a write of that array touched; ``None`` (the default, always without write noise) means W, P.
     """
 
     W: np.ndarray
