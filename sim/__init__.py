@@ -3,6 +3,11 @@
 Every quantity is batched over R independent runs (leading axis), and a run is a pure function of
 ``(config, seed, run index)``. ``sim`` never imports ``theory`` or ``verify``.
 
+Errors: a bad argument raises ``ValueError`` (``TypeError`` for an object of the wrong kind) naming
+the parameter, the allowed range and the value received, before any computation; a run whose
+weights or loss become non-finite raises :class:`Diverged` in :func:`simulate`,
+:func:`sim.nets.train` and :func:`sim.pipeline.train_pipeline` alike (see :mod:`sim._checks`).
+
 >>> import sim
 >>> prob = sim.paper_problem("exact_fig3")
 >>> traj = sim.simulate(prob, sim.AnalogSGD(0.03, sim.SoftBounds(1.0)), steps=100, seeds=4,
@@ -11,6 +16,7 @@ Every quantity is batched over R independent runs (leading axis), and a run is a
 (4, 101)
 """
 
+from ._checks import Diverged
 from ._rng import BatchRNG
 from .devices import Device, Exponential, GeneralizedLinear, Ideal, Power, SoftBounds
 from .noise import GaussianNoise, NoNoise, RademacherNoise
@@ -47,6 +53,7 @@ __all__ = [
     "BatchRNG",
     "Device",
     "DigitalSGD",
+    "Diverged",
     "Exponential",
     "GaussianNoise",
     "GeneralizedLinear",

@@ -19,14 +19,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_array, check_broadcast
+
 ArrayLike = float | np.ndarray
 
 
 def _positive(name: str, value: ArrayLike) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return arr
+    """A finite, > 0 real scalar or non-empty array (strings, bools, nan, inf rejected)."""
+    return check_array(name, value, 0.0, np.inf, lo_open=True)
+
+
+def _mutually_broadcast(device: Device) -> None:
+    """The array parameters of ``device`` must broadcast against each other."""
+    params = device.array_params()
+    try:
+        np.broadcast_shapes(*(np.shape(v) for v in params.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in params.items())
+        raise ValueError(f"the parameters of {type(device).__name__} must broadcast against each other,"
+                         f" got shapes {shapes}") from None
 
 
 class Device:
@@ -62,6 +73,17 @@ class Device:
         """Root of G."""
         raise NotImplementedError
 
+    # -- shapes ---------------------------------------------------------------------------------
+    def array_params(self) -> dict[str, ArrayLike]:
+        """The parameters that may be arrays broadcasting against the weights (name -> value)."""
+        return {}
+
+    def check_shape(self, shape: tuple[int, ...], what: str = "the weights") -> None:
+        """Raise ``ValueError`` naming the parameter unless every array parameter broadcasts against
+        weights of shape ``shape`` (``(R, D)`` or ``(R, out, in)``) without growing it."""
+        for name, value in self.array_params().items():
+            check_broadcast(name, value, tuple(shape), what)
+
     # -- bounds ---------------------------------------------------------------------------------
     @property
     def w_min(self) -> ArrayLike:
@@ -77,6 +99,7 @@ class Device:
     def check_weights(self, w: np.ndarray, what: str = "W0") -> None:
         """Raise ``ValueError`` if ``w`` lies outside the device's range."""
         w = np.asarray(w, dtype=float)
+        self.check_shape(w.shape, what)
         lo = np.broadcast_to(self.w_min, np.broadcast_shapes(np.shape(self.w_min), w.shape))
         hi = np.broadcast_to(self.w_max, lo.shape)
         bad = (w < lo) | (w > hi)
@@ -110,6 +133,9 @@ class SoftBounds(Device):
 
     def __post_init__(self) -> None:
         _positive("tau", self.tau)
+
+    def array_params(self) -> dict[str, ArrayLike]:
+        return {"tau": self.tau}
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
         return 1 - w / self.tau
@@ -148,9 +174,11 @@ class GeneralizedLinear(Device):
 
     def __post_init__(self) -> None:
         _positive("tau", self.tau)
-        c = np.asarray(self.c, dtype=float)
-        if not np.all(np.abs(c) < 1):
-            raise ValueError(f"asymmetry c must satisfy |c| < 1, got {self.c!r}")
+        check_array("c (asymmetry, |c| < 1)", self.c, -1.0, 1.0, lo_open=True, hi_open=True)
+        _mutually_broadcast(self)
+
+    def array_params(self) -> dict[str, ArrayLike]:
+        return {"tau": self.tau, "c": self.c}
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
         return (1 + np.asarray(self.c)) * (1 - w / self.tau)
@@ -173,6 +201,10 @@ class Power(Device):
     def __post_init__(self) -> None:
         _positive("tau", self.tau)
         _positive("gamma_res", self.gamma_res)
+        _mutually_broadcast(self)
+
+    def array_params(self) -> dict[str, ArrayLike]:
+        return {"tau": self.tau, "gamma_res": self.gamma_res}
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
         return np.power(np.maximum(1 - w / self.tau, 0.0), self.gamma_res)
@@ -195,6 +227,10 @@ class Exponential(Device):
     def __post_init__(self) -> None:
         _positive("tau", self.tau)
         _positive("gamma_res", self.gamma_res)
+        _mutually_broadcast(self)
+
+    def array_params(self) -> dict[str, ArrayLike]:
+        return {"tau": self.tau, "gamma_res": self.gamma_res}
 
     def _q(self, x: np.ndarray) -> np.ndarray:
         g = np.asarray(self.gamma_res)

@@ -11,14 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_array, check_int, check_real
 from ._rng import BatchRNG
 
 
 def _check_scale(name: str, value: float | np.ndarray) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be a finite scalar or 1-D array >= 0, got {value!r}")
-    return arr
+    """A finite scalar or 1-D array of entries >= 0 (strings, bools, nan, inf rejected)."""
+    return check_array(name, value, 0.0, np.inf, max_ndim=1)
+
+
+def _check_dim(name: str, value: float | np.ndarray, dim: int) -> None:
+    shape = np.shape(value)
+    if shape not in ((), (1,), (int(dim),)):
+        raise ValueError(f"{name} must be a scalar or have shape (D,) = ({dim},) (one value per coordinate"
+                         f" of the problem), got shape {shape}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,9 @@ class NoNoise:
 
     def sigma2(self, dim: int) -> float:
         return 0.0
+
+    def check_dim(self, dim: int) -> None:
+        """Nothing to check (exact gradients fit every dimension)."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,13 @@ class GaussianNoise:
     @classmethod
     def from_sigma(cls, sigma: float, dim: int) -> GaussianNoise:
         """Isotropic noise with total variance ``sigma**2`` in ``dim`` coordinates."""
-        if sigma < 0 or dim < 1:
-            raise ValueError(f"need sigma >= 0 and dim >= 1, got sigma={sigma}, dim={dim}")
-        return cls(std=float(sigma) / np.sqrt(dim))
+        s = check_real("sigma", sigma, 0.0)
+        d = check_int("dim", dim, minimum=1)
+        return cls(std=s / np.sqrt(d))
+
+    def check_dim(self, dim: int) -> None:
+        """Raise ``ValueError`` unless ``std`` is a scalar or has shape ``(dim,)``."""
+        _check_dim("std", self.std, dim)
 
     def sample(self, rng: BatchRNG, dim: int) -> np.ndarray:
         return np.asarray(self.std) * rng.normal(dim)
@@ -67,6 +80,10 @@ class RademacherNoise:
 
     def __post_init__(self) -> None:
         _check_scale("scale", self.scale)
+
+    def check_dim(self, dim: int) -> None:
+        """Raise ``ValueError`` unless ``scale`` is a scalar or has shape ``(dim,)``."""
+        _check_dim("scale", self.scale, dim)
 
     def sample(self, rng: BatchRNG, dim: int) -> np.ndarray:
         return np.asarray(self.scale) * rng.rademacher(dim)

@@ -15,6 +15,7 @@ from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 
+from ._checks import check_array
 from ._rng import BatchRNG
 from .devices import Device, Ideal
 
@@ -85,7 +86,7 @@ def apply_update(device: Device, w: np.ndarray, increment: np.ndarray, rng: Batc
 
 
 def check_mode(mode: str) -> None:
-    if mode not in UPDATE_MODES:
+    if not isinstance(mode, str) or mode not in UPDATE_MODES:
         raise ValueError(f"mode must be one of {UPDATE_MODES}, got {mode!r}")
 
 
@@ -102,9 +103,28 @@ def per_run(value: float | np.ndarray, runs: int, name: str, ndim: int = 2) -> f
 
 
 def _check_alpha(alpha: float | np.ndarray) -> None:
-    arr = np.asarray(alpha, dtype=float)
-    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"alpha (learning rate) must be finite and > 0, got {alpha!r}")
+    check_array("alpha (learning rate)", alpha, 0.0, np.inf, lo_open=True, max_ndim=1)
+
+
+#: per-run rate parameters an optimizer may hold (scalar or one value per run)
+PER_RUN_PARAMS = ("alpha", "beta", "gamma")
+
+
+def check_per_run_params(algorithm: object, runs: int) -> None:
+    """Raise ``ValueError`` (naming the parameter) unless every rate of ``algorithm`` that is an
+    array (``alpha``, ``beta``, ``gamma``) has one value per run, ``runs`` of them; called by the
+    drivers at entry so that a mismatch is reported before the first step."""
+    for name in PER_RUN_PARAMS:
+        if hasattr(algorithm, name):
+            per_run(getattr(algorithm, name), runs, name)
+
+
+def check_pulsed_device(device: Device, mode: str, name: str = "device") -> None:
+    """``mode="pulsed"`` needs a device with a pulse-level model (``pulsed_update``)."""
+    if mode == "pulsed" and getattr(device, "pulsed_update", None) is None:
+        raise ValueError(f"mode='pulsed' needs a pulse-level {name} (sim.PulsedSoftBounds,"
+                         f" sim.PulsedLinearStep, ...), got {type(device).__name__}, which has only the"
+                         " mean-field model; use mode='mean_field'")
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,7 @@ class AnalogSGD:
         check_mode(self.mode)
         if not isinstance(self.device, Device):
             raise TypeError(f"device must be a sim.devices.Device, got {type(self.device).__name__}")
+        check_pulsed_device(self.device, self.mode)
 
     def init(self, w0: np.ndarray) -> WeightState:
         w0 = np.array(w0, dtype=float)

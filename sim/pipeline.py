@@ -42,8 +42,9 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._checks import check_int, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .optimizers import Algorithm
+from .optimizers import Algorithm, check_per_run_params
 from .run import _runs, progress_enabled
 
 SCHEDULES: tuple[str, ...] = ("none", "sync", "async", "async_stash")
@@ -51,9 +52,7 @@ IDLE, FWD, BWD = 0, 1, 2
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not np.isscalar(value) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(name, value, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,7 @@ def build_schedule(kind: str, stages: int, micro_batches: int, mini_batches: int
         The event log; e.g. ``build_schedule("sync", 4, 5)`` reproduces the middle panel of
         Fig. 1 of arXiv 2410.15155 (16 cycles, density 5/8).
     """
-    if kind not in SCHEDULES:
+    if not isinstance(kind, str) or kind not in SCHEDULES:
         raise ValueError(f"kind must be one of {SCHEDULES}, got {kind!r}")
     M = _positive_int(stages, "stages")
     B = _positive_int(micro_batches, "micro_batches")
@@ -383,7 +382,21 @@ def train_pipeline(
         schedules see the same micro-batches (paired comparisons).
     micro_batch
         Samples per micro-batch ``b`` (for the sample counter).
+
+    Raises
+    ------
+    ValueError
+        On a bad argument, before any training (the message names the parameter).
+    sim.Diverged
+        As soon as an update leaves non-finite weights (NaN or inf) in a run, with the micro-batch
+        ``j`` after whose update it happened and the runs: the divergence policy shared with
+        :func:`sim.simulate` and :func:`sim.nets.train` (a subclass of ``FloatingPointError``).
+        Large but finite weights are returned as they are (the stability claim measures them).
     """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a sim.pipeline.Schedule (from build_schedule), got"
+                        f" {type(schedule).__name__}")
+    seed = check_seed("seed", seed)
     n_layers = len(layers)
     if not (len(stage_of_layer) == len(w0) == len(optimizers) == n_layers) or n_layers == 0:
         raise ValueError(
@@ -405,6 +418,15 @@ def train_pipeline(
                              f"(parameter-free layer), got w0={'None' if w is None else 'array'}, "
                              f"optimizer={opt!r}")
     runs = _runs(seeds)
+    R = runs.size
+    for l_idx, (w, opt) in enumerate(zip(w0, optimizers, strict=True)):
+        if w is None:
+            continue
+        shape = np.shape(w)
+        if len(shape) < 2 or shape[0] != R:
+            raise ValueError(f"w0[{l_idx}] must have shape (R, ...) with R = {R} runs (seeds), got shape"
+                             f" {shape}")
+        check_per_run_params(opt, R)
     data_rng = BatchRNG(seed, runs, "pipeline_data")
     algo_rng = BatchRNG(seed, runs, "algorithm")
     states: list[Any] = [None if w is None else opt.init(np.asarray(w, dtype=float))
@@ -468,6 +490,11 @@ def train_pipeline(
                     acc[l_idx] = None
                     v = int(version[m]) + 1
                     hist[l_idx][v] = optimizers[l_idx].weights(states[l_idx])
+                    if not np.isfinite(hist[l_idx][v]).all():
+                        bar.close()
+                        raise_if_nonfinite("train_pipeline", hist[l_idx][v], j, runs,
+                                           what=f"weights (layer {l_idx}, stage {m + 1})",
+                                           unit="micro-batch", hint="lower the step size")
                     hist[l_idx].pop(v - oldest_needed - 2, None)
                 version[m] += 1
                 n_acc[m] = 0
@@ -503,6 +530,8 @@ class Dense:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
+        check_int("n_in", self.n_in, minimum=1)
+        check_int("n_out", self.n_out, minimum=1)
         if self.activation not in ("tanh", "linear"):
             raise ValueError(f"activation must be 'tanh' or 'linear', got {self.activation!r}")
 

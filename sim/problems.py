@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import as_real_array, check_int, check_real, check_seed
+
 
 @dataclass(frozen=True)
 class Quadratic:
@@ -39,14 +41,26 @@ class Quadratic:
     meta: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        H = np.asarray(self.H, dtype=float)
-        w_star = np.asarray(self.w_star, dtype=float)
-        if H.ndim != 2 or H.shape[0] != H.shape[1]:
-            raise ValueError(f"H must be a square matrix, got shape {H.shape}")
+        H = as_real_array("H", self.H)
+        w_star = as_real_array("w_star", self.w_star)
+        if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+            raise ValueError(f"H must be a non-empty square matrix (D, D), got shape {H.shape}")
         if w_star.shape != (H.shape[0],):
             raise ValueError(f"w_star must have shape ({H.shape[0]},), got {w_star.shape}")
+        for nm, arr in (("H", H), ("w_star", w_star)):
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                i = np.unravel_index(np.argmax(bad), arr.shape)
+                raise ValueError(f"{nm} must have finite entries; {int(bad.sum())} entr"
+                                 f"{'y is' if bad.sum() == 1 else 'ies are'} not (entry {tuple(map(int, i))}"
+                                 f" is {arr[i]!r})")
+        object.__setattr__(self, "f_star", check_real("f_star", self.f_star))
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a str, got {self.name!r}")
         if not np.allclose(H, H.T, rtol=1e-12, atol=1e-12 * max(1.0, np.abs(H).max())):
-            raise ValueError("H must be symmetric")
+            i = np.unravel_index(np.argmax(np.abs(H - H.T)), H.shape)
+            raise ValueError(f"H must be symmetric; H{tuple(map(int, i))} = {H[i]:.6g} but"
+                             f" H{tuple(map(int, i[::-1]))} = {H[i[::-1]]:.6g}")
         eig = np.linalg.eigvalsh(H)
         if eig[0] < -1e-10 * max(1.0, eig[-1]):
             raise ValueError(f"H must be positive semi-definite; smallest eigenvalue {eig[0]:.3g}")
@@ -87,20 +101,26 @@ class Quadratic:
 
 def quadratic(H: np.ndarray, w_star: np.ndarray, name: str = "quadratic") -> Quadratic:
     """Quadratic with a chosen Hessian and minimizer (``f* = 0``)."""
-    return Quadratic(np.asarray(H, float), np.asarray(w_star, float), 0.0, name)
+    return Quadratic(as_real_array("H", H), as_real_array("w_star", w_star), 0.0, name)
 
 
 def diagonal_quadratic(eigenvalues: np.ndarray, w_star: np.ndarray, name: str = "diag") -> Quadratic:
     """Separable quadratic ``sum_d lambda_d (w_d - w*_d)^2 / 2``."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    return Quadratic(np.diag(lam), np.broadcast_to(np.asarray(w_star, float), lam.shape).copy(),
-                     0.0, name)
+    lam = as_real_array("eigenvalues", eigenvalues)
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError("eigenvalues must be a non-empty 1-D array (one per coordinate), got shape"
+                         f" {lam.shape}")
+    ws = as_real_array("w_star", w_star)
+    if ws.shape not in ((), lam.shape):
+        raise ValueError(f"w_star must be a scalar or have the shape of eigenvalues {lam.shape}, got"
+                         f" {ws.shape}")
+    return Quadratic(np.diag(lam), np.broadcast_to(ws, lam.shape).copy(), 0.0, name)
 
 
 def scalar_quadratic(L: float = 1.0, w_star: float = 0.5) -> Quadratic:
     r"""The 1-D lower-bound instance :math:`f(w) = \frac{L}{2}(w - w^*)^2` (spec Sec. 4.3)."""
-    if L <= 0:
-        raise ValueError(f"L must be > 0, got {L}")
+    L = check_real("L", L, 0.0, lo_open=True)
+    w_star = check_real("w_star", w_star)
     return Quadratic(np.array([[float(L)]]), np.array([float(w_star)]), 0.0,
                      f"scalar(L={L:g}, w*={w_star:g})")
 
@@ -112,10 +132,13 @@ def least_squares(
 
     The torch ``MSELoss`` used by arXiv 2406.12774's Fig. 1 script is the un-halved mean.
     """
-    A = np.asarray(A, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if A.ndim != 2 or y.shape != (A.shape[0],):
+    A = as_real_array("A", A)
+    y = as_real_array("y", y)
+    if A.ndim != 2 or A.size == 0 or y.shape != (A.shape[0],):
         raise ValueError(f"need A of shape (N, D) and y of shape (N,), got {A.shape}, {y.shape}")
+    for nm, arr in (("A", A), ("y", y)):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{nm} must have finite entries; {int((~np.isfinite(arr)).sum())} are not")
     N = A.shape[0]
     c = 0.5 if halved else 1.0
     H = 2 * c * (A.T @ A) / N
@@ -143,8 +166,12 @@ def random_least_squares(
     With ``bias`` set, a constant column of ones is appended (D + 1 weights) whose true weight is
     ``bias``, as in the initialization ablation of arXiv 2406.12774 (Fig. 4 right).
     """
-    if D < 1 or N < 1:
-        raise ValueError(f"need D >= 1 and N >= 1, got D={D}, N={N}")
+    D, N = check_int("D", D), check_int("N", N)
+    a_scale = check_real("a_scale", a_scale, 0.0, lo_open=True)
+    w_scale = check_real("w_scale", w_scale, 0.0)
+    if bias is not None:
+        bias = check_real("bias", bias)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     A = a_scale * rng.standard_normal((N, D))
     x_star = w_scale * rng.standard_normal(D)
@@ -173,6 +200,8 @@ PAPER_PROBLEMS = {
 
 def paper_problem(name: str, seed: int = 42) -> Quadratic:
     """One of :data:`PAPER_PROBLEMS` (data seed 42 as in the authors' scripts, numpy RNG)."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be one of {sorted(PAPER_PROBLEMS)}, got {name!r}")
     try:
         kw = PAPER_PROBLEMS[name]
     except KeyError:

@@ -91,19 +91,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import check_int, check_real, check_seed
 from ._rng import BatchRNG
 from .devices import ArrayLike, Device
 
 
 def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
            hi_open: bool = False) -> float:
-    v = float(value)
-    bad = (not np.isfinite(v)) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi)
-    if bad:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise ValueError(f"{name} must lie in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
-    return v
+    """A finite real number (not a string or bool) in the interval ``lo .. hi``."""
+    return check_real(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
 def _int_power(q: np.ndarray, n: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
@@ -261,16 +257,19 @@ class PulsedDevice(Device):
             _check(nm, getattr(self, nm), 0.0, 1.0)
         _check("write_noise_std", self.write_noise_std, 0.0, np.inf, hi_open=True)
         self._check_gammas()
-        if self.desired_bl is not None and (int(self.desired_bl) != self.desired_bl
-                                            or self.desired_bl < 1):
-            raise ValueError(f"desired_bl must be None or a positive integer, got {self.desired_bl!r}")
+        if self.desired_bl is not None:
+            check_int("desired_bl (or None)", self.desired_bl, minimum=1)
+        if self.shape is not None:
+            if np.ndim(self.shape) != 1 or isinstance(self.shape, (str, bytes)):
+                raise ValueError(f"shape must be None or a tuple of positive integers, got {self.shape!r}")
+            for s in self.shape:
+                check_int(f"shape entry (shape={self.shape!r})", s, minimum=1)
         dtod = self._dtod_spreads()
         varied = any(v > 0 for v in dtod)
         if varied and self.shape is None:
             raise ValueError("shape (the per-run weight shape, e.g. (D,)) is required when a"
                              f" device-to-device spread is > 0, got shape=None with *_dtod={dtod}")
-        if int(self.seed) < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_seed("seed", self.seed)
         if varied:
             shape = tuple(int(s) for s in self.shape)  # type: ignore[union-attr]
             xi = BatchRNG(self.seed, [0], "device_to_device").normal((4, *shape))[0]
@@ -815,6 +814,36 @@ class _LoopedPulsedDevice(PulsedDevice):
     depend on the batch's largest pulse count (not a per-run function across batch sizes).
     """
 
+    #: Largest pulse count per element and update that :meth:`apply_pulses` accepts (``None``: no
+    #: cap). The pulse loop costs one numpy pass per pulse (linear in the count: ~30 us per pass on
+    #: a 40-element problem, ~10 ms on a 784 x 256 tile), so a count in the hundreds of thousands
+    #: (e.g. ``AnalogSGD(1e3, PulsedPowStep(dw_min=1e-3), mode="pulsed")`` on the fig-3 problem asks
+    #: for ~2e5) would look like a hang. Above the cap the update raises ``ValueError`` before
+    #: looping, never truncates silently. Physical alternative: ``desired_bl=BL`` draws pulse
+    #: trains of at most BL pulses per update, as aihwkit does (truncation at BL dw_min).
+    max_pulses: int | None = 10_000
+
+    def __post_init__(self) -> None:
+        if self.max_pulses is not None:
+            check_int("max_pulses (or None: no cap)", self.max_pulses, minimum=1)
+        super().__post_init__()
+
+    def _check_pulse_budget(self, n: np.ndarray) -> None:
+        """Raise ``ValueError`` before the pulse loop if a count is not finite or exceeds
+        :attr:`max_pulses` (no hang, no silent truncation)."""
+        n = np.asarray(n, dtype=float)
+        finite = np.isfinite(n)
+        nmax = float(np.max(n, where=finite, initial=0.0))
+        if finite.all() and (self.max_pulses is None or nmax <= self.max_pulses):
+            return
+        shown = "nan" if np.isnan(n).any() else ("inf" if not finite.all() else f"{nmax:.0f}")
+        raise ValueError(
+            f"{type(self).__name__}: an update asks for up to {shown} pulses on one element (|increment| /"
+            f" dw_min with dw_min = {self.dw_min:g}); the pulse count must be finite and <= max_pulses ="
+            f" {self.max_pulses} for this device, which has no closed form for n pulses and applies them"
+            " one numpy pass per pulse. Lower the learning rate, set desired_bl=BL (at most BL pulses"
+            " per update, as aihwkit truncates pulse trains), or raise max_pulses (None: no cap)")
+
     def _params(self) -> dict[str, ArrayLike]:
         """Per-element constants (scalars or arrays of the per-run weight shape)."""
         return {"b_max": self.b_max, "b_min": self.b_min, "a_up": self.a_up, "a_down": self.a_down}
@@ -849,9 +878,23 @@ class _LoopedPulsedDevice(PulsedDevice):
 
     def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
         r"""Apply ``increment`` as :meth:`pulse_counts` same-sign pulses (the masked pulse loop,
-        :meth:`apply_pulses`); ``w`` is the persistent weight."""
+        :meth:`apply_pulses`); ``w`` is the persistent weight.
+
+        Counts above :attr:`max_pulses` (or infinite) raise ``ValueError`` before the loop. A NaN
+        increment has no pulse train: its element's weight becomes NaN (as in the closed-form and
+        mean-field updates), which :func:`sim.simulate`, :func:`sim.nets.train` and
+        :func:`sim.pipeline.train_pipeline` report as :class:`sim.Diverged`; it is never dropped.
+        """
         increment = np.asarray(increment, dtype=float)
-        return self.apply_pulses(w, self.pulse_counts(increment, rng), increment >= 0, rng)
+        # deterministic pre-check of the largest possible count (ceil |d|/dw_min, at most BL)
+        x = np.ceil(np.abs(np.where(np.isnan(increment), 0.0, increment)) / self.dw_min)
+        self._check_pulse_budget(x if self.desired_bl is None else np.minimum(x, self.desired_bl))
+        n = self.pulse_counts(increment, rng)
+        undefined = np.isnan(n)
+        if undefined.any():
+            out = self.apply_pulses(w, np.where(undefined, 0.0, n), increment >= 0, rng)
+            return np.where(undefined, np.nan, out)
+        return self.apply_pulses(w, n, increment >= 0, rng)
 
     def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
                      rng: BatchRNG) -> np.ndarray:
@@ -859,7 +902,9 @@ class _LoopedPulsedDevice(PulsedDevice):
 
         Each pulse: :math:`w \leftarrow \mathrm{clip}(w + \text{step}_\pm(w)(1 + \sigma_c\xi))`
         (aihwkit ``update_once``). ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``.
+        Counts must be finite and at most :attr:`max_pulses` (checked before the loop).
         """
+        self._check_pulse_budget(n)
         w = np.array(w, dtype=float)
         shape = w.shape
         if self.shape is not None and tuple(shape[1:]) != tuple(self.shape):
@@ -916,6 +961,12 @@ class PulsedPowStep(_LoopedPulsedDevice):
         default ``pow_gamma_dtod`` is 0.1, here 0 (as every variation).
     pow_up_down
         Up/down bias :math:`\beta_p \in (-1, 1)` of the exponent (one-sided, see above).
+
+    max_pulses
+        Largest pulse count per element and update (default 10 000; ``None``: no cap). The pulse
+        loop costs one numpy pass per pulse, so a larger count raises ``ValueError`` before
+        looping (never a silent truncation, never an apparent hang); ``desired_bl`` bounds the
+        count by BL, as aihwkit does. See :attr:`_LoopedPulsedDevice.max_pulses`.
 
     The shared parameters are those of :class:`PulsedDevice`.
     """
@@ -993,6 +1044,9 @@ class PulsedExpStep(_LoopedPulsedDevice):
         :math:`\Delta + \sigma_c(|\Delta| + \text{add} + \text{slope}\,|w|)\,\xi` with w the
         weight before the pulse (``add`` in weight units, as the C++ uses it). Both 0 (aihwkit's
         default): the multiplicative :math:`\Delta(1 + \sigma_c\xi)`.
+    max_pulses
+        Largest pulse count per element and update (default 10 000; ``None``: no cap); above it
+        the update raises ``ValueError`` before looping, as for :class:`PulsedPowStep`.
 
     The shared parameters are those of :class:`PulsedDevice`.
     """
@@ -1050,6 +1104,8 @@ class PulsedPiecewiseStep(_LoopedPulsedDevice):
     ----------
     piecewise_up, piecewise_down
         Relative step sizes at the nodes (finite, >= 0, at least one, equal lengths).
+    max_pulses
+        Largest pulse count per element and update (see :class:`PulsedPowStep`).
 
     The shared parameters are those of :class:`PulsedDevice`.
     """

@@ -9,13 +9,18 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._checks import Diverged, as_real_array, check_int, check_runs, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
 from .noise import Noise, NoNoise
-from .optimizers import Algorithm
+from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
+
+__all__ = ["DEFAULT_RECORD", "Diverged", "initial_weights", "progress_enabled", "simulate"]
 from .trajectory import MAXIMA, METRICS, Point, Trajectory
 
 DEFAULT_RECORD = ("loss", "grad_norm2", "sat")
+#: memory that the recorded snapshots of one simulate call may take (checked before running)
+_MAX_RECORD_BYTES = 2 * 2**30
 
 
 def progress_enabled(progress: bool | None) -> bool:
@@ -27,28 +32,37 @@ def progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty()
 
 
-def _runs(seeds: int | Sequence[int]) -> np.ndarray:
-    if np.isscalar(seeds):
-        n = int(seeds)  # type: ignore[arg-type]
-        if n < 1 or n != seeds:
-            raise ValueError(f"seeds must be a positive integer or a sequence of run indices, got {seeds!r}")
-        return np.arange(n)
-    runs = np.asarray(seeds)
-    if runs.ndim != 1 or runs.size == 0 or not np.issubdtype(runs.dtype, np.integer):
-        raise ValueError(f"seeds must be a positive integer or a 1-D sequence of ints, got {seeds!r}")
-    return runs
+def _runs(seeds: int | Sequence[int], name: str = "seeds") -> np.ndarray:
+    """R (runs ``0..R-1``) or explicit non-negative integer run indices, as an int array."""
+    return check_runs(name, seeds)
 
 
 def initial_weights(w0: float | np.ndarray, runs: int, dim: int) -> np.ndarray:
     """Broadcast a scalar, ``(D,)`` or ``(R, D)`` initial point to ``(R, D)``."""
-    w0 = np.asarray(w0, dtype=float)
+    w0 = as_real_array("w0", w0)
     if w0.ndim == 0 or w0.shape == (dim,) or w0.shape == (runs, dim):
         out = np.broadcast_to(w0, (runs, dim)).copy()
     else:
-        raise ValueError(f"W0 must be a scalar, shape ({dim},) or ({runs}, {dim}); got {w0.shape}")
+        raise ValueError(f"W0 must be a scalar, shape (D,) = ({dim},) or (R, D) = ({runs}, {dim}); got"
+                         f" shape {w0.shape} (argument w0)")
     if not np.all(np.isfinite(out)):
-        raise ValueError("W0 must be finite")
+        raise ValueError(f"W0 must be finite, got {int((~np.isfinite(out)).sum())} non-finite entries"
+                         " (argument w0)")
     return out
+
+
+def _big(i: int) -> str:
+    """An integer for a message: in full up to 15 digits, else as ``d.dde+N``."""
+    t = str(int(i))
+    return t if len(t) <= 15 else f"{t[0]}.{t[1:3]}e+{len(t) - 1}"
+
+
+def _check_algorithm(algorithm: object) -> None:
+    missing = [m for m in ("init", "query", "weights", "step", "device") if not hasattr(algorithm, m)]
+    if missing:
+        raise TypeError(f"algorithm must be an optimizer (sim.AnalogSGD, sim.DigitalSGD, sim.TikiTaka,"
+                        f" ...) with init/query/weights/step/device, got {type(algorithm).__name__}"
+                        f" (missing {missing})")
 
 
 def simulate(
@@ -100,20 +114,44 @@ def simulate(
     Returns
     -------
     Trajectory
+        Every recorded value is finite (a divergence raises instead), so ``first_nonfinite`` is
+        always -1 and ``diverged`` always False on a returned trajectory.
+
+    Raises
+    ------
+    ValueError
+        On a bad argument, before any computation (the message names the parameter, the allowed
+        range or shape and the value received): ``steps``, ``seeds``, ``seed``, ``w0``, ``record``,
+        ``record_every``, ``average_from``, the noise's ``std`` against D, an optimizer's per-run
+        rates or a device parameter against ``(R, D)``.
+    sim.Diverged
+        As soon as a run's weights :math:`W_k` or its loss become non-finite (NaN or inf), with the
+        iteration k and the runs (the divergence policy shared with :func:`sim.nets.train` and
+        :func:`sim.pipeline.train_pipeline`; a non-finite value never reaches the trajectory).
     """
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if int(record_every) != record_every or record_every < 1:
-        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
-    unknown = [m for m in record if m not in METRICS]
+    if not isinstance(problem, Quadratic):
+        raise TypeError(f"problem must be a sim.Quadratic (e.g. sim.paper_problem('exact_fig3')), got"
+                        f" {type(problem).__name__}")
+    _check_algorithm(algorithm)
+    steps = check_int("steps", steps, minimum=1)
+    record_every = check_int("record_every", record_every, minimum=1)
+    seed = check_seed("seed", seed)
+    if isinstance(record, str):
+        record = (record,)
+    unknown = [m for m in record if not isinstance(m, str) or m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; available: {sorted(METRICS)}")
-    steps, record_every = int(steps), int(record_every)
-    if average_from is not None and not 0 <= average_from < steps:
-        raise ValueError(f"average_from must be in [0, steps), got {average_from}")
-    noise = noise or NoNoise()
+        raise ValueError(f"record: unknown metric(s) {unknown}; available: {sorted(METRICS)}")
+    if average_from is not None:
+        average_from = check_int("average_from", average_from, minimum=0, maximum=steps - 1)
+    noise = NoNoise() if noise is None else noise
+    if not callable(getattr(noise, "sample", None)):
+        raise TypeError(f"noise must be None or a noise model with sample(rng, dim) (sim.GaussianNoise,"
+                        f" sim.RademacherNoise, sim.NoNoise, ...), got {noise!r}")
     runs = _runs(seeds)
     R, D = runs.size, problem.dim
+    if callable(getattr(noise, "check_dim", None)):
+        noise.check_dim(D)
+    check_per_run_params(algorithm, R)
     device = algorithm.device
     analog = np.isfinite(np.asarray(device.tau)).all()
 
@@ -121,9 +159,16 @@ def simulate(
     noise_rng = BatchRNG(seed, runs, "gradient_noise")
     algo_rng = BatchRNG(seed, runs, "algorithm")
 
-    snaps = sorted(set(range(0, steps, record_every)) | {steps})
-    n = len(snaps)
     names = list(dict.fromkeys(record))
+    n = -(-steps // record_every) + 1  # snapshots 0, s, 2s, ... below K, and K
+    need = n * (16 * R * max(len(names), 1) + 40)  # values + sums (float64), the index list
+    if need > _MAX_RECORD_BYTES:
+        raise ValueError(f"record_every={record_every} with steps={_big(steps)} and R={R} runs would keep"
+                         f" {_big(n)} snapshots of {len(names)} metric(s) (~{_big(need // 2**30)} GiB, limit"
+                         f" {_MAX_RECORD_BYTES // 2**30} GiB); raise record_every (the averages stay exact"
+                         " whatever the stride)")
+    snaps = list(range(0, steps, record_every))
+    snaps.append(steps)
     values = {m: np.empty((R, n)) for m in names}
     sums = {m: np.zeros((R, n)) for m in names}
     running = {m: np.zeros(R) for m in names}
@@ -152,8 +197,10 @@ def simulate(
                 np.maximum(maxima["sat"], sat, out=maxima["sat"])
                 newly = (first_saturated < 0) & (sat >= 1)
                 first_saturated[newly] = k
-            bad = (first_nonfinite < 0) & ~np.isfinite(w_inf)
-            first_nonfinite[bad] = k
+            if not (np.isfinite(w_inf).all() and np.isfinite(loss).all()):
+                bar.close()
+                raise_if_nonfinite("simulate", np.stack([w_inf, loss], axis=1), k, runs,
+                                   what="weights or loss", hint="lower the step size (alpha)")
             if snap_i < n and snaps[snap_i] == k:
                 for m in names:
                     values[m][:, snap_i] = current[m]

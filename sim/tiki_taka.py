@@ -36,9 +36,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_array, check_int, check_real
 from ._rng import BatchRNG
 from .devices import Device
-from .optimizers import UpdateMode, apply_update, check_mode, per_run
+from .optimizers import UpdateMode, apply_update, check_mode, check_pulsed_device, per_run
 
 
 class TikiTakaState(NamedTuple):
@@ -69,15 +70,12 @@ class TikiTakaState(NamedTuple):
 
 
 def _check_rate(name: str, value: float | np.ndarray) -> None:
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name} must be finite and > 0 (a scalar or one value per run), got {value!r}")
+    """Finite and > 0, a scalar or one value per run (1-D)."""
+    check_array(name, value, 0.0, np.inf, lo_open=True, max_ndim=1)
 
 
 def _check_gamma(gamma: float | np.ndarray) -> None:
-    arr = np.asarray(gamma, dtype=float)
-    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"gamma (mixing weight) must be finite and >= 0, got {gamma!r}")
+    check_array("gamma (mixing weight)", gamma, 0.0, np.inf, max_ndim=1)
 
 
 def _check_device(name: str, device: object) -> None:
@@ -157,12 +155,12 @@ class TikiTaka:
         _check_device("device", self.device)
         if self.device_w is not None:
             _check_device("device_w", self.device_w)
-        if int(self.transfer_every) != self.transfer_every or self.transfer_every < 1:
-            raise ValueError(f"transfer_every must be an integer >= 1, got {self.transfer_every!r}")
-        n = self.columns_per_transfer
-        if n is not None and (int(n) != n or n < 1):
-            raise ValueError(f"columns_per_transfer must be None or an integer >= 1, got {n!r}")
+        check_int("transfer_every", self.transfer_every, minimum=1)
+        if self.columns_per_transfer is not None:
+            check_int("columns_per_transfer (or None: all columns)", self.columns_per_transfer, minimum=1)
         check_mode(self.mode)
+        check_pulsed_device(self.device, self.mode)
+        check_pulsed_device(self.w_device, self.mode, "device_w")
 
     @property
     def w_device(self) -> Device:
@@ -295,19 +293,17 @@ class ResidualLearningV2:
     name: str = "residual learning v2"
 
     def __post_init__(self) -> None:
-        a = np.asarray(self.alpha, dtype=float)
-        if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a <= 0) or np.any(a > 1):
-            raise ValueError(f"alpha (buffer averaging rate) must be in (0, 1], got {self.alpha!r}")
+        check_array("alpha (buffer averaging rate)", self.alpha, 0.0, 1.0, lo_open=True, max_ndim=1)
         _check_rate("beta", self.beta)
         _check_gamma(self.gamma)
         _check_device("device", self.device)
         if self.device_w is not None:
             _check_device("device_w", self.device_w)
-        if not (np.isfinite(self.dw_min) and self.dw_min > 0):
-            raise ValueError(f"dw_min (pulse size) must be finite and > 0, got {self.dw_min!r}")
-        if not (np.isfinite(self.read_noise) and self.read_noise >= 0):
-            raise ValueError(f"read_noise must be finite and >= 0, got {self.read_noise!r}")
+        check_real("dw_min (pulse size)", self.dw_min, 0.0, lo_open=True)
+        check_real("read_noise", self.read_noise, 0.0)
         check_mode(self.mode)
+        check_pulsed_device(self.device, self.mode)
+        check_pulsed_device(self.w_device, self.mode, "device_w")
 
     @property
     def w_device(self) -> Device:

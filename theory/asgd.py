@@ -64,7 +64,16 @@ E_K_GENERAL = (
 PAPER_STEP = sp.sqrt(Delta0 / (sigma**2 * L * K))
 _SQRT = sp.sqrt(Delta0 * sigma**2 * L / K)
 
-_SATURATION = Assumption("saturation", W_max < tau, "bounded saturation: max_k ||W_k||_inf < tau")
+_SATURATION = Assumption(
+    "saturation", W_max < tau,
+    "bounded saturation: ||W_k||_inf <= W_max < tau for every k < K, almost surely (W_max is a"
+    " sure bound along every trajectory, not an average)",
+)
+_STILDE = Assumption(
+    "stilde_expectation", S_K_tilde <= rho**2,
+    "Stilde_K = (1/K) sum_k E||W_k||_inf^2/tau^2 is an expectation over the noise; it is <="
+    " W_max^2/tau^2 because W_max bounds ||W_k||_inf surely",
+)
 _REMARK1 = "arXiv 2406.12774 Thm 2, as restated in arXiv 2502.06309 Remark 1 / App. B"
 
 # per-coordinate symbols of the descent identity
@@ -123,6 +132,10 @@ _DERIVED_NOTE = (
     " the constant 2 of the restated 2024 bound and never needs 4. The rate term carries"
     " (2 + (1+rho)^2)/(1 - rho^2) at the paper's step size, above the restated 4/(1 - rho^2) when"
     " rho > sqrt(2) - 1: the variance factor (1 + rho)^2 is what this proof can show."
+    " Which averages: the descent step is taken in conditional expectation and then in full"
+    " expectation, so Stilde_K is the expectation (1/K) sum_k E||W_k||_inf^2/tau^2 (estimate it by"
+    " the mean over runs), while the factor (1 + rho)^2 and the division by 1 - rho^2 need W_max,"
+    " an almost-sure bound on ||W_k||_inf for every k < K (estimate it by the max over runs and k)."
 )
 
 
@@ -140,7 +153,7 @@ def _derived_M() -> Bound:
         lhs=AVG_GRAD_M,
         expr=derived_rate_M(),
         relation="<=",
-        assumptions=(_STEP_CAP, _SATURATION),
+        assumptions=(_STEP_CAP, _SATURATION, _STILDE),
         provenance=Provenance("derived here", "derived", _DERIVED_NOTE),
     )
 
@@ -157,7 +170,7 @@ def _derived() -> Bound:
         lhs=AVG_GRAD,
         expr=derived_rate_M() / (1 - rho**2),
         relation="<=",
-        assumptions=(_STEP_CAP, _SATURATION),
+        assumptions=(_STEP_CAP, _SATURATION, _STILDE),
         provenance=Provenance(
             "derived here; ||grad||_M^2 >= (1 - W_max^2/tau^2) ||grad||^2", "derived", _DERIVED_NOTE
         ),
@@ -207,6 +220,7 @@ def _derived_bal() -> Bound:
         assumptions=(
             Assumption("step_cap", best * L <= 1, "the balanced step obeys alpha L <= 1"),
             _SATURATION,
+            _STILDE,
         ),
         provenance=Provenance(f"derived here; alpha = {best}", "derived", _DERIVED_NOTE),
     )
@@ -323,28 +337,65 @@ def _asym() -> Derivation:
     )
 
 
+def capped_complexity() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
+    r"""Iterations to reach ``eps`` with the derived bound at the best *legal* step size.
+
+    The derived bound needs :math:`\alpha L \le 1`. Minimizing it over :math:`0 < \alpha \le 1/L`
+    gives the balanced step while that obeys the cap (:math:`K \ge K_{cap}`) and :math:`1/L` below.
+    The bound at the best legal step decreases in K and is continuous at :math:`K_{cap}`, so the
+    smallest K reaching ``eps`` is the balanced-regime solution if that is :math:`\ge K_{cap}`, else
+    the capped-regime solution. Everything is solved by sympy (:mod:`theory.calculus`).
+
+    Returns
+    -------
+    k_eps, k_balanced, k_capped, k_cap
+        The piecewise complexity, the balanced-step solution (valid iff it is >= ``k_cap``), the
+        solution at alpha = 1/L, and the K where the balanced step equals 1/L.
+    """
+    best, _ = balance_step_size(derived_rate_M())
+    k_balanced = iteration_complexity(derived_balanced())
+    caps = [r for r in sp.solve(sp.Eq(best * L, 1), K) if r.is_positive is not False]
+    if len(caps) != 1:  # pragma: no cover - sympy sanity
+        raise RuntimeError(f"expected one K where the balanced step hits 1/L, got {caps}")
+    k_cap = sp.simplify(caps[0])
+    k_capped = iteration_complexity(derived_rate_M().subs(alpha, 1 / L) / (1 - rho**2))
+    k_eps = sp.Piecewise((k_balanced, k_balanced >= k_cap), (k_capped, True))
+    return k_eps, k_balanced, k_capped, k_cap
+
+
 @register(
     "asgd.iteration_complexity",
-    title="Analog SGD: K(eps) = 8 (1+rho)^2 Delta_0 L sigma^2 / ((1-rho^2) eps - sigma^2 Stilde)^2",
+    title="Analog SGD: K(eps) for the derived bound at the best step alpha <= 1/L: 8 (1+rho)^2"
+    " Delta_0 L sigma^2/((1-rho^2) eps - sigma^2 Stilde)^2, or 2 Delta_0 L/((1-rho^2) eps"
+    " - ((1+rho)^2 + Stilde) sigma^2) where the balanced step would exceed 1/L",
     kind="bound",
 )
 def _complexity() -> Bound:
-    k_eps = iteration_complexity(derived_balanced())
+    k_eps, k_balanced, k_capped, k_cap = capped_complexity()
     floor = asymptotic_error(derived_balanced())
-    lead = leading_order(k_eps.subs(S_K_tilde, 0))
+    lead = leading_order(k_balanced.subs(S_K_tilde, 0))
     return Bound(
         id="asgd.iteration_complexity",
-        title="Analog SGD: K(eps) = 8 (1+rho)^2 Delta_0 L sigma^2 / ((1-rho^2) eps - sigma^2 Stilde)^2",
+        title="Analog SGD: K(eps) for the derived bound at the best step alpha <= 1/L: 8 (1+rho)^2"
+        " Delta_0 L sigma^2/((1-rho^2) eps - sigma^2 Stilde)^2, or 2 Delta_0 L/((1-rho^2) eps"
+        " - ((1+rho)^2 + Stilde) sigma^2) where the balanced step would exceed 1/L",
         lhs="K",
         expr=k_eps,
         relation=">=",
         assumptions=(
             Assumption("above_floor", eps > floor, "eps above the asymptotic error"),
             _SATURATION,
+            _STILDE,
         ),
         provenance=Provenance(
-            "solve asgd.upper.derived_balanced = eps for K; with no floor (Stilde_K = 0) the"
-            f" leading order is {lead} = O(eps^-2), as for digital SGD",
+            "minimize asgd.upper.derived over 0 < alpha <= 1/L and solve = eps for K:"
+            f" balanced step (K = {k_balanced}) when that K is >= K_cap = {k_cap}, where the"
+            f" balanced step reaches 1/L; otherwise alpha = 1/L (K = {k_capped}). As eps -> 0 the"
+            f" balanced regime holds; with no floor (Stilde_K = 0) the leading order is {lead} ="
+            " O(eps^-2), as for digital SGD",
             "derived",
+            "Without the cap (the balanced branch alone) Delta_0 = 1, L = 1, sigma = 0.1,"
+            " W_max/tau = 0.5, Stilde_K = 0.1, eps = 0.2 would give K = 8.1 at alpha L = 3.31,"
+            " outside the derivation; with it K = 15.8.",
         ),
     )

@@ -31,13 +31,16 @@ import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 import sympy as sp
 
 from ._core import Assumption, Bound, Derivation, Provenance, register
 from .symbols import L, alpha, beta, mu, s, tau
+
+if TYPE_CHECKING:
+    import cvxpy as cp
 
 eps_box = sp.Symbol("epsilon_sat", nonnegative=True)  # saturation radius |w_i| <= eps * tau
 lam = sp.Symbol("lambda", positive=True)  # an eigenvalue of the Hessian
@@ -53,6 +56,8 @@ def _solve(prob: cp.Problem, solver: str, accuracy: float) -> str:
     """Solve and return the status. An inaccurate solution is reported by its status
     (``optimal_inaccurate``), which never counts as solved here, so cvxpy's warning about it is
     redundant and silenced; a solver breakdown becomes the status ``solver_error``."""
+    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+
     opts = ({"tol_feas": accuracy, "tol_gap_abs": accuracy, "tol_gap_rel": accuracy}
             if solver == "CLARABEL" else {"eps_abs": accuracy, "eps_rel": accuracy})
     with warnings.catch_warnings():
@@ -272,6 +277,8 @@ def lyapunov_rate(
     RateCertificate
         ``rate`` recomputed from the best :math:`P` found (see the module docstring).
     """
+    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+
     vs = _check_vertices(vertices)
     if not 0 < width < 1:
         raise ValueError(f"width must be in (0, 1), got {width}")
@@ -428,6 +435,8 @@ def empirical_constants(
         Constants and the solver status; ``status != "optimal"`` means no envelope is certified
         (e.g. ``"infeasible"`` when the caps cannot cover the curve).
     """
+    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+
     K = np.asarray(K, dtype=float)
     y = np.asarray(curve, dtype=float)
     if K.ndim != 1 or K.shape != y.shape or K.size < 1:
@@ -501,6 +510,8 @@ def worst_noise_law(grad: float, s: float, *, n_support: int = 401, span: float 
     spacing :math:`h` loses at most :math:`h^2/4` of variance against the exact two-point optimum,
     so ``ratio >= 1 - h^2/(4 s^2)`` (up to the solver's accuracy).
     """
+    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+
     if s <= 0:
         raise ValueError(f"s (noise std) must be > 0, got {s}")
     if n_support < 3 or n_support % 2 == 0:
@@ -542,6 +553,8 @@ class ThresholdCertificate:
 
 def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
                 feas_tol: float) -> tuple[str, np.ndarray | None]:
+    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+
     n = vertices[0].shape[0]
     P = cp.Variable((n, n), symmetric=True)
     cons = [P >> np.eye(n), cond_max * np.eye(n) - P >> 0]

@@ -287,6 +287,7 @@ def _delay() -> Derivation:
 # --- convergence ---------------------------------------------------------------------------------------
 
 _SAT = Assumption("saturation", W_max < tau, "bounded saturation: max_k ||W_k||_inf < tau")
+_DELAY_CAP = Assumption("delay_cap", alpha * L * M <= 1, "alpha <= 1/(L (1 + (M-1)))")
 
 
 def sync_rate() -> sp.Expr:
@@ -360,7 +361,7 @@ def _async_rate() -> Bound:
         lhs=AVG_GRAD,
         expr=async_rate(),
         relation="<=",
-        assumptions=(_SAT, Assumption("delay_cap", alpha * L * M <= 1, "alpha <= 1/(L (1 + (M-1)))")),
+        assumptions=(_SAT, _DELAY_CAP),
         provenance=Provenance(
             _RECON,
             "reconstructed",
@@ -376,6 +377,19 @@ def _async_rate() -> Bound:
 _BAL_TITLE = "async template at alpha = sqrt(2 Delta_0 b/(a_1 L sigma^2 K))"
 
 
+@functools.cache
+def delay_cap_iterations() -> sp.Expr:
+    """Smallest K at which the balanced async step obeys the delay cap alpha <= 1/(L M).
+
+    The balanced step shrinks like 1/sqrt(K), so the cap is a K requirement that grows with the
+    depth (M^2) and does not depend on eps.
+    """
+    sols = [r for r in sp.solve(sp.Eq(async_step() * L * M, 1), K) if r.is_positive is not False]
+    if len(sols) != 1:  # pragma: no cover - sympy sanity
+        raise RuntimeError(f"expected one K where the balanced step hits 1/(L M), got {sols}")
+    return sp.simplify(sols[0])
+
+
 @register("pipeline.async.rate_balanced", title=_BAL_TITLE, kind="bound")
 def _async_bal() -> Bound:
     return Bound(
@@ -384,8 +398,42 @@ def _async_bal() -> Bound:
         lhs=AVG_GRAD,
         expr=async_rate_balanced(),
         relation="<=",
-        assumptions=(_SAT,),
-        provenance=Provenance(_RECON, "reconstructed", f"alpha = {async_step()}: O(1/sqrt K) + D_M O(1/K)"),
+        assumptions=(
+            _SAT,
+            Assumption("delay_cap", async_step() * L * M <= 1,
+                       f"the balanced step obeys the template's delay cap alpha <= 1/(L M), i.e."
+                       f" K >= {delay_cap_iterations()} (pipeline.async.delay_cap_iterations)"),
+        ),
+        provenance=Provenance(
+            _RECON, "reconstructed",
+            f"alpha = {async_step()}: O(1/sqrt K) + D_M O(1/K). The template (pipeline.async.rate)"
+            " holds only for alpha <= 1/(L M); the balanced step obeys it once"
+            f" K >= {delay_cap_iterations()}, a depth-dependent, eps-independent requirement.",
+        ),
+        meanings=MEANINGS,
+    )
+
+
+@register(
+    "pipeline.async.delay_cap_iterations",
+    title="async: the balanced step obeys alpha <= 1/(L M) iff K >= 2 Delta_0 b L M^2/(a_1 sigma^2)",
+    kind="bound",
+)
+def _delay_cap_k() -> Bound:
+    return Bound(
+        id="pipeline.async.delay_cap_iterations",
+        title="async: the balanced step obeys alpha <= 1/(L M) iff K >= 2 Delta_0 b L M^2/(a_1 sigma^2)",
+        lhs="K",
+        expr=delay_cap_iterations(),
+        relation=">=",
+        assumptions=(),
+        provenance=Provenance(
+            _RECON, "derived",
+            "solve sqrt(2 Delta_0 b/(a_1 L sigma^2 K)) L M = 1 for K. Independent of eps, so the"
+            " iteration complexity of the template is max(K(eps), this): it changes no eps^-2 or"
+            " eps^-1 coefficient (pipeline.async.eps2_coefficient, eps1_coefficient) and no eps -> 0"
+            " limit (pipeline.almost_free.*), but dominates at moderate eps for deep pipelines.",
+        ),
         meanings=MEANINGS,
     )
 
@@ -441,11 +489,15 @@ def _k_async_lead() -> Derivation:
         derived=leading_order(async_complexity()),
         expected=8 * a1 * Delta0 * L * sigma**2 / (b * c_rho**2 * eps**2),
         steps=(
+            "set S_K = 0 (no asymptotic error: eps is the distance above the floor a_3 sigma^2 S_K/b)",
             "solve pipeline.async.rate_balanced = eps for K (largest root)",
             "series eps -> 0, leading term",
         ),
         provenance=Provenance(
-            _RECON, "derived", "independent of D_M: staleness does not touch the eps^-2 term"
+            _RECON, "derived", "independent of D_M: staleness does not touch the eps^-2 term. Taken"
+            " at S_K = 0; with S_K > 0 read eps as eps - a_3 sigma^2 S_K/b. The delay cap adds the"
+            " eps-independent requirement K >= pipeline.async.delay_cap_iterations, which does not"
+            " change this coefficient."
         ),
     )
 
@@ -467,8 +519,11 @@ def _k_async_next() -> Derivation:
         "async: eps^-1 coefficient of K(eps) = 4 a_2 D_M L_s^2 G^2 Delta_0 b/(a_1 c L sigma^2)",
         derived=async_eps1_coefficient(),
         expected=4 * a2 * D_M * L_s**2 * G_bound**2 * Delta0 * b / (a1 * c_rho * L * sigma**2),
-        steps=("limit eps -> 0 of eps (K(eps) - eps^-2 term)",),
-        provenance=Provenance(_RECON, "derived", "proportional to D_M: grows with the pipeline depth"),
+        steps=("S_K = 0 as in pipeline.async.eps2_coefficient",
+               "limit eps -> 0 of eps (K(eps) - eps^-2 term)"),
+        provenance=Provenance(_RECON, "derived", "proportional to D_M: grows with the pipeline depth."
+                              " Taken at S_K = 0, without the eps-independent delay-cap requirement"
+                              " (pipeline.async.delay_cap_iterations)."),
     )
 
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import check_int, check_real, check_seed
 from .._rng import BatchRNG
 
 LAYOUTS = ("flat", "image")
@@ -55,14 +56,14 @@ def _check_layout(layout: str) -> None:
 
 
 def _check_fraction(test_fraction: float) -> None:
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    check_real("test_fraction", test_fraction, 0.0, 1.0, lo_open=True, hi_open=True)
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A random train/test partition of ``range(n)``, a pure function of ``(n, test_fraction,
     seed)``; returns sorted train and test indices."""
     _check_fraction(test_fraction)
+    n, seed = check_int("n", n), check_seed("seed", seed)
     perm = np.argsort(BatchRNG(seed, [0], "nets.split").uniform(n)[0], kind="stable")
     n_test = round(test_fraction * n)
     if n_test < 1 or n_test >= n:
@@ -163,10 +164,9 @@ def teacher_student(n_train: int = 2000, n_test: int = 500, n_features: int = 20
     one-hidden-layer tanh student of width >= ``hidden``."""
     for name, v in (("n_train", n_train), ("n_test", n_test), ("n_features", n_features),
                     ("hidden", hidden)):
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if int(n_classes) != n_classes or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        check_int(name, v)
+    check_int("n_classes", n_classes, minimum=2)
+    check_seed("seed", seed)
     rng = BatchRNG(seed, [0], "nets.teacher")
     U = rng.normal((hidden, n_features))[0]
     V = rng.normal((n_classes, hidden))[0]

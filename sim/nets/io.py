@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_int, check_real
 from .._rng import BatchRNG
 
 
@@ -75,17 +76,13 @@ class IO:
 
     def __post_init__(self) -> None:
         for name in ("inp_bound", "out_bound"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+            check_real(name, getattr(self, name), 0.0, lo_open=True)
         for name in ("inp_bits", "out_bits"):
             v = getattr(self, name)
-            if v is not None and (int(v) != v or v < 2):
-                raise ValueError(f"{name} must be an integer >= 2 or None, got {v!r}")
-        for name in ("out_noise", "w_noise"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+            if v is not None:
+                check_int(f"{name} (or None)", v, minimum=2)
+        check_real("out_noise", self.out_noise, 0.0)
+        check_real("w_noise", self.w_noise, 0.0)
 
     # -- the two products ------------------------------------------------------------------------
     def forward(self, W: np.ndarray, x: np.ndarray, bias: bool, rng: BatchRNG | None) -> np.ndarray:

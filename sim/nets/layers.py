@@ -29,14 +29,21 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._checks import check_int, check_real
 from .._rng import BatchRNG
 from .io import IO, PERFECT_IO
 
 
 def _positive_int(name: str, value: int) -> int:
-    if int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    """A positive integer (bools, strings, nan, 2.5 rejected with the parameter's name)."""
+    return check_int(name, value, minimum=1)
+
+
+def _check_bias_io(layer: str, bias: object, io: object) -> None:
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"{layer}: bias must be True or False, got {bias!r}")
+    if not isinstance(io, IO):
+        raise TypeError(f"{layer}: io must be a sim.nets.IO (e.g. sim.nets.PERFECT_IO), got {io!r}")
 
 
 def _check_tile(layer: str, W: np.ndarray, shape: tuple[int, int]) -> None:
@@ -96,6 +103,7 @@ class Linear(Layer):
     def __post_init__(self) -> None:
         _positive_int("in_features", self.in_features)
         _positive_int("out_features", self.out_features)
+        _check_bias_io("Linear", self.bias, self.io)
 
     @property
     def param_shape(self) -> tuple[int, int]:
@@ -105,7 +113,8 @@ class Linear(Layer):
         r"""Weights (and bias) :math:`\sim U(-s, s)`, :math:`s = 1/\sqrt{\text{in}}` by default
         (PyTorch's ``nn.Linear`` init, which aihwkit's ``AnalogLinear`` keeps); shape ``(R, out,
         in[+1])``, each run from its own stream of ``rng``."""
-        s = 1.0 / np.sqrt(self.in_features) if scale is None else float(scale)
+        s = (1.0 / np.sqrt(self.in_features) if scale is None
+             else check_real("scale", scale, 0.0, lo_open=True))
         return _uniform_init(rng, self.param_shape, s)
 
     def forward(self, W: np.ndarray, x: np.ndarray,
@@ -165,6 +174,7 @@ class Conv2d(Layer):
         _positive_int("in_channels", self.in_channels)
         _positive_int("out_channels", self.out_channels)
         _positive_int("kernel_size", self.kernel_size)
+        _check_bias_io("Conv2d", self.bias, self.io)
 
     @property
     def fan_in(self) -> int:
@@ -176,7 +186,7 @@ class Conv2d(Layer):
 
     def init_params(self, rng: BatchRNG, scale: float | None = None) -> np.ndarray:
         r""":math:`U(-s, s)` with :math:`s = 1/\sqrt{C k^2}` (PyTorch's ``nn.Conv2d`` init)."""
-        s = 1.0 / np.sqrt(self.fan_in) if scale is None else float(scale)
+        s = 1.0 / np.sqrt(self.fan_in) if scale is None else check_real("scale", scale, 0.0, lo_open=True)
         return _uniform_init(rng, self.param_shape, s)
 
     def forward(self, W: np.ndarray, x: np.ndarray,

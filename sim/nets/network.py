@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from .._rng import BatchRNG
 from .layers import Layer
 
@@ -110,6 +111,7 @@ def predict(net: Sequence[Layer], params: Params, x: np.ndarray, batch: int = 10
             rng: BatchRNG | None = None) -> np.ndarray:
     """Predicted classes ``(R, N)`` for inputs ``x`` of shape ``(N, ...)`` (shared by the runs) or
     ``(R, N, ...)``, evaluated in chunks of ``batch`` samples."""
+    batch = check_int("batch", batch)
     R = next(W.shape[0] for W in params if W is not None)
     out = []
     N = x.shape[0] if _is_shared(net, x) else x.shape[1]

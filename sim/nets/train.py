@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._checks import as_real_array, check_int, check_real, check_runs, check_seed, raise_if_nonfinite
 from .._rng import BatchRNG
-from ..optimizers import Algorithm
+from ..optimizers import Algorithm, check_per_run_params
 from ..run import progress_enabled
 from .data import Dataset
 from .layers import Layer
@@ -46,10 +47,8 @@ class StepLR:
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        if int(self.step_size) != self.step_size or self.step_size < 1:
-            raise ValueError(f"step_size must be a positive integer, got {self.step_size!r}")
-        if not 0 < self.gamma <= 1:
-            raise ValueError(f"gamma must lie in (0, 1], got {self.gamma!r}")
+        check_int("step_size", self.step_size, minimum=1)
+        check_real("gamma", self.gamma, 0.0, 1.0, lo_open=True)
 
     def factor(self, epoch: int) -> float:
         return float(self.gamma ** (epoch // self.step_size))
@@ -149,25 +148,45 @@ def train(
         Also record the training accuracy each epoch (costs a pass over the training set).
     progress
         tqdm bar over mini-batches (``None``: only on a terminal; quiet in tests).
+
+    Raises
+    ------
+    ValueError
+        On a bad argument, before any training (the message names the parameter, the allowed range
+        and the value received).
+    sim.Diverged
+        As soon as a run's mini-batch loss becomes non-finite (checked every mini-batch) or its
+        weights do (checked at the end of every epoch, before the accuracy is measured), with the
+        global mini-batch index ``epoch * n_batches + b``, the epoch and the runs; the policy shared
+        with :func:`sim.simulate` and :func:`sim.pipeline.train_pipeline` (a subclass of
+        ``FloatingPointError``). Accuracies are never computed on non-finite weights.
     """
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if np.ndim(runs) == 0:
-        if int(runs) != runs or runs < 1:
-            raise ValueError(f"runs must be a positive integer or a sequence of run indices, got {runs!r}")
-        run_ids = list(range(int(runs)))
-    else:
-        run_ids = [int(r) for r in runs]
-        if not run_ids or any(r < 0 for r in run_ids):
-            raise ValueError(f"runs must be a non-empty sequence of non-negative run indices, got {runs!r}")
+    if not isinstance(net, Sequence) or len(net) == 0 or not all(
+            hasattr(layer, "forward") and hasattr(layer, "param_shape") for layer in net):
+        raise ValueError(f"net must be a non-empty list of sim.nets layers, got {net!r}")
+    if not any(layer.param_shape is not None for layer in net):
+        raise ValueError("net must contain at least one parameterised layer (Linear, Conv2d)")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a sim.nets.Dataset (e.g. sim.nets.load_digits()), got"
+                        f" {type(data).__name__}")
+    if not callable(make_optimizer):
+        raise TypeError(f"make_optimizer must be a callable lr -> optimizer (e.g. sim.DigitalSGD), got"
+                        f" {make_optimizer!r}")
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    eval_batch = check_int("eval_batch", eval_batch, minimum=1)
+    seed = check_seed("seed", seed)
+    run_ids = check_runs("runs", runs).tolist()
     R = len(run_ids)
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    lr_arr = np.asarray(lr, dtype=float)
+    if schedule is not None and not isinstance(schedule, StepLR):
+        raise TypeError(f"schedule must be None or a sim.nets.StepLR, got {schedule!r}")
+    lr_arr = as_real_array("lr", lr)
     if lr_arr.ndim > 1 or (lr_arr.ndim == 1 and lr_arr.size != R) or np.any(lr_arr <= 0) or not np.all(
             np.isfinite(lr_arr)):
         raise ValueError(f"lr must be finite and > 0, a scalar or one value per run ({R}), got {lr!r}")
+    lr = lr_arr if lr_arr.ndim else float(lr_arr)
     N = len(data.y_train)
     n_batches = -(-N // batch_size)
     runs_idx = run_ids
@@ -182,6 +201,9 @@ def train(
         return lr * f if lr_arr.ndim == 0 else lr_arr * f
 
     opt = make_optimizer(lr_at(0))
+    if not all(hasattr(opt, m) for m in ("init", "query", "weights", "step")):
+        raise TypeError(f"make_optimizer(lr) must return an optimizer (init/query/weights/step), got {opt!r}")
+    check_per_run_params(opt, R)
     tiles = [i for i, layer in enumerate(net) if layer.param_shape is not None]
     params0 = init_params(net, rng_init)
     states = {i: opt.init(params0[i]) for i in tiles}
@@ -207,6 +229,7 @@ def train(
     t0 = time.perf_counter()
     bar = tqdm(total=epochs * n_batches, desc=label or getattr(opt, "name", "train"), leave=False,
                disable=not progress_enabled(progress), mininterval=0.5)
+    hint = "lower the learning rate (lr)"
     for e in range(epochs):
         opt = make_optimizer(lr_at(e))
         lrs[e] = float(np.ravel(lr_at(e))[0])
@@ -216,18 +239,26 @@ def train(
             idx = perm[:, b * batch_size:(b + 1) * batch_size]
             xb, yb = data.x_train[idx], data.y_train[idx]  # (R, B, ...), (R, B)
             query = [opt.query(states[i]) if i in states else None for i in range(len(net))]
-            y, caches = forward(net, query, xb, rng_io)
-            value, dy = lossfn(y, targets(yb))
-            _, grads = backward(net, query, caches, dy)
-            for i in tiles:
-                states[i] = opt.step(states[i], grads[i], rng_update)
+            # overflow to inf/nan is detected just below (sim.Diverged), not warned about
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                y, caches = forward(net, query, xb, rng_io)
+                value, dy = lossfn(y, targets(yb))
+                if not np.isfinite(value).all():
+                    bar.close()
+                    raise_if_nonfinite("nets.train", value, e * n_batches + b, run_ids, what="loss",
+                                       unit="mini-batch", epoch=e, hint=hint)
+                _, grads = backward(net, query, caches, dy)
+                for i in tiles:
+                    states[i] = opt.step(states[i], grads[i], rng_update)
             total += value * idx.shape[1]
             bar.update()
         train_loss[:, e] = total / N
-        if not np.all(np.isfinite(train_loss[:, e])):
-            bar.close()
-            bad = np.flatnonzero(~np.isfinite(train_loss[:, e]))
-            raise FloatingPointError(f"training diverged in epoch {e} (runs {bad.tolist()})")
+        for i in tiles:  # the last step of the epoch has no loss after it: check the weights
+            W = opt.weights(states[i])
+            if not np.isfinite(W).all():
+                bar.close()
+                raise_if_nonfinite("nets.train", W, (e + 1) * n_batches - 1, run_ids,
+                                   what=f"weights (layer {i})", unit="mini-batch", epoch=e, hint=hint)
         evaluate(e + 1, opt)
     bar.close()
     elapsed = time.perf_counter() - t0

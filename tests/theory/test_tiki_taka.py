@@ -46,7 +46,7 @@ def test_rate_factors_and_assumptions():
         assert ratio == pytest.approx((1 - pm**2) / (1 - 33 * pm**2))
     assert tt.check_assumptions(P_max=0.17, tau=1.0, c_noise=0.1)["p_saturation"] is True
     assert tt.check_assumptions(P_max=0.18, tau=1.0, c_noise=0.1)["p_saturation"] is False
-    assert rl.check_assumptions(P_max=0.5, tau=1.0, gamma=0.4, c=0.0, mu=0.1) == {
+    assert rl.check_assumptions(P_max=0.5, tau=1.0, gamma=0.4, c=0.0, mu=0.1).as_dict() == {
         "p_saturation": True, "mixing": True, "zero_symmetric_point": True, "strong_convexity": True}
     assert rl.check_assumptions(P_max=0.5, tau=1.0, gamma=0.4, c=0.2, mu=0.1)["zero_symmetric_point"] is False
 

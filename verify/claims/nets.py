@@ -198,8 +198,10 @@ def _final_acc(res: nets.TrainResult, last: int = 3) -> np.ndarray:
     "nets.tt_beats_asgd",
     title="small tau: Tiki-Taka's test accuracy stays within a few points of digital SGD, Analog SGD's"
     " falls below Tiki-Taka's",
-    statement="Training a sigmoid FCN (full: MNIST-5k 784-256-128-10, batch 10; quick: digits 64-32-10)"
-    " with every layer an analog soft-bounds tile of small tau, the per-run accuracy gap digital -"
+    statement="Regime: mean-field tiles (sim.SoftBounds, the dw_min -> 0 limit; at pulse level Tiki-Taka"
+    " beats Analog SGD only below a granularity threshold, see tt.granularity_floor). Training a sigmoid"
+    " FCN (full: MNIST-5k 784-256-128-10, batch 10; quick: digits 64-32-10) with every layer an analog"
+    " soft-bounds tile of small tau, the per-run accuracy gap digital -"
     " TT (same seeds: paired) is below a few points, digital - Analog SGD is above a few points, and"
     " TT - Analog SGD is positive, each with Z = 3 standard errors over R seeds.",
     reference="arXiv 2406.12774 Figure 5 (FCN) and Thm 4 vs Thm 2-3; spec Sec. 6",

@@ -192,8 +192,10 @@ def _no_floor_checks(label: str, fit: Fit, i_zero: int, i_pos: int, names: tuple
     "tt.no_floor",
     title="Tiki-Taka has no asymptotic error: its fitted floor at vanishing step, and the floor term of"
     " its rate under alpha = beta ~ 1/sqrt(K), are zero, while Analog SGD's are positive",
-    statement="On the D = 40 least-squares problem (tau = 1, Gaussian noise std 0.1), Tiki-Taka with"
-    " alpha = beta: (i) its stationary E||grad f||^2, fitted as c0 + c1 alpha + c2 alpha^2 over the"
+    statement="Regime: mean-field (sim.SoftBounds, the dw_min -> 0 limit of pulse-level writes; at pulse"
+    " level a granularity excess is added, see tt.granularity_floor). On the D = 40 least-squares"
+    " problem (tau = 1, Gaussian noise std 0.1), Tiki-Taka with alpha = beta: (i) its stationary"
+    " E||grad f||^2, fitted as c0 + c1 alpha + c2 alpha^2 over the"
     " steps, has c0 = 0 and c1 > 0, while Analog SGD's c0 > 0, and it lies below Analog SGD's at the"
     " smallest step; (ii) with alpha = beta = alpha0 sqrt(K0/K) its averaged squared gradient, fitted"
     " as A/sqrt(K) + C/K + F, has F = 0 and A > 0, while Analog SGD's F > 0 and its log-log slope in K"
