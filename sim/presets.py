@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ._checks import check_real
 from ._rng import BatchRNG
 from .nets.io import IO
 from .nets.layers import Linear
@@ -168,6 +169,7 @@ def fig1(lr: float = 0.1) -> Preset:
     MSELoss), full batch, 2500 iterations, W_0 = 0, rates {0.2, 0.1, 0.05, 0.03}, seeds data 42 /
     training 618.
     """
+    check_real("lr", lr, 0.0, lo_open=True)
     noise = 1e-2 / np.sqrt(40)
     return Preset(
         name="fig1", source="spec exact_training.md Sec. 6, Figure 1 (S1-SGD-diff-lr.py)",
@@ -198,6 +200,8 @@ def fig3(tau: float = 1.0, lr: float = 0.03) -> Preset:
     commented out of the plotted set): ``transfer_every = 1``, all columns per transfer, gamma = 0,
     transfer lr 1 scaled by the SGD rate (= alpha), ``fast_lr = alpha``, ``desired_bl = 300``.
     """
+    check_real("tau", tau, 0.0, lo_open=True)
+    check_real("lr", lr, 0.0, lo_open=True)
     A = paper_problem("exact_fig3").meta["A"]
     msv = float(np.mean(np.linalg.svd(A, compute_uv=False)))
     D = A.shape[1]
@@ -228,6 +232,8 @@ def fig4_sigma(sigma2: float = 1e-2, lr: float = 0.1) -> Preset:
     dw_min = 1e-4, ``desired_bl = 5000``, ``subtract_symmetry_point=True``; ``w_noise =
     sqrt(sigma2)`` (uncorrected), sigma2 in {1e-3, 1e-2, 1e-1, 1}.
     """
+    check_real("sigma2", sigma2, 0.0, lo_open=True)
+    check_real("lr", lr, 0.0, lo_open=True)
     return Preset(
         name=f"fig4_sigma{sigma2:g}", source="spec exact_training.md Sec. 6, Figure 4 middle (S3.2)",
         problem="exact_fig4_sigma",
@@ -249,6 +255,8 @@ def fig4_init(w0: float = 1.0, lr: float = 0.1) -> Preset:
     {1e3, 1e2, 1e1, 1, 1e-2} (clipped to the device range) plus warm starts after 10, 20, 30 digital
     GD steps.
     """
+    check_real("w0", w0)
+    check_real("lr", lr, 0.0, lo_open=True)
     return Preset(
         name=f"fig4_init{w0:g}", source="spec exact_training.md Sec. 6, Figure 4 right (S3.3)",
         problem="exact_fig4_init",
@@ -284,6 +292,8 @@ def fig5(tau: float = 0.7, *, shape: tuple[int, ...] | None = None, lr: float = 
     ``None`` switches the variation off (aihwkit's variability needs a tile; :func:`sim.nets.train`
     steps every tile with one optimizer, so a network run uses ``shape=None``).
     """
+    check_real("tau", tau, 0.0, lo_open=True)
+    check_real("lr", lr, 0.0, lo_open=True)
     if network not in ("fcn", "cnn"):
         raise ValueError(f"network must be 'fcn' or 'cnn', got {network!r}")
     varied = shape is not None
@@ -323,6 +333,8 @@ def response_fig2(c_lin: float = 0.0, lr: float = 0.8) -> Preset:
     ``sto_round``; lr 0.8 (so at most 8 pulses = 8 dw_min per element and step). TT: fast_lr 0.8,
     gamma = 0.4, all columns transferred every step; 1000 iterations.
     """
+    check_real("c_lin", c_lin, -1.0, 1.0, lo_open=True, hi_open=True)
+    check_real("lr", lr, 0.0, lo_open=True)
     return Preset(
         name=f"response_fig2_c{c_lin:g}", source="spec exact_training.md Sec. 8 item 4"
         " (NeurIPS-2025/S1-TT-fails.py)", problem="response_fig2",

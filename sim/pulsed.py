@@ -257,6 +257,10 @@ class PulsedDevice(Device):
             _check(nm, getattr(self, nm), 0.0, 1.0)
         _check("write_noise_std", self.write_noise_std, 0.0, np.inf, hi_open=True)
         self._check_gammas()
+        for nm in ("update_bl_management", "mult_noise", "mean_bound_reference"):
+            v = getattr(self, nm, False)
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"{nm} must be True or False, got {v!r}")
         if self.desired_bl is not None:
             check_int("desired_bl (or None)", self.desired_bl, minimum=1)
         if self.shape is not None:

@@ -126,6 +126,14 @@ def test_invalid_preset_arguments():
         P.run_least_squares(P.fig5(), P.fig5().analog_sgd())
     with pytest.raises(ValueError, match="w_noise"):
         IO(w_noise=-1.0)
+    with pytest.raises(ValueError, match="sigma2"):
+        P.fig4_sigma(-0.1)
+    with pytest.raises(ValueError, match="lr"):
+        P.fig1(lr=0.0)
+    with pytest.raises(ValueError, match="c_lin"):
+        P.response_fig2(1.5)
+    with pytest.raises(ValueError, match="update_bl_management"):
+        sim.PulsedSoftBounds(update_bl_management="yes")
 
 
 def test_io_weight_noise_is_a_fresh_weight_perturbation_per_product():
