@@ -208,6 +208,15 @@ DOMAINS: Mapping[str, Domain] = {
     "u": Domain(lower=0.0, upper=1.0),
     # delay (theory/delay.py), implicit bias (theory/implicit.py)
     "delay": INDEX, "a": POSITIVE, "z": REAL, "e": NONNEGATIVE, "Sigma": POSITIVE,
+    # pulse granularity (theory/granularity.py): dw, floor / size / std of a write, per-step decays
+    # and noise variances of one Hessian mode, moments of a gradient and of P, floors and slopes
+    "delta_w": POSITIVE, "k": INDEX, "Delta_abs": POSITIVE, "s_Delta": POSITIVE,
+    "c_W": NONNEGATIVE, "q": NONNEGATIVE, "r": NONNEGATIVE, "epsilon_step": POSITIVE,
+    "s2_g": POSITIVE, "m_P": POSITIVE, "s2_P": POSITIVE, "w_W": REAL,
+    "F_TT": POSITIVE, "F_A": POSITIVE, "S_TT": POSITIVE, "S_A": POSITIVE,
+    "delta_TT": POSITIVE, "delta_A": POSITIVE,
+    # Fourier index and characteristic-function argument of granularity.gaussian_average
+    "kk": COUNT, "t": REAL,
 }
 """Legal values of every symbol of a registered statement, by name (one table for the package).
 

@@ -15,7 +15,10 @@ PLAUSIBLE: dict[str, float] = {
     "b": 4.0, "m": 2, "a_1": 2.0, "a_2": 1.0, "a_3": 1.0, "L_s": 1.0, "G": 1.0, "D_M": 3.0,
     "C_TT": 1.0, "C_RL": 1.0, "c_noise": 0.1, "mu_g": 0.1, "m_g": 0.5, "epsilon_sat": 0.2,
     "lambda": 0.5, "kappa_P": 0.1, "q_W": 1.0, "u": 0.1, "delay": 2, "a": 0.1, "z": 0.5, "e": 0.3,
-    "Sigma": 0.3,
+    "Sigma": 0.3, "delta_w": 0.003, "k": 2, "Delta_abs": 0.001, "s_Delta": 0.002, "c_W": 0.001,
+    "q": 1e-6, "r": 1e-6, "epsilon_step": 0.01, "s2_g": 0.4, "m_P": 0.1, "s2_P": 0.02, "w_W": 0.1,
+    "F_TT": 3e-4, "F_A": 6e-4, "S_TT": 0.1, "S_A": 0.01, "delta_TT": 1e-3, "delta_A": 1e-3,
+    "kk": 1, "t": 0.5,
 }
 
 
