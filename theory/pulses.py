@@ -271,8 +271,8 @@ def symmetric_point(a_plus: float, a_minus: float, bmax: float, bmin: float) -> 
 
 # --- BL management (aihwkit update_bl_management) -----------------------------------------------
 
-_r = sp.Symbol("r", positive=True)  # requested change in units of dw_min, |d|/dw_min
-_L = sp.Symbol("L", positive=True, integer=True)  # slots of the pulse train
+_r = sp.Symbol("r_req", positive=True)  # requested change in units of dw_min, |d|/dw_min
+_L = n  # slots of the pulse train (a positive integer, the symbol n)
 _BL_SRC = ("aihwkit rpu_pulsed_meta_parameter.cpp::performUpdateManagement (BL = ceil(lr x_max"
            " d_max/dw_min), capped at desired_bl; A = B = sqrt(lr/(dw_min BL)), update management"
            " A *= sqrt(x_max/d_max), B *= sqrt(d_max/x_max)) and sparse_bit_line_maker.cpp"
@@ -300,7 +300,7 @@ def _bl_management_moments() -> Derivation:
     p = sp.sqrt(_r / _L)
     mean, var = _slot_count_moments(p, p, _L)
     # an element with request r_ij = lr |x_j d_i|/dw_min: p_j q_i = r_ij/L (p_j = B|x_j|, q_i = A|d_i|)
-    rij, ratio = sp.symbols("r_ij rho", positive=True)
+    rij, ratio = sp.symbols("r_elem rho_um", positive=True)
     mean_ij, var_ij = _slot_count_moments(sp.sqrt(rij / _L) * ratio, sp.sqrt(rij / _L) / ratio, _L)
     # r_max <= 1: L = ceil(r) = 1, and the stochastic rounding floor(r) + Bernoulli(frac) of r < 1
     # is Bernoulli(r), variance r - r^2
