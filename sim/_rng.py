@@ -1,29 +1,209 @@
-"""Per-run random streams, sampled for all runs at once.
+r"""Per-run random streams, sampled for all runs at once.
 
-Run ``r`` of a batch draws from its own generator, seeded by ``SeedSequence(seed, spawn_key=(r,
-stream))``. So a run is a pure function of (config, seed, r): it gives the same numbers bit for bit
-whether it is simulated alone or inside a batch of any size, and two simulations that share
-``(seed, r)`` see the same noise (common random numbers, which makes paired comparisons cheap).
+Layout
+------
+Every draw comes from a generator keyed by the run, the purpose and the kind of variate:
 
-Draws are buffered in blocks of iterations: every ``block`` calls, each run's generator fills its
-contiguous slab of an ``(R, block, *shape)`` buffer, and one call returns the ``(R, *shape)`` view
-of the current iteration. The Python loop over runs is paid once per block, not per iteration.
+.. math::  \text{gen}(r, \text{stream}, \text{kind}) = \text{SFC64}(\text{SeedSequence}(
+           \text{seed},\ \text{spawn\_key} = (r,\ \text{crc32}(\text{stream}),\ \text{kind})))
+
+with ``kind`` 0 for standard normals and 1 for uniforms on [0, 1) (Rademacher signs are uniforms
+below 1/2). Run ``r`` reads each of its two sequences front to back with its own position: a draw
+of shape ``s`` consumes exactly :math:`\prod s` values of run r's sequence of that kind (a ragged
+draw, :meth:`BatchRNG.normal_ragged`, consumes ``counts[i]`` times that for row i). Numbers are
+buffered per row and topped up from the generator when a row runs out; numpy's SFC64
+``standard_normal`` and ``random`` are concatenation-invariant (drawing 7 + 500 + 493 values gives
+the values of one draw of 1000), so buffer sizes change speed only, never values.
+
+Guarantee (tested in ``tests/reliability/test_reproducibility.py`` and ``tests/sim/test_rng.py``)
+-----------------------------------------------------------------------------------------------
+* **Draws.** For a given ``(seed, stream, r)`` and the same sequence of calls made on behalf of run
+  r, the values run r receives are the same bit for bit, whatever the batch size R, the other run
+  indices in the batch, their order, and whatever the other rows draw (ragged counts included).
+  Repeated run indices (``runs=[0, 0, 1]``) receive the same values as long as they draw alike
+  (common random numbers across grid points); when their ragged counts differ each row continues
+  its own copy of the sequence, so each still equals the run alone.
+* **Simulations** (measured on numpy 2.4 + OpenBLAS 0.3.31; the tests named below check it):
+
+  - :func:`sim.pipeline.train_pipeline` and :func:`sim.nets.train` (FCN and conv nets, IO noise,
+    digital / Analog SGD mean-field and pulsed / Tiki-Taka): run r alone (``seeds=[r]``,
+    ``runs=[r]``) and run r inside a batch are **bitwise equal**. Their products are batched
+    ``matmul``/``einsum`` over the stacked run axis, one product per run, whose rounding does not
+    depend on R.
+  - :func:`sim.simulate` on a :class:`~sim.problems.Quadratic`: every draw and every elementwise
+    update is bitwise; the gradient ``(W - w*) @ H`` is one 2-D BLAS product over the stacked runs
+    whose per-row rounding **does** depend on R (R = 1 goes through gemv, R >= 2 through gemm,
+    differing in the last bit for D >= 8; for D >~ 100 the gemm kernel also changes with R). So
+    results are equal **to rounding** (relative ~1e-16 per step, not amplified by the contracting
+    updates), not bitwise; in pulse mode a last-bit difference could flip a stochastic-rounding
+    decision, with probability ~1e-15 per element update. With a gradient computed per run
+    (a batched matmul) ``simulate`` is bitwise for every optimizer x device x mode and every noise
+    source (``tests/reliability/test_reproducibility.py``).
+* Different streams (``"gradient_noise"``, ``"algorithm"``, substreams such as
+  ``"algorithm/write_noise"``) are independent generators: draws from one never shift another.
+
 The bit generator is SFC64 (numpy's fastest; ~20% cheaper normals than PCG64 here).
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-_BUFFER_DOUBLES = 1 << 22  # ~32 MB per buffered stream
+from ._checks import check_runs, check_seed
+
+_BUFFER_DOUBLES = 1 << 20  # ~8 MB: the most a buffer of one kind grows to (all rows together)
+_MIN_ROW = 1 << 10  # smallest per-row buffer (values)
+KINDS: dict[str, int] = {"normal": 0, "uniform": 1}
 
 
 def stream_id(name: str) -> int:
     """A stable integer for a stream name (crc32; Python's ``hash`` is salted per process)."""
     return zlib.crc32(name.encode())
+
+
+def _odd_lines(n: int) -> int:
+    """``n`` rounded up to an odd number of 64-byte lines (8 doubles): rows of a buffer then do not
+    start at addresses a power of two apart, which would map them to the same cache sets."""
+    lines = -(-n // 8)
+    return 8 * (lines + 1 - lines % 2)
+
+
+class _Sequences:
+    """The per-row sequences of one kind of variate (normal or uniform) for a batch of rows.
+
+    Rows of the batch map to *slots*; a slot owns a generator and a buffer row. Distinct runs have
+    distinct slots; repeated run indices share a slot while they draw alike, and a slot is split
+    (generator state and buffer copied) when its rows' ragged counts differ.
+    State: ``buf`` ``(S, cap)`` (every slot holds valid values up to ``cap``) and the next unread
+    value of each slot: the int ``p`` for all slots while they are in step (``pos is None``, the
+    fast path), else the array ``pos`` ``(S,)`` (after a ragged draw, until the next refill).
+    """
+
+    def __init__(self, seed: int, uniq: np.ndarray, slot_of_row: np.ndarray, key: int,
+                 kind: str) -> None:
+        self.gens = [
+            np.random.Generator(np.random.SFC64(
+                np.random.SeedSequence(seed, spawn_key=(int(r), key, KINDS[kind]))))
+            for r in uniq
+        ]
+        self.kind = kind
+        self.fill = [self._filler(g) for g in self.gens]
+        self.slot_of_row = slot_of_row
+        self.identity = len(uniq) == slot_of_row.size  # row i is slot i
+        self.buf = np.empty((len(uniq), 0))
+        self.cap = 0
+        self.p = 0
+        self.pos: np.ndarray | None = None
+
+    def _filler(self, gen: np.random.Generator) -> Any:
+        return gen.standard_normal if self.kind == "normal" else gen.random
+
+    def _positions(self) -> np.ndarray:
+        return np.full(len(self.gens), self.p, dtype=np.int64) if self.pos is None else self.pos
+
+    def _refill(self, need: int) -> None:
+        """New buffer: each slot keeps its unread values at the front and is topped up from its
+        generator to a common length ``>= need``; positions reset to 0 (all slots in step). The
+        old buffer is left alone (views handed out earlier stay valid)."""
+        S, cap = len(self.gens), self.cap
+        left = cap - self._positions()
+        target = max(_BUFFER_DOUBLES // max(S, 1), _MIN_ROW)
+        grow = min(target, max(2 * cap, 16 * need, _MIN_ROW))
+        new_cap = _odd_lines(int(max(need, int(left.max(initial=0)), grow)))
+        new = np.empty((S, new_cap))
+        for s, fill in enumerate(self.fill):
+            n_left = int(left[s])
+            if n_left:
+                new[s, :n_left] = self.buf[s, cap - n_left:]
+            fill(out=new[s, n_left:])
+        new.flags.writeable = False  # callers get views; they must not write into them
+        self.buf, self.cap, self.p, self.pos = new, new_cap, 0, None
+
+    def _split(self, counts: np.ndarray) -> None:
+        """Give rows of one slot with different counts their own slots (copies of its state)."""
+        if self.identity:
+            return
+        pair = np.stack([self.slot_of_row, counts], axis=1)
+        uniq_pairs, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
+        if len(uniq_pairs) == len(self.gens):
+            return
+        pos = self._positions()
+        slot_of_row = self.slot_of_row.copy()
+        taken: set[int] = set()
+        extra = []
+        for j in np.argsort(first):  # pairs in order of first appearance
+            s = int(uniq_pairs[j, 0])
+            if s not in taken:
+                taken.add(s)
+                continue
+            slot_of_row[inverse.reshape(-1) == j] = len(self.gens)
+            gen = copy.deepcopy(self.gens[s])
+            self.gens.append(gen)
+            self.fill.append(self._filler(gen))
+            extra.append(s)
+        self.buf = np.concatenate([self.buf, self.buf[extra]], axis=0)
+        self.buf.flags.writeable = False
+        if self.pos is not None:
+            self.pos = np.concatenate([pos, pos[extra]])
+        self.slot_of_row = slot_of_row
+        self.identity = len(self.gens) == slot_of_row.size and bool(
+            np.array_equal(slot_of_row, np.arange(slot_of_row.size)))
+
+    def draw(self, m: int) -> np.ndarray:
+        """The next ``m`` values of every row, ``(R, m)`` (a read-only view when in step)."""
+        if self.pos is None:
+            p = self.p
+            if self.cap - p < m:
+                self._refill(m)
+                p = 0
+            self.p = p + m
+            out = self.buf[:, p:p + m]
+        elif int(self.cap - self.pos.max()) < m:
+            self._refill(m)
+            return self.draw(m)
+        else:
+            out = self._gather(self.pos, m)
+            self.pos += m
+        return out if self.identity else out[self.slot_of_row]
+
+    def _gather(self, pos: np.ndarray, m: int) -> np.ndarray:
+        """``buf[s, pos[s]:pos[s] + m]`` for every slot, ``(S, m)`` (needs ``pos + m <= cap``):
+        one contiguous run per slot, read through a window view (no index array)."""
+        S, cap = self.buf.shape
+        step = self.buf.strides
+        windows = np.lib.stride_tricks.as_strided(self.buf, (S, cap - m + 1, m),
+                                                  (step[0], step[1], step[1]), writeable=False)
+        return windows[np.arange(S), pos]
+
+    def draw_ragged(self, n_row: np.ndarray) -> np.ndarray:
+        """Row i's next ``n_row[i]`` values, ``(R, max n_row)``, NaN past each row's count."""
+        self._split(n_row)
+        if self.identity:
+            n_slot = n_row
+        else:  # after the split, all rows of a slot have the same count
+            n_slot = np.zeros(len(self.gens), dtype=np.int64)
+            n_slot[self.slot_of_row] = n_row
+        m = int(n_slot.max(initial=0))
+        short = np.flatnonzero(n_slot < m)
+        if short.size == 0:
+            return self.draw(m)
+        room = self.cap - (self.p if self.pos is None else int(self.pos.max()))
+        if room < m:  # every slot must hold a window of m values (see _gather)
+            self._refill(m)
+        if self.pos is None:  # in step: one slice, copied (the tails are masked below)
+            out = self.buf[:, self.p:self.p + m].copy()
+            self.pos = self.p + n_slot
+        else:
+            out = self._gather(self.pos, m)
+            self.pos = self.pos + n_slot
+        out[np.arange(m) >= n_slot[:, None]] = np.nan
+        return out if self.identity else out[self.slot_of_row]
 
 
 class BatchRNG:
@@ -32,33 +212,40 @@ class BatchRNG:
     Parameters
     ----------
     seed
-        Base seed of the simulation (non-negative int).
+        Base seed of the simulation: a non-negative integer (Python or numpy integer, or an
+        integral float; ``1.7``, ``'3'``, bools and negatives raise ``ValueError``).
     runs
-        Run indices ``r``; run ``runs[i]`` occupies row ``i`` of every sample. Use ``range(R)`` for
-        R seeds; repeat indices to give several grid points the same noise.
+        Run indices ``r`` (a non-empty sequence of non-negative integers, validated like the seed);
+        run ``runs[i]`` occupies row ``i`` of every
+        sample. Use ``range(R)`` for R seeds; repeat indices to give several grid points the same
+        noise.
     stream
-        Name of the purpose (``"gradient_noise"``, ``"pulses"``...); different names are
+        Name of the purpose (``"gradient_noise"``, ``"algorithm"``...); different names are
         independent.
+
+    Notes
+    -----
+    Run r's values depend only on ``(seed, stream, r)`` and on the draws made for run r (see the
+    module docstring): not on R, on the other runs, or on buffer sizes.
     """
 
-    def __init__(self, seed: int, runs: Sequence[int], stream: str) -> None:
-        if int(seed) < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed}")
-        self.seed = int(seed)
-        self.runs = np.asarray(runs, dtype=np.int64)
-        if self.runs.ndim != 1 or self.runs.size == 0:
-            raise ValueError(f"runs must be a non-empty 1-D sequence of indices, got {runs!r}")
-        if np.any(self.runs < 0):
-            raise ValueError("run indices must be non-negative")
+    def __init__(self, seed: int, runs: Sequence[int] | np.ndarray | range, stream: str) -> None:
+        self.seed = check_seed("seed", seed)
+        if np.ndim(runs) == 0:
+            raise ValueError(f"runs must be a non-empty sequence of run indices, got {runs!r}")
+        self.runs = check_runs("runs", runs)
+        if not isinstance(stream, str):
+            raise ValueError(f"stream must be a str, got {stream!r}")
         self.stream = stream
-        key = stream_id(stream)
-        # One generator per distinct run index; repeated indices share the draws.
-        uniq, self._inverse = np.unique(self.runs, return_inverse=True)
-        self._gens = [
-            np.random.Generator(np.random.SFC64(np.random.SeedSequence(self.seed, spawn_key=(int(r), key))))
-            for r in uniq
-        ]
-        self._buffers: dict[tuple[str, tuple[int, ...]], list] = {}
+        # slots in order of first appearance, so a batch without repeats maps row i to slot i
+        uniq, first, inverse = np.unique(self.runs, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        self._uniq = uniq[order]
+        self._slot_of_row = rank[inverse.reshape(-1)]
+        self._key = stream_id(stream)
+        self._seqs: dict[str, _Sequences] = {}
         self._children: dict[str, BatchRNG] = {}
 
     def substream(self, name: str) -> BatchRNG:
@@ -67,54 +254,74 @@ class BatchRNG:
         drawn beside the pulse noise)."""
         child = self._children.get(name)
         if child is None:
-            child = BatchRNG(self.seed, self.runs.tolist(), f"{self.stream}/{name}")
+            child = BatchRNG(self.seed, self.runs, f"{self.stream}/{name}")
             self._children[name] = child
         return child
 
     @property
     def size(self) -> int:
+        """Number of rows R."""
         return int(self.runs.size)
 
-    def _draw(self, kind: str, shape: tuple[int, ...]) -> np.ndarray:
-        key = (kind, shape)
-        entry = self._buffers.get(key)
-        if entry is None or entry[1] >= entry[0].shape[1]:
-            per = int(np.prod(shape, dtype=np.int64)) * len(self._gens)
-            block = int(max(1, min(256, _BUFFER_DOUBLES // max(per, 1))))
-            # (runs, block, *shape): each generator fills a contiguous slab in place
-            buf = np.empty((len(self._gens), block, *shape))
-            for i, gen in enumerate(self._gens):
-                if kind == "normal":
-                    gen.standard_normal((block, *shape), out=buf[i])
-                elif kind == "uniform":
-                    gen.random((block, *shape), out=buf[i])
-                else:  # pragma: no cover - internal
-                    raise ValueError(kind)
-            buf.flags.writeable = False  # callers get views; they must not write into them
-            entry = [buf, 0]
-            self._buffers[key] = entry
-        out = entry[0][:, entry[1]]
-        entry[1] += 1
-        if len(self._gens) != self.size:
-            return out[self._inverse]
-        return out
+    def _seq(self, kind: str) -> _Sequences:
+        seq = self._seqs.get(kind)
+        if seq is None:
+            seq = _Sequences(self.seed, self._uniq, self._slot_of_row.copy(), self._key, kind)
+            self._seqs[kind] = seq
+        return seq
+
+    def _draw(self, kind: str, shape: tuple[int, ...] | int) -> np.ndarray:
+        seq = self._seqs.get(kind) or self._seq(kind)
+        if type(shape) is int and shape >= 0:  # the common call, kept cheap
+            return seq.draw(shape)
+        shp = _as_shape(shape)
+        return seq.draw(math.prod(shp)).reshape(self.size, *shp)
+
+    def _draw_ragged(self, kind: str, counts: Any, shape: tuple[int, ...] | int) -> np.ndarray:
+        shp = _as_shape(shape)
+        c = np.asarray(counts)
+        if (c.shape != (self.size,) or c.dtype == np.bool_
+                or not (np.issubdtype(c.dtype, np.integer)
+                        or (np.issubdtype(c.dtype, np.floating) and np.all(c == np.floor(c))))
+                or np.any(c < 0)):
+            raise ValueError(f"counts must be {self.size} non-negative integers (one per row),"
+                             f" got {counts!r}")
+        c = c.astype(np.int64)
+        q = math.prod(shp)
+        out = self._seq(kind).draw_ragged(c * q)
+        return out.reshape(self.size, int(c.max(initial=0)), *shp)
 
     def normal(self, shape: tuple[int, ...] | int) -> np.ndarray:
-        """Standard normal draws, shape ``(R, *shape)``."""
-        return self._draw("normal", _as_shape(shape))
+        """Standard normal draws, shape ``(R, *shape)``; each row consumes ``prod(shape)`` values
+        of its run's normal sequence. Read-only (often a view of the buffer)."""
+        return self._draw("normal", shape)
 
     def uniform(self, shape: tuple[int, ...] | int) -> np.ndarray:
-        """Uniform [0, 1) draws, shape ``(R, *shape)``."""
-        return self._draw("uniform", _as_shape(shape))
+        """Uniform [0, 1) draws, shape ``(R, *shape)``; each row consumes ``prod(shape)`` values
+        of its run's uniform sequence. Read-only (often a view of the buffer)."""
+        return self._draw("uniform", shape)
 
     def rademacher(self, shape: tuple[int, ...] | int) -> np.ndarray:
-        """Random signs +-1, shape ``(R, *shape)``."""
+        """Random signs +-1, shape ``(R, *shape)`` (``uniform < 1/2`` -> -1)."""
         return np.where(self.uniform(shape) < 0.5, -1.0, 1.0)
 
-    def generator(self, i: int) -> np.random.Generator:
-        """The generator behind row ``i`` (for one-off draws such as device-to-device variation)."""
-        return self._gens[int(self._inverse[i])]
+    def normal_ragged(self, counts: Any, shape: tuple[int, ...] | int) -> np.ndarray:
+        """Data-dependent numbers of normal draws: row i gets ``counts[i]`` samples of shape
+        ``shape`` and consumes exactly ``counts[i] * prod(shape)`` values of its sequence.
+
+        Returns ``(R, max(counts), *shape)``; entries of row i past ``counts[i]`` are NaN. So a
+        run's position in its stream depends on its own counts only (e.g. its own pulse count,
+        not the batch's largest).
+        """
+        return self._draw_ragged("normal", counts, shape)
+
+    def uniform_ragged(self, counts: Any, shape: tuple[int, ...] | int) -> np.ndarray:
+        """As :meth:`normal_ragged`, for uniforms on [0, 1)."""
+        return self._draw_ragged("uniform", counts, shape)
 
 
 def _as_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
-    return (int(shape),) if np.isscalar(shape) else tuple(int(x) for x in shape)
+    shp = (int(shape),) if np.isscalar(shape) else tuple(int(x) for x in shape)  # type: ignore[union-attr]
+    if any(s < 0 for s in shp):
+        raise ValueError(f"shape must have non-negative sizes, got {shape!r}")
+    return shp

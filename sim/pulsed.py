@@ -689,9 +689,12 @@ class PulsedLinearStep(PulsedDevice):
         up = increment >= 0
         a = np.where(up, self.a_up, -np.asarray(self.a_down))
         zero = np.where(up, self._tp_up, self._tp_down)  # physical zero of the step, b/gamma
+        n_run = n.reshape(n.shape[0], -1).max(axis=1, initial=0)  # each run's own largest count
         for k in range(int(n.max(initial=0))):
             active = n > k
-            xi = rng.normal(increment.shape[1:]) if self.dw_min_std else 0.0
+            xi = 0.0
+            if self.dw_min_std:  # one normal per element for the runs still pulsing (ragged)
+                xi = rng.normal_ragged((n_run > k).astype(np.int64), increment.shape[1:])[:, 0]
             if self.mult_noise:  # C++ update_once_mult: a (1 - w/T)(1 + sigma xi)
                 step = a * (1 - (w + self._ref) / zero) * (1 + self.dw_min_std * xi)
             else:  # update_once_add: a (1 - w/T) + a sigma xi
@@ -813,9 +816,10 @@ class _LoopedPulsedDevice(PulsedDevice):
       end), with per-pulse cycle-to-cycle noise and clipping exactly as aihwkit's ``update_once``.
       Cost: :math:`\max n` passes over the still-active elements (``benchmarks/bench_pulsed.py``).
 
-    Randomness: iteration :math:`k` draws one normal per element of the batch (``rng.normal``) when
-    ``dw_min_std > 0``, so the numbers are reproducible for a given batch; a run's later draws
-    depend on the batch's largest pulse count (not a per-run function across batch sizes).
+    Randomness: when ``dw_min_std > 0``, iteration :math:`k` draws one normal per element for each
+    run whose own largest pulse count exceeds :math:`k` (:meth:`sim.BatchRNG.normal_ragged`), so
+    run r consumes exactly :math:`\max_j n_{rj}` blocks of its stream: the same alone or in any
+    batch.
     """
 
     #: Largest pulse count per element and update that :meth:`apply_pulses` accepts (``None``: no
@@ -919,6 +923,12 @@ class _LoopedPulsedDevice(PulsedDevice):
         per = int(np.prod(shape[1:], dtype=np.int64))
         params = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
         act = np.flatnonzero(nf > 0)
+        # cycle noise: run r draws one block of `per` normals for each pulse index k < n_run[r]
+        # (its own largest count), so its stream position never depends on the other runs
+        # (BatchRNG.normal_ragged); blocks are drawn `chunk` pulse indices at a time
+        n_run = nf.reshape(shape[0], per).max(axis=1, initial=0) if per else np.zeros(shape[0])
+        chunk = max(1, (1 << 20) // max(shape[0] * per, 1))
+        xi, k0, width, base = np.zeros(0), 0, 0, np.zeros(0, dtype=np.int64)
         k = 0
         while act.size:
             cell = act % per  # element index within a run (per-element constants)
@@ -926,11 +936,20 @@ class _LoopedPulsedDevice(PulsedDevice):
             x = flat[act]
             step = self._step(x, upf[act], p)
             if self.dw_min_std > 0:
-                step = self._noisy(step, x, rng.normal(shape[1:]).reshape(-1)[act])
+                if k - k0 >= width:  # next chunk of pulse indices: (R, width, per), flat
+                    k0 = k
+                    counts = np.clip(n_run - k, 0, chunk).astype(np.int64)
+                    width = int(counts.max())
+                    xi = rng.normal_ragged(counts, per).reshape(-1)
+                    base = (act // per) * (width * per) + cell  # element (r, cell) at pulse k0
+                step = self._noisy(step, x, xi[base + (k - k0) * per])
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
-            act = act[nf[act] > k]
+            keep = nf[act] > k
+            act = act[keep]
+            if self.dw_min_std > 0:
+                base = base[keep]
         return w
 
 

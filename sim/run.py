@@ -91,10 +91,12 @@ def simulate(
     steps
         Number of iterations K.
     seeds
-        R (runs 0..R-1) or explicit run indices; run ``r`` draws its noise from
-        ``SeedSequence(seed, spawn_key=(r, ...))``, so it does not depend on the batch.
+        R (runs 0..R-1) or explicit run indices (non-negative integers; ``[r]`` runs run r alone,
+        repeated indices share their noise). Run ``r`` draws its noise from
+        ``SeedSequence(seed, spawn_key=(r, stream, kind))`` (:mod:`sim._rng`), so its result does
+        not depend on the batch (bitwise; see the guarantee there).
     seed
-        Base seed.
+        Base seed: a non-negative integer (``1.7``, strings and bools are rejected).
     noise
         Gradient-noise model (:mod:`sim.noise`); ``None`` means exact gradients.
     w0

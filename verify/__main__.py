@@ -2,10 +2,13 @@
 
 ``run`` prints one row per claim and exits 0 iff every claim passes and every negative control
 fails (a control that passes means the claim's checks have no power, which is a defect too).
+A claim (or its control) that raises is reported with the verdict ``error`` and the exception's
+one-line summary, and the run goes on; a claim whose control does not fail is ``broken``.
 
-Exit codes: 0 all hold; 1 some claim does not hold; 2 bad arguments (unknown claim id, a ``--json``
-path that cannot be written -- checked before any claim runs); 130 interrupted (Ctrl-C; no JSON
-written); 141 the reader of stdout went away (``... | head``).
+Exit codes: 0 all hold; 1 some claim does not hold (including ``error`` and ``broken``); 2 bad
+arguments (unknown claim id, a ``--json`` path that cannot be written -- checked before any claim
+runs); 130 interrupted (Ctrl-C; no JSON written); 141 the reader of stdout went away
+(``... | head``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ._claim import Check, Claim, Evidence, all_claims, get_claim
+from ._claim import Check, Claim, Evidence, all_claims, get_claim, row_verdict
 
 
 def _fmt(x: float | None) -> str:
@@ -43,6 +46,8 @@ def _tightness(ev: Evidence) -> float | None:
 
 
 def _headline(ev: Evidence) -> str:
+    if ev.error is not None:
+        return ev.error
     c: Check | None = ev.headline()
     if c is None:
         return ""
@@ -58,9 +63,11 @@ def _table(rows: list[tuple[Claim, Evidence, Evidence | None]]) -> str:
         applicable = [c for c in ev.checks if c.passed is not None]
         npass = sum(c.passed is True for c in applicable)
         control = "—" if ctl is None else ("fails ✓" if ctl.verdict == "fail" else
-                                           f"{ctl.verdict.upper()} ✗")
+                                           f"{ctl.verdict.upper()} ✗"
+                                           + (f" ({ctl.error})" if ctl.error else ""))
         t = ev.elapsed + (ctl.elapsed if ctl else 0.0)
-        lines.append((cl.id, ev.verdict.upper() if ev.verdict != "pass" else "pass",
+        verdict = row_verdict(ev, ctl)
+        lines.append((cl.id, verdict.upper() if verdict != "pass" else "pass",
                       f"{npass}/{len(applicable)}", _headline(ev), _fmt(_tightness(ev)), control,
                       f"{t:.1f}s"))
     widths = [max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(head)]
@@ -71,7 +78,8 @@ def _table(rows: list[tuple[Claim, Evidence, Evidence | None]]) -> str:
 
 
 def _details(ev: Evidence) -> str:
-    out = [f"{ev.claim_id}{' [control]' if ev.control else ''}: {ev.verdict}"]
+    out = [f"{ev.claim_id}{' [control]' if ev.control else ''}: {ev.verdict}"
+           + (f" ({ev.error})" if ev.error else "")]
     for c in ev.checks:
         mark = {True: "ok ", False: "FAIL", None: "n/a"}[c.passed]
         meas = _fmt(c.measured) + (f" ± {c.se:.2g}" if c.se else "")
@@ -118,8 +126,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for cl in claims:
         if not args.quiet:
             print(f"running {cl.id} ({mode})...", file=sys.stderr, flush=True)
-        ev = cl.run(mode)
-        ctl = None if args.no_controls else cl.run(mode, control=True)
+        # one claim's exception is its verdict `error`, never the end of the run
+        ev = cl.run_guarded(mode)
+        ctl = None if args.no_controls else cl.run_guarded(mode, control=True)
         rows.append((cl, ev, ctl))
     print(f"aimc-verify claims ({mode} mode), {time.perf_counter() - t0:.1f}s\n")
     print(_table(rows))
@@ -128,10 +137,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print("\n" + _details(ev))
             if ctl is not None:
                 print(_details(ctl))
-    ok = all(ev.verdict == "pass" and (ctl is None or ctl.verdict == "fail")
-             for _, ev, ctl in rows)
-    failed = [cl.id for cl, ev, ctl in rows
-              if ev.verdict != "pass" or (ctl is not None and ctl.verdict != "fail")]
+    verdicts = {cl.id: row_verdict(ev, ctl) for cl, ev, ctl in rows}
+    ok = all(v == "pass" for v in verdicts.values())
+    failed = [f"{i} ({v})" for i, v in verdicts.items() if v != "pass"]
     print(f"\n{len(rows) - len(failed)}/{len(rows)} claims hold"
           + ("" if args.no_controls else " with failing negative controls")
           + (f"; not holding: {', '.join(failed)}" if failed else ""))
@@ -140,7 +148,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "mode": mode,
             "all_pass": ok,
             "claims": [
-                {**ev.as_dict(), "statement": cl.statement, "reference": cl.reference,
+                {**ev.as_dict(), "verdict": verdicts[cl.id], "claim_verdict": ev.verdict,
+                 "statement": cl.statement, "reference": cl.reference,
                  "negative_control": None if ctl is None else
                  {"description": cl.control, **ctl.as_dict()}}
                 for cl, ev, ctl in rows

@@ -116,7 +116,10 @@ def not_applicable(name: str, reason: str, measured: float = float("nan"),
     return Check(name, "n/a", predicted, measured, 0.0, 0.0, reason, None)
 
 
-Verdict = Literal["pass", "fail", "n/a"]
+Verdict = Literal["pass", "fail", "n/a", "error"]
+#: Verdict of a claim together with its negative control (:func:`row_verdict`): ``broken`` means the
+#: claim's checks hold but its control does not fail, i.e. the checks have lost their power.
+RowVerdict = Literal["pass", "fail", "n/a", "error", "broken"]
 
 
 def verdict_of(checks: list[Check]) -> Verdict:
@@ -140,10 +143,12 @@ class Evidence:
     checks: list[Check]
     elapsed: float
     details: dict = field(default_factory=dict)
+    #: one-line summary ``Type: message`` of the exception that stopped the claim, else ``None``
+    error: str | None = None
 
     @property
     def verdict(self) -> Verdict:
-        return verdict_of(self.checks)
+        return "error" if self.error is not None else verdict_of(self.checks)
 
     @property
     def passed(self) -> bool:
@@ -168,6 +173,7 @@ class Evidence:
             "mode": self.mode,
             "control": self.control,
             "verdict": self.verdict,
+            "error": self.error,
             "elapsed_s": round(self.elapsed, 3),
             "bound": None if head is None else head.predicted,
             "measured": None if head is None else head.measured,
@@ -219,6 +225,44 @@ class Claim:
         checks, details = out if isinstance(out, tuple) else (out, {})
         return Evidence(self.id, self.title, mode, control, list(checks),
                         time.perf_counter() - t0, details)
+
+    def run_guarded(self, mode: str = "quick", control: bool = False) -> Evidence:
+        """:meth:`run`, but an exception raised by the claim becomes the verdict ``error``.
+
+        The returned :class:`Evidence` has no checks and ``error = "Type: message"`` (first line of
+        the message). Only :class:`Exception` is caught: ``KeyboardInterrupt`` and ``SystemExit``
+        still stop the run.
+        """
+        t0 = time.perf_counter()
+        try:
+            return self.run(mode, control)
+        except Exception as err:  # any failure of one claim is reported, never fatal
+            return Evidence(self.id, self.title, mode, control, [], time.perf_counter() - t0,
+                            error=error_summary(err))
+
+
+def error_summary(err: BaseException) -> str:
+    """``"Type: first line of the message"`` (``"Type"`` alone when the message is empty)."""
+    msg = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {msg[0]}" if msg else type(err).__name__
+
+
+def row_verdict(ev: Evidence, ctl: Evidence | None) -> RowVerdict:
+    """Verdict of a claim run together with its negative control (``ctl`` None: not run).
+
+    ``error`` if either run raised; ``fail``/``n/a`` as the claim's checks say; ``broken`` if the
+    claim holds but its control does not fail (a control that passes or is not applicable shows
+    the checks cannot see the perturbation); else ``pass``.
+    """
+    if ev.error is not None:
+        return "error"
+    if ev.verdict != "pass":
+        return ev.verdict
+    if ctl is None:
+        return "pass"
+    if ctl.error is not None:
+        return "error"
+    return "pass" if ctl.verdict == "fail" else "broken"
 
 
 _CLAIMS: dict[str, Claim] = {}

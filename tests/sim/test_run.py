@@ -42,11 +42,9 @@ def test_rng_blocks_continue_seamlessly():
     # the stream does not depend on how the buffer is refilled
     rng = BatchRNG(1, range(3), "z")
     draws = np.stack([rng.uniform(2) for _ in range(600)], axis=1)
-    gen = rng.generator(1)  # already advanced; rebuild a fresh one to compare
     fresh = BatchRNG(1, [1], "z")
     np.testing.assert_array_equal(np.stack([fresh.uniform(2) for _ in range(600)], 1)[0],
                                   draws[1])
-    assert gen is not None
 
 
 def test_averages_exact_with_stride():

@@ -25,7 +25,8 @@ _EPS = float(np.finfo(float).eps)
     " ||grad f(W_K)||^2 to rounding level (no asymptotic error), and for every K the averaged"
     " squared gradient norm obeys the derived bound 2 L Delta_0 / (K (1 - W_max^2/tau^2)), run by run.",
     reference="arXiv 2502.06309 Thm 6; spec C9; theory agd.noiseless.ald, agd.descent_identity",
-    control="add gradient noise (std 0.01): the gradient no longer reaches rounding level",
+    control="add gradient noise (std 0.01): the gradient no longer reaches rounding level, and the"
+    " worst-case instance's average exceeds the bound",
 )
 def noiseless_exact(mode: str, control: bool) -> list[Check]:
     cfg = _AGD[mode]
@@ -57,4 +58,34 @@ def noiseless_exact(mode: str, control: bool) -> list[Check]:
             ratio = float(np.max(tr.average("grad_norm2", 0, K) / b))
             checks.append(upper(f"tau={tau:g} K={K}: max over runs of avg / bound", ratio, 1.0,
                                 "deterministic runs: exact inequality, float rounding only"))
+    checks += _worst_case(noise)
+    return checks
+
+
+# The bound's worst case: a 1-D quadratic, alpha L = 1, W_0 = 0. The soft-bounds update from 0 is
+# exact (U(0, d) = d), so W_1 = W* and the average over K steps is grad_0^2/K = 2 L Delta_0/K, i.e.
+# measured/bound = 1 - W_max^2/tau^2 = 1 - (W*/tau)^2 exactly (W_max = |W*|). With W*/tau = 3e-3
+# the ratio is 1 - 9e-6: a bound too small by any factor > 1 + 9e-6 fails, one too large by more
+# than that factor fails the lower side.
+_WORST = dict(L=4.0, w_star=3e-3, tau=1.0, Ks=(1, 10, 100))
+
+
+def _worst_case(noise: sim.GaussianNoise | None) -> list[Check]:
+    L, tau = _WORST["L"], _WORST["tau"]
+    prob = sim.scalar_quadratic(L, _WORST["w_star"])
+    tr = sim.simulate(prob, sim.AnalogSGD(1 / L, sim.SoftBounds(tau)), steps=max(_WORST["Ks"]),
+                      seeds=2, noise=noise, record=("grad_norm2",))
+    W_max = float(tr.maxima["w_inf"].max())
+    Delta0 = float(prob.loss(np.zeros((1, 1)))[0])
+    bound = theory.get("agd.noiseless.ald")
+    slack = (_WORST["w_star"] / tau) ** 2
+    checks = []
+    for K in _WORST["Ks"]:
+        b = float(bound.evaluate(Delta_0=Delta0, L=L, K=K, W_max=W_max, tau=tau))
+        ratio = float(np.max(tr.average("grad_norm2", 0, K))) / b
+        checks.append(exact(
+            f"worst case (1-D, alpha L = 1, W_0 = 0) K={K}: measured/bound in [1 - (W*/tau)^2, 1]",
+            ratio, 1 - slack / 2, atol=slack / 2 + 1e-12,
+            reason=f"the instance attains the bound up to the factor 1 - (W*/tau)^2 = 1 - {slack:.1g}"
+            " (W_1 = W* exactly); 1e-12 for float64 rounding"))
     return checks

@@ -207,6 +207,9 @@ class _Curve:
     mean: np.ndarray
     se: np.ndarray
     values: dict
+    #: for a worst-case instance: the known ratio fitted C2 / theory C2 (the bound is attained up
+    #: to this factor), checked from both sides
+    attained: float | None = None
 
 
 @functools.cache
@@ -244,6 +247,19 @@ def _curves(mode: str) -> dict[str, _Curve]:
     out["agd.noiseless.ald"] = _Curve(Ks.astype(float), norm.max(axis=1), np.zeros(Ks.size),
                                       dict(Delta_0=1.0, L=p40.L, W_max=float(tr.maxima["w_inf"].max()),
                                            tau=tau))
+    # the worst case of agd.noiseless.ald: 1-D, alpha L = 1, W_0 = 0, so W_1 = W* (U(0, d) = d) and
+    # E_K = grad_0^2/K = 2 L Delta_0/K: the tightest C2 is 2 L Delta_0, the theory's times
+    # 1 - (W*/tau)^2 (W_max = |W*|)
+    Lw, ws, tw = 4.0, 1e-2, 1.0  # band (W*/tau)^2 = 1e-4 relative, far above the LP accuracy
+    p1 = sim.scalar_quadratic(Lw, ws)
+    tr = sim.simulate(p1, sim.AnalogSGD(1 / Lw, sim.SoftBounds(tw)), steps=cfg["agd_K"], seeds=2,
+                      record=("grad_norm2",))
+    Ks = tr.k[tr.k >= 1]
+    per = np.array([tr.average("grad_norm2", 0, int(k)) for k in Ks]).max(axis=1)
+    out["agd.noiseless.ald worst case"] = _Curve(
+        Ks.astype(float), per, np.zeros(Ks.size),
+        dict(Delta_0=float(p1.loss(np.zeros((1, 1)))[0]), L=Lw,
+             W_max=float(tr.maxima["w_inf"].max()), tau=tw), attained=1 - (ws / tw) ** 2)
     return out
 
 
@@ -263,7 +279,8 @@ def _curves(mode: str) -> dict[str, _Curve]:
 def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []
     details: dict = {}
-    for bid, curve in _curves(mode).items():
+    for key, curve in _curves(mode).items():
+        bid = key.split()[0]
         theo = bound_constants(bid, **curve.values)
         if control and bid.startswith("asgd"):
             theo["floor"] = 0.0
@@ -275,7 +292,7 @@ def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
         for name in ("floor", "C2", "C1"):
             caps = {k: v for k, v in theo.items() if k != name}
             env = cert.empirical_constants(curve.K, ucl, minimize=name, caps=caps, accuracy=_LP_ACC)
-            label = f"{bid}: smallest {name} with the theory's other constants"
+            label = f"{key}: smallest {name} with the theory's other constants"
             if env.status != "optimal":
                 checks.append(holds(label + " (LP feasible)", False,
                                     f"LP status {env.status}: the theory's other constants cannot"
@@ -284,12 +301,20 @@ def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
             fitted = getattr(env, name)
             row[name] = fitted
             scale = max(1.0, float(np.max(np.abs(ucl))))
-            if theo[name] > 0:
+            if curve.attained is not None and name == "C2":
+                # two-sided: the instance attains the bound, so a theory constant off by a factor
+                # outside [attained, 1] either way fails
+                lo = curve.attained * theo[name]
+                checks.append(exact(label + f" in [{curve.attained:.6g}, 1] x theory's", fitted,
+                                    (lo + theo[name]) / 2, atol=(theo[name] - lo) / 2 + _LP_ACC * scale,
+                                    reason=stat + "; worst-case instance: E_K = 2 L Delta_0/K exactly,"
+                                    " theory's C2 larger by 1/(1 - (W*/tau)^2)"))
+            elif theo[name] > 0:
                 checks.append(upper(label, fitted, theo[name] + _LP_ACC * scale, stat))
             else:
                 checks.append(exact(label + " = 0 (theory has no such term)", fitted, 0.0,
                                     atol=10 * _LP_ACC * scale, reason=stat + "; 10x LP accuracy"))
-        details[bid] = row
+        details[key] = row
     return checks, details
 
 
@@ -419,20 +444,39 @@ _DELAY = {
 }
 
 
-def _cond_gap(d: int, cond_max: float) -> float:
-    """a* - a_L, where 1/(1 - rho(a_L)^2) = cond_max (numpy spectral radius, bisection): how far
-    below the threshold a Lyapunov matrix of condition number cond_max must stay."""
-    from theory.delay import levin_may_threshold, spectral_radius
+def _spectral_threshold(d: int) -> float:
+    """The step a at which the numpy spectral radius of x_{k+1} = x_k - a x_{k-d} crosses 1,
+    by bisection on [1e-3, 2.5] (rho < 1 at the left end, > 1 at the right, for every d >= 0).
+    Independent of the predicted threshold, so a prediction off either way is seen."""
+    from theory.delay import spectral_radius
 
-    a_star = float(levin_may_threshold(d))
-    lo, hi = 0.0, a_star
+    lo, hi = 1e-3, 2.5
+    if not (spectral_radius(lo, d) < 1 < spectral_radius(hi, d)):  # pragma: no cover - sanity
+        raise RuntimeError(f"no stability crossing in [{lo}, {hi}] for d={d}")
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if float(spectral_radius(mid, d)) < 1:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _cond_gap(d: int, cond_max: float) -> float:
+    """a_num - a_L, where a_num is :func:`_spectral_threshold` and 1/(1 - rho(a_L)^2) = cond_max
+    (numpy spectral radius, bisection): how far below the threshold a Lyapunov matrix of condition
+    number cond_max must stay."""
+    from theory.delay import spectral_radius
+
+    a_num = _spectral_threshold(d)
+    lo, hi = 0.0, a_num
     for _ in range(80):
         mid = (lo + hi) / 2
         if 1 - float(spectral_radius(mid, d)) ** 2 > 1 / cond_max:
             lo = mid
         else:
             hi = mid
-    return a_star - lo
+    return a_num - lo
 
 
 @functools.cache
@@ -479,6 +523,14 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
             checks.append(lower(f"{label}: numpy spectral radius just above a* (x(1 + 1e-4)) > 1",
                                 float(spectral_radius(a_star * (1 + 1e-4), c.delay)), 1.0,
                                 "exact inequality at the exact threshold (numpy eigvals, rounding ~1e-15)"))
+            # the other side: a prediction that is too low must fail too
+            checks.append(upper(f"{label}: numpy spectral radius just below a* (x(1 - 1e-4)) < 1",
+                                float(spectral_radius(a_star * (1 - 1e-4), c.delay)), 1.0,
+                                "exact inequality at the exact threshold (numpy eigvals, rounding ~1e-15)"))
+            checks.append(exact(f"{label}: spectral-radius crossing (bisection on [1e-3, 2.5]) = a*",
+                                _spectral_threshold(c.delay), a_star, atol=1e-8,
+                                reason="bisection to 2.5 x 2^-60, independent of the prediction;"
+                                " 1e-8 for the eigenvalues' sensitivity near the double root"))
         else:
             checks.append(upper(f"{label}: certified threshold <= a*(d)/(1 + eps)", c.a_cert,
                                 a_star / (1 + c.eps), "exact inequality: the uniform gain 1 + eps is one of"

@@ -129,6 +129,9 @@ def analog_reduces_to_digital(mode: str, control: bool) -> tuple[list[Check], di
     m = logd.mean(axis=1)
     se = logd.std(axis=1, ddof=1) / np.sqrt(logd.shape[1])
     fit = weighted_linear_fit(np.log(r["taus"]), m, np.maximum(se, 1e-3))
+    # the exponent -1 is an independent fact, not a theory constant: the analog update differs from
+    # the digital one by |d| G(w) with G = w/tau (device.soft_bounds.identities), so the deviation is
+    # first order in 1/tau by a Taylor expansion of the (smooth) training map
     checks = [
         slope("log D vs log tau (first-order perturbation: slope -1)", fit, -1.0, model_tol=0.05,
               reason=f"{Z:g} s.e. of the weighted fit (per-tau s.e. over runs, floored at 1e-3 in log)"

@@ -181,7 +181,8 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks.append(lower("trajectory: d(gap)/d(dw_min) > 0 (pulse noise adds a floor O(dw_min))",
                         Estimate(fit.slope, fit.se_slope, 0), 0.0,
                         reason=f"{Z:g} s.e. of the fitted slope"))
-    # order: the pulse noise injected per step is sigma_c^2 dw_min |d| q^2 (linear in dw_min) plus the
+    # order (an independent fact, hence the typed exponent 1): the pulse noise injected per step is
+    # sigma_c^2 dw_min |d| q^2 (linear in dw_min) plus the
     # rounding variance p(1-p) dw_min^2 q^2 (second order); the latter's share at the largest
     # dw_min, at most dw_max / (6 sigma_c^2 E|d|) with E|d| >= alpha s sqrt(2/pi), is the model term
     share = max(tdws) / (6 * tcfg["sigma_c"] ** 2 * tcfg["alpha"] * tcfg["std"] * np.sqrt(2 / np.pi))
