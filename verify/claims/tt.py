@@ -64,6 +64,10 @@ from theory.tiki_taka import p_fixed_point_value
 
 from .._claim import Check, claim, close, holds, lower, not_applicable
 from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, weighted_fit
+from .granularity import _CFG as _GRANULARITY_CFG
+from .granularity import _PROBLEM as _GRANULARITY_PROBLEM
+from .granularity import _floors as _granularity_floors
+from .granularity import derived_threshold
 
 _FIT_WHY = (f"{Z:g} s.e. of the weighted least-squares coefficient (per-point errors from the runs,"
             " inflated by sqrt(chi2/dof) if the scatter exceeds them)")
@@ -134,6 +138,19 @@ _NO_FLOOR = {
                  Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=32),
 }
 _D40 = dict(tau=1.0, std=0.1)
+
+
+# (iii) pulse level: dw_min = factor * dw*, dw* = theory.granularity threshold derived on
+# tt.granularity_floor's problem (``derived_threshold``, cached there). Below it (dw*/4) Tiki-Taka's
+# floor must be under Analog SGD's; at 2 dw* the order flips.
+_PULSE_FACTORS = (0.25, 2.0)
+
+
+def _pulse_block(mode: str) -> int:
+    """Seed block of the pulse-level runs: the first block tt.granularity_floor does not use (its
+    mean-field floors, from which dw* is derived, are block 0, its sweep blocks 1..n), so the runs
+    that test the threshold are independent of those that place it."""
+    return len(_GRANULARITY_CFG[mode]["inv_dw"]) + 1
 
 
 def _two_array(kind: str, a: float, dev: sim.Device, **kw):
@@ -213,8 +230,10 @@ def _no_floor_checks(label: str, fit: Fit, i_zero: int, i_pos: int, names: tuple
     title="Tiki-Taka has no asymptotic error: its fitted floor at vanishing step is zero, while Analog"
     " SGD's is positive; the floor term of its rate under alpha = beta ~ 1/sqrt(K) is zero where tt.rate"
     " applies (P_max < tau/sqrt(33)), else reported",
-    statement="Regime: mean-field (sim.SoftBounds, the dw_min -> 0 limit of pulse-level writes; at pulse"
-    " level a granularity excess is added, see tt.granularity_floor). On the D = 40 least-squares"
+    statement="Regime: mean-field for (i)-(ii) (sim.SoftBounds, the dw_min -> 0 limit of pulse-level"
+    " writes); pulse level below the derived granularity threshold for (iii) (sim.PulsedSoftBounds"
+    " with stochastic rounding, dw_min = dw*/4; above the threshold a granularity excess puts"
+    " Tiki-Taka's floor over Analog SGD's, see tt.granularity_floor). On the D = 40 least-squares"
     " problem (tau = 1, Gaussian noise std 0.1), Tiki-Taka with alpha = beta: (i) its stationary"
     " E||grad f||^2, fitted as c0 + c1 alpha + c2 alpha^2 over the"
     " steps, has c0 = 0 and c1 > 0, while Analog SGD's c0 > 0, and it lies below Analog SGD's at the"
@@ -223,10 +242,15 @@ def _no_floor_checks(label: str, fit: Fit, i_zero: int, i_pos: int, names: tuple
     " P_max < tau/sqrt(33), F = 0 (otherwise that comparison is not applicable and the measured F is"
     " reported: on this problem P_max/tau ~ 0.4 and F > 0 is a pre-asymptotic misfit of the rate form,"
     " see the module docstring), while Analog SGD's F > 0 and its log-log slope in K is flatter than"
-    " Tiki-Taka's. Every tolerance is Z = 3 s.e. of a weighted least-squares coefficient or of a mean"
+    " Tiki-Taka's; (iii) at pulse level (alpha = beta = 0.0125, tt.granularity_floor's runs) with"
+    " dw_min = dw*/4, dw* the derived granularity threshold (theory.granularity.granularity_threshold"
+    " on the measured mean-field floors), Tiki-Taka's stationary floor (mean f/D over the second half)"
+    " is below Analog SGD's (paired"
+    " runs), and at dw_min = 2 dw* the order flips. Every tolerance is Z = 3 s.e. of a weighted"
+    " least-squares coefficient or of a mean"
     " over runs.",
     reference="arXiv 2406.12774 Thm 4 / Table 1; spec C10; theory tt.rate, tt.step_size;"
-    " theory.certify.empirical_constants (the rate basis)",
+    " theory.certify.empirical_constants (the rate basis); theory.granularity (dw*); issue 12",
     control="replace Tiki-Taka by Analog SGD on the same device (one array, asymmetric drift on W):"
     " the fitted floors c0 and F are then significantly positive",
 )
@@ -273,6 +297,24 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     diff = Estimate(fit_asgd.slope - fit_k.slope, float(np.hypot(fit_asgd.se_slope, fit_k.se_slope)), 0)
     checks.append(lower(f"Analog SGD log-log slope in K - {name} slope > 0 (Analog SGD flattens)", diff, 0.0,
                         f"{Z:g} s.e. of the difference of two fitted slopes"))
+    # (iii) pulse level below / above the derived granularity threshold (paired runs on one block)
+    star, star_se_log = derived_threshold(mode)
+    block = _pulse_block(mode)
+    pulse = {}
+    for factor in _PULSE_FACTORS:
+        inv = _GRANULARITY_PROBLEM["tau"] / (factor * star)  # _floors takes dw_min = tau / inv
+        t_f = _granularity_floors(mode, tt_kind, inv, block)
+        a_f = _granularity_floors(mode, "asgd", inv, block)
+        pulse[factor] = dict(dw_min=factor * star, tt_floor=mean_se(t_f), asgd_floor=mean_se(a_f),
+                             asgd_minus_tt=mean_se(a_f - t_f), tt_minus_asgd=mean_se(t_f - a_f))
+    lo, hi = (pulse[f] for f in _PULSE_FACTORS)
+    checks.append(lower(
+        f"pulse level, dw_min = dw*/4 = {lo['dw_min']:.3g} (dw* = {star:.3g} derived): Analog SGD floor -"
+        f" {name} floor > 0 (paired runs)", lo["asgd_minus_tt"], 0.0))
+    checks.append(lower(
+        f"pulse level, dw_min = 2 dw* = {hi['dw_min']:.3g}: {name} floor - Analog SGD floor > 0 (order"
+        " flips above the threshold; paired runs)",
+        hi["tt_minus_asgd"], 0.0))
     fit_a, tt_fm, _ = _fit(alphas, tt_floor)
     fit_asgd_a, _, _ = _fit(alphas, asgd_floor)
     details = {
@@ -293,6 +335,13 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
         "asgd_rate_fit_A_C_F": r_asgd.coef.tolist(), "asgd_rate_fit_se": r_asgd.se.tolist(),
         "tt_slope_vs_K": fit_k.slope, "tt_slope_vs_K_se": fit_k.se_slope,
         "asgd_slope_vs_K": fit_asgd.slope, "asgd_slope_vs_K_se": fit_asgd.se_slope,
+        # (iii) pulse level: derived threshold and the paired floors at dw*/4 and 2 dw*
+        "pulse_derived_threshold": star, "pulse_derived_threshold_se_log": star_se_log,
+        "pulse": [dict(factor=f, dw_min=r["dw_min"], tt_floor=r["tt_floor"].mean,
+                       tt_floor_se=r["tt_floor"].se,
+                       asgd_floor=r["asgd_floor"].mean, asgd_floor_se=r["asgd_floor"].se,
+                       asgd_minus_tt=r["asgd_minus_tt"].mean, asgd_minus_tt_se=r["asgd_minus_tt"].se)
+                  for f, r in pulse.items()],
     }
     return checks, details
 
