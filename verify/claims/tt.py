@@ -407,7 +407,9 @@ def _agreement(label: str, p_mean: np.ndarray, pred: np.ndarray, tau: float) -> 
     "tt.p_tracks_scaled_gradient",
     title="P tracks the scaled gradient -tau E[g]/E|g| per coordinate and stays in [-tau, tau];"
     " its saturation grows as the noise vanishes",
-    statement="With W frozen (no transfer) on the D = 40 problem, the time-averaged P of Tiki-Taka on"
+    statement="Regime: mean-field (sim.GeneralizedLinear / sim.SoftBounds, the dw_min -> 0 limit of"
+    " pulse-level writes). "
+    "With W frozen (no transfer) on the D = 40 problem, the time-averaged P of Tiki-Taka on"
     " the soft-bounds device equals the derived conditional-mean fixed point -tau mu_d/m_d"
     " (mu = grad f(W), m_d = E|mu_d + xi_d| in closed form for Gaussian noise), coordinate by"
     " coordinate (projection coefficient 1 and a z^2 test), for noise std 0.3, 0.1, 0.03; |P| never"
@@ -479,7 +481,8 @@ def _sym(mode: str, kind: str) -> np.ndarray:
     "tt.needs_zero_symmetric_point",
     title="Tiki-Taka needs P's symmetric point at zero: with c > 0 its floor grows with c and loses to"
     " Analog SGD",
-    statement="On the 1-D instance with the generalized linear response (symmetric point c tau) on"
+    statement="Regime: mean-field (sim.GeneralizedLinear, the dw_min -> 0 limit of pulse-level writes). "
+    "On the 1-D instance with the generalized linear response (symmetric point c tau) on"
     " both arrays, c in {0, 0.1, 0.2, 0.3}, alpha = beta = 0.01: Tiki-Taka's floor of E|grad f|^2"
     " increases strictly with c (P settles at its symmetric point c tau instead of 0 at a critical"
     " point, tt.p_fixed_point.shifted), it beats Analog SGD at c = 0 and is worse than Analog SGD"
@@ -537,7 +540,9 @@ def _rl(mode: str, c: float) -> tuple[np.ndarray, np.ndarray]:
     "rl.exact_convergence",
     title="residual learning (gamma > 0, zero symmetric point) beats Tiki-Taka (gamma = 0) and its"
     " floor vanishes with the step (fitted floor at zero step = 0)",
-    statement="On the strongly convex D = 40 problem (tau = 1, noise std 0.1, alpha = beta), residual"
+    statement="Regime: mean-field (sim.GeneralizedLinear P, sim.SoftBounds W, the dw_min -> 0 limit of"
+    " pulse-level writes). "
+    "On the strongly convex D = 40 problem (tau = 1, noise std 0.1, alpha = beta), residual"
     " learning with gamma = 0.4 has a lower stationary E||grad f(W)||^2 than gamma = 0 at every step"
     " size (paired runs), gamma = 0.1 lies in between, and the gamma = 0.4 floor, fitted as"
     " c0 + c1 alpha + c2 alpha^2 by weighted least squares, has c0 = 0 within Z = 3 s.e. and c1 > 0:"
@@ -604,7 +609,8 @@ def _bound_runs(mode: str, fixed_step: bool) -> dict:
     "tt.bound_holds",
     title="Tiki-Taka / residual-learning rate forms on measured P_max: C/(1 - k P_max^2/tau^2)"
     " sqrt(Delta_0 sigma^2 L/K) with a constant that does not grow with K",
-    statement="With alpha = beta ~ 1/sqrt(K) (noise-dominated, well-conditioned quadratic, tau = 8),"
+    statement="Regime: mean-field (sim.SoftBounds, the dw_min -> 0 limit of pulse-level writes). "
+    "With alpha = beta ~ 1/sqrt(K) (noise-dominated, well-conditioned quadratic, tau = 8),"
     " the constant implied by each rate form, C_hat(K) = E_K (1 - k rho_K^2) / sqrt(Delta_0 sigma^2 L/K)"
     " with rho_K = max_k ||P_k||_inf / tau measured on the runs (k = 33 for tt.rate, gamma = 0;"
     " k = 1 for rl.corollary1, gamma = 0.4), does not grow with K: fitted by weighted least squares as"
