@@ -268,7 +268,8 @@ def _schedule_reference(every: int, cols: int) -> np.ndarray:
     "tt.simulate_paths",
     title="Tiki-Taka / residual learning inside sim.simulate: query point W + gamma P and the"
     " transfer schedule",
-    statement="Residual learning (gamma = 0.4, soft-bounds arrays, Gaussian noise) run through"
+    statement="Regime: mean-field (sim.SoftBounds / sim.Ideal, mode = mean_field). Residual learning"
+    " (gamma = 0.4, soft-bounds arrays, Gaussian noise) run through"
     " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' own loop"
     " (tt._drive, same seeds and streams) to rounding; and with transfer_every = 3 and"
     " columns_per_transfer = 2 of 5 columns, noiseless runs on ideal arrays end exactly where the"
