@@ -167,7 +167,8 @@ class AnalogSGD:
     Write noise (a device with ``write_noise_std > 0``, e.g. :class:`sim.pulsed.PulsedDevice`): the
     update acts on the persistent weight ``state.W``; after every write the device draws the
     apparent weight ``state.W_read = device.apparent(W, rng)`` (aihwkit: persistent +
-    ``write_noise_std * dw_min * N(0, 1)``, fresh each time, not accumulated; drawn from
+    ``write_noise_std * dw_min * N(0, 1)``, redrawn on the elements the write touched, not
+    accumulated; drawn from
     ``rng.substream("write_noise")`` so the pulse draws are untouched), and :meth:`query`
     and :meth:`weights` return it. Without write noise nothing changes (``W_read`` stays ``None``).
     """
@@ -199,5 +200,6 @@ class AnalogSGD:
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
         W = apply_update(self.device, state.W, -a * g, rng, self.mode)
         if _write_noisy(self.device):
-            return WeightState(W, self.device.apparent(W, rng.substream("write_noise")))
+            return WeightState(W, self.device.apparent(W, rng.substream("write_noise"),
+                                                       previous=state.W_read, before=state.W))
         return WeightState(W)

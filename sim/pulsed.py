@@ -10,7 +10,10 @@ Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma 
 ``rpu_pulsed_device.cpp::populate`` and ``rpu_linearstep_device.cpp``; spec ``anchors.md`` 1.2-1.4):
 
 * per-element bounds :math:`b_{\max} = w_{\max}(1 + \text{w\_max\_dtod}\,\xi)`,
-  :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`;
+  :math:`b_{\min} = w_{\min}(1 + \text{w\_min\_dtod}\,\xi)`, made consistent as aihwkit's
+  ``enforce_consistency``: crossed bounds are swapped, then :math:`b_{\max} \leftarrow |b_{\max}|`,
+  :math:`b_{\min} \leftarrow -|b_{\min}|` (so a draw across zero gives a small bound of the right
+  sign; with aihwkit's default 0.3 spread about 9 elements in 10^4 have one);
 * per-element steps, with gain :math:`g = 1 + \text{dw\_min\_dtod}\,\xi` and
   :math:`r = \text{up\_down\_dtod}\,\xi'`:
   :math:`a_+ = (g + r + \min(\beta, 0))\,\Delta w_{\min}`,
@@ -25,9 +28,10 @@ Physics (aihwkit ``SoftBoundsDevice`` / ``LinearStepDevice`` with :math:`\gamma 
 A desired increment :math:`d` becomes :math:`n` same-sign pulses, with
 :math:`n = \lfloor |d|/\Delta w_{\min} \rfloor + \mathrm{Bernoulli}(\mathrm{frac})` (stochastic
 rounding, ``E n \Delta w_{\min} = |d|``) or, with ``desired_bl`` set, a stochastic pulse train of
-length BL with firing probability :math:`\min(1, |d|/(BL\,\Delta w_{\min}))` per slot, so at most
-BL pulses (aihwkit's truncation at :math:`BL\,\Delta w_{\min}`). The granularity is the nominal
-``dw_min``, as in aihwkit.
+L slots with firing probability :math:`\min(1, |d|/(L\,\Delta w_{\min}))` per slot, so at most
+L pulses. :math:`L = \min(\lceil r_{\max}\rceil, BL)` with aihwkit's default
+``update_bl_management`` (:math:`r_{\max}` the run's largest :math:`|d|/\Delta w_{\min}`), else
+L = BL (fixed BL). The granularity is the nominal ``dw_min``, as in aihwkit.
 
 Fast path (closed form, derived in :mod:`theory.pulses`): with :math:`B` the bound the pulses head
 to and :math:`\rho = a/|B|`, :math:`n` noiseless pulses give
@@ -68,11 +72,16 @@ reference and the fast path (cost on the fig-3 problem: ``benchmarks/bench_pulse
 
 Write noise (aihwkit ``write_noise_std``, every class here): the pulses act on the persistent
 weight; :meth:`PulsedDevice.apparent` draws the weight the forward pass reads, persistent +
-``write_noise_std * dw_min * N(0, 1)``, fresh at every write. :class:`sim.AnalogSGD` and
-:class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``) and read through it.
+``write_noise_std * dw_min * N(0, 1)``, redrawn on the elements a write touched (as aihwkit).
+:class:`sim.AnalogSGD` and :class:`sim.TikiTaka` keep it in their state (``W_read``; ``P_read``)
+and read through it.
 
-Not modelled: aihwkit's ``dw_min_std_add``/``dw_min_std_slope`` (ExpStep's state-dependent noise),
-``PiecewiseStepDevice``, ``PowStepReferenceDevice``'s numerical symmetric-point estimate.
+:class:`PulsedPiecewiseStep` (aihwkit ``PiecewiseStepDevice``) uses the same loop.
+
+Not modelled: ``PowStepReferenceDevice``'s numerical symmetric-point
+estimate, ExpStep's computed weight granularity (aihwkit uses the step at w = 0 as the granularity
+of BL management; here ``dw_min``), aihwkit's ``res``/``sto_round`` discretization of the pulse
+probabilities (off at aihwkit's default ``res = 0``).
 """
 
 from __future__ import annotations
@@ -91,6 +100,84 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
            hi_open: bool = False) -> float:
     """A finite real number (not a string or bool) in the interval ``lo .. hi``."""
     return check_real(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def _int_power(q: np.ndarray, n: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    """``q ** n`` of ``shape`` for non-negative integer exponents ``n`` (broadcasting) by binary
+    exponentiation: about log2(max n) vectorized passes (numpy's float ``power`` is far slower)."""
+    e = np.asarray(n, dtype=np.int64)
+    out = np.ones(shape)
+    base = np.array(np.broadcast_to(q, shape), dtype=float)
+    while True:
+        odd = (e & 1).astype(bool)
+        np.multiply(out, base, out=out, where=np.broadcast_to(odd, shape))
+        e = e >> 1
+        if not e.any():
+            return out
+        base *= base
+
+
+def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarray:
+    r"""Exact :math:`\mathrm{Binomial}(n, p)` draws by inverse CDF, one uniform ``u`` per draw.
+
+    The draw is :math:`k = \sum_{j=0}^{n-1} [u \ge F(j)]`, the number of CDF values at or below
+    ``u`` (the smallest k with :math:`u < F(k)`), so :math:`P(k) = F(k) - F(k-1)` exactly up to the
+    floating-point rounding of F. F is built by the recursion
+    :math:`P(j+1) = P(j)\,\frac{n-j}{j+1}\frac{p}{1-p}` from :math:`P(0) = (1-p)^n`; the loop runs
+    over the count value j (up to the largest count drawn), each pass a few vectorized operations
+    on the whole array (P(0) by binary exponentiation). Up to floating-point rounding of F the
+    draw never exceeds n. Draws whose :math:`(1-p)^n` underflows (p = 1, or means of several hundred
+    pulses) use ``scipy.stats.binom.ppf`` (same inverse CDF).
+
+    Parameters
+    ----------
+    u
+        Uniforms in [0, 1), any shape.
+    n
+        Numbers of trials (non-negative integers, float or int), broadcasting against ``u``.
+    p
+        Success probabilities in [0, 1], broadcasting against ``u``.
+    """
+    u = np.asarray(u, dtype=float)
+    p = p_in = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    shape = np.broadcast_shapes(u.shape, p.shape)
+    q = np.subtract(1.0, p, out=np.empty(p.shape))
+    pm = _int_power(q, n, shape)  # P(0); 0 where p = 1 or where it underflows
+    bad = bool(pm.min(initial=1.0) == 0.0) if pm.size else False
+    if bad:
+        zero = pm == 0.0
+        p = np.where(zero, 0.0, p)
+        q = np.subtract(1.0, p, out=np.empty(p.shape))
+        pm[zero] = 1.0
+    cdf = pm.copy()
+    with np.errstate(divide="ignore"):  # p = 1 with n = 0 only (P(0) = 1, never used)
+        ratio = np.divide(p, q, out=q)  # p/(1-p); q is not needed any more
+    n_max = float(np.max(n, initial=0.0))
+    k = np.zeros(shape, dtype=np.int8 if n_max < 127 else np.int64)
+    hit = np.empty(shape, dtype=bool)
+    j = 0
+    while j < n_max:
+        np.greater_equal(u, cdf, out=hit)
+        if not hit.any():
+            break
+        k += hit
+        pm *= ratio
+        pm *= (n - j) / (j + 1.0)  # P(j+1); 0 from j = n on, so F stays 1 beyond n
+        cdf += pm
+        j += 1
+    k = k.astype(float)
+    if bad:
+        from scipy.stats import binom
+
+        nb = np.broadcast_to(n, shape)[zero]
+        pb = np.broadcast_to(p_in, shape)[zero]
+        kb = nb.copy()  # p = 1: every slot fires
+        under = pb < 1.0  # P(0) underflowed: a mean of several hundred pulses
+        if under.any():
+            kb[under] = binom.ppf(np.broadcast_to(u, shape)[zero][under], nb[under], pb[under])
+        k[zero] = kb
+    return k
 
 
 @dataclass(frozen=True)
@@ -117,7 +204,13 @@ class PulsedDevice(Device):
         Cycle-to-cycle noise :math:`\sigma_c` of each pulse, relative to its step (multiplicative).
     desired_bl
         ``None``: stochastic rounding of :math:`|d|/\Delta w_{\min}` (no cap). An integer BL:
-        stochastic pulse train of BL slots (at most BL pulses per update).
+        stochastic pulse train of at most BL slots (at most BL pulses per update), see
+        :meth:`pulse_counts`.
+    update_bl_management
+        aihwkit ``UpdateParameters.update_bl_management`` (default True, as in aihwkit): with
+        ``desired_bl`` set, the train length of each update is
+        :math:`\min(\lceil r_{\max}\rceil, BL)` slots, :math:`r_{\max}` the run's largest
+        requested change in units of ``dw_min``; False: always BL slots (fixed BL).
     shape
         Per-run weight shape for device-to-device variation (required when any ``*_dtod`` > 0).
     seed
@@ -147,6 +240,7 @@ class PulsedDevice(Device):
     shape: tuple[int, ...] | None = None
     seed: int = 0
     write_noise_std: float = 0.0
+    update_bl_management: bool = True
     name = "pulsed_device"
 
     b_max: ArrayLike = field(init=False, repr=False, compare=False)
@@ -163,6 +257,10 @@ class PulsedDevice(Device):
             _check(nm, getattr(self, nm), 0.0, 1.0)
         _check("write_noise_std", self.write_noise_std, 0.0, np.inf, hi_open=True)
         self._check_gammas()
+        for nm in ("update_bl_management", "mult_noise", "mean_bound_reference"):
+            v = getattr(self, nm, False)
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"{nm} must be True or False, got {v!r}")
         if self.desired_bl is not None:
             check_int("desired_bl (or None)", self.desired_bl, minimum=1)
         if self.shape is not None:
@@ -185,9 +283,11 @@ class PulsedDevice(Device):
             r = self.up_down_dtod * xi[3]
         else:
             b_max, b_min, g, r = self.w_max, self.w_min, 1.0, 0.0
-        # aihwkit enforce_consistency: bounds keep their sign, steps stay positive
-        b_max = np.maximum(b_max, 1e-6 * self.w_max)
-        b_min = np.minimum(b_min, 1e-6 * self.w_min)
+        # aihwkit enforce_consistency (rpu_pulsed_device.cpp::populate): swap crossed bounds, then
+        # b_max = |b_max|, b_min = -|b_min|; steps are made positive below
+        if varied:
+            b_max, b_min = np.maximum(b_max, b_min), np.minimum(b_max, b_min)
+            b_max, b_min = np.abs(b_max), -np.abs(b_min)
         a_up = np.abs((g + r + min(self.up_down, 0.0)) * self.dw_min)
         a_down = np.abs((g - r - max(self.up_down, 0.0)) * self.dw_min)
         for nm, v in (("b_max", b_max), ("b_min", b_min), ("a_up", a_up), ("a_down", a_down)):
@@ -203,7 +303,9 @@ class PulsedDevice(Device):
         """Validate the subclass's own parameters (before the per-element draw)."""
 
     def _check_step_size(self) -> None:
-        if np.any(self.a_up >= self.b_max - self.b_min) or np.any(self.a_down >= self.b_max - self.b_min):
+        # nominal parameters only: a drawn element may have a step larger than its range (aihwkit
+        # keeps it; the pulses then clip at the bound)
+        if self.dw_min >= self.w_max - self.w_min:
             raise ValueError("dw_min must be smaller than the range w_max - w_min (a step must not jump"
                              f" across it); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
                              f" w_min={self.w_min!r}")
@@ -235,33 +337,82 @@ class PulsedDevice(Device):
     def _read_bounds(self) -> tuple[ArrayLike, ArrayLike]:
         return self.b_min, self.b_max
 
+    def bit_length(self, increment: np.ndarray) -> np.ndarray | int | None:
+        r"""Number of slots of the pulse train per run (``None`` without ``desired_bl``).
+
+        With ``update_bl_management`` (aihwkit's default; C++
+        ``rpu_pulsed_meta_parameter.cpp::performUpdateManagement``) the train of run r has
+        :math:`BL_r = \min(\lceil r_{\max} \rceil, BL)` slots, :math:`r_{\max}` the run's largest
+        :math:`|d|/\Delta w_{\min}` (at least 1 slot: aihwkit floors the abs-maxima at
+        :math:`\Delta w_{\min}^2`); returned with shape ``(R, 1, ..., 1)``. Without it: ``BL``.
+        """
+        if self.desired_bl is None:
+            return None
+        return self._bit_length(np.abs(increment) / self.dw_min)
+
+    def _bit_length(self, x: np.ndarray) -> np.ndarray | int:
+        bl = int(self.desired_bl)  # type: ignore[arg-type]
+        if not self.update_bl_management:
+            return bl
+        r_max = x.max(axis=tuple(range(1, x.ndim)), keepdims=True) if x.ndim > 1 else x
+        return np.minimum(np.maximum(np.ceil(r_max), 1.0), bl)
+
     def pulse_counts(self, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        """Number of pulses per element (float array of integers), by stochastic rounding of
-        ``|d|/dw_min`` or, with ``desired_bl``, a stochastic pulse train truncated at BL."""
-        x = np.abs(increment) / self.dw_min
+        r"""Number of pulses per element (float array of integers).
+
+        * ``desired_bl=None``: stochastic rounding,
+          :math:`n = \lfloor r \rfloor + \mathrm{Bernoulli}(r - \lfloor r \rfloor)`,
+          :math:`r = |d|/\Delta w_{\min}`;
+        * ``desired_bl`` set: a stochastic pulse train of :math:`L` slots (:meth:`bit_length`:
+          :math:`L = \min(\lceil r_{\max}\rceil, BL)` with ``update_bl_management``, else BL),
+          each firing with probability :math:`\min(1, r/L)`:
+          :math:`n \sim \mathrm{Binomial}(L, \min(1, r/L))`, so :math:`E n = r` and
+          :math:`\mathrm{Var}\, n = r(1 - r/L)` until truncation at L pulses. This is the marginal
+          count of one element of aihwkit's ``STOCHASTIC_COMPRESSED`` trains with update
+          management (row and column probabilities :math:`p_j q_i = r_{ij}/L`; C++
+          ``sparse_bit_line_maker.cpp``); elementwise increments carry no row/column correlation
+          (:meth:`PulsedLinearStep.pulsed_update_outer` has it). With BL management and
+          :math:`r_{\max} \le 1` the count is exactly the stochastic rounding of r
+          (``pulse.bl_management_moments``).
+
+        The binomial is drawn by inverse CDF from **one uniform per element**
+        (:func:`binomial_icdf`), so the draws never depend on other runs' data.
+        """
+        x = np.abs(increment)
+        x /= self.dw_min
         shape = increment.shape[1:]
         if self.desired_bl is None:
             n = np.floor(x)
             n += rng.uniform(shape) < (x - n)
             return n
-        bl = int(self.desired_bl)
-        p = np.minimum(x / bl, 1.0)
-        return (rng.uniform((*shape, bl)) < p[..., None]).sum(axis=-1, dtype=float)
+        bl = self._bit_length(x)
+        x /= bl
+        return binomial_icdf(rng.uniform(shape), bl, np.minimum(x, 1.0, out=x))
 
-    def apparent(self, w: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        r"""The weight the forward pass reads (aihwkit ``w_apparent``): the persistent weight ``w``
-        plus :math:`\text{write\_noise\_std}\,\Delta w_{\min}\,\xi`, :math:`\xi \sim N(0, 1)`
-        fresh at every call (C++ ``getScaledWriteNoise() = write_noise_std * dw_min``, drawn in
-        every ``update_once``; not clipped). Returns ``w`` itself when write noise is off. The
-        optimizers pass ``rng.substream("write_noise")``, so these draws never shift the pulse
-        draws: the persistent trajectory is the same with or without write noise.
+    def apparent(self, w: np.ndarray, rng: BatchRNG, *, previous: np.ndarray | None = None,
+                 before: np.ndarray | None = None) -> np.ndarray:
+        r"""The weight the forward pass reads (aihwkit ``w_apparent``) after a write.
 
-        Deviation: aihwkit redraws an element's apparent weight only when a pulse touches it; here
-        every element is redrawn at every write (the persistent trajectory is the same either way).
+        aihwkit (``update_once_*`` in ``rpu_linearstep_device.cpp`` and siblings) redraws an
+        element's apparent weight, persistent + :math:`\text{write\_noise\_std}\,\Delta w_{\min}
+        \,\xi` (C++ ``getScaledWriteNoise``; not clipped), each time a pulse **touches** it; an
+        untouched element keeps its previous apparent weight. Here ``before`` is the persistent
+        weight before the write and ``previous`` the apparent weight before it (``None``: equal to
+        ``before``, no write noise yet): the elements whose persistent weight changed are redrawn,
+        the others keep ``previous``. Without ``before`` every element is redrawn. Returns ``w``
+        itself when write noise is off. The optimizers pass ``rng.substream("write_noise")``, so
+        these draws (one normal per element, used or not) never shift the pulse draws.
+
+        Deviation: a pulse that leaves the persistent weight exactly unchanged (only possible at a
+        hard bound) counts as untouched here; aihwkit would redraw that element.
         """
         if self.write_noise_std == 0:
             return w
-        return w + (self.write_noise_std * self.dw_min) * rng.normal(np.shape(w)[1:])
+        fresh = w + (self.write_noise_std * self.dw_min) * rng.normal(np.shape(w)[1:])
+        if before is None:
+            return fresh
+        old = before if previous is None else previous
+        return np.where(w != before, fresh, old)
 
 
 @dataclass(frozen=True)
@@ -281,6 +432,25 @@ class PulsedLinearStep(PulsedDevice):
     ----------
     gamma_up, gamma_down
         Slopes of the step's decrease toward the bounds, in (0, 1] (aihwkit ``gamma_up/down``).
+    gamma_up_dtod, gamma_down_dtod
+        Device-to-device spread of the slopes, **additive** as in the C++ ``populate``
+        (``rpu_linearstep_device.cpp``): :math:`\gamma'_\pm = |\gamma_\pm +
+        \text{gamma\_dtod}\,\xi|` per element (aihwkit's ``allow_increasing=False`` takes the absolute
+        value), drawn once from ``seed``. aihwkit's default is 0.05; here 0 (as every variation).
+    mean_bound_reference
+        aihwkit ``mean_bound_reference`` (default True, as in ``LinearStepDevice``): the slope is
+        :math:`-\gamma' a/w_{\max}` with the **nominal** bound, so the step's zero is
+        :math:`T_+ = w_{\max}/\gamma'_+` (:math:`T_- = w_{\min}/\gamma'_-`) whatever the element's
+        drawn bounds; False: :math:`T_+ = b_{\max}/\gamma'_+` with the element's own bound
+        (aihwkit's ``SoftBoundsDevice``, which sets it False). The clipping is at the drawn bounds
+        either way.
+    mult_noise
+        aihwkit ``mult_noise`` (True for ``LinearStepDevice`` and ``SoftBoundsDevice``, **False for
+        SoftBoundsReferenceDevice**): multiplicative cycle-to-cycle noise,
+        :math:`a(1 - w/T)(1 + \sigma_c\xi)`, or additive, :math:`a(1 - w/T) + a\sigma_c\xi` (C++
+        ``update_once_mult`` / ``update_once_add``). Additive noise sums exactly: n pulses give the
+        noiseless closed form plus a normal of variance
+        :math:`a^2\sigma_c^2\sum_{i<n}(1-\rho)^{2i}` (before clipping).
     subtract_symmetry_point
         Differential read against a reference :math:`r = w^*` (aihwkit
         ``SoftBoundsReferenceDevice``): every interface then works on the read weight
@@ -294,13 +464,22 @@ class PulsedLinearStep(PulsedDevice):
     gamma_up: float = 1.0
     gamma_down: float = 1.0
     subtract_symmetry_point: bool = False
+    gamma_up_dtod: float = 0.0
+    gamma_down_dtod: float = 0.0
+    mean_bound_reference: bool = True
+    mult_noise: bool = True
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:
-        if np.any(self.a_up / self.b_max >= 1) or np.any(self.a_down / -np.asarray(self.b_min) >= 1):
+        # nominal parameters only (a drawn element whose bound falls below its step is kept, as in
+        # aihwkit: its pulses clip at the bound)
+        if self.dw_min >= self.w_max or self.dw_min >= -self.w_min:
             raise ValueError("dw_min must be smaller than the bounds (a step must not jump across"
                              f" the range); got dw_min={self.dw_min!r}, w_max={self.w_max!r},"
                              f" w_min={self.w_min!r}")
+
+    def _dtod_spreads(self) -> tuple[float, ...]:
+        return (*super()._dtod_spreads(), self.gamma_up_dtod, self.gamma_down_dtod)
 
     def _read_bounds(self) -> tuple[ArrayLike, ArrayLike]:
         return self._lo, self._hi
@@ -308,23 +487,49 @@ class PulsedLinearStep(PulsedDevice):
     def _check_gammas(self) -> None:
         _check("gamma_up", self.gamma_up, 0.0, 1.0, lo_open=True)
         _check("gamma_down", self.gamma_down, 0.0, 1.0, lo_open=True)
+        _check("gamma_up_dtod", self.gamma_up_dtod, 0.0, 1.0)
+        _check("gamma_down_dtod", self.gamma_down_dtod, 0.0, 1.0)
+
+    def _gammas(self) -> tuple[ArrayLike, ArrayLike]:
+        """Per-element slopes gamma' = |gamma + gamma_dtod xi| (C++ populate; stream
+        ``"device_to_device_gamma"``, so the other draws do not move)."""
+        if self.gamma_up_dtod == 0 and self.gamma_down_dtod == 0:
+            return self.gamma_up, self.gamma_down
+        shape = tuple(int(s) for s in self.shape)  # type: ignore[union-attr]
+        xi = BatchRNG(self.seed, [0], "device_to_device_gamma").normal((2, *shape))[0]
+        # floor at 1e-12: a zero slope is a constant step (T at infinity); the update form used
+        # below stays exact in floating point for a huge T
+        return (np.maximum(np.abs(self.gamma_up + self.gamma_up_dtod * xi[0]), 1e-12),
+                np.maximum(np.abs(self.gamma_down + self.gamma_down_dtod * xi[1]), 1e-12))
 
     def _precompute(self) -> None:
-        # reference r (read weight = conductance - r); the step's zero T = b/gamma (physical) and
-        # in read coordinates T - r; per-pulse contraction 1 - rho of w - T, as logs
+        # the step's zero T = w_ref/gamma' (physical; w_ref the nominal bound with
+        # mean_bound_reference, else the element's), reference r (read weight = conductance - r),
+        # T - r in read coordinates; per-pulse contraction 1 - rho of w - T, rho = a/|T|, as logs
         set_ = functools.partial(object.__setattr__, self)
+        g_up, g_down = self._gammas()
+        ref_up = self.w_max if self.mean_bound_reference else self.b_max
+        ref_down = self.w_min if self.mean_bound_reference else self.b_min
+        set_("_tp_up", ref_up / g_up)
+        set_("_tp_down", ref_down / g_down)
         set_("_ref", self._physical_symmetric_point() if self.subtract_symmetry_point else 0.0)
         set_("_lo", self.b_min - self._ref)
         set_("_hi", self.b_max - self._ref)
-        set_("_tp_up", self.b_max / self.gamma_up)
-        set_("_tp_down", self.b_min / self.gamma_down)
         set_("_t_up", self._tp_up - self._ref)
         set_("_t_down", self._tp_down - self._ref)
-        set_("_log_up", np.log1p(-self.a_up * self.gamma_up / self.b_max))
-        set_("_log_down", np.log1p(self.a_down * self.gamma_down / self.b_min))
-        # log of the per-pulse second moment E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
+        # rho >= 1 (an element whose drawn bound is below its step): one pulse reaches the bound;
+        # capped just below 1 so the closed form stays finite (it then lands within 1e-12 of T)
+        rho_up = np.minimum(self.a_up / self._tp_up, 1 - 1e-12)
+        rho_down = np.minimum(self.a_down / -np.asarray(self._tp_down), 1 - 1e-12)
+        set_("_log_up", np.log1p(-rho_up))
+        set_("_log_down", np.log1p(-rho_down))
+        # multiplicative noise: log of the per-pulse second moment of the factor,
+        # E(1 - rho(1 + sigma_c xi))^2 = (1 - rho)^2 + rho^2 sigma_c^2
         for nm, lg in (("_log2_up", self._log_up), ("_log2_down", self._log_down)):
             set_(nm, np.log(np.exp(2 * lg) + np.expm1(lg) ** 2 * self.dw_min_std**2))
+        # additive noise: Var = a^2 sigma_c^2 sum_{i<n} (1-rho)^{2i} = _addvar * (-expm1(2 n log))
+        set_("_addvar_up", (self.a_up * self.dw_min_std) ** 2 / -np.expm1(2 * self._log_up))
+        set_("_addvar_down", (self.a_down * self.dw_min_std) ** 2 / -np.expm1(2 * self._log_down))
 
     # -- mean-field interface -------------------------------------------------------------------
     @property
@@ -334,20 +539,19 @@ class PulsedLinearStep(PulsedDevice):
         return float(min(np.min(self._hi), np.min(-np.asarray(self._lo))))
 
     def q_plus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_up / self.dw_min) * (1 - self.gamma_up * (w + self._ref) / self.b_max)
+        return (self.a_up / self.dw_min) * (1 - (w + self._ref) / self._tp_up)
 
     def q_minus(self, w: np.ndarray) -> np.ndarray:
-        return (self.a_down / self.dw_min) * (1 - self.gamma_down * (w + self._ref) / self.b_min)
+        return (self.a_down / self.dw_min) * (1 - (w + self._ref) / self._tp_down)
 
     def symmetric_point(self) -> ArrayLike:
         """Root of G in read coordinates (0 with ``subtract_symmetry_point``)."""
         return self._physical_symmetric_point() - self._ref
 
     def _physical_symmetric_point(self) -> ArrayLike:
-        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+\gamma_+/b_{\max} - a_-\gamma_-/b_{\min})`
-        (``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
-        return (self.a_up - self.a_down) / (self.a_up * self.gamma_up / self.b_max
-                                             - self.a_down * self.gamma_down / self.b_min)
+        r"""Root of G: :math:`w^* = (a_+ - a_-)/(a_+/T_+ - a_-/T_-)`, :math:`T_\pm` the steps'
+        zeros (:math:`b/\gamma`; ``pulse.symmetric_point`` for :math:`\gamma = 1`)."""
+        return (self.a_up - self.a_down) / (self.a_up / self._tp_up - self.a_down / self._tp_down)
 
     def clip(self, w: np.ndarray) -> np.ndarray:
         return np.clip(w, self._lo, self._hi)
@@ -370,38 +574,61 @@ class PulsedLinearStep(PulsedDevice):
 
     def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
                      rng: BatchRNG) -> np.ndarray:
-        """Apply ``n`` pulses per element, up where ``up`` else down (closed form, see
-        :meth:`pulsed_update`); ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``."""
+        r"""Apply ``n`` pulses per element, up where ``up`` else down (closed form, see
+        :meth:`pulsed_update`); ``n`` and ``up`` broadcast against ``w`` of shape ``(R, ...)``.
+
+        Written as :math:`w' = w + (T - w)\,g`, :math:`g = 1 - (1-\rho)^n` (``-expm1``), which
+        stays exact in floating point when the step's zero T is far away (small slope).
+        """
         w = np.asarray(w, dtype=float)
         bound = np.where(up, self._t_up, self._t_down)
         logf = np.where(up, self._log_up, self._log_down)
-        factor = np.exp(n * logf)
-        if self.dw_min_std > 0:
-            second = np.exp(n * np.where(up, self._log2_up, self._log2_down))
-            second -= factor * factor
-            np.maximum(second, 0.0, out=second)
-            np.sqrt(second, out=second)
-            second *= rng.normal(w.shape[1:])
-            factor += second
-        out = w - bound
-        out *= factor
-        out += bound
+        nl = n * logf
+        gain = -np.expm1(nl)
+        if self.dw_min_std > 0 and self.mult_noise:
+            # the factor 1 - g: mean exp(n log), second moment exp(n log2)
+            sd = np.exp(n * np.where(up, self._log2_up, self._log2_down))
+            sd -= np.exp(2 * nl)
+            np.maximum(sd, 0.0, out=sd)
+            np.sqrt(sd, out=sd)
+            sd *= rng.normal(w.shape[1:])
+            gain -= sd
+        out = bound - w
+        out *= gain
+        out += w
+        if self.dw_min_std > 0 and not self.mult_noise:
+            var = np.where(up, self._addvar_up, self._addvar_down) * -np.expm1(2 * nl)
+            out += np.sqrt(var) * rng.normal(w.shape[1:])
         return np.clip(out, self._lo, self._hi, out=out)
 
     def pulsed_update_outer(self, w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float,
-                            rng: BatchRNG, *, desired_bl: int = 31,
-                            update_management: bool = True) -> np.ndarray:
+                            rng: BatchRNG, *, desired_bl: int = 31, update_management: bool = True,
+                            update_bl_management: bool = True) -> np.ndarray:
         r"""Rank-1 update :math:`W \leftarrow W - \mathrm{lr}\, d x^\top` with aihwkit's stochastic
-        pulse trains (``pulse_type=STOCHASTIC_COMPRESSED``; anchors.md 1.5).
+        pulse trains (``pulse_type=STOCHASTIC_COMPRESSED``; anchors.md 1.5; C++
+        ``rpu_pulsed_meta_parameter.cpp::performUpdateManagement`` and
+        ``sparse_bit_line_maker.cpp::makeCounts``).
 
-        Row :math:`j` fires in each of BL slots with probability :math:`p_j = \min(1, A|x_j|)`,
-        column :math:`i` with :math:`q_i = \min(1, B|d_i|)`; coincidences are pulses of sign
-        :math:`-\mathrm{sign}(d_i x_j)`. :math:`A = B = \sqrt{\mathrm{lr}/(\Delta w_{\min} BL)}`,
-        so :math:`E[n_{ij}]\Delta w_{\min} = \mathrm{lr}|x_j d_i|` until a probability clips at 1
-        (then the update is truncated, at most BL pulses). ``update_management`` rescales
-        :math:`A \to A\sqrt{d_{\max}/x_{\max}}`, :math:`B \to B\sqrt{x_{\max}/d_{\max}}` per run so
-        both streams saturate together. Counts are correlated along rows and columns (shared bit
-        streams), as in aihwkit. The pulses are then applied in closed form (:meth:`apply_pulses`).
+        Row :math:`j` fires in each of :math:`L` slots with probability :math:`p_j = \min(1, B|x_j|)`,
+        column :math:`i` with :math:`q_i = \min(1, A|d_i|)`; coincidences are pulses of sign
+        :math:`-\mathrm{sign}(d_i x_j)`, so :math:`E[n_{ij}] = L p_j q_i`. With
+        :math:`x_m = \max(\max_j |x_j|, \Delta w_{\min}^2)`, :math:`d_m` likewise (aihwkit's floor):
+
+        * ``update_bl_management`` (aihwkit default): :math:`L = \min(\lceil \mathrm{lr}\,x_m d_m/
+          \Delta w_{\min}\rceil, BL)` per run (BL = ``desired_bl`` is then the *maximum* length),
+          and update management is switched on with it (as aihwkit does);
+        * otherwise :math:`L = BL` (aihwkit ``fixed_bl``);
+        * :math:`A = B = \sqrt{\mathrm{lr}/(\Delta w_{\min} L)}`; ``update_management`` rescales
+          :math:`A \to A\sqrt{x_m/d_m}`, :math:`B \to B\sqrt{d_m/x_m}` so both streams saturate
+          together.
+
+        So :math:`E[n_{ij}]\Delta w_{\min} = \mathrm{lr}|x_j d_i|` until a probability clips at 1
+        (truncation), and with BL management the largest element's count is
+        :math:`\mathrm{Binomial}(L, r_{\max}/L)`, :math:`L = \lceil r_{\max} \rceil`: for
+        :math:`r_{\max} \le 1` a stochastic rounding (``pulse.update_bl_management``). Counts are
+        correlated along rows and columns (shared bit streams), as in aihwkit. Every run draws
+        ``desired_bl`` slots per row and column and uses its first L (draw sizes never depend on
+        the data). The pulses are then applied in closed form (:meth:`apply_pulses`).
 
         Parameters
         ----------
@@ -414,9 +641,11 @@ class PulsedLinearStep(PulsedDevice):
         rng
             Per-run random streams.
         desired_bl
-            Bit length BL (aihwkit ``desired_bl``, default 31).
-        update_management
-            aihwkit ``update_management``.
+            Bit length BL (aihwkit ``desired_bl``, default 31; the maximum length with BL
+            management).
+        update_management, update_bl_management
+            aihwkit ``update_management`` and ``update_bl_management`` (both default True, as in
+            aihwkit's ``UpdateParameters``).
         """
         w = np.asarray(w, dtype=float)
         x = np.asarray(x, dtype=float)
@@ -429,19 +658,23 @@ class PulsedLinearStep(PulsedDevice):
         if int(desired_bl) != desired_bl or desired_bl < 1:
             raise ValueError(f"desired_bl must be a positive integer, got {desired_bl!r}")
         bl = int(desired_bl)
-        A = np.full((w.shape[0], 1), np.sqrt(lr / (self.dw_min * bl)))
-        B = A.copy()
         ax, ad = np.abs(x), np.abs(d)
-        if update_management:
-            x_max = ax.max(axis=1, keepdims=True)
-            d_max = ad.max(axis=1, keepdims=True)
-            ok = (x_max > 0) & (d_max > 0)
-            scale = np.sqrt(np.where(ok, d_max, 1.0) / np.where(ok, x_max, 1.0))
-            A, B = A * scale, B / scale
-        p = np.minimum(A * ax, 1.0)
-        q = np.minimum(B * ad, 1.0)
-        rows = (rng.uniform((x.shape[1], bl)) < p[..., None]).astype(float)  # (R, in, BL)
-        cols = (rng.uniform((d.shape[1], bl)) < q[..., None]).astype(float)  # (R, out, BL)
+        reg = self.dw_min**2
+        x_max = np.maximum(ax.max(axis=1, keepdims=True), reg)
+        d_max = np.maximum(ad.max(axis=1, keepdims=True), reg)
+        if update_bl_management:
+            L = np.minimum(np.ceil(lr * x_max * d_max / self.dw_min), bl)  # (R, 1)
+        else:
+            L = np.full((w.shape[0], 1), float(bl))
+        A = np.sqrt(lr / (self.dw_min * L))
+        B = A.copy()
+        if update_management or update_bl_management:
+            A, B = A * np.sqrt(x_max / d_max), B * np.sqrt(d_max / x_max)
+        p = np.minimum(B * ax, 1.0)
+        q = np.minimum(A * ad, 1.0)
+        live = (np.arange(bl) < L)[:, None, :]  # (R, 1, BL): slots beyond the run's L are off
+        rows = ((rng.uniform((x.shape[1], bl)) < p[..., None]) & live).astype(float)  # (R, in, BL)
+        cols = ((rng.uniform((d.shape[1], bl)) < q[..., None]) & live).astype(float)  # (R, out, BL)
         n = cols @ rows.transpose(0, 2, 1)  # coincidences, (R, out, in)
         up = (d[:, :, None] * x[:, None, :]) <= 0  # increment -lr d x^T >= 0
         return self.apply_pulses(w, n, up, rng)
@@ -459,11 +692,13 @@ class PulsedLinearStep(PulsedDevice):
         n_run = n.reshape(n.shape[0], -1).max(axis=1, initial=0)  # each run's own largest count
         for k in range(int(n.max(initial=0))):
             active = n > k
-            noise = 1
+            xi = 0.0
             if self.dw_min_std:  # one normal per element for the runs still pulsing (ragged)
-                xi = rng.normal_ragged((n_run > k).astype(np.int64), increment.shape[1:])
-                noise = 1 + self.dw_min_std * xi[:, 0]
-            step = a * (1 - (w + self._ref) / zero) * noise  # the physical rule on w + r
+                xi = rng.normal_ragged((n_run > k).astype(np.int64), increment.shape[1:])[:, 0]
+            if self.mult_noise:  # C++ update_once_mult: a (1 - w/T)(1 + sigma xi)
+                step = a * (1 - (w + self._ref) / zero) * (1 + self.dw_min_std * xi)
+            else:  # update_once_add: a (1 - w/T) + a sigma xi
+                step = a * (1 - (w + self._ref) / zero + self.dw_min_std * xi)
             w = np.where(active, self.clip(w + step), w)
         return w
 
@@ -475,8 +710,7 @@ class PulsedLinearStep(PulsedDevice):
         increment = np.asarray(increment, dtype=float)
         up = increment >= 0
         T = np.where(up, self._t_up, self._t_down)
-        rate = np.where(up, self.a_up * self.gamma_up / self.b_max,
-                        -self.a_down * self.gamma_down / self.b_min) / self.dw_min
+        rate = np.where(up, self.a_up / self._tp_up, -self.a_down / self._tp_down) / self.dw_min
         return self.clip(T + (w - T) * np.exp(-np.abs(increment) * rate))
 
     # -- aihwkit -> theory constants ----------------------------------------------------------------
@@ -507,10 +741,17 @@ class PulsedSoftBounds(PulsedLinearStep):
 
     name = "pulsed_soft_bounds"
 
+    mean_bound_reference: bool = False
+
     def _check_gammas(self) -> None:
         if self.gamma_up != 1.0 or self.gamma_down != 1.0:
             raise ValueError("gamma_up and gamma_down must be 1 for soft bounds (use"
                              f" PulsedLinearStep), got {self.gamma_up!r}, {self.gamma_down!r}")
+        if self.gamma_up_dtod != 0 or self.gamma_down_dtod != 0 or self.mean_bound_reference:
+            raise ValueError("soft bounds need gamma_up_dtod = gamma_down_dtod = 0 and"
+                             " mean_bound_reference = False (aihwkit checkSoftBounds; use"
+                             f" PulsedLinearStep), got {self.gamma_up_dtod!r},"
+                             f" {self.gamma_down_dtod!r}, {self.mean_bound_reference!r}")
 
 
 @dataclass(frozen=True)
@@ -525,9 +766,11 @@ class PulsedConstantStep(PulsedLinearStep):
     name = "pulsed_constant_step"
 
     def _check_gammas(self) -> None:
-        if self.gamma_up != 0.0 or self.gamma_down != 0.0:
-            raise ValueError("gamma_up and gamma_down must be 0 for a constant step, got"
-                             f" {self.gamma_up!r}, {self.gamma_down!r}")
+        if (self.gamma_up != 0.0 or self.gamma_down != 0.0 or self.gamma_up_dtod != 0
+                or self.gamma_down_dtod != 0):
+            raise ValueError("gamma_up, gamma_down and their *_dtod must be 0 for a constant step,"
+                             f" got {self.gamma_up!r}, {self.gamma_down!r}, {self.gamma_up_dtod!r},"
+                             f" {self.gamma_down_dtod!r}")
 
     def _precompute(self) -> None:
         if self.subtract_symmetry_point:
@@ -616,6 +859,11 @@ class _LoopedPulsedDevice(PulsedDevice):
     def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
         raise NotImplementedError
 
+    def _noisy(self, step: np.ndarray, w: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        """One pulse's step with cycle-to-cycle noise (multiplicative: step (1 + sigma_c xi))."""
+        step *= 1 + self.dw_min_std * xi
+        return step
+
     def q_plus(self, w: np.ndarray) -> np.ndarray:
         return self._step(np.asarray(w, dtype=float), True, self._params()) / self.dw_min
 
@@ -694,7 +942,7 @@ class _LoopedPulsedDevice(PulsedDevice):
                     width = int(counts.max())
                     xi = rng.normal_ragged(counts, per).reshape(-1)
                     base = (act // per) * (width * per) + cell  # element (r, cell) at pulse k0
-                step *= 1 + self.dw_min_std * xi[base + (k - k0) * per]
+                step = self._noisy(step, x, xi[base + (k - k0) * per])
             x += step
             flat[act] = np.minimum(np.maximum(x, p["b_min"]), p["b_max"])
             k += 1
@@ -813,12 +1061,17 @@ class PulsedExpStep(_LoopedPulsedDevice):
     a, b
         Slope and offset of :math:`z` (defaults 0.244, 0.2425).
 
+    dw_min_std_add, dw_min_std_slope
+        aihwkit's state-dependent cycle-to-cycle noise (C++ ``update_once_complex_noise``, used when
+        ``dw_min_std > 0`` and either is non-zero): the noiseless step :math:`\Delta` becomes
+        :math:`\Delta + \sigma_c(|\Delta| + \text{add} + \text{slope}\,|w|)\,\xi` with w the
+        weight before the pulse (``add`` in weight units, as the C++ uses it). Both 0 (aihwkit's
+        default): the multiplicative :math:`\Delta(1 + \sigma_c\xi)`.
     max_pulses
         Largest pulse count per element and update (default 10 000; ``None``: no cap); above it
         the update raises ``ValueError`` before looping, as for :class:`PulsedPowStep`.
 
-    The shared parameters are those of :class:`PulsedDevice`; aihwkit's ``dw_min_std_add`` and
-    ``dw_min_std_slope`` (state-dependent noise) are not modelled.
+    The shared parameters are those of :class:`PulsedDevice`.
     """
 
     A_up: float = 0.00081
@@ -827,13 +1080,23 @@ class PulsedExpStep(_LoopedPulsedDevice):
     gamma_down: float = 12.78785
     a: float = 0.244
     b: float = 0.2425
+    dw_min_std_add: float = 0.0
+    dw_min_std_slope: float = 0.0
     name = "pulsed_exp_step"
+
+    def _noisy(self, step: np.ndarray, w: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        if self.dw_min_std_add == 0 and self.dw_min_std_slope == 0:
+            return super()._noisy(step, w, xi)
+        sd = np.abs(step) + self.dw_min_std_add + self.dw_min_std_slope * np.abs(w)
+        return step + self.dw_min_std * sd * xi
 
     def _check_gammas(self) -> None:
         for nm in ("A_up", "A_down", "gamma_up", "gamma_down"):
             _check(nm, getattr(self, nm), 0.0, np.inf, hi_open=True)
         for nm in ("a", "b"):
             _check(nm, getattr(self, nm), -np.inf, np.inf, lo_open=True, hi_open=True)
+        for nm in ("dw_min_std_add", "dw_min_std_slope"):
+            _check(nm, getattr(self, nm), 0.0, np.inf, hi_open=True)
 
     def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
         z = (2 * self.a) * w / np.subtract(p["b_max"], p["b_min"]) + self.b
@@ -843,6 +1106,60 @@ class PulsedExpStep(_LoopedPulsedDevice):
         y += 1
         return np.maximum(y, 0.0) * np.where(up, p["a_up"], -np.asarray(p["a_down"]))
 
+
+
+@dataclass(frozen=True)
+class PulsedPiecewiseStep(_LoopedPulsedDevice):
+    r"""Piecewise-linear step device at pulse level (aihwkit ``PiecewiseStepDevice``; C++
+    ``rpu_piecewisestep_device.cpp::update_once``).
+
+    The relative step sizes are given at :math:`m + 1` equally spaced nodes over the element's
+    range :math:`[b_{\min}, b_{\max}]` (``piecewise_up``, ``piecewise_down``, same length). With
+    :math:`s = \max((w - b_{\min})/(b_{\max} - b_{\min})\,m, 0)`, node
+    :math:`i = \min(\lfloor s\rfloor, m - 1)` and :math:`t = \min(s - i, 1)`, one up pulse is
+    :math:`w \leftarrow w + a_+((1-t)v^+_i + t\,v^+_{i+1})(1 + \sigma_c\xi)` and one down pulse
+    :math:`w \leftarrow w - a_-((1-t)v^-_i + t\,v^-_{i+1})(1 + \sigma_c\xi)`, then clip; a single
+    node (aihwkit's default ``[1]``) is a constant step. Mean field:
+    :math:`q_\pm` = the interpolated relative step times :math:`a_\pm/\Delta w_{\min}`; the
+    symmetric point (bisection of G) is meaningful when :math:`q_+ - q_-` changes sign once.
+
+    Parameters
+    ----------
+    piecewise_up, piecewise_down
+        Relative step sizes at the nodes (finite, >= 0, at least one, equal lengths).
+    max_pulses
+        Largest pulse count per element and update (see :class:`PulsedPowStep`).
+
+    The shared parameters are those of :class:`PulsedDevice`.
+    """
+
+    piecewise_up: tuple[float, ...] = (1.0,)
+    piecewise_down: tuple[float, ...] = (1.0,)
+    name = "pulsed_piecewise_step"
+
+    def _check_gammas(self) -> None:
+        up, down = np.asarray(self.piecewise_up, float), np.asarray(self.piecewise_down, float)
+        if up.ndim != 1 or up.size < 1 or up.shape != down.shape:
+            raise ValueError("piecewise_up and piecewise_down must be non-empty sequences of equal"
+                             f" length, got {self.piecewise_up!r}, {self.piecewise_down!r}")
+        if not (np.all(np.isfinite(up)) and np.all(np.isfinite(down)) and up.min() >= 0
+                and down.min() >= 0):
+            raise ValueError("piecewise_up and piecewise_down must be finite and >= 0, got"
+                             f" {self.piecewise_up!r}, {self.piecewise_down!r}")
+        object.__setattr__(self, "piecewise_up", tuple(float(v) for v in up))
+        object.__setattr__(self, "piecewise_down", tuple(float(v) for v in down))
+
+    def _step(self, w: np.ndarray, up: np.ndarray | bool, p: dict[str, ArrayLike]) -> np.ndarray:
+        vu = np.asarray(self.piecewise_up)
+        vd = np.asarray(self.piecewise_down)
+        m = vu.size - 1
+        if m == 0:
+            return np.where(up, p["a_up"] * vu[0], -np.asarray(p["a_down"]) * vd[0]) * np.ones_like(w)
+        s = np.maximum((w - p["b_min"]) / np.subtract(p["b_max"], p["b_min"]) * m, 0.0)
+        i = np.minimum(np.floor(s), m - 1).astype(int)
+        t = np.minimum(s - i, 1.0)
+        val = np.where(up, (1 - t) * vu[i] + t * vu[i + 1], (1 - t) * vd[i] + t * vd[i + 1])
+        return val * np.where(up, p["a_up"], -np.asarray(p["a_down"]))
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,8 @@ class TikiTakaState(NamedTuple):
         Index of the next column to transfer (cyclic over the last axis).
     W_read, P_read
         Apparent (read) weights of W and P when their device has write noise (aihwkit
-        ``write_noise_std``, :meth:`sim.pulsed.PulsedDevice.apparent`): redrawn whenever that
-        array is written; ``None`` (the default, always without write noise) means W, P.
+        ``write_noise_std``, :meth:`sim.pulsed.PulsedDevice.apparent`): redrawn on the elements
+        a write of that array touched; ``None`` (the default, always without write noise) means W, P.
     """
 
     W: np.ndarray
@@ -202,7 +202,8 @@ class TikiTaka:
         b = per_run(self.beta, R, "beta", nd)
         P = apply_update(self.device, P, -b * g, rng, self.mode)
         # write noise (optional): P is re-read after every write; the transfer reads P as read
-        P_read = (self.device.apparent(P, rng.substream("write_noise_P"))
+        P_read = (self.device.apparent(P, rng.substream("write_noise_P"), previous=state.P_read,
+                                       before=state.P)
                   if getattr(self.device, "write_noise_std", 0.0) > 0 else None)
         W_read = state.W_read
         k = state.k + 1
@@ -221,7 +222,8 @@ class TikiTaka:
                 increment = np.where(mask, increment, 0.0)
             W = apply_update(self.w_device, W, increment, rng, self.mode)
             if getattr(self.w_device, "write_noise_std", 0.0) > 0:
-                W_read = self.w_device.apparent(W, rng.substream("write_noise_W"))
+                W_read = self.w_device.apparent(W, rng.substream("write_noise_W"),
+                                                previous=state.W_read, before=state.W)
             pointer = (pointer + n) % ncols
         return TikiTakaState(W, P, k, pointer, W_read, P_read)
 

@@ -267,3 +267,79 @@ def alternating_limit(a_plus: float, a_minus: float, bmax: float, bmin: float) -
 def symmetric_point(a_plus: float, a_minus: float, bmax: float, bmin: float) -> float:
     """Numeric ``pulse.symmetric_point``."""
     return float((a_plus - a_minus) / (a_plus / bmax - a_minus / bmin))
+
+
+# --- BL management (aihwkit update_bl_management) -----------------------------------------------
+
+_r = sp.Symbol("r_req", positive=True)  # requested change in units of dw_min, |d|/dw_min
+_L = n  # slots of the pulse train (a positive integer, the symbol n)
+_BL_SRC = ("aihwkit rpu_pulsed_meta_parameter.cpp::performUpdateManagement (BL = ceil(lr x_max"
+           " d_max/dw_min), capped at desired_bl; A = B = sqrt(lr/(dw_min BL)), update management"
+           " A *= sqrt(x_max/d_max), B *= sqrt(d_max/x_max)) and sparse_bit_line_maker.cpp"
+           " (one Bernoulli per slot per row / column); derived here")
+
+
+def _slot_count_moments(p: sp.Expr, q: sp.Expr, slots: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """Mean and variance of the coincidence count of ``slots`` slots, row bit ~ Bernoulli(p),
+    column bit ~ Bernoulli(q), all independent (moments of the product of two 0/1 variables)."""
+    X, Y = sp.symbols("X Y")
+    # E over {0,1}^2 of a polynomial in X, Y
+    def E(expr: sp.Expr) -> sp.Expr:
+        return sum(expr.subs({X: x_, Y: y_}) * (p if x_ else 1 - p) * (q if y_ else 1 - q)
+                   for x_ in (0, 1) for y_ in (0, 1))
+    m1, m2 = E(X * Y), E((X * Y) ** 2)
+    return sp.simplify(slots * m1), sp.simplify(slots * (m2 - m1**2))
+
+
+@register("pulse.bl_management_moments",
+          title="BL-managed pulse train: E n = r, Var n = r(1 - r/L), L = min(ceil(r_max), BL);"
+          " for r_max <= 1 the stochastic rounding of r", kind="derivation")
+def _bl_management_moments() -> Derivation:
+    # the element with the largest request, r = lr x_max d_max/dw_min: after update management its
+    # row and column probabilities are both sqrt(lr x_max d_max/(dw_min L)) = sqrt(r/L)
+    p = sp.sqrt(_r / _L)
+    mean, var = _slot_count_moments(p, p, _L)
+    # an element with request r_ij = lr |x_j d_i|/dw_min: p_j q_i = r_ij/L (p_j = B|x_j|, q_i = A|d_i|)
+    rij, ratio = sp.symbols("r_elem rho_um", positive=True)
+    mean_ij, var_ij = _slot_count_moments(sp.sqrt(rij / _L) * ratio, sp.sqrt(rij / _L) / ratio, _L)
+    # r_max <= 1: L = ceil(r) = 1, and the stochastic rounding floor(r) + Bernoulli(frac) of r < 1
+    # is Bernoulli(r), variance r - r^2
+    var_l1 = var.subs(_L, 1)
+    sr_var = _r - _r**2
+    derived = sp.Matrix([mean, var, mean_ij, var_ij, sp.simplify(var_l1 - sr_var)])
+    expected = sp.Matrix([_r, _r * (1 - _r / _L), rij, rij * (1 - rij / _L), 0])
+    return Derivation(
+        id="pulse.bl_management_moments",
+        title="BL-managed pulse train: E n = r, Var n = r(1 - r/L), L = min(ceil(r_max), BL);"
+        " for r_max <= 1 the stochastic rounding of r",
+        derived=derived,
+        expected=expected,
+        steps=("a coincidence in a slot is X Y, X ~ Bernoulli(p) (row), Y ~ Bernoulli(q) (column),"
+               " independent: E = pq, Var = pq(1 - pq); L independent slots add",
+               "update management sets p = q = sqrt(r_max/L) at the largest element and"
+               " p_j q_i = r_ij/L elsewhere, so E n = r, Var n = r(1 - r/L)",
+               "BL management: L = min(ceil(r_max), BL): for r_max <= 1, L = 1 and n ~ Bernoulli(r),"
+               " the stochastic rounding of r (variance r(1 - r)); a fixed train (L = BL = 31) has"
+               " Var n = r(1 - r/31), about r"),
+        provenance=Provenance(_BL_SRC, "derived",
+                              "sim.pulsed.PulsedDevice.pulse_counts draws each element's marginal"
+                              " Binomial(L, r/L) (no row/column correlation);"
+                              " PulsedLinearStep.pulsed_update_outer draws the slots"),
+    )
+
+
+def bl_count_moments(r: float, bl: int, *, managed: bool = True,
+                     r_max: float | None = None) -> tuple[float, float]:
+    r"""Mean and variance of the pulse count of one element requesting :math:`r = |d|/\Delta
+    w_{\min}` (``pulse.bl_management_moments``).
+
+    ``managed``: :math:`L = \min(\lceil r_{\max}\rceil, BL)` (``r_max`` defaults to ``r``: the
+    element is the largest request); otherwise :math:`L = BL`. Truncation (:math:`r > L`) gives
+    :math:`n = L` exactly.
+    """
+    if r < 0 or bl < 1:
+        raise ValueError(f"need r >= 0 and bl >= 1, got r={r!r}, bl={bl!r}")
+    rm = r if r_max is None else r_max
+    L = min(max(int(np.ceil(rm)), 1), int(bl)) if managed else int(bl)
+    pq = min(r / L, 1.0)
+    return float(L * pq), float(L * pq * (1 - pq))

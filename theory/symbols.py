@@ -217,6 +217,9 @@ DOMAINS: Mapping[str, Domain] = {
     "delta_TT": POSITIVE, "delta_A": POSITIVE,
     # Fourier index and characteristic-function argument of granularity.gaussian_average
     "kk": COUNT, "t": REAL,
+    # BL management (theory/pulses.py): requested pulses of the largest and of any element, the
+    # update-management ratio sqrt(x_max/d_max)
+    "r_req": POSITIVE, "r_elem": POSITIVE, "rho_um": POSITIVE,
 }
 """Legal values of every symbol of a registered statement, by name (one table for the package).
 

@@ -116,6 +116,17 @@ def not_applicable(name: str, reason: str, measured: float = float("nan"),
     return Check(name, "n/a", predicted, measured, 0.0, 0.0, reason, None)
 
 
+def violated_assumptions(statement: object, **values: object) -> list[str]:
+    """Names of the theory ``statement``'s assumptions that fail on ``values``.
+
+    ``statement`` is a ``theory`` Bound or Derivation; its :meth:`check_assumptions` checks the
+    values against the symbols' domains and each assumption's condition. Assumptions that need a
+    value not given are not counted as violated (they are unchecked). A claim that evaluates a
+    bound at these values reports :func:`not_applicable` when this list is non-empty.
+    """
+    return [c.name for c in statement.check_assumptions(**values).violated]  # type: ignore[attr-defined]
+
+
 Verdict = Literal["pass", "fail", "n/a", "error"]
 #: Verdict of a claim together with its negative control (:func:`row_verdict`): ``broken`` means the
 #: claim's checks hold but its control does not fail, i.e. the checks have lost their power.

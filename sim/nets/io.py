@@ -9,7 +9,11 @@ Perfect IO (the default, aihwkit ``is_perfect=True``) is the exact matrix produc
     u = Q_{\text{DAC}}(\mathrm{clip}(\tilde x / s, \pm b_{in})),\quad
     y = s\, Q_{\text{ADC}}(\mathrm{clip}(W u + \sigma_{out} \xi, \pm b_{out})),
 
-with :math:`\xi \sim N(0, I)` drawn per product, :math:`Q` a uniform quantizer of step
+with :math:`\xi \sim N(0, I)` drawn per product (plus, with ``w_noise > 0``, aihwkit's
+``WeightNoiseType.ADDITIVE_CONSTANT`` weight read noise :math:`\sigma_w\|u\|_2\,\xi'` added to
+:math:`W u` before the output bound: the output-referred form of a fresh
+:math:`W + \sigma_w \Xi` per product, C++ ``forward_backward_pass.cpp::applyOutputWeightNoise``),
+:math:`Q` a uniform quantizer of step
 :math:`2b/(2^{\text{bits}} - 2)` (aihwkit ``inp_res = 1/(2^7 - 2)``, ``out_res = 1/(2^9 - 2)`` relative
 to the range), and :math:`s` the abs-max *noise management* (aihwkit ``NoiseManagementType.ABS_MAX``).
 The transposed product of the backward pass (:math:`W^\top \delta`) gets the same treatment. Defaults
@@ -38,7 +42,7 @@ def _quantize(v: np.ndarray, bound: float, bits: int | None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class IO:
-    """Non-idealities of a tile's forward and backward matrix-vector products.
+    r"""Non-idealities of a tile's forward and backward matrix-vector products.
 
     Parameters
     ----------
@@ -52,6 +56,13 @@ class IO:
         Standard deviation of the additive Gaussian output noise, >= 0 (needs an ``rng``).
     noise_management
         Scale each input vector by its abs-max before the DAC and the output back after the ADC.
+    w_noise
+        aihwkit ``w_noise`` with ``w_noise_type = ADDITIVE_CONSTANT``, >= 0 (0: off, aihwkit's
+        default): each product :math:`W u` gets :math:`\sigma_w \|u\|_2\,\xi'`,
+        :math:`\xi' \sim N(0, I)` per output and per product, i.e. the exact distribution of
+        :math:`(W + \sigma_w\Xi)u` with a fresh Gaussian :math:`\Xi` per product. The 2024 paper's
+        Fig. 1 and Fig. 3/4 scripts inject their gradient noise this way (spec
+        ``exact_training.md`` Sec. 6; :mod:`sim.presets`).
     """
 
     is_perfect: bool = True
@@ -61,6 +72,7 @@ class IO:
     out_bits: int | None = 9
     out_noise: float = 0.06
     noise_management: bool = True
+    w_noise: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("inp_bound", "out_bound"):
@@ -70,6 +82,7 @@ class IO:
             if v is not None:
                 check_int(f"{name} (or None)", v, minimum=2)
         check_real("out_noise", self.out_noise, 0.0)
+        check_real("w_noise", self.w_noise, 0.0)
 
     # -- the two products ------------------------------------------------------------------------
     def forward(self, W: np.ndarray, x: np.ndarray, bias: bool, rng: BatchRNG | None) -> np.ndarray:
@@ -101,10 +114,14 @@ class IO:
             s = 1.0
         u = _quantize(np.clip(x / s, -self.inp_bound, self.inp_bound), self.inp_bound, self.inp_bits)
         y = np.matmul(u, Wt)
+        if (self.out_noise > 0 or self.w_noise > 0) and rng is None:
+            raise ValueError("IO with out_noise > 0 or w_noise > 0 needs an rng (pass rng= to the"
+                             " forward pass)")
+        if self.w_noise > 0:  # ADDITIVE_CONSTANT weight noise, output-referred: sigma_w |u|_2 xi
+            norm = np.sqrt(np.einsum("rbi,rbi->rb", u, u))[..., None]
+            y += (self.w_noise * norm) * rng.normal(y.shape[1:])  # type: ignore[union-attr]
         if self.out_noise > 0:
-            if rng is None:
-                raise ValueError("IO with out_noise > 0 needs an rng (pass rng= to the forward pass)")
-            y += self.out_noise * rng.normal(y.shape[1:])
+            y += self.out_noise * rng.normal(y.shape[1:])  # type: ignore[union-attr]
         y = _quantize(np.clip(y, -self.out_bound, self.out_bound), self.out_bound, self.out_bits)
         return y * s
 

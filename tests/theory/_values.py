@@ -18,7 +18,7 @@ PLAUSIBLE: dict[str, float] = {
     "Sigma": 0.3, "delta_w": 0.003, "k": 2, "Delta_abs": 0.001, "s_Delta": 0.002, "c_W": 0.001,
     "q": 1e-6, "r": 1e-6, "epsilon_step": 0.01, "s2_g": 0.4, "m_P": 0.1, "s2_P": 0.02, "w_W": 0.1,
     "F_TT": 3e-4, "F_A": 6e-4, "S_TT": 0.1, "S_A": 0.01, "delta_TT": 1e-3, "delta_A": 1e-3,
-    "kk": 1, "t": 0.5,
+    "kk": 1, "t": 0.5, "r_req": 2.5, "r_elem": 0.7, "rho_um": 1.3,
 }
 
 

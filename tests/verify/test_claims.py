@@ -14,8 +14,6 @@ IDS = [c.id for c in all_claims()]
 #: Claims whose full mode honestly fails (README claims table, status "fails (full)"). strict=True:
 #: the day one passes, the test says so and the entry (and the README status) must go.
 FULL_MODE_FAILS = {
-    "tt.no_floor": "E_K = A/sqrt(K) + C/K + F fitted on K = 1000..64000 (alpha = beta ~ 1/sqrt(K)) leaves"
-    " Tiki-Taka a floor F = 9.1e-4 +- 1.7e-4 > 0 (about 8 % of Analog SGD's); see verify/claims/tt.py",
     "tt.bound_holds": "the implied constant of rl.corollary1 fitted as a + b/sqrt(K) + g sqrt(K) on"
     " K = 1000..64000 has g = 2.9e-3 +- 8.2e-4 > 0 (it grows slowly with K); see verify/claims/tt.py",
     "pulse.mean_field_gap": "16/17 checks: the one-step spread at dw_min = 2.5e-4 is 3.65 s.e. from the exact"

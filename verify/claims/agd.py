@@ -7,7 +7,7 @@ import numpy as np
 import sim
 import theory
 
-from .._claim import Check, claim, exact, not_applicable, upper
+from .._claim import Check, claim, exact, not_applicable, upper, violated_assumptions
 
 _AGD = {
     "quick": dict(taus=(1.0, 2.0), runs=8, K=1500, Ks=(10, 30, 100, 300, 1000)),
@@ -42,9 +42,11 @@ def noiseless_exact(mode: str, control: bool) -> list[Check]:
         tr = sim.simulate(prob, sim.AnalogSGD(1 / L, sim.SoftBounds(tau)), steps=cfg["K"],
                           seeds=cfg["runs"], w0=w0, noise=noise, record=("grad_norm2",))
         W_max = tr.maxima["w_inf"]
-        if np.any(W_max >= tau):  # the theorem assumes max_k ||W_k||_inf < tau (W* reachable)
+        # the theorem assumes max_k ||W_k||_inf < tau (W* reachable): read from the bound itself
+        bad = violated_assumptions(bound, W_max=W_max, tau=tau)
+        if bad:
             checks.append(not_applicable(f"tau={tau:g}: exact convergence and the bound",
-                                         "saturation reached: W_max >= tau"))
+                                         f"assumption violated: {', '.join(bad)} (W_max >= tau)"))
             continue
         # rounding floor of the gradient: each coordinate of W carries ~eps |W| error, which H
         # maps to ~ L eps max|W| per gradient coordinate; 16 sqrt(D) is a safety margin

@@ -67,7 +67,7 @@ _BRACKET = (1 / 8000, 1 / 100)  # where the derived threshold is searched
 
 
 @functools.cache
-def _floors(mode: str, kind: str, inv_dw: int, block: int) -> np.ndarray:
+def _floors(mode: str, kind: str, inv_dw: float, block: int) -> np.ndarray:
     """Per-run floors (mean f/D over the second half) of ``kind`` at dw_min = tau/inv_dw (0: mean
     field), runs of seed block ``block`` (independent blocks for independent sweep points)."""
     cfg = _CFG[mode]
@@ -110,6 +110,33 @@ def _predictions(mode: str) -> dict[str, object]:
     return dict(dws=dws, x_tt=np.array([t.floor - base.floor for t in tts]),
                 x_a=np.array([a.floor for a in asgds]), warm_tt=warm_tt, warm_a=warm_a,
                 model_mf_floor=base.floor, excesses=excesses)
+
+
+@functools.cache
+def derived_threshold(mode: str) -> tuple[float, float]:
+    r"""The derived granularity threshold dw* of ``mode`` and the s.e. of log dw*.
+
+    dw* is the root of :math:`F_A + X_A(\delta) = F_{TT}(1 + X_{TT}(\delta)/F_{model}(0))`
+    (:func:`theory.granularity.granularity_threshold` on the model excesses of ``tt_stationary`` /
+    ``asgd_stationary``, scaled as in ``tt.granularity_floor``), with the measured mean-field floors
+    :math:`F_{TT}, F_A` of seed block 0; its s.e. propagates theirs through
+    :math:`h = F_A + X_A - F_{TT}(1 + X_{TT}/F_{model}(0))`, :math:`d\log\delta^* = -dh/(\partial h/
+    \partial\log\delta)`. Shared by ``tt.granularity_floor`` and ``tt.no_floor`` (same cache).
+    """
+    pred = _predictions(mode)
+    e_tt_mf, e_a_mf = mean_se(_floors(mode, "tt", 0, 0)), mean_se(_floors(mode, "asgd", 0, 0))
+    m0 = float(pred["model_mf_floor"])
+    scale = e_tt_mf.mean / m0
+
+    def difference(dw: float) -> float:
+        x_tt, x_as = pred["excesses"](dw)
+        return scale * x_tt - x_as
+
+    star = granularity_threshold(e_a_mf.mean - e_tt_mf.mean, difference, *_BRACKET)
+    h = 1e-3
+    dd = (difference(star * np.exp(h)) - difference(star * np.exp(-h))) / (2 * h)
+    ratio_star = 1 + pred["excesses"](star)[0] / m0
+    return star, float(np.hypot(e_a_mf.se, ratio_star * e_tt_mf.se) / abs(dd))
 
 
 def _interp_root(x: np.ndarray, y: np.ndarray) -> int | None:
@@ -212,18 +239,7 @@ def granularity_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
                             f" dw_min (gap {gap:.3g} > 0): no crossing"))
         return checks, details
     scale = e_tt_mf.mean / m0
-
-    def difference(dw: float) -> float:
-        x_tt, x_as = pred["excesses"](dw)
-        return scale * x_tt - x_as
-
-    star = granularity_threshold(gap, difference, *_BRACKET)
-    # s.e. of dw*: h = F_A + X_A - F_TT (1 + X_TT/F_model(0)) = 0; dh/dF_A = 1,
-    # dh/dF_TT = -(1 + X_TT/F_model(0)); d log dw* = -dh / (dh/d log dw)
-    h = 1e-3
-    dd = (difference(star * np.exp(h)) - difference(star * np.exp(-h))) / (2 * h)
-    ratio_star = 1 + pred["excesses"](star)[0] / m0
-    se_star_log = float(np.hypot(e_a_mf.se, ratio_star * e_tt_mf.se) / abs(dd))
+    star, se_star_log = derived_threshold(mode)
     details.update(derived_threshold=star, derived_threshold_se_log=se_star_log)
     i = _interp_root(logx, diff)
     if i is None:

@@ -247,7 +247,8 @@ def _sat(arrays: list[np.ndarray], tau: float) -> tuple[np.ndarray, np.ndarray]:
     "nets.saturation_lower_for_tt",
     title="the array that accumulates gradients is less saturated under Tiki-Taka (P) than under"
     " Analog SGD (W)",
-    statement="After training the tt_beats_asgd network at its small tau, the array the gradients are"
+    statement="Regime: mean-field tiles (sim.SoftBounds, the dw_min -> 0 limit of pulse-level writes)."
+    " After training the tt_beats_asgd network at its small tau, the array the gradients are"
     " written to is less saturated under Tiki-Taka (P, whose P_max/tau enters TT's bound) than under"
     " Analog SGD (W, whose W_max/tau enters its bound; Table 1), measured as the mean |.|/tau over all"
     " tiles (the first moment of Figure 7's saturation histogram; paired seeds, Z = 3 s.e.; the"

@@ -93,9 +93,15 @@ def _one_step(mode: str, sigma_c: float) -> dict:
 
 
 # trajectory level: D = 40 problem, paired runs (common gradient noise) of the pulse-level device,
-# its dw_min -> 0 limit (the pulse flow) and the mean-field map
+# its dw_min -> 0 limit (the pulse flow) and the mean-field map.
+# Quick-mode power of "d(gap)/d(dw_min) > 0" (Z = 3 s.e.): at 48 runs the slope measured over base
+# seeds 0-7 averages ~0.19 with s.e. ~0.056 (expected z ~ 3.4: it failed on 2 of 6 seeds under both
+# stream layouts). The s.e. scales as 1/sqrt(runs) (0.056 at 48, 0.038 at 96, 0.034 at 128 runs,
+# same seeds), so z >= 5 at slope 0.19 needs s.e. <= 0.038, i.e. runs >= 48 (0.056/0.038)^2 ~ 104;
+# 128 runs give expected z ~ 5.6 (P(z < 3) ~ 0.5 %) for ~+2.3 s. Seeds 0-7 at 128 runs: z = 5.5,
+# 6.2, 4.9, 6.2, 4.6, 6.8, 6.4, 5.6 (2026-12-07).
 _TRAJ = {
-    "quick": dict(dws=(2e-4, 4e-4, 8e-4), runs=48, K=3000, alpha=0.03, std=0.1, sigma_c=0.5),
+    "quick": dict(dws=(2e-4, 4e-4, 8e-4), runs=128, K=3000, alpha=0.03, std=0.1, sigma_c=0.5),
     "full": dict(dws=(1e-4, 2e-4, 4e-4, 8e-4), runs=128, K=4000, alpha=0.03, std=0.1, sigma_c=0.5),
 }
 

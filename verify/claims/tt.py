@@ -14,20 +14,46 @@ weighted_fit``, errors inflated by sqrt(chi2/dof) when the scatter exceeds them)
   Analog SGD's c0 must exceed 0 by Z s.e. (its asymptotic error). The log-log slope and the model's
   local exponent d log f / d log alpha = (c1 alpha + 2 c2 alpha^2)/f are reported, not tested.
 * alpha = beta = alpha0 sqrt(K0/K): the averaged squared gradient E_K = A/sqrt(K) + C/K + F (the basis
-  of ``theory.certify.empirical_constants``; ``tt.rate`` predicts F = 0, A > 0), checked the same way.
+  of ``theory.certify.empirical_constants``; ``tt.rate`` predicts F = 0, A > 0), checked the same way,
+  except that F = 0 is tested only where ``tt.rate``'s assumption P_max < tau/sqrt(33) holds on the
+  runs (else not applicable, never a pass; the measured F is reported).
 * the constant implied by a rate form, C_hat(K) = E_K / (its K-dependence at C = 1), is the same basis
   times sqrt(K): a + b/sqrt(K) + g sqrt(K); "does not grow" is g <= Z s.e. (``tt.bound_holds``).
+
+* pulse level (issue 12): the claims above are mean-field (dw_min -> 0). At dw_min = dw*/4, dw* the
+  granularity threshold of ``tt.granularity_floor`` (``granularity.derived_threshold``: the derived
+  excesses of ``theory.granularity`` on that claim's measured mean-field floors), Tiki-Taka's
+  pulse-level floor must lie below Analog SGD's (paired runs, Z s.e.); at 2 dw* the order must flip.
+  The runs are ``tt.granularity_floor``'s (its ``_floors`` cache) on a seed block that claim does not
+  use, so they are independent of the mean-field floors that place dw*.
 
 These replace log-log exponent checks that carried a 0.15 (alpha) / 0.075 (K) "pre-asymptotic
 allowance" fixed after a prototype measured 0.88. The models were specified before any run; the grids
 are geometric with two (quick) or two to four (full) residual degrees of freedom.
-Outcome (README claims table): everything passes in quick mode; in full mode (more runs, K up to
-64000) the fixed-step intercepts c0 of Tiki-Taka and residual learning are zero within Z s.e., but
-Tiki-Taka's rate floor F (9.1e-4 +- 1.7e-4, ~8 % of Analog SGD's) and residual learning's growth
-coefficient g (2.9e-3 +- 8.2e-4) are significantly positive, so ``tt.no_floor`` and
-``tt.bound_holds`` fail in full mode; the test suite records both as strict expected failures.
+Outcome (README claims table): the fixed-step checks pass in quick and full mode (full: c0 =
+7.4e-5 +- 2.9e-5 on alpha 0.0016-0.025). ``tt.bound_holds`` fails in full mode (residual learning's
+growth coefficient g = 2.9e-3 +- 8.2e-4), recorded as a strict expected failure in the test suite.
 Measured exponents, reported in the details only: floor vs step 0.880 +- 0.017 (alpha 0.025-0.1),
 0.912 +- 0.012 (0.0016-0.025); K-slope under alpha = beta ~ 1/sqrt(K) -0.426 +- 0.006.
+
+What the rate-form floor F is (investigated 2026-12-07, after the random-stream change). Tiki-Taka's
+F comes out positive on every seed and grid tried: quick (K 1000-16000, 16 runs) 2.25e-3 +- 4.8e-4
+(20 % of Analog SGD's 1.12e-2), full (K 1000-64000, 32 runs) 8.0e-4 +- 1.6e-4 (7 %), chi2/dof 2.6.
+It is not an asymptotic error: the fixed-step intercept c0 estimates the same zero-step limit and is
+7.4e-5 +- 2.9e-5 (full), 4.4 s.e. below F, and the stationary floor f(alpha) keeps falling linearly
+(f/alpha = 0.35, 0.39, 0.43, 0.47, 0.49 at alpha = 0.1, 0.05, 0.025, 0.0125, 0.00625; 16 runs). Two
+estimates of one limit disagreeing means the rate form is misspecified on these grids, which reach
+large steps (alpha = 0.1 at K = 1000): f/alpha is not affine in alpha there (a quadratic fixed-step
+fit over alpha 0.00625-0.1 leaves c0 = 3.5e-4 +- 0.8e-4, one with an extra alpha^1.5 term c0 =
+-0.9e-4 +- 2.2e-4), and the transient sum K (E_K - tail floor) grows like K^0.59 (5.7 to 67 over
+K 1000-64000) instead of the sqrt(K) = 1/alpha of the basis. F moves with the grid (seed 0, 16 runs:
+2.2e-3 on K 1000-16000, 7.6e-4 on 1000-64000, 0.9e-4 +- 2.4e-4 on 4000-64000; seeds 1, 2 on
+4000-64000: 2.9e-4 +- 2.0e-4, 6.5e-4 +- 2.1e-4). A half-integer power alpha^1.5 (K^-3/4) is
+suggested by ||P|| ~ sqrt(beta) entering the soft-bounds drift -alpha |P| W / tau, but it is not
+derived here, so it is not added to the model (with a free coefficient on five points it would only
+dilute the test). ``tt.rate`` itself guarantees F = 0 only for P_max < tau/sqrt(33) = 0.174, and the
+measured P_max/tau on these runs is 0.37-0.43 (the early transient), so the F = 0 comparison is
+reported as not applicable with the measured F (details ``tt_rate_F``, ``tt_rate_F_over_asgd_F``).
 """
 
 from __future__ import annotations
@@ -45,6 +71,10 @@ from theory.tiki_taka import p_fixed_point_value
 
 from .._claim import Check, claim, close, holds, lower, not_applicable
 from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, weighted_fit
+from .granularity import _CFG as _GRANULARITY_CFG
+from .granularity import _PROBLEM as _GRANULARITY_PROBLEM
+from .granularity import _floors as _granularity_floors
+from .granularity import derived_threshold
 
 _FIT_WHY = (f"{Z:g} s.e. of the weighted least-squares coefficient (per-point errors from the runs,"
             " inflated by sqrt(chi2/dof) if the scatter exceeds them)")
@@ -117,6 +147,19 @@ _NO_FLOOR = {
 _D40 = dict(tau=1.0, std=0.1)
 
 
+# (iii) pulse level: dw_min = factor * dw*, dw* = theory.granularity threshold derived on
+# tt.granularity_floor's problem (``derived_threshold``, cached there). Below it (dw*/4) Tiki-Taka's
+# floor must be under Analog SGD's; at 2 dw* the order flips.
+_PULSE_FACTORS = (0.25, 2.0)
+
+
+def _pulse_block(mode: str) -> int:
+    """Seed block of the pulse-level runs: the first block tt.granularity_floor does not use (its
+    mean-field floors, from which dw* is derived, are block 0, its sweep blocks 1..n), so the runs
+    that test the threshold are independent of those that place it."""
+    return len(_GRANULARITY_CFG[mode]["inv_dw"]) + 1
+
+
 def _two_array(kind: str, a: float, dev: sim.Device, **kw):
     if kind == "tt":
         return sim.TikiTaka(a, a, dev, **kw)
@@ -138,16 +181,17 @@ def _d40_fixed(mode: str, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 @functools.cache
-def _d40_sweep(mode: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
+def _d40_sweep(mode: str, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per K: the runs' averaged squared gradient ``avg`` (K, R) and max over runs of ||P_k||_inf (K,)."""
     cfg = _NO_FLOOR[mode]
     prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40["std"])
     Ks = np.array(cfg["Ks"])
-    avgs = [
+    runs = [
         _drive(prob, _two_array(kind, cfg["alpha0"] * np.sqrt(Ks[0] / K), sim.SoftBounds(_D40["tau"])),
-               steps=int(K), runs=_seeds(cfg["runs"]), noise=noise)["avg"]
+               steps=int(K), runs=_seeds(cfg["runs"]), noise=noise)
         for K in Ks
     ]
-    return Ks, np.array(avgs)
+    return Ks, np.array([r["avg"] for r in runs]), np.array([r["p_max"].max() for r in runs])
 
 
 def _fit(x: np.ndarray, samples: np.ndarray):
@@ -190,19 +234,31 @@ def _no_floor_checks(label: str, fit: Fit, i_zero: int, i_pos: int, names: tuple
 
 @claim(
     "tt.no_floor",
-    title="Tiki-Taka has no asymptotic error: its fitted floor at vanishing step, and the floor term of"
-    " its rate under alpha = beta ~ 1/sqrt(K), are zero, while Analog SGD's are positive",
-    statement="Regime: mean-field (sim.SoftBounds, the dw_min -> 0 limit of pulse-level writes; at pulse"
-    " level a granularity excess is added, see tt.granularity_floor). On the D = 40 least-squares"
+    title="Tiki-Taka has no asymptotic error: its fitted floor at vanishing step is zero, while Analog"
+    " SGD's is positive; the floor term of its rate under alpha = beta ~ 1/sqrt(K) is zero where tt.rate"
+    " applies (P_max < tau/sqrt(33)), else reported; at pulse level below the derived granularity"
+    " threshold dw* its floor is under Analog SGD's, at 2 dw* above",
+    statement="Regime: mean-field for (i)-(ii) (sim.SoftBounds, the dw_min -> 0 limit of pulse-level"
+    " writes); pulse level below the derived granularity threshold for (iii) (sim.PulsedSoftBounds"
+    " with stochastic rounding, dw_min = dw*/4; above the threshold a granularity excess puts"
+    " Tiki-Taka's floor over Analog SGD's, see tt.granularity_floor). On the D = 40 least-squares"
     " problem (tau = 1, Gaussian noise std 0.1), Tiki-Taka with alpha = beta: (i) its stationary"
     " E||grad f||^2, fitted as c0 + c1 alpha + c2 alpha^2 over the"
     " steps, has c0 = 0 and c1 > 0, while Analog SGD's c0 > 0, and it lies below Analog SGD's at the"
     " smallest step; (ii) with alpha = beta = alpha0 sqrt(K0/K) its averaged squared gradient, fitted"
-    " as A/sqrt(K) + C/K + F, has F = 0 and A > 0, while Analog SGD's F > 0 and its log-log slope in K"
-    " is flatter than Tiki-Taka's. Every tolerance is Z = 3 s.e. of a weighted least-squares"
-    " coefficient or of a mean over runs.",
+    " as A/sqrt(K) + C/K + F, has A > 0 and, where the measured P_max satisfies tt.rate's assumption"
+    " P_max < tau/sqrt(33), F = 0 (otherwise that comparison is not applicable and the measured F is"
+    " reported: on this problem P_max/tau ~ 0.4 and F > 0 is a pre-asymptotic misfit of the rate form,"
+    " see the module docstring), while Analog SGD's F > 0 and its log-log slope in K is flatter than"
+    " Tiki-Taka's; (iii) at pulse level (alpha = beta = 0.0125, tt.granularity_floor's runs) with"
+    " dw_min = dw*/4, dw* the derived granularity threshold (theory.granularity.granularity_threshold"
+    " on the measured mean-field floors), Tiki-Taka's stationary floor (mean f/D over the second half)"
+    " is below Analog SGD's (paired"
+    " runs), and at dw_min = 2 dw* the order flips. Every tolerance is Z = 3 s.e. of a weighted"
+    " least-squares coefficient or of a mean"
+    " over runs.",
     reference="arXiv 2406.12774 Thm 4 / Table 1; spec C10; theory tt.rate, tt.step_size;"
-    " theory.certify.empirical_constants (the rate basis)",
+    " theory.certify.empirical_constants (the rate basis); theory.granularity (dw*); issue 12",
     control="replace Tiki-Taka by Analog SGD on the same device (one array, asymmetric drift on W):"
     " the fitted floors c0 and F are then significantly positive",
 )
@@ -217,11 +273,31 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
                         q_asgd.estimate(0), 0.0, reason=_FIT_WHY))
     checks.append(lower(f"Analog SGD floor - {name} floor at alpha={alphas[-1]:g} > 0 (paired runs)",
                         mean_se(asgd_floor[-1] - tt_floor[-1]), 0.0))
-    Ks, tt_avg = _d40_sweep(mode, tt_kind)
-    _, asgd_avg = _d40_sweep(mode, "asgd")
+    Ks, tt_avg, tt_pmax = _d40_sweep(mode, tt_kind)
+    _, asgd_avg, _ = _d40_sweep(mode, "asgd")
     r_tt, r_asgd = _model_fit(_rate_design, Ks, tt_avg), _model_fit(_rate_design, Ks, asgd_avg)
-    checks += _no_floor_checks(f"{name} E_K = A/sqrt(K) + C/K + F (alpha = beta ~ K^-1/2)", r_tt, 2, 0,
-                               ("F", "A"))
+    f_check, a_check = _no_floor_checks(f"{name} E_K = A/sqrt(K) + C/K + F (alpha = beta ~ K^-1/2)", r_tt,
+                                        2, 0, ("F", "A"))
+    # F = 0 is what tt.rate (2406.12774 Thm 4) guarantees, and only under P_max < tau/sqrt(33). Where the
+    # measured P_max violates it the comparison is not applicable (never a pass); the measured F is
+    # reported (module docstring: on this problem it is a pre-asymptotic misfit, not an asymptotic
+    # error). The control (Analog SGD) has no P array and no such assumption: its F is always tested.
+    tau = _D40["tau"]
+    rate = theory.get("tt.rate")
+    sat_ok = [bool(rate.check_assumptions(P_max=float(p), tau=tau, c_noise=1.0)["p_saturation"])
+              for p in tt_pmax]
+    f_est, f_asgd = r_tt.estimate(2), r_asgd.estimate(2)
+    if control or all(sat_ok):
+        checks.append(f_check)
+    else:
+        rho = float(tt_pmax.max()) / tau
+        checks.append(not_applicable(
+            f_check.name, f"tt.rate guarantees F = 0 only if P_max < tau/sqrt(33) = 0.174; measured"
+            f" max_k ||P_k||_inf / tau = {rho:.3f} (33 rho^2 = {33 * rho**2:.2f} >= 1), so the assumption is"
+            f" violated and F = 0 is not tested. Finding: F = {f_est.mean:.2e} +- {f_est.se:.1e}"
+            f" ({f_est.mean / f_asgd.mean:.0%} of Analog SGD's F = {f_asgd.mean:.2e}); chi2/dof ="
+            f" {r_tt.chi2_dof:.2f} on {r_tt.dof} dof", measured=f_est.mean, predicted=0.0))
+    checks.append(a_check)
     checks.append(lower("Analog SGD E_K = A/sqrt(K) + C/K + F: F > 0 (asymptotic error)", r_asgd.estimate(2),
                         0.0, reason=_FIT_WHY))
     fit_k, tt_km, _ = _fit(Ks, tt_avg)
@@ -229,6 +305,24 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     diff = Estimate(fit_asgd.slope - fit_k.slope, float(np.hypot(fit_asgd.se_slope, fit_k.se_slope)), 0)
     checks.append(lower(f"Analog SGD log-log slope in K - {name} slope > 0 (Analog SGD flattens)", diff, 0.0,
                         f"{Z:g} s.e. of the difference of two fitted slopes"))
+    # (iii) pulse level below / above the derived granularity threshold (paired runs on one block)
+    star, star_se_log = derived_threshold(mode)
+    block = _pulse_block(mode)
+    pulse = {}
+    for factor in _PULSE_FACTORS:
+        inv = _GRANULARITY_PROBLEM["tau"] / (factor * star)  # _floors takes dw_min = tau / inv
+        t_f = _granularity_floors(mode, tt_kind, inv, block)
+        a_f = _granularity_floors(mode, "asgd", inv, block)
+        pulse[factor] = dict(dw_min=factor * star, tt_floor=mean_se(t_f), asgd_floor=mean_se(a_f),
+                             asgd_minus_tt=mean_se(a_f - t_f), tt_minus_asgd=mean_se(t_f - a_f))
+    lo, hi = (pulse[f] for f in _PULSE_FACTORS)
+    checks.append(lower(
+        f"pulse level, dw_min = dw*/4 = {lo['dw_min']:.3g} (dw* = {star:.3g} derived): Analog SGD floor -"
+        f" {name} floor > 0 (paired runs)", lo["asgd_minus_tt"], 0.0))
+    checks.append(lower(
+        f"pulse level, dw_min = 2 dw* = {hi['dw_min']:.3g}: {name} floor - Analog SGD floor > 0 (order"
+        " flips above the threshold; paired runs)",
+        hi["tt_minus_asgd"], 0.0))
     fit_a, tt_fm, _ = _fit(alphas, tt_floor)
     fit_asgd_a, _, _ = _fit(alphas, asgd_floor)
     details = {
@@ -243,9 +337,19 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
         "Ks": Ks.tolist(), "tt_avg": tt_km.tolist(), "asgd_avg": asgd_km.tolist(),
         "tt_rate_fit_A_C_F": r_tt.coef.tolist(), "tt_rate_fit_se": r_tt.se.tolist(),
         "tt_rate_fit_chi2_dof": r_tt.chi2_dof,
+        # finding (tested only where tt.rate's assumption holds): F and its share of Analog SGD's F
+        "tt_rate_F": f_est.mean, "tt_rate_F_se": f_est.se, "tt_rate_F_over_asgd_F": f_est.mean / f_asgd.mean,
+        "tt_sweep_p_max_over_tau": (tt_pmax / tau).tolist(), "tt_rate_assumption_holds": sat_ok,
         "asgd_rate_fit_A_C_F": r_asgd.coef.tolist(), "asgd_rate_fit_se": r_asgd.se.tolist(),
         "tt_slope_vs_K": fit_k.slope, "tt_slope_vs_K_se": fit_k.se_slope,
         "asgd_slope_vs_K": fit_asgd.slope, "asgd_slope_vs_K_se": fit_asgd.se_slope,
+        # (iii) pulse level: derived threshold and the paired floors at dw*/4 and 2 dw*
+        "pulse_derived_threshold": star, "pulse_derived_threshold_se_log": star_se_log,
+        "pulse": [dict(factor=f, dw_min=r["dw_min"], tt_floor=r["tt_floor"].mean,
+                       tt_floor_se=r["tt_floor"].se,
+                       asgd_floor=r["asgd_floor"].mean, asgd_floor_se=r["asgd_floor"].se,
+                       asgd_minus_tt=r["asgd_minus_tt"].mean, asgd_minus_tt_se=r["asgd_minus_tt"].se)
+                  for f, r in pulse.items()],
     }
     return checks, details
 
@@ -311,7 +415,9 @@ def _agreement(label: str, p_mean: np.ndarray, pred: np.ndarray, tau: float) -> 
     "tt.p_tracks_scaled_gradient",
     title="P tracks the scaled gradient -tau E[g]/E|g| per coordinate and stays in [-tau, tau];"
     " its saturation grows as the noise vanishes",
-    statement="With W frozen (no transfer) on the D = 40 problem, the time-averaged P of Tiki-Taka on"
+    statement="Regime: mean-field (sim.GeneralizedLinear / sim.SoftBounds, the dw_min -> 0 limit of"
+    " pulse-level writes). "
+    "With W frozen (no transfer) on the D = 40 problem, the time-averaged P of Tiki-Taka on"
     " the soft-bounds device equals the derived conditional-mean fixed point -tau mu_d/m_d"
     " (mu = grad f(W), m_d = E|mu_d + xi_d| in closed form for Gaussian noise), coordinate by"
     " coordinate (projection coefficient 1 and a z^2 test), for noise std 0.3, 0.1, 0.03; |P| never"
@@ -383,7 +489,8 @@ def _sym(mode: str, kind: str) -> np.ndarray:
     "tt.needs_zero_symmetric_point",
     title="Tiki-Taka needs P's symmetric point at zero: with c > 0 its floor grows with c and loses to"
     " Analog SGD",
-    statement="On the 1-D instance with the generalized linear response (symmetric point c tau) on"
+    statement="Regime: mean-field (sim.GeneralizedLinear, the dw_min -> 0 limit of pulse-level writes). "
+    "On the 1-D instance with the generalized linear response (symmetric point c tau) on"
     " both arrays, c in {0, 0.1, 0.2, 0.3}, alpha = beta = 0.01: Tiki-Taka's floor of E|grad f|^2"
     " increases strictly with c (P settles at its symmetric point c tau instead of 0 at a critical"
     " point, tt.p_fixed_point.shifted), it beats Analog SGD at c = 0 and is worse than Analog SGD"
@@ -441,7 +548,9 @@ def _rl(mode: str, c: float) -> tuple[np.ndarray, np.ndarray]:
     "rl.exact_convergence",
     title="residual learning (gamma > 0, zero symmetric point) beats Tiki-Taka (gamma = 0) and its"
     " floor vanishes with the step (fitted floor at zero step = 0)",
-    statement="On the strongly convex D = 40 problem (tau = 1, noise std 0.1, alpha = beta), residual"
+    statement="Regime: mean-field (sim.GeneralizedLinear P, sim.SoftBounds W, the dw_min -> 0 limit of"
+    " pulse-level writes). "
+    "On the strongly convex D = 40 problem (tau = 1, noise std 0.1, alpha = beta), residual"
     " learning with gamma = 0.4 has a lower stationary E||grad f(W)||^2 than gamma = 0 at every step"
     " size (paired runs), gamma = 0.1 lies in between, and the gamma = 0.4 floor, fitted as"
     " c0 + c1 alpha + c2 alpha^2 by weighted least squares, has c0 = 0 within Z = 3 s.e. and c1 > 0:"
@@ -508,7 +617,8 @@ def _bound_runs(mode: str, fixed_step: bool) -> dict:
     "tt.bound_holds",
     title="Tiki-Taka / residual-learning rate forms on measured P_max: C/(1 - k P_max^2/tau^2)"
     " sqrt(Delta_0 sigma^2 L/K) with a constant that does not grow with K",
-    statement="With alpha = beta ~ 1/sqrt(K) (noise-dominated, well-conditioned quadratic, tau = 8),"
+    statement="Regime: mean-field (sim.SoftBounds, the dw_min -> 0 limit of pulse-level writes). "
+    "With alpha = beta ~ 1/sqrt(K) (noise-dominated, well-conditioned quadratic, tau = 8),"
     " the constant implied by each rate form, C_hat(K) = E_K (1 - k rho_K^2) / sqrt(Delta_0 sigma^2 L/K)"
     " with rho_K = max_k ||P_k||_inf / tau measured on the runs (k = 33 for tt.rate, gamma = 0;"
     " k = 1 for rl.corollary1, gamma = 0.4), does not grow with K: fitted by weighted least squares as"
