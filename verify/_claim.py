@@ -475,7 +475,7 @@ def claim(id: str, *, title: str, statement: str, reference: str, control: str,
 
     Examples
     --------
-    >>> from verify import claim, close, get_claim
+    >>> from verify import claim, close, get_claim, unregister
     >>> @claim("doc.two_plus_two", title="2 + 2 = 4", statement="arithmetic",
     ...        reference="none", control="predict 5")
     ... def _(mode, control):
