@@ -311,3 +311,15 @@ def test_pytest_plugin_loads_through_the_pytest11_entry_point(pytester, monkeypa
     res = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--aimc-claims={pkg}.claims",
                                         "-k", "good", timeout=120)
     res.assert_outcomes(passed=1, deselected=3)
+
+
+def test_readme_example_claim_runs_with_module(tmp_path):
+    """The README's "Your own claims" example, as written there, passes with its control failing."""
+    readme = (ROOT / "README.md").read_text()
+    (src,) = [b for b in readme.split("```python\n")[1:] if b.startswith("# mylab/claims.py")]
+    (tmp_path / "mylab").mkdir()
+    (tmp_path / "mylab" / "__init__.py").write_text("")
+    (tmp_path / "mylab" / "claims.py").write_text(src.split("```")[0])
+    out = _verify("run", "--quick", "-q", "--module", "mylab.claims", cwd=tmp_path, env=_env(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "mylab.ideal_mean" in out.stdout and "fails ✓" in out.stdout
