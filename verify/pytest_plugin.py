@@ -62,17 +62,21 @@ def _claims(config: pytest.Config) -> list[Claim]:
     return [found[i] for i in sorted(found)]
 
 
-@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
-    claims = config.stash.get(_CLAIMS_KEY, [])
-    mode = config.getoption("aimc_mode")
-    for cl in claims:
-        item = ClaimItem.from_parent(session, name=cl.id, nodeid=cl.id, claim=cl, mode=mode)
-        why = cl.known_failure(mode)
-        if why:
-            item.add_marker(pytest.mark.xfail(reason=why, strict=True, raises=ClaimFailure))
-        items.append(item)
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """Add one :class:`ClaimItem` per claim to the session's own collection (so the items are
+    counted, deselected by ``-k``/``-m`` and distributed by xdist like any other)."""
+    rep = yield
+    if isinstance(collector, pytest.Session) and rep.passed:
+        config = collector.config
+        mode = config.getoption("aimc_mode")
+        for cl in config.stash.get(_CLAIMS_KEY, []):
+            item = ClaimItem.from_parent(collector, name=cl.id, nodeid=cl.id, claim=cl, mode=mode)
+            why = cl.known_failure(mode)
+            if why:
+                item.add_marker(pytest.mark.xfail(reason=why, strict=True, raises=ClaimFailure))
+            rep.result.append(item)
+    return rep
 
 
 def _report(ev: Evidence) -> str:
