@@ -132,9 +132,6 @@ def _selected(args: argparse.Namespace) -> list[Claim]:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     claims = _selected(args)
-    if not claims:
-        print("no claims registered" + (f" by {', '.join(args.module)}" if args.module else ""))
-        return 0
     width = max(len(c.id) for c in claims)
     for c in claims:
         print(f"{c.id:<{width}}  {c.title}")
@@ -244,10 +241,12 @@ def _preflight(args: argparse.Namespace) -> str | None:
     """Argument problems found before any claim runs (one line), or None."""
     for name in args.module or ():
         try:
-            load_module(name)
+            found = load_module(name)
         except ValueError as err:
             why = err.__cause__
             return f"--module {name}: " + (error_summary(why) if why is not None else str(err))
+        if not found:
+            return f"--module {name}: registers no claim (decorate a function with verify.claim)"
     if args.cmd != "run":
         return None
     for cid in args.ids:

@@ -188,8 +188,9 @@ def test_cli_module_list_and_run(user_module):
 def test_cli_module_errors_are_one_line(user_module):
     path, pkg = user_module
     (path / "bad_mod.py").write_text("raise ImportError('needs torch')\n")
+    (path / "empty_mod.py").write_text("X = 1\n")
     for mod, msg in (("nope_no_such_module", "No module named 'nope_no_such_module'"),
-                     ("bad_mod", "ImportError: needs torch")):
+                     ("bad_mod", "ImportError: needs torch"), ("empty_mod", "registers no claim")):
         for cmd in (["list"], ["run", "--quick"]):
             out = _verify(*cmd, "--module", f"{pkg}.claims", "--module", mod, cwd=path, env=_env(path))
             assert out.returncode == 2 and out.stdout == ""
@@ -259,6 +260,7 @@ def test_pytest_plugin_one_item_per_claim(pytester, monkeypatch, user_module):
     res = _pytest(pytester, monkeypatch, path, f"--aimc-claims={pkg}.claims", "-rA",
                   f"--junitxml={xml}")
     res.assert_outcomes(passed=1, failed=2, xfailed=1)
+    res.stdout.fnmatch_lines(["collected 4 items"])
     out = res.stdout.str()
     assert f"PASSED {pkg}.good" in out and f"XFAIL {pkg}.known - a documented limitation" in out
     assert f"FAILED {pkg}.broken" in out and "broken: the negative control" in out
