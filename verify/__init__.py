@@ -1,17 +1,71 @@
 """Claims: each pairs a theory statement with a simulator measurement, with statistics and a
-negative control. ``python -m verify list`` / ``python -m verify run --quick``."""
+negative control. ``python -m verify list`` / ``python -m verify run --quick``.
 
-from ._claim import Check, Claim, Evidence, all_claims, claim, get_claim
-from .stats import Estimate, Z, mean_se
+Write your own claim with the same pieces the built-in ones use::
+
+    from verify import Estimate, claim, mean_se, upper
+
+    @claim("mylab.floor", title="...", statement="...", reference="...", control="...")
+    def _(mode, control):
+        ...
+        return [upper("E_K <= bound", mean_se(per_run_values), bound)]
+
+and run it with ``python -m verify run --module mylab.claims``, from an entry point of the group
+``aimc_verify.claims``, or as pytest items (``pytest --aimc-claims=mylab.claims``).
+"""
+
+from ._claim import (
+    ENTRY_POINT_GROUP,
+    MODES,
+    Check,
+    Claim,
+    Evidence,
+    all_claims,
+    claim,
+    claims_of,
+    close,
+    exact,
+    get_claim,
+    holds,
+    load_entry_points,
+    load_module,
+    lower,
+    not_applicable,
+    row_verdict,
+    slope,
+    unregister,
+    upper,
+    violated_assumptions,
+)
+from .stats import Estimate, LinearFit, Z, loglog_slope, mean_se, mean_se_rows, weighted_linear_fit
 
 __all__ = [
-           "Check",
-           "Claim",
-           "Estimate",
-           "Evidence",
-           "Z",
-           "all_claims",
-           "claim",
-           "get_claim",
-           "mean_se",
+    "ENTRY_POINT_GROUP",
+    "MODES",
+    "Check",
+    "Claim",
+    "Estimate",
+    "Evidence",
+    "LinearFit",
+    "Z",
+    "all_claims",
+    "claim",
+    "claims_of",
+    "close",
+    "exact",
+    "get_claim",
+    "holds",
+    "load_entry_points",
+    "load_module",
+    "loglog_slope",
+    "lower",
+    "mean_se",
+    "mean_se_rows",
+    "not_applicable",
+    "row_verdict",
+    "slope",
+    "unregister",
+    "upper",
+    "violated_assumptions",
+    "weighted_linear_fit",
 ]

@@ -2,26 +2,33 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from verify import all_claims, get_claim
+from verify import get_claim, load_module
 
-IDS = [c.id for c in all_claims()]
+#: the built-in claims (not those of modules or entry-point plug-ins loaded in this process)
+BUILTIN = load_module("verify.claims")
+IDS = [c.id for c in BUILTIN]
 
-#: Claims whose full mode honestly fails (README claims table, status "fails (full)"). strict=True:
-#: the day one passes, the test says so and the entry (and the README status) must go.
-FULL_MODE_FAILS = {
-    "tt.bound_holds": "the implied constant of rl.corollary1 fitted as a + b/sqrt(K) + g sqrt(K) on"
-    " K = 1000..64000 has g = 2.9e-3 +- 8.2e-4 > 0 (it grows slowly with K); see verify/claims/tt.py",
-    "pulse.mean_field_gap": "16/17 checks: the one-step spread at dw_min = 2.5e-4 is 3.65 s.e. from the exact"
-    " mixture-moment prediction at the claim's fixed seed; independent-seed reruns of that point"
-    " (verify.claims.pulse.spread_rerun) give pooled z = -0.27, so it reads as a rare draw, kept visible",
-}
-FULL_IDS = [pytest.param(i, marks=pytest.mark.xfail(reason=FULL_MODE_FAILS[i], strict=True))
-            if i in FULL_MODE_FAILS else i for i in IDS]
+#: Claims whose full mode honestly fails declare it on the claim (``known_failures``; README claims
+#: table, status "fails (full)"). strict=True: the day one passes, the test says so and the declaration
+#: (and the README status) must go.
+FULL_IDS = [pytest.param(c.id, marks=pytest.mark.xfail(reason=c.known_failure("full"), strict=True))
+            if c.known_failure("full") else c.id for c in BUILTIN]
+
+
+def test_known_full_mode_failures_are_declared_on_their_claims():
+    """The README claims table's "fails (full)" statuses are exactly the declared known failures."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    in_readme = set(re.findall(r"^\| `([\w.]+)` \|.*fails \(full\)", readme, flags=re.M))
+    declared = {c.id for c in BUILTIN if c.known_failure("full")}
+    assert in_readme and declared == in_readme
+    assert not any(c.known_failure("quick") for c in BUILTIN), "quick mode must pass in CI"
 
 
 def _assert_honest(ev):

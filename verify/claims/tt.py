@@ -631,6 +631,8 @@ def _bound_runs(mode: str, fixed_step: bool) -> dict:
     " rl.corollary1",
     control="keep the step fixed (alpha = beta = alpha0 for every K, violating alpha ~ 1/sqrt(K)):"
     " the implied constant grows like sqrt(K) (g significantly positive)",
+    known_failures={"full": "the implied constant of rl.corollary1 fitted as a + b/sqrt(K) + g sqrt(K)"
+                    " on K = 1000..64000 has g = 2.9e-3 +- 8.2e-4 > 0 (it grows slowly with K)"},
 )
 def bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
     d = _bound_runs(mode, control)
