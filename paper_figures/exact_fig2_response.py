@@ -73,7 +73,8 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.4, height=2.8)
     ax = axes[0, 0]
     g, f = data["w_grid"], data["w_fine"]
-    styles = {"ideal": ("0.35", "ideal (symmetric, linear)"), "ald": ("C3", f"soft bounds, τ = {cfg['tau']:g}")}
+    styles = {"ideal": ("0.35", "ideal (symmetric, linear)"),
+              "ald": ("C3", f"soft bounds, τ = {cfg['tau']:g}")}
     for name, (c, label) in styles.items():
         ax.plot(f, data[f"{name}_q_plus"], "-", color=c, lw=1.1, label=f"{label}: +q₊(w)")
         ax.plot(f, -data[f"{name}_q_minus"], "--", color=c, lw=1.1, label=f"{label}: −q₋(w)")
