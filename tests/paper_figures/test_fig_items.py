@@ -67,3 +67,37 @@ def test_loglog_interp_is_exact_on_lines_and_extrapolates():
     f = 3.0 - 2.0 * x
     q = np.array([[-1.0, 0.5, 3.0], [1.5, 4.0, -2.0]])
     np.testing.assert_allclose(_loglog_interp(q, x, f), 3.0 - 2.0 * q)
+
+
+def test_fig2_response_pulse_level_matches_response_functions():
+    from paper_figures import exact_fig2_response as m
+
+    cfg = m.CONFIGS["quick"]
+    d = m.compute(cfg)
+    g, tau = d["w_grid"], cfg["tau"]
+    # one noiseless soft-bounds pulse moves by exactly dw_min q_+-(w) = dw_min (1 -+ w/tau)
+    np.testing.assert_allclose(d["ald_step_up"], 1 - g / tau, atol=1e-9)
+    np.testing.assert_allclose(d["ald_step_down"], -(1 + g / tau), atol=1e-9)
+    np.testing.assert_allclose(d["ideal_step_up"], 1.0, atol=1e-9)
+    np.testing.assert_allclose(d["ideal_step_down"], -1.0, atol=1e-9)
+    # alternating pulses: the ideal device stays within one step of w0, the ALD contracts by
+    # (1 - dw/tau)^2 per pulse pair towards its pair fixed point -dw/(2 - dw/tau) (exact algebra)
+    dw, w0, n = cfg["dw_min"], cfg["w0"], cfg["n_pulses"]
+    assert np.all(np.abs(d["ideal_trajectory"] - w0) <= dw * (1 + 1e-9))
+    after_down = d["ald_trajectory"][2::2]
+    fp = d["ald_pair_fixed_point"]
+    expected = fp + (w0 - fp) * (1 - dw / tau) ** (2 * np.arange(1, n // 2 + 1))
+    np.testing.assert_allclose(after_down, expected, atol=1e-9)
+
+
+def test_fig1_ablation_read_offset_and_variants():
+    from paper_figures import exact_fig1_ablation as m
+
+    cfg = {**m.CONFIGS["quick"], "K": 200, "runs": 3, "alphas": [0.2], "read_draws": 400}
+    d = m.compute(cfg)
+    # Monte Carlo read offset against its closed form, within 4 s.e. of the Monte Carlo mean
+    assert abs(d["read_offset"] - d["read_offset_theory"]) < 4 * d["read_offset_se"]
+    np.testing.assert_allclose(d["preset_read_curve"], d["preset_curve"] + d["read_offset"])
+    for v in m.VARIANTS:
+        assert d[f"{v}_plateau"].shape == (1,) and np.all(d[f"{v}_plateau"] > 0)
+        assert np.all(d[f"{v}_plateau_se"] > 0)
