@@ -40,8 +40,8 @@ def test_mean_pm_prints_a_spread_only_where_one_exists():
 def test_complexity_marks_nonpositive_increments(monkeypatch, tmp_path):
     cfg = pipeline_complexity.FIGURE.config("quick")
     data = pipeline_complexity.compute(cfg)
-    data["K_eps"] = data["K_eps"].copy()
-    data["K_eps"][1, :3] = data["K_eps"][0, :3] - 1.0  # three increments below zero
+    data["increment"] = data["increment"].copy()
+    data["increment"][1, :3] = -1.0  # three increments below zero
     figs = _capture(monkeypatch, pipeline_complexity)
     pipeline_complexity.render(data, cfg, tmp_path)
     ax = figs[0].axes[1]

@@ -1,0 +1,184 @@
+r"""Ablation of the analog plateau of arXiv 2406.12774 Fig. 1: one factor at a time.
+
+The paper's analog curves (aihwkit, spec ``exact_training.md`` Sec. 6, Fig. 1) plateau near
+:math:`10^{-5}` (loss/D) for every alpha; :mod:`paper_figures.exact_fig1_lr` (mean-field device,
+Gaussian noise added to the gradient) plateaus at :math:`10^{-7}`..:math:`3\cdot 10^{-8}`. This
+figure changes one factor at a time from that configuration, on the same problem (``exact_fig1``:
+D = 40, N = 100, un-halved MSE, W_0 = 0) and rates:
+
+(a) ``mf_grad``: mean-field :class:`sim.SoftBounds` (tau = 3), gradient noise std
+    :math:`10^{-2}/\sqrt{40}` per coordinate (exact_fig1_lr's configuration);
+(b) ``pulse_grad``: the preset's pulse-level device (:func:`sim.presets.fig1`: tau = 3,
+    dw_min = 1e-4, BL 800 with BL management, stochastic pulse trains), same gradient noise;
+(c) ``mf_io``: mean-field device, the preset's noise injection instead (IO weight noise
+    ``w_noise`` = :math:`10^{-2}/\sqrt{40}` on the forward and backward products of the tile,
+    :func:`sim.presets.run_least_squares`);
+(b+c) ``preset``: both, i.e. the paper's configuration as recorded by the preset;
+(d) ``preset_read``: the preset, with the loss *read through the tile's noisy forward pass* (as a
+    training script records the loss of its forward pass) instead of the noiseless
+    :math:`f(W_k)`. For additive weight noise drawn afresh per product, the read adds, in
+    expectation, :math:`\sigma_w^2 \frac1N \sum_n \|a_n\|^2` to the MSE independently of W, so
+    the curve is (b+c) plus that offset; the offset is measured by Monte Carlo reads through
+    :class:`sim.nets.layers.Linear` at :math:`W = x^*` (``read_offset``), next to its closed form
+    (``read_offset_theory``). Which loss the paper plots is not recorded in the spec (assumption).
+
+Digital SGD with gradient noise (noiseless loss) is the reference. The plateau of a run is its
+mean (f(W_k) - f*)/D over the last ``tail`` fraction of the iterations; reported: mean and standard
+error over the runs. Quick mode: K = 1500 iterations (the paper: 2500), 8 runs, alpha in
+{0.2, 0.03}; full: K = 2500, 16 runs, the paper's four rates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import sim
+import sim.presets as presets
+from sim._rng import BatchRNG
+from sim.nets.layers import Linear
+
+from ._fidelity import Fidelity
+from ._figure import FigureSpec, save_figure
+from ._style import colors, legend_under, plain_log_ticks, subplots
+
+_BASE = dict(tau=3.0, std=1e-2 / np.sqrt(40), seed=618, tail=0.2, record_every=5, read_draws=2000,
+             paper_plateau=1e-5)
+CONFIGS = {
+    "quick": {**_BASE, "K": 1500, "runs": 8, "alphas": [0.2, 0.03]},
+    "full": {**_BASE, "K": 2500, "runs": 16, "alphas": [0.2, 0.1, 0.05, 0.03]},
+}
+VARIANTS = ("mf_grad", "pulse_grad", "mf_io", "preset", "preset_read", "digital")
+LABELS = {
+    "mf_grad": "(a) mean-field, gradient noise",
+    "pulse_grad": "(b) pulse level, gradient noise",
+    "mf_io": "(c) mean-field, IO weight noise",
+    "preset": "(b+c) pulse level, IO weight noise (preset)",
+    "preset_read": "(d) preset, loss read through noisy forward",
+    "digital": "digital SGD, gradient noise",
+}
+
+
+def _curves(variant: str, alpha: float, cfg: dict) -> np.ndarray:
+    """(f(W_k) - f*)/D of every run, shape ``(runs, n_recorded)``, every ``record_every`` steps."""
+    prob = sim.paper_problem("exact_fig1")
+    preset = presets.fig1(alpha)
+    K, R, every = cfg["K"], cfg["runs"], cfg["record_every"]
+    if variant in ("mf_grad", "pulse_grad", "digital"):
+        opt = {"mf_grad": sim.AnalogSGD(alpha, sim.SoftBounds(cfg["tau"])),
+               "pulse_grad": preset.analog_sgd(alpha),
+               "digital": sim.DigitalSGD(alpha)}[variant]
+        tr = sim.simulate(prob, opt, steps=K, seeds=R, seed=cfg["seed"],
+                          noise=sim.GaussianNoise(cfg["std"]), record=("loss",), record_every=every,
+                          label=f"fig1 ablation {variant} alpha={alpha}")
+        return tr["loss"] / prob.dim
+    opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg["tau"])) if variant == "mf_io" else preset.analog_sgd(alpha)
+    return presets.run_least_squares(preset, opt, steps=K, runs=R, seed=cfg["seed"])[:, ::every]
+
+
+def _read_offset(cfg: dict) -> tuple[float, float, float]:
+    """Mean extra MSE/D of a forward read through the preset's IO at the optimum (Monte Carlo mean,
+    its s.e.) and the closed form :math:`\\sigma_w^2 \\frac1N\\sum_n\\|a_n\\|^2 / D`."""
+    preset = presets.fig1()
+    prob = sim.paper_problem("exact_fig1")
+    A, y = prob.meta["A"], prob.meta["y"]
+    N, D = A.shape
+    n = cfg["read_draws"]
+    x_star = np.linalg.lstsq(A, y, rcond=None)[0]
+    layer = Linear(D, 1, bias=False, io=preset.io)
+    rng = BatchRNG(cfg["seed"], range(n), "exact_fig1_ablation.read")
+    yhat, _ = layer.forward(np.broadcast_to(x_star, (n, 1, D)), np.broadcast_to(A, (n, N, D)), rng)
+    mse = ((yhat[..., 0] - y) ** 2).mean(axis=1) / D - (prob.loss(x_star[None])[0] - prob.f_star) / D
+    theory = preset.io.w_noise**2 * float((A**2).sum(axis=1).mean()) / D
+    return float(mse.mean()), float(mse.std(ddof=1) / np.sqrt(n)), theory
+
+
+def compute(cfg: dict) -> dict:
+    alphas = cfg["alphas"]
+    out: dict = {"alphas": np.array(alphas, float)}
+    offset, offset_se, offset_theory = _read_offset(cfg)
+    out.update(read_offset=offset, read_offset_se=offset_se, read_offset_theory=offset_theory)
+    curves = {v: [_curves(v, a, cfg) for a in alphas] for v in VARIANTS if v != "preset_read"}
+    curves["preset_read"] = [c + offset for c in curves["preset"]]
+    for v in VARIANTS:
+        c = np.array(curves[v])  # (alphas, runs, n)
+        n_tail = max(1, round(cfg["tail"] * c.shape[-1]))
+        per_run = c[..., -n_tail:].mean(axis=-1)  # (alphas, runs)
+        out[f"{v}_plateau"] = per_run.mean(axis=1)
+        se = per_run.std(axis=1, ddof=1) / np.sqrt(per_run.shape[1])
+        if v == "preset_read":  # the offset's own Monte Carlo error, in quadrature
+            se = np.hypot(se, offset_se)
+        out[f"{v}_plateau_se"] = se
+        out[f"{v}_curve"] = c.mean(axis=1)
+    out["k"] = np.arange(out["mf_grad_curve"].shape[-1]) * cfg["record_every"]
+    lines = [f"{LABELS[v]}: " + ", ".join(f"α={a:g}: {m:.3g} ± {s:.2g}" for a, m, s in
+                                          zip(alphas, out[f"{v}_plateau"], out[f"{v}_plateau_se"],
+                                              strict=True)) for v in VARIANTS]
+    lines.append(f"read offset: {offset:.3g} ± {offset_se:.2g} (closed form {offset_theory:.3g})")
+    out["summary"] = "\n".join(lines)
+    return out
+
+
+def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+    print(f"exact_fig1_ablation plateaus (loss/D, mean ± s.e. over {cfg['runs']} runs):\n{data['summary']}")
+    fig, axes = subplots(1, 2, width=3.6, height=2.9)
+    cs = dict(zip(VARIANTS, [*colors(len(VARIANTS) - 1, "plasma"), "0.3"], strict=True))
+    markers = dict(zip(VARIANTS, "osD^vx", strict=True))
+    ax = axes[0, 0]
+    a = data["alphas"]
+    for v in VARIANTS:
+        ax.errorbar(a, data[f"{v}_plateau"], 3 * data[f"{v}_plateau_se"], fmt=markers[v],
+                    color=cs[v], ms=4, capsize=2, lw=0.9, ls="--" if v == "digital" else "-",
+                    label=LABELS[v])
+    ax.axhline(cfg["paper_plateau"], color="k", ls=":", lw=1, label="paper: analog plateau ≈ 1e-5")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain_log_ticks(ax, "x")
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel(f"plateau: mean (f − f*)/D, last {cfg['tail']:.0%}")
+    ax.set_title(f"plateau vs α (bars: ±3 s.e., {cfg['runs']} runs)")
+    legend_under(ax, ncol=1)
+    ax = axes[0, 1]
+    i = int(np.argmin(a))
+    for v in VARIANTS:
+        ax.plot(data["k"], data[f"{v}_curve"][i], color=cs[v], lw=0.9, ls="--" if v == "digital" else "-")
+    ax.axhline(cfg["paper_plateau"], color="k", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel("(f(W_k) − f*)/D, mean over runs")
+    ax.set_title(f"loss curves at α = {a[i]:g} (colours as left)")
+    return save_figure(fig, out_dir, "exact_fig1_ablation")
+
+
+FIGURE = FigureSpec(
+    id="exact_fig1_ablation",
+    title="Fig. 1 analog plateau: mean-field vs pulse level, gradient vs IO weight noise, loss read",
+    reference="arXiv 2406.12774 Fig. 1 (ablation of the analog plateau; S1-SGD-diff-lr.py)",
+    configs=CONFIGS,
+    compute=compute,
+    render=render,
+)
+
+
+FIDELITY = Fidelity(
+    statement=(
+        "Analog SGD on the paper's tile (aihwkit, tau = 3, dw_min = 1e-4, IO weight noise) plateaus"
+        " near 1e-5 (loss/D) for every alpha in {0.2, 0.1, 0.05, 0.03}."
+    ),
+    verdict="deviates",
+    evidence=("figure:exact_fig1_ablation",),
+    regime="pulse level",
+    factor=(
+        "the loss read: only reading the loss through the tile's noisy forward pass (d) lifts the"
+        " plateau to an alpha-independent 2.6e-6..2.9e-6, still ~4x below 1e-5; pulse level (b)"
+        " and IO weight noise (c), alone or together, stay at 5e-8..4e-7"
+    ),
+    notes=(
+        "Quick ablation (K = 1500, 8 runs, alpha 0.2 / 0.03; plateau = mean of the last 20 %, +-"
+        " s.e.): (a) 1.76e-7 +- 1.4e-9 / 3.21e-8 +- 9e-10; (b) 1.99e-7 / 5.33e-8; (c) 3.27e-7 /"
+        " 5.15e-8; (b+c) 3.60e-7 / 7.82e-8; (d) 2.86e-6 / 2.58e-6 (read offset 2.50e-6, closed form"
+        " 2.50e-6); digital 1.60e-7 / 1.94e-8. Full (K = 2500, 16 runs, alpha 0.2..0.03): (b+c)"
+        " 3.46e-7..7.7e-8, (d) 2.85e-6..2.58e-6. Which loss the paper plots is not in the spec."
+    ),
+)
