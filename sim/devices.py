@@ -154,7 +154,11 @@ class SoftBounds(Device):
 
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         # w + d - |d| w / tau, written to allocate as little as possible (hot path)
-        out = np.asarray(np.abs(increment) * w, dtype=float)
+        out = np.abs(increment)
+        if out.shape == np.shape(w) and out.dtype == np.float64:
+            out *= w
+        else:
+            out = np.asarray(out * w, dtype=float)
         out /= -np.asarray(self.tau)
         out += w
         out += increment
