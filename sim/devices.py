@@ -159,7 +159,8 @@ class SoftBounds(Device):
             out *= w
         else:
             out = np.asarray(out * w, dtype=float)
-        out /= -np.asarray(self.tau)
+        tau = self.tau
+        out /= -tau if type(tau) is float else -np.asarray(tau)
         out += w
         out += increment
         return np.clip(out, -self.tau, self.tau, out=out)
