@@ -196,7 +196,7 @@ def simulate(
     fast = (type(problem).grad is Quadratic.grad
             and type(problem).loss_from_grad is Quadratic.loss_from_grad)
     H, w_star = problem.H, problem.w_star
-    diff, grad_buf, loss = np.empty((R, D)), np.empty((R, D)), np.empty(R)
+    diff, grad_buf, loss, zeros_R = np.empty((R, D)), np.empty((R, D)), np.empty(R), np.zeros(R)
     # recording the loss every iteration: it is computed straight into its record, halved at the
     # end (the same product 0.5 * <., .> for every entry); the finiteness check is unaffected
     loss_col = fast and every and "loss" in names
@@ -232,8 +232,9 @@ def simulate(
                 else:
                     loss = problem.loss_from_grad(W, grad_W)
             # a non-finite weight makes the loss non-finite (inf * 0 and nan propagate through
-            # (W - w*) H and the dot product), so the loss alone is checked every iteration
-            if not np.isfinite(loss).all():
+            # (W - w*) H and the dot product), so the loss alone is checked every iteration:
+            # <loss, 0> is 0 if every entry is finite, else nan (0 * inf, 0 * nan), in one call
+            if np.dot(loss, zeros_R) != 0.0:
                 bar.close()
                 w_inf = np.abs(W).max(axis=-1)
                 raise_if_nonfinite("simulate", np.stack([w_inf, loss], axis=1), k, runs,
