@@ -155,7 +155,7 @@ class SoftBounds(Device):
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         # w + d - |d| w / tau, written to allocate as little as possible (hot path)
         out = np.abs(increment)
-        if out.shape == np.shape(w) and out.dtype == np.float64:
+        if type(out) is np.ndarray and out.shape == np.shape(w) and out.dtype == np.float64:
             out *= w
         else:
             out = np.asarray(out * w, dtype=float)
