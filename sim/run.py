@@ -19,6 +19,8 @@ __all__ = ["DEFAULT_RECORD", "Diverged", "initial_weights", "progress_enabled", 
 from .trajectory import MAXIMA, METRICS, Point, Trajectory, _tau_rows
 
 DEFAULT_RECORD = ("loss", "grad_norm2", "sat")
+#: metrics that read w_inf = ||W_k||_inf of every run at every iteration
+_W_INF_METRICS = ("w_inf", "sat", "sat2", "s_ald")
 #: memory that the recorded snapshots of one simulate call may take (checked before running)
 _MAX_RECORD_BYTES = 2 * 2**30
 
@@ -189,8 +191,12 @@ def simulate(
     snap_i = 0
     # the running maximum of |W| is kept per element (one pass per iteration) and reduced over
     # coordinates at the end: max over k of max over d is exact in any order
-    abs_w = np.empty((R, D))
-    max_abs = np.zeros((R, D))
+    # when a metric needs w_inf = max_d |W| per run at every iteration, |W| is written transposed,
+    # (D, R), so that the maximum over d is a reduction over the outer axis (vectorized over runs)
+    need_w_inf = any(m in _W_INF_METRICS for m in names)
+    abs_w = np.empty((D, R) if need_w_inf else (R, D))
+    max_abs = np.zeros_like(abs_w)
+    w_inf_buf = np.empty(R)
     per_point = [m for m in names if m != "loss"]
     # the problem's gradient and loss with preallocated buffers, when they are Quadratic's own
     fast = (type(problem).grad is Quadratic.grad
@@ -239,21 +245,31 @@ def simulate(
                 w_inf = np.abs(W).max(axis=-1)
                 raise_if_nonfinite("simulate", np.stack([w_inf, loss], axis=1), k, runs,
                                    what="weights or loss", hint="lower the step size (alpha)")
-            np.abs(W, out=abs_w)
+            if need_w_inf:
+                np.abs(W.T, out=abs_w)
+                w_inf = np.maximum.reduce(abs_w, axis=0, out=w_inf_buf)
+                peak = w_inf.max()
+            else:
+                np.abs(W, out=abs_w)
+                peak = abs_w.max() if need_sat else 0.0
             np.maximum(max_abs, abs_w, out=max_abs)
-            if need_sat and abs_w.max() >= sat_lo:
-                sat = abs_w.max(axis=-1) / tau_rows
+            if need_sat and peak >= sat_lo:
+                sat = (w_inf if need_w_inf else abs_w.max(axis=-1)) / tau_rows
                 newly = (first_saturated < 0) & (sat >= 1)
                 first_saturated[newly] = k
+            current = {"loss": loss}
             if per_point:
                 point = Point(W, grad_W, loss, device)
-                current = {m: METRICS[m](point) for m in per_point}
-                current["loss"] = loss
-            else:
-                current = {"loss": loss}
+                if need_w_inf:
+                    point._w_inf = w_inf
+                for m in per_point:
+                    if every and m == "grad_norm2":  # METRICS["grad_norm2"], into its record
+                        np.einsum("ij,ij->i", grad_W, grad_W, out=values[m][:, k])
+                    else:
+                        current[m] = METRICS[m](point)
             if snap_i < n and snaps[snap_i] == k:
                 for m in names:
-                    if not (loss_col and m == "loss"):
+                    if not ((loss_col and m == "loss") or (every and m == "grad_norm2")):
                         values[m][:, snap_i] = current[m]
                     if not every:
                         sums[m][:, snap_i] = running[m]
@@ -280,7 +296,7 @@ def simulate(
     bar.close()
     if not np.isfinite(max_abs).all():  # unreachable if the loss check above holds
         raise_if_nonfinite("simulate", max_abs, steps, runs, what="weights")
-    np.max(max_abs, axis=-1, out=maxima["w_inf"])
+    np.max(max_abs, axis=0 if need_w_inf else -1, out=maxima["w_inf"])
     if need_sat:
         # fl(a / tau) is non-decreasing in a, so the maximum of the quotients is the quotient of
         # the maximum, bit for bit
