@@ -391,7 +391,7 @@ class PulsedDevice(Device):
         shape = increment.shape[1:]
         if self.desired_bl is None:
             n = np.floor(x)
-            n += rng.uniform(shape) < (x - n)
+            n += rng.uniform(shape) < np.subtract(x, n, out=x)  # x - n: the fractional part
             return n
         bl = self._bit_length(x)
         x /= bl
