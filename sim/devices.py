@@ -154,8 +154,13 @@ class SoftBounds(Device):
 
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         # w + d - |d| w / tau, written to allocate as little as possible (hot path)
-        out = np.asarray(np.abs(increment) * w, dtype=float)
-        out /= -np.asarray(self.tau)
+        out = np.abs(increment)
+        if type(out) is np.ndarray and out.shape == np.shape(w) and out.dtype == np.float64:
+            out *= w
+        else:
+            out = np.asarray(out * w, dtype=float)
+        tau = self.tau
+        out /= -tau if type(tau) is float else -np.asarray(tau)
         out += w
         out += increment
         return np.clip(out, -self.tau, self.tau, out=out)

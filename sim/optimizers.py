@@ -94,6 +94,8 @@ def per_run(value: float | np.ndarray, runs: int, name: str, ndim: int = 2) -> f
     """A scalar, or one value per run reshaped to ``(runs, 1, ..., 1)`` (``ndim`` axes in all) so
     it broadcasts over weights of shape ``(runs, ...)`` (vectors ``(R, D)``, layer tiles
     ``(R, out, in)``)."""
+    if type(value) is float:  # the common scalar rate, on the per-iteration path
+        return value
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
         return float(arr)
@@ -152,7 +154,10 @@ class DigitalSGD:
 
     def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
-        return WeightState(state.W - a * g)
+        step = a * g
+        if step.shape != state.W.shape:
+            return WeightState(state.W - step)
+        return WeightState(np.subtract(state.W, step, out=step))  # W - a g, one new array
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,10 @@ class AnalogSGD:
 
     def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
-        W = apply_update(self.device, state.W, -a * g, rng, self.mode)
+        if self.mode == "mean_field":  # apply_update's first branch, inlined (hot path)
+            W = self.device.update(state.W, -a * g)
+        else:
+            W = apply_update(self.device, state.W, -a * g, rng, self.mode)
         if _write_noisy(self.device):
             return WeightState(W, self.device.apparent(W, rng.substream("write_noise"),
                                                        previous=state.W_read, before=state.W))

@@ -117,6 +117,14 @@ def _int_power(q: np.ndarray, n: np.ndarray | float, shape: tuple[int, ...]) -> 
         base *= base
 
 
+def _pick(up: np.ndarray, a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """``np.where(up, a, b)``; just ``a`` when ``a`` and ``b`` are the same scalar (a symmetric
+    device), which saves a pass over the weights in the closed-form update."""
+    if type(a) is type(b) and np.ndim(a) == 0 and a == b:
+        return a
+    return np.where(up, a, b)
+
+
 def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarray:
     r"""Exact :math:`\mathrm{Binomial}(n, p)` draws by inverse CDF, one uniform ``u`` per draw.
 
@@ -383,7 +391,7 @@ class PulsedDevice(Device):
         shape = increment.shape[1:]
         if self.desired_bl is None:
             n = np.floor(x)
-            n += rng.uniform(shape) < (x - n)
+            n += rng.uniform(shape) < np.subtract(x, n, out=x)  # x - n: the fractional part
             return n
         bl = self._bit_length(x)
         x /= bl
@@ -582,19 +590,20 @@ class PulsedLinearStep(PulsedDevice):
         """
         w = np.asarray(w, dtype=float)
         bound = np.where(up, self._t_up, self._t_down)
-        logf = np.where(up, self._log_up, self._log_down)
-        nl = n * logf
-        gain = -np.expm1(nl)
+        nl = n * _pick(up, self._log_up, self._log_down)
+        # e = -g = expm1(n log): w' = w + (T - w) g is computed as w + (w - T) e, the same numbers
+        # (both factors negated exactly), one pass less
+        e = np.expm1(nl)
         if self.dw_min_std > 0 and self.mult_noise:
             # the factor 1 - g: mean exp(n log), second moment exp(n log2)
-            sd = np.exp(n * np.where(up, self._log2_up, self._log2_down))
+            sd = np.exp(n * _pick(up, self._log2_up, self._log2_down))
             sd -= np.exp(2 * nl)
             np.maximum(sd, 0.0, out=sd)
             np.sqrt(sd, out=sd)
             sd *= rng.normal(w.shape[1:])
-            gain -= sd
-        out = bound - w
-        out *= gain
+            e += sd  # g - sd = -(e + sd)
+        out = np.subtract(w, bound, out=bound) if bound.shape == w.shape else w - bound
+        out *= e
         out += w
         if self.dw_min_std > 0 and not self.mult_noise:
             var = np.where(up, self._addvar_up, self._addvar_down) * -np.expm1(2 * nl)

@@ -11,14 +11,16 @@ from tqdm.auto import tqdm
 
 from ._checks import Diverged, as_real_array, check_int, check_runs, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .noise import Noise, NoNoise
+from .noise import GaussianNoise, Noise, NoNoise, RademacherNoise
 from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
 
 __all__ = ["DEFAULT_RECORD", "Diverged", "initial_weights", "progress_enabled", "simulate"]
-from .trajectory import MAXIMA, METRICS, Point, Trajectory
+from .trajectory import MAXIMA, METRICS, Point, Trajectory, _tau_rows
 
 DEFAULT_RECORD = ("loss", "grad_norm2", "sat")
+#: metrics that read w_inf = ||W_k||_inf of every run at every iteration
+_W_INF_METRICS = ("w_inf", "sat", "sat2", "s_ald")
 #: memory that the recorded snapshots of one simulate call may take (checked before running)
 _MAX_RECORD_BYTES = 2 * 2**30
 
@@ -173,52 +175,138 @@ def simulate(
     snaps.append(steps)
     values = {m: np.empty((R, n)) for m in names}
     sums = {m: np.zeros((R, n)) for m in names}
-    running = {m: np.zeros(R) for m in names}
+    # with a snapshot every iteration the cumulative sums are the running sums of the values,
+    # formed once at the end (np.add.accumulate adds in the same order as the loop would)
+    every = record_every == 1
+    running = {} if every else {m: np.zeros(R) for m in names}
     maxima = {m: np.zeros(R) for m in MAXIMA}
     first_nonfinite = np.full(R, -1)
     first_saturated = np.full(R, -1)
-    need_sat = analog
-    snap_i = 0
+    need_sat = bool(analog)
+    tau_rows = _tau_rows(device, R) if need_sat else None
+    # a run saturates when fl(w_inf / tau) >= 1, so only if some |W| >= tau (1 - 2^-52) at least:
+    # below this threshold (checked on the whole batch at once) no run can newly saturate
+    sat_lo = float(tau_rows.min()) * (1 - 2.0**-50) if need_sat else np.inf
     w_sum = np.zeros((R, D)) if average_from is not None else None
+    snap_i = 0
+    # the running maximum of |W| is kept per element (one pass per iteration) and reduced over
+    # coordinates at the end: max over k of max over d is exact in any order
+    # when a metric needs w_inf = max_d |W| per run at every iteration, |W| is written transposed,
+    # (D, R), so that the maximum over d is a reduction over the outer axis (vectorized over runs)
+    need_w_inf = any(m in _W_INF_METRICS for m in names)
+    abs_w = np.empty((D, R) if need_w_inf else (R, D))
+    max_abs = np.zeros_like(abs_w)
+    w_inf_buf = np.empty(R)
+    per_point = [m for m in names if m != "loss"]
+    # the problem's gradient and loss with preallocated buffers, when they are Quadratic's own
+    fast = (type(problem).grad is Quadratic.grad
+            and type(problem).loss_from_grad is Quadratic.loss_from_grad)
+    H, w_star = problem.H, problem.w_star
+    diff, grad_buf, loss, zeros_R = np.empty((R, D)), np.empty((R, D)), np.empty(R), np.zeros(R)
+    # recording the loss every iteration: it is computed straight into its record, halved at the
+    # end (the same product 0.5 * <., .> for every entry); the finiteness check is unaffected
+    loss_col = fast and every and "loss" in names
+    loss_rec = values["loss"] if loss_col else None
+    own_noise = type(noise) in (GaussianNoise, RademacherNoise)  # sample() returns a new array
 
-    bar = tqdm(total=steps, desc=label or algorithm.name, leave=False,
-               disable=not progress_enabled(progress), mininterval=0.5)
+    show = progress_enabled(progress)
+    bar = tqdm(total=steps, desc=label or algorithm.name, leave=False, disable=not show,
+               mininterval=0.5)
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps + 1):
             x = algorithm.query(state)
-            grad = problem.grad(x)
             W = algorithm.weights(state)
-            grad_W = grad if W is x else problem.grad(W)
-            loss = problem.loss_from_grad(W, grad_W)
-            point = Point(W, grad_W, loss, device)
-            current = {m: METRICS[m](point) for m in names}
-            w_inf = point.w_inf
-            np.maximum(maxima["w_inf"], w_inf, out=maxima["w_inf"])
-            if need_sat:
-                sat = point.sat
-                np.maximum(maxima["sat"], sat, out=maxima["sat"])
-                newly = (first_saturated < 0) & (sat >= 1)
-                first_saturated[newly] = k
-            if not (np.isfinite(w_inf).all() and np.isfinite(loss).all()):
+            if fast and x.shape == diff.shape:
+                # (x - w*) H and 0.5 <W - w*, grad f(W)>, as Quadratic.grad / loss_from_grad
+                np.subtract(x, w_star, out=diff)
+                grad = np.matmul(diff, H, out=grad_buf)
+                if W is x:
+                    grad_W, diff_W = grad, diff
+                else:
+                    diff_W = W - w_star
+                    grad_W = diff_W @ H
+                if loss_col:  # into the record; the factor 1/2 is applied to it at the end
+                    loss = np.einsum("...i,...i->...", diff_W, grad_W, out=loss_rec[:, k])
+                else:
+                    np.einsum("...i,...i->...", diff_W, grad_W, out=loss)
+                    loss *= 0.5
+            else:
+                grad = problem.grad(x)
+                grad_W = grad if W is x else problem.grad(W)
+                if loss_col:  # Quadratic.loss_from_grad without its factor 1/2 (applied at the end)
+                    loss = np.einsum("...i,...i->...", W - w_star, grad_W, out=loss_rec[:, k])
+                else:
+                    loss = problem.loss_from_grad(W, grad_W)
+            # a non-finite weight makes the loss non-finite (inf * 0 and nan propagate through
+            # (W - w*) H and the dot product), so the loss alone is checked every iteration:
+            # <loss, 0> is 0 if every entry is finite, else nan (0 * inf, 0 * nan), in one call
+            if np.dot(loss, zeros_R) != 0.0:
                 bar.close()
+                w_inf = np.abs(W).max(axis=-1)
                 raise_if_nonfinite("simulate", np.stack([w_inf, loss], axis=1), k, runs,
                                    what="weights or loss", hint="lower the step size (alpha)")
+            if need_w_inf:
+                np.abs(W.T, out=abs_w)
+                w_inf = np.maximum.reduce(abs_w, axis=0, out=w_inf_buf)
+                peak = w_inf.max()
+            else:
+                np.abs(W, out=abs_w)
+                peak = abs_w.max() if need_sat else 0.0
+            np.maximum(max_abs, abs_w, out=max_abs)
+            if need_sat and peak >= sat_lo:
+                sat = (w_inf if need_w_inf else abs_w.max(axis=-1)) / tau_rows
+                newly = (first_saturated < 0) & (sat >= 1)
+                first_saturated[newly] = k
+            current = {"loss": loss}
+            if per_point:
+                point = Point(W, grad_W, loss, device)
+                if need_w_inf:
+                    point._w_inf = w_inf
+                for m in per_point:
+                    if every and m == "grad_norm2":  # METRICS["grad_norm2"], into its record
+                        np.einsum("ij,ij->i", grad_W, grad_W, out=values[m][:, k])
+                    else:
+                        current[m] = METRICS[m](point)
             if snap_i < n and snaps[snap_i] == k:
                 for m in names:
-                    values[m][:, snap_i] = current[m]
-                    sums[m][:, snap_i] = running[m]
+                    if not ((loss_col and m == "loss") or (every and m == "grad_norm2")):
+                        values[m][:, snap_i] = current[m]
+                    if not every:
+                        sums[m][:, snap_i] = running[m]
                 snap_i += 1
             if k == steps:
                 break
-            for m in names:
-                running[m] += current[m]
+            if not every:
+                for m in names:
+                    running[m] += current[m]
             if w_sum is not None and k >= average_from:
                 w_sum += W
             xi = noise.sample(noise_rng, D)
-            g = grad if xi is None else grad + xi
+            if xi is None:
+                g = grad
+            elif own_noise and xi.shape == grad.shape:
+                g = np.add(xi, grad, out=xi)
+            else:
+                g = grad + xi
+            if g is grad_buf:  # the step must not keep a view of a buffer reused next iteration
+                g = g.copy()
             state = algorithm.step(state, g, algo_rng)
-            bar.update()
+            if show:
+                bar.update()
     bar.close()
+    if not np.isfinite(max_abs).all():  # unreachable if the loss check above holds
+        raise_if_nonfinite("simulate", max_abs, steps, runs, what="weights")
+    np.max(max_abs, axis=0 if need_w_inf else -1, out=maxima["w_inf"])
+    if need_sat:
+        # fl(a / tau) is non-decreasing in a, so the maximum of the quotients is the quotient of
+        # the maximum, bit for bit
+        np.divide(maxima["w_inf"], tau_rows, out=maxima["sat"])
+    if loss_col:
+        loss_rec *= 0.5
+    if every:
+        for m in names:
+            np.add.accumulate(values[m][:, :-1], axis=1, out=sums[m][:, 1:])
+            sums[m] += 0.0  # the loop's sums start from +0.0: a leading -0.0 becomes +0.0
 
     return Trajectory(
         steps=steps,
