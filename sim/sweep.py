@@ -166,9 +166,22 @@ def run_sweep(
         futures = {ex.submit(_timed, fn, c, s): (c, s) for c, s in todo}
         with path.open("a", newline="") as fh:
             writer = None if header is None else csv.DictWriter(fh, fieldnames=header)
+            failure: BaseException | None = None
             for fut in cf.as_completed(futures):
                 config, seed = futures[fut]
-                out, elapsed = fut.result()  # a failing cell stops the sweep; finished rows stay
+                if fut.cancelled():
+                    continue
+                try:
+                    out, elapsed = fut.result()
+                except Exception as err:
+                    # A failing cell stops the sweep: cells not started are cancelled, cells already
+                    # finished (whatever order as_completed yields them in) are still written, then
+                    # the first error is raised. So an interruption never loses finished work.
+                    if failure is None:
+                        failure = err
+                        for other in futures:
+                            other.cancel()
+                    continue
                 outs = _check_outputs(out, config)
                 row = {"cell": cell_key(config, seed), "seed": seed,
                        **{k: _plain(v) for k, v in sorted(config.items())}, **dict(sorted(outs.items())),
@@ -184,6 +197,8 @@ def run_sweep(
                 fh.flush()
                 os.fsync(fh.fileno())
                 bar.update()
+            if failure is not None:
+                raise failure
     finally:
         bar.close()
         if own:

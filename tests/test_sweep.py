@@ -110,3 +110,30 @@ def test_dask_local_cluster(tmp_path):
     a, b = np.argsort(table["cell"]), np.argsort(local["cell"])
     assert np.array_equal(table["cell"][a], local["cell"][b])
     assert np.allclose(table["floor"][a], local["floor"][b], rtol=1e-12, atol=0)
+
+
+class _SerialExecutor(cf.Executor):
+    """Runs each cell at submit time, so every future is finished before the runner reads any."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except Exception as err:
+            fut.set_exception(err)
+        return fut
+
+
+def test_a_failing_cell_never_loses_finished_cells(tmp_path):
+    # as_completed yields already-finished futures in arbitrary order: the failing cell may come
+    # first. Every successful cell must still be on disk when the error is raised.
+    path = tmp_path / "t.csv"
+    configs = grid(a=[0.5, 1.0, 2.0], b=[1.0, 3.0])
+    FAIL_ON.clear()
+    FAIL_ON.add((2.0, 1))  # a = 2.0, seed 1: two of the twelve cells fail
+    try:
+        with pytest.raises(RuntimeError, match="interrupted"):
+            run_sweep(_toy, configs, 2, path=path, executor=_SerialExecutor())
+    finally:
+        FAIL_ON.clear()
+    assert read_table(path)["cell"].size == 10
