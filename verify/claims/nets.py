@@ -209,6 +209,10 @@ def _final_acc(res: nets.TrainResult, last: int = 3) -> np.ndarray:
     " TT - Analog SGD is positive, each with Z = 3 standard errors over R seeds.",
     reference="arXiv 2406.12774 Figure 5 (FCN) and Thm 4 vs Thm 2-3; spec Sec. 6",
     control="large tau (20): Analog SGD is then close to digital SGD and no longer below Tiki-Taka",
+    known_failures={"full": "1/3 checks (tau = 0.6, MNIST-5k): digital - TT = 6.7 +- 9.6 points and"
+                    " TT - Analog SGD = 16.6 +- 10.5 points: Tiki-Taka stalls in some seeds (the spread"
+                    " over seeds, not the mean, fails both checks; see exact_fig5_mnist); digital -"
+                    " Analog SGD = 23.3 +- 1.6 points holds"},
 )
 def tt_beats_asgd(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _TT[mode]

@@ -140,10 +140,6 @@ def _trajectory_gaps(mode: str) -> dict:
     " pulse.mean_field_limit, pulse.one_step_bias",
     control="predict with the mean-field model itself: zero spread and the bias of U(w, d), which"
     " does not shrink with dw_min",
-    known_failures={"full": "16/17 checks: the one-step spread at dw_min = 2.5e-4 is 3.65 s.e. from the"
-                    " exact mixture-moment prediction at the claim's fixed seed; independent-seed reruns"
-                    " of that point (verify.claims.pulse.spread_rerun) give pooled z = -0.27, so it"
-                    " reads as a rare draw, kept visible"},
 )
 def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _GAP[mode]

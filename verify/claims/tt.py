@@ -559,6 +559,10 @@ def _rl(mode: str, c: float) -> tuple[np.ndarray, np.ndarray]:
     " theory rl.rate, rl.corollary1",
     control="shift P's symmetric point to 0.2 tau (generalized linear response, c = 0.2; Assumption 4"
     " violated): the fitted floor c0 is significantly positive",
+    known_failures={"full": "11/12 checks: the gamma = 0.4 floor fit c0 + c1 alpha + c2 alpha^2 over alpha"
+                    " 0.1..0.00625 gives c0 = 8.2e-5 +- 2.3e-5 (3.5 s.e.); the quadratic floor model is"
+                    " misspecified over this alpha range (as for tt.no_floor's c0 = 7.4e-5 +- 2.9e-5),"
+                    " not resolved"},
 )
 def exact_convergence(mode: str, control: bool) -> tuple[list[Check], dict]:
     alphas, fl = _rl(mode, 0.2 if control else 0.0)
@@ -631,8 +635,6 @@ def _bound_runs(mode: str, fixed_step: bool) -> dict:
     " rl.corollary1",
     control="keep the step fixed (alpha = beta = alpha0 for every K, violating alpha ~ 1/sqrt(K)):"
     " the implied constant grows like sqrt(K) (g significantly positive)",
-    known_failures={"full": "the implied constant of rl.corollary1 fitted as a + b/sqrt(K) + g sqrt(K)"
-                    " on K = 1000..64000 has g = 2.9e-3 +- 8.2e-4 > 0 (it grows slowly with K)"},
 )
 def bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
     d = _bound_runs(mode, control)
