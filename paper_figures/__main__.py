@@ -11,115 +11,33 @@ nothing half-written); 141 the reader of stdout went away (``... | head``).
 
 from __future__ import annotations
 
-import argparse
 import difflib
-import functools
 import logging
-import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from verify._cli import OneLineParser as _Parser
+from verify._cli import cli_guard, nearest_existing, probe_writable
 
 from ._figure import DEFAULT_OUT
 
 PROG = "python -m paper_figures"
 
 
-class _Parser(argparse.ArgumentParser):
-    """``ArgumentParser`` whose errors are one line (``prog: error: ... (see --help)``), exit 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def output_dir_problem(path: Path) -> str | None:
     """Why ``path`` cannot be used (created if needed, then written) as an output directory, or
-    None if it can: checked by creating and removing a probe file in it, or in the nearest existing
-    ancestor when it does not exist yet (so a read-only place is caught even for root)."""
+    None if it can (probed in the nearest existing ancestor when it does not exist yet)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         return "exists and is not a directory"
-    anc = path
-    while not anc.exists():
-        if anc.parent == anc:
-            break
-        anc = anc.parent
+    anc = nearest_existing(path)
     if not anc.is_dir():
         return f"{anc} is not a directory"
-    probe = anc / f".aimc-probe-{os.getpid()}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as err:
-        where = "" if anc == path else f"cannot be created: {anc} is "
-        return f"{where}not writable ({err.strerror})"
-    return None
-
-
-def _install_sigint_handler() -> Callable[[], None]:
-    """Make Ctrl-C raise ``KeyboardInterrupt`` in ordinary code only: a SIGINT that arrives while a
-    finalizer (``__del__``) runs would be printed as "Exception ignored" and lost (seen with tqdm),
-    so it is re-delivered 50 ms later through SIGALRM. Leaves things alone when SIGINT is not
-    Python's default (ignored, or handled by an embedding program). Returns the undo function."""
-    if (not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        return lambda: None
-    saved: dict[str, object] = {}
-
-    def on_interrupt(signum, frame):
-        f = frame
-        while f is not None:
-            if f.f_code.co_name == "__del__":
-                if "alarm" not in saved:
-                    saved["alarm"] = signal.signal(signal.SIGALRM, on_interrupt)
-                signal.setitimer(signal.ITIMER_REAL, 0.05)
-                return
-            f = f.f_back
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_interrupt)
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if "alarm" in saved:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, saved["alarm"])
-
-    return restore
-
-
-def cli_guard(prog: str) -> Callable:
-    """Decorate a CLI ``main(argv) -> int``: Ctrl-C prints one line ``interrupted`` and returns 130;
-    a closed stdout (``| head``) returns 141 quietly (stdout redirected to ``/dev/null`` so the
-    interpreter's final flush cannot fail either)."""
-
-    def wrap(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
-        @functools.wraps(main)
-        def guarded(argv: list[str] | None = None) -> int:
-            restore = _install_sigint_handler()
-            try:
-                rc = main(argv)
-                sys.stdout.flush()
-                return rc
-            except KeyboardInterrupt:
-                if sys.stdout.isatty():
-                    print(flush=True)
-                print(f"{prog}: interrupted", file=sys.stderr, flush=True)
-                return 130
-            except BrokenPipeError:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-                os.close(devnull)
-                return 141
-            finally:
-                restore()
-
-        return guarded
-
-    return wrap
+    problem = probe_writable(anc)
+    if problem and anc != path:
+        return f"cannot be created: {anc} is {problem}"
+    return problem
 
 
 def _fail(message: str, code: int = 2) -> int:

@@ -23,15 +23,11 @@ reader of stdout went away (``... | head``).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import secrets
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from ._claim import (
@@ -45,6 +41,8 @@ from ._claim import (
     load_module,
     row_verdict,
 )
+from ._cli import OneLineParser as _Parser
+from ._cli import cli_guard, nearest_existing, probe_writable
 
 
 def _fmt(x: float | None) -> str:
@@ -205,13 +203,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 PROG = "python -m verify"
 
 
-class _Parser(argparse.ArgumentParser):
-    """``ArgumentParser`` whose errors are one line (``prog: error: ... (see --help)``), exit 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def output_file_problem(path: Path) -> str | None:
     """Why ``path`` cannot be written as a regular file (replacing it if it exists), or None.
 
@@ -223,18 +214,11 @@ def output_file_problem(path: Path) -> str | None:
         return "is a directory"
     if path.exists() and not path.is_file():
         return "exists and is not a regular file"
-    anc = path.parent
-    while not anc.exists() and anc.parent != anc:
-        anc = anc.parent
+    anc = nearest_existing(path.parent)
     if not anc.is_dir():
         return f"{anc} is not a directory"
-    probe = anc / f".aimc-probe-{os.getpid()}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as err:
-        return f"{anc} is not writable ({err.strerror})"
-    return None
+    problem = probe_writable(anc)
+    return f"{anc} is {problem}" if problem else None
 
 
 def _preflight(args: argparse.Namespace) -> str | None:
@@ -261,66 +245,7 @@ def _preflight(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _install_sigint_handler() -> Callable[[], None]:
-    """Make Ctrl-C raise ``KeyboardInterrupt`` in ordinary code only: a SIGINT that arrives while a
-    finalizer (``__del__``) runs would be printed as "Exception ignored" and lost (seen with tqdm),
-    so it is re-delivered 50 ms later through SIGALRM. Leaves things alone when SIGINT is not
-    Python's default (ignored, or handled by an embedding program). Returns the undo function."""
-    if (not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        return lambda: None
-    saved: dict[str, object] = {}
-
-    def on_interrupt(signum, frame):
-        f = frame
-        while f is not None:
-            if f.f_code.co_name == "__del__":
-                if "alarm" not in saved:
-                    saved["alarm"] = signal.signal(signal.SIGALRM, on_interrupt)
-                signal.setitimer(signal.ITIMER_REAL, 0.05)
-                return
-            f = f.f_back
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_interrupt)
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if "alarm" in saved:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, saved["alarm"])
-
-    return restore
-
-
-def _cli_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
-    """Ctrl-C prints one line ``interrupted`` and returns 130; a closed stdout (``| head``)
-    returns 141 quietly (stdout redirected to ``/dev/null`` so the final flush cannot fail)."""
-
-    @functools.wraps(main)
-    def guarded(argv: list[str] | None = None) -> int:
-        restore = _install_sigint_handler()
-        try:
-            rc = main(argv)
-            sys.stdout.flush()
-            return rc
-        except KeyboardInterrupt:
-            if sys.stdout.isatty():
-                print(flush=True)
-            print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
-            return 130
-        except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-            return 141
-        finally:
-            restore()
-
-    return guarded
-
-
-@_cli_guard
+@cli_guard(PROG)
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog=PROG, description="Bound-vs-simulation claims of aimc-verify.")
     sub = parser.add_subparsers(dest="cmd", required=True)
