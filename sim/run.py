@@ -118,8 +118,7 @@ def simulate(
     Returns
     -------
     Trajectory
-        Every recorded value is finite (a divergence raises instead), so ``first_nonfinite`` is
-        always -1 and ``diverged`` always False on a returned trajectory.
+        Every recorded value is finite (a divergence raises :class:`sim.Diverged` instead).
 
     Raises
     ------
@@ -180,7 +179,6 @@ def simulate(
     every = record_every == 1
     running = {} if every else {m: np.zeros(R) for m in names}
     maxima = {m: np.zeros(R) for m in MAXIMA}
-    first_nonfinite = np.full(R, -1)
     first_saturated = np.full(R, -1)
     need_sat = bool(analog)
     tau_rows = _tau_rows(device, R) if need_sat else None
@@ -315,7 +313,6 @@ def simulate(
         sums=sums,
         maxima=maxima,
         final_weights=np.array(algorithm.weights(state)),
-        first_nonfinite=first_nonfinite,
         first_saturated=first_saturated,
         mean_weights=None if w_sum is None else w_sum / (steps - average_from),
         meta={

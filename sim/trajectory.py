@@ -119,8 +119,9 @@ class Trajectory:
         Running maxima over all iterations 0..K of ``w_inf`` / ``sat``, each ``(R,)``.
     final_weights
         Weights after K iterations, ``(R, D)``.
-    first_nonfinite, first_saturated
-        Per run, the first iteration with a non-finite weight / with saturation >= 1 (-1: never).
+    first_saturated
+        Per run, the first iteration with saturation >= 1 (-1: never). (A non-finite weight or loss
+        raises :class:`sim.Diverged` instead of being recorded.)
     mean_weights
         Per-run time average of the weights from ``average_from`` on (``None`` if not asked).
     meta
@@ -133,7 +134,6 @@ class Trajectory:
     sums: dict[str, np.ndarray]
     maxima: dict[str, np.ndarray]
     final_weights: np.ndarray
-    first_nonfinite: np.ndarray
     first_saturated: np.ndarray
     mean_weights: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
@@ -174,11 +174,6 @@ class Trajectory:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         start = int(self.k[np.searchsorted(self.k, self.steps * (1 - fraction))])
         return self.average(name, min(start, self.k[-2]), self.steps)
-
-    @property
-    def diverged(self) -> np.ndarray:
-        """Runs whose weights became non-finite."""
-        return self.first_nonfinite >= 0
 
     @property
     def saturated(self) -> np.ndarray:

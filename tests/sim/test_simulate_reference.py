@@ -63,7 +63,7 @@ def plain_simulate(problem, algorithm, *, steps, seeds, seed=0, noise=None, reco
         state = algorithm.step(state, grad if xi is None else grad + xi, algo_rng)
     return Trajectory(steps=steps, k=np.asarray(snaps), values=values, sums=sums, maxima=maxima,
                       final_weights=np.array(algorithm.weights(state)),
-                      first_nonfinite=np.full(R, -1), first_saturated=first_saturated)
+                      first_saturated=first_saturated)
 
 
 PROB = sim.paper_problem("exact_fig3")
