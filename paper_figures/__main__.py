@@ -1,5 +1,10 @@
 """``python -m paper_figures list`` / ``python -m paper_figures status [--json]`` /
-``python -m paper_figures [ids...|all] [--quick] [--out DIR]``.
+``python -m paper_figures [ids...|all] [--quick] [--out DIR] [--workers N | --scheduler ADDRESS] [-q]``.
+
+``--workers N`` runs the cells of every figure (see :mod:`paper_figures._figure`, "Cells") on a Dask
+``LocalCluster`` of N worker processes, ``--scheduler ADDRESS`` on an existing Dask cluster; the
+default is serial, in this process. The data are the same bits either way. One progress bar over the
+cells (done / cached / running) goes to stderr when it is a terminal; ``-q`` turns it off.
 
 ``status`` prints each figure's fidelity record (paper item, model, verdict, evidence; see
 :mod:`paper_figures.status`), ``--json`` as a JSON list.
@@ -60,7 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="recompute even if cached")
     parser.add_argument("--no-plot", action="store_true", help="compute/cache data only")
     parser.add_argument("--json", action="store_true", help="with 'status': print a JSON list")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="run the figures' cells on a Dask LocalCluster of N processes "
+                             "(default: serial)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the cells on the existing Dask cluster at ADDRESS "
+                             "(e.g. tcp://host:8786)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers must be an integer >= 1, got {args.workers}")
+    if args.workers is not None and args.scheduler is not None:
+        return _fail("give --workers or --scheduler, not both")
     if "status" in args.ids:
         if len(args.ids) > 1:
             return _fail(f"'status' takes no figure ids (got {' '.join(args.ids)})")
@@ -78,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if problem:
             return _fail(f"--out {args.out}: {problem}")
 
-    from ._figure import all_figures, build
+    from ._figure import BuildResult, FigureSpec, all_figures, build_all
 
     figs = all_figures()
     if listing:
@@ -100,18 +116,32 @@ def main(argv: list[str] | None = None) -> int:
     handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
     logger.addHandler(handler)
     t0 = time.perf_counter()
+
+    parallel = args.workers is not None or args.scheduler is not None
+
+    def starting(spec: FigureSpec) -> None:
+        if not parallel:  # serial: the line is completed by report()
+            print(f"{spec.id} ({mode}) ...", end=" ", flush=True)
+
+    def report(res: BuildResult) -> None:
+        how = "cached data" if res.cached else \
+            "computed" + (f" ({res.reason})" if res.reason.startswith("stale") else "")
+        if res.cells and not res.cached:
+            how += f" ({res.cells} cells, {res.cells_cached} cached)"
+        shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
+        print(f"{f'{res.id} ({mode}): ' if parallel else ''}{how}, {res.elapsed:.1f}s -> "
+              f"{', '.join(shown) or res.files[0].parent}", flush=True)
+
+    from sim.sweep import Engine
+
     try:
-        for fid in ids:
-            print(f"{fid} ({mode}) ...", end=" ", flush=True)
-            try:
-                res = build(figs[fid], mode, args.out, force=args.force, render=not args.no_plot)
-            except OSError as err:
-                print("failed", flush=True)
-                return _fail(f"{fid}: cannot write its output: {err}", 1)
-            how = "cached data" if res.cached else \
-                "computed" + (f" ({res.reason})" if res.reason.startswith("stale") else "")
-            shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
-            print(f"{how}, {res.elapsed:.1f}s -> {', '.join(shown) or res.files[0].parent}")
+        with Engine(args.workers, args.scheduler) as engine:
+            build_all([figs[f] for f in ids], mode, args.out, force=args.force,
+                      render=not args.no_plot, executor=engine.executor, slots=engine.slots,
+                      progress=False if args.quiet else None, on_start=starting,
+                      on_result=report)
+    except OSError as err:
+        return _fail(f"cannot write the output: {err}", 1)
     finally:
         logger.removeHandler(handler)
     print(f"{len(ids)} figure(s) in {time.perf_counter() - t0:.1f}s; output in {args.out}")

@@ -38,42 +38,57 @@ def _algos(alpha: float, tau: float) -> dict:
     return {"digital": sim.DigitalSGD(alpha), "analog": sim.AnalogSGD(alpha, sim.SoftBounds(tau))}
 
 
-def compute(cfg: dict) -> dict:
+def cells(cfg: dict) -> list[dict]:
+    """One cell per simulation: the loss curve of each (algorithm, curve alpha) and the floor of
+    each (algorithm, floor alpha)."""
+    return [{"panel": panel, "algorithm": name, "alpha": a}
+            for panel, alphas in (("curve", cfg["curve_alphas"]), ("floor", cfg["floor_alphas"]))
+            for name in ("digital", "analog") for a in alphas]
+
+
+def compute_cell(cfg: dict, cell: dict) -> dict:
+    """A curve cell: the loss/D band and its iterations; a floor cell: the floor's mean and s.e."""
     prob = sim.paper_problem(cfg["problem"])
     D = prob.dim
     noise = sim.GaussianNoise(cfg["std"])
+    name, a = cell["algorithm"], cell["alpha"]
+    if cell["panel"] == "curve":
+        tr = sim.simulate(prob, _algos(a, cfg["tau"])[name], steps=cfg["K"], seeds=cfg["runs"],
+                          seed=cfg["seed"], noise=noise, record=("loss",), record_every=5,
+                          label=f"{name} alpha={a}")
+        return {**summarize(tr["loss"] / D), "k": tr.k}
+    # relax time constants 1/(alpha mu): the loss falls ~8 decades to the floor, so the
+    # burn-in (first half) must be long; the floor is the second-half average
+    K = max(cfg["K"], int(np.ceil(cfg["relax"] / (a * prob.mu))))
+    tr = sim.simulate(prob, _algos(a, cfg["tau"])[name], steps=K, seeds=cfg["runs"],
+                      seed=cfg["seed"], noise=noise, record=("loss",),
+                      record_every=max(1, K // 500), label=f"{name} floor alpha={a}")
+    floor = tr.tail_average("loss", 0.5) / D
+    return {"mean": floor.mean(), "se": floor.std(ddof=1) / np.sqrt(floor.size)}
+
+
+def assemble(cfg: dict, results: list[dict]) -> dict:
+    got = {(c["panel"], c["algorithm"], c["alpha"]): r for c, r in zip(cells(cfg), results, strict=True)}
+    prob = sim.paper_problem(cfg["problem"])
+    D = prob.dim
     out: dict = {}
     for name in ("digital", "analog"):
-        rows = {"mean": [], "lo": [], "hi": []}
-        for a in cfg["curve_alphas"]:
-            tr = sim.simulate(prob, _algos(a, cfg["tau"])[name], steps=cfg["K"], seeds=cfg["runs"],
-                              seed=cfg["seed"], noise=noise, record=("loss",), record_every=5,
-                              label=f"{name} alpha={a}")
-            for k, v in summarize(tr["loss"] / D).items():
-                rows[k].append(v)
-        for k, v in rows.items():
-            out[f"{name}_{k}"] = np.array(v)
-    out["k"] = tr.k
+        for k in ("mean", "lo", "hi"):
+            out[f"{name}_{k}"] = np.array([got["curve", name, a][k] for a in cfg["curve_alphas"]])
+    out["k"] = got["curve", "analog", cfg["curve_alphas"][-1]]["k"]
     for name in ("digital", "analog"):
-        means, ses = [], []
-        for a in cfg["floor_alphas"]:
-            # relax time constants 1/(alpha mu): the loss falls ~8 decades to the floor, so the
-            # burn-in (first half) must be long; the floor is the second-half average
-            K = max(cfg["K"], int(np.ceil(cfg["relax"] / (a * prob.mu))))
-            tr = sim.simulate(prob, _algos(a, cfg["tau"])[name], steps=K, seeds=cfg["runs"],
-                              seed=cfg["seed"], noise=noise, record=("loss",),
-                              record_every=max(1, K // 500), label=f"{name} floor alpha={a}")
-            floor = tr.tail_average("loss", 0.5) / D
-            means.append(floor.mean())
-            ses.append(floor.std(ddof=1) / np.sqrt(floor.size))
-        out[f"{name}_floor"] = np.array(means)
-        out[f"{name}_floor_se"] = np.array(ses)
+        out[f"{name}_floor"] = np.array([got["floor", name, a]["mean"] for a in cfg["floor_alphas"]])
+        out[f"{name}_floor_se"] = np.array([got["floor", name, a]["se"] for a in cfg["floor_alphas"]])
     w_bar = mean_field_fixed_point(prob.H, prob.w_star, cfg["tau"], "gaussian", cfg["std"])
     out["theory_analog_limit"] = quadratic_loss(prob.H, prob.w_star, w_bar) / D
     grid = np.geomspace(min(cfg["floor_alphas"]), max(cfg["floor_alphas"]), 50)
     out["theory_alpha"] = grid
     out["theory_digital"] = np.array([sgd_stationary_loss(prob.H, a, cfg["std"]) / D for a in grid])
     return out
+
+
+def compute(cfg: dict) -> dict:
+    return assemble(cfg, [compute_cell(cfg, cell) for cell in cells(cfg)])
 
 
 def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
@@ -117,6 +132,9 @@ FIGURE = FigureSpec(
     configs=CONFIGS,
     compute=compute,
     render=render,
+    cells=cells,
+    compute_cell=compute_cell,
+    assemble=assemble,
 )
 
 
