@@ -575,8 +575,12 @@ def cell_name(cell: dict) -> str:
     """Directory name of a cell: its values, readable, and 8 hex of the SHA-256 of its canonical
     JSON (so two cells never share a directory)."""
     canon = _canonical_config(cell)
-    slug = "_".join(f"{k}-{v}" for k, v in sorted(json.loads(canon).items()))
-    slug = re.sub(r"[^A-Za-z0-9.+-]+", "-", slug.replace("_", "~")).replace("~", "_")[:60].strip("-_")
+
+    def text(v: object) -> str:
+        return "-".join(map(text, v)) if isinstance(v, list) else str(v)
+
+    slug = "_".join(f"{k}-{text(v)}" for k, v in sorted(json.loads(canon).items()))
+    slug = re.sub(r"[^A-Za-z0-9.+_-]+", "", slug)[:60]
     return f"{slug or 'cell'}-{hashlib.sha256(canon.encode()).hexdigest()[:8]}"
 
 
