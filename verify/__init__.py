@@ -37,6 +37,7 @@ from ._claim import (
     upper,
     violated_assumptions,
 )
+from .devices import ResponseDevice, device_from_response
 from .stats import Estimate, LinearFit, Z, loglog_slope, mean_se, mean_se_rows, weighted_linear_fit
 
 __all__ = [
@@ -47,11 +48,13 @@ __all__ = [
     "Estimate",
     "Evidence",
     "LinearFit",
+    "ResponseDevice",
     "Z",
     "all_claims",
     "claim",
     "claims_of",
     "close",
+    "device_from_response",
     "exact",
     "get_claim",
     "holds",
