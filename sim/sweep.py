@@ -388,8 +388,11 @@ class Engine:
             return self
         import logging
 
-        import distributed
-
+        try:
+            import distributed
+        except ImportError as err:
+            raise ImportError("workers / scheduler need dask.distributed: pip install "
+                              "'aimc-verify[dask]'") from err
         try:
             if self.scheduler is not None:
                 self._client = distributed.Client(self.scheduler, timeout="10s")
