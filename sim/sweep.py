@@ -397,9 +397,12 @@ class Engine:
             if self.scheduler is not None:
                 self._client = distributed.Client(self.scheduler, timeout="10s")
             else:
+                # no dashboard; the scheduler's HTTP server on a free port (never a warning that
+                # 8787 is taken when two runs share a machine)
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR)
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
                 self._client = distributed.Client(self._cluster)
             self.slots = max(1, sum(self._client.nthreads().values()))
             self.executor = self._client.get_executor()
