@@ -234,3 +234,35 @@ def test_bad_engine_arguments_exit_2(argv, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all("--workers" in line for line in err)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_finished_cells(tmp_path):
+    """A real kill: quick Figure 5 (six cells, serial) gets SIGKILL once a cell is on disk; the
+    rerun recomputes only the cells that were not, and gives the bits of an uninterrupted build."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    cells = out / "exact_fig5_mnist" / "quick.cells"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "AIMC_PROGRESS": "0"}
+    argv = [sys.executable, "-m", "paper_figures", "exact_fig5_mnist", "--quick", "--no-plot", "-q",
+            "--out", str(out)]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (cells.exists() and any(not p.name.startswith(".") for p in cells.iterdir())):
+        assert proc.poll() is None and time.monotonic() < deadline, "no cell finished before the end"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    finished = sum(not p.name.startswith(".") for p in cells.iterdir())
+    assert 1 <= finished < 6 and not (out / "exact_fig5_mnist" / "quick").exists()
+    rerun = _run("paper_figures", "exact_fig5_mnist", "--quick", "--no-plot", "-q", "--out", str(out))
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"computed (6 cells, {finished} cached)" in rerun.stdout
+    fresh = build(all_figures()["exact_fig5_mnist"], "quick", tmp_path / "fresh", render=False)
+    resumed = _figure.load_data(out / "exact_fig5_mnist" / "quick" / "data.npz")
+    fresh_data = _figure.load_data(fresh.files[0])
+    timing = {k for k in fresh_data if k.endswith("_seconds")}
+    _same({k: v for k, v in resumed.items() if k not in timing},
+          {k: v for k, v in fresh_data.items() if k not in timing})
