@@ -412,6 +412,8 @@ class Engine:
         return self
 
     def _close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)  # cancels what is still pending
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:
