@@ -118,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     parallel = args.workers is not None or args.scheduler is not None
+    building: list[str] = []  # serial: the figure whose line is open
 
     def starting(spec: FigureSpec) -> None:
         if not parallel:  # serial: the line is completed by report()
             print(f"{spec.id} ({mode}) ...", end=" ", flush=True)
+            building[:] = [spec.id]
 
     def report(res: BuildResult) -> None:
         how = "cached data" if res.cached else \
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
         print(f"{f'{res.id} ({mode}): ' if parallel else ''}{how}, {res.elapsed:.1f}s -> "
               f"{', '.join(shown) or res.files[0].parent}", flush=True)
+        building.clear()
 
     from sim.sweep import Engine
 
@@ -141,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                       progress=False if args.quiet else None, on_start=starting,
                       on_result=report)
     except OSError as err:
-        return _fail(f"cannot write the output: {err}", 1)
+        if building:
+            print("failed", flush=True)
+        return _fail(f"{building[0] if building else 'a figure'}: cannot write its output: {err}", 1)
     finally:
         logger.removeHandler(handler)
     print(f"{len(ids)} figure(s) in {time.perf_counter() - t0:.1f}s; output in {args.out}")
