@@ -1,7 +1,21 @@
-"""Statistics for claims: means with standard errors over runs, weighted fits, log-log slopes.
+r"""Statistics for claims, figures and notebooks: means with standard errors over runs, spreads
+with their standard errors, weighted fits, log-log slopes.
 
 Every tolerance in a claim is built from these: ``Z`` standard errors of a measured quantity, plus
 an explicit model tolerance where the theory is only asymptotic (named in the check's reason).
+This is the one statistics layer of the repository: claims (:mod:`verify.claims`), figures
+(:mod:`paper_figures`) and notebooks take their standard errors and fits from here. It is a leaf:
+importing it loads numpy only (not the claims, ``theory`` or ``sim``).
+
+=========================  ===========================================================================
+:func:`mean_se`            mean and s.e. :math:`s/\sqrt n` of independent samples (one axis)
+:func:`mean_se_rows`       the same per row of a ``(groups, runs)`` array (or along any ``axis``)
+:func:`sd_se_normal`       sample s.d. with the normal-theory s.e. :math:`s/\sqrt{2(n-1)}`
+:func:`variance_se`        second central moment with the distribution-free s.e. from the fourth
+:func:`sd_se`              its square root, s.e. by the delta method
+:func:`weighted_fit`       weighted least squares of a linear model, errors inflated by chi2/dof
+:func:`loglog_slope`       weighted slope of log y on log x
+=========================  ===========================================================================
 """
 
 from __future__ import annotations
@@ -28,23 +42,83 @@ class Estimate:
         return f"{self.mean:.4g} ± {self.se:.2g}"
 
 
-def mean_se(x: np.ndarray, axis: int = 0) -> Estimate:
-    """Mean and standard error of independent samples along ``axis`` (ddof = 1)."""
+def mean_se(x: np.ndarray, axis: int = 0, ddof: int = 1) -> Estimate:
+    r"""Mean and standard error of independent samples along ``axis``.
+
+    .. math:: \bar x = \frac1n\sum_i x_i, \qquad \mathrm{se} = s/\sqrt n, \quad
+        s^2 = \frac{1}{n - \text{ddof}}\sum_i (x_i - \bar x)^2
+
+    ``ddof = 1`` (the default) is the unbiased sample variance; ``ddof = 0`` the plug-in one (used
+    where n is large, e.g. over array elements).
+
+    Examples
+    --------
+    >>> from verify.stats import mean_se
+    >>> e = mean_se([1.0, 2.0, 3.0, 4.0])
+    >>> e.mean, round(e.se, 6), e.n
+    (2.5, 0.645497, 4)
+    """
     x = np.asarray(x, dtype=float)
     n = x.shape[axis]
     if n < 2:
         raise ValueError("need at least two independent runs for a standard error")
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
     if not np.all(np.isfinite(x)):
         raise ValueError("samples contain non-finite values (a run diverged?)")
-    return Estimate(float(np.mean(x, axis=axis)), float(np.std(x, axis=axis, ddof=1) / np.sqrt(n)), n)
+    return Estimate(float(np.mean(x, axis=axis)), float(np.std(x, axis=axis, ddof=ddof) / np.sqrt(n)), n)
 
 
-def mean_se_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row mean and standard error of ``x`` shaped ``(groups, runs)``."""
+def mean_se_rows(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    r"""Means and standard errors :math:`s/\sqrt n` (ddof = 1) along ``axis``, as arrays.
+
+    By default per row of ``x`` shaped ``(groups, runs)``; ``axis=0`` gives them per column (e.g.
+    per coordinate of ``(runs, D)`` samples).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from verify.stats import mean_se_rows
+    >>> m, se = mean_se_rows(np.array([[1.0, 3.0], [2.0, 2.0]]))
+    >>> m.tolist(), se.tolist()
+    ([2.0, 2.0], [1.0, 0.0])
+    """
     x = np.asarray(x, dtype=float)
-    if x.shape[-1] < 2:
+    if x.shape[axis] < 2:
         raise ValueError("need at least two runs per group")
-    return x.mean(axis=-1), x.std(axis=-1, ddof=1) / np.sqrt(x.shape[-1])
+    return x.mean(axis=axis), x.std(axis=axis, ddof=1) / np.sqrt(x.shape[axis])
+
+
+def sd_se_normal(x: np.ndarray) -> Estimate:
+    r"""Sample standard deviation (ddof = 1) of ``x`` (flattened) with its normal-theory standard
+    error :math:`s/\sqrt{2(n-1)}` (exact to first order for normal samples)."""
+    x = np.ravel(np.asarray(x, dtype=float))
+    if x.size < 2:
+        raise ValueError("need at least two samples for a standard deviation")
+    s = float(np.std(x, ddof=1))
+    return Estimate(s, float(np.std(x, ddof=1) / np.sqrt(2 * (x.size - 1))), x.size)
+
+
+def variance_se(x: np.ndarray) -> Estimate:
+    r"""Second central moment :math:`s^2 = \frac1N\sum (x - \bar x)^2` of ``x`` (flattened) with the
+    distribution-free standard error :math:`\sqrt{(m_4 - s^4)/N}` (first order, :math:`m_4` the
+    fourth central moment)."""
+    x = np.ravel(np.asarray(x, dtype=float))
+    c = x - x.mean()
+    s2 = float(np.mean(c * c))
+    m4 = float(np.mean(c**4))
+    return Estimate(s2, float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size)), x.size)
+
+
+def sd_se(x: np.ndarray) -> Estimate:
+    r"""Standard deviation :math:`s = \sqrt{s^2}` (ddof = 0) with the standard error of
+    :func:`variance_se` carried by the delta method, :math:`\mathrm{se}(s^2)/(2s)`."""
+    x = np.ravel(np.asarray(x, dtype=float))
+    c = x - x.mean()
+    s2 = float(np.mean(c * c))
+    m4 = float(np.mean(c**4))
+    s = np.sqrt(s2)
+    return Estimate(float(s), float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size) / (2 * s)), x.size)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sim import BatchRNG
 from theory import devices as tdev
 
 from .._claim import Check, claim, close, exact, holds
-from ..stats import Estimate, Z, mean_se
+from ..stats import Estimate, Z, mean_se, sd_se_normal
 from .tt import _drive
 
 # --- sim.exact_averages -----------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def device_paths(mode: str, control: bool) -> tuple[list[Check], dict]:
                         atol=1e-15, reason="aihwkit C++ populate: a_+ = |g + min(beta, 0)| dw_min,"
                         " a_- = |g - max(beta, 0)| dw_min; float64 rounding"))
     g = a_down / c["dw"]
-    spread = Estimate(float(np.std(g, ddof=1)), float(np.std(g, ddof=1) / np.sqrt(2 * (D - 1))), D)
+    spread = sd_se_normal(g)
     checks.append(close("dtod: s.d. of a_-/dw_min over elements = dw_min_dtod", spread,
                         0.0 if control else c["dtod"],
                         reason=f"{Z:g} x the normal-theory s.e. of a sample s.d., s/sqrt(2(D-1))"))
