@@ -270,8 +270,9 @@ def _schedule_reference(every: int, cols: int) -> np.ndarray:
     " transfer schedule",
     statement="Regime: mean-field (sim.SoftBounds / sim.Ideal, mode = mean_field). Residual learning"
     " (gamma = 0.4, soft-bounds arrays, Gaussian noise) run through"
-    " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' own loop"
-    " (tt._drive, same seeds and streams) to rounding; and with transfer_every = 3 and"
+    " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' recorders"
+    " (tt._drive: sim.Mean over the same run, a running sum against the Trajectory's cumulative"
+    " sums) to rounding; and with transfer_every = 3 and"
     " columns_per_transfer = 2 of 5 columns, noiseless runs on ideal arrays end exactly where the"
     " documented schedule (P update at W + gamma P every step; every 3rd step, 2 columns at a cyclic"
     " pointer) puts them.",
