@@ -38,10 +38,10 @@ import numpy as np
 
 import sim
 import theory
+from sim.stats import mean_se_rows
 from sim.sweep import asgd_floor_cell, grid, run_sweep
 from theory import certify as cert
 from verify.claims.certify import bound_constants
-from verify.stats import mean_se_rows
 
 QUICK = os.environ.get("AIMC_QUICK", "0") == "1"
 OUT = Path(os.environ.get("AIMC_NOTEBOOK_OUT", "notebooks/out")) / "asgd_constants"

@@ -38,7 +38,7 @@ import sim
 import sim.presets as presets
 from sim import BatchRNG
 from sim.nets.layers import Linear
-from verify.stats import mean_se, mean_se_rows
+from sim.stats import mean_se, mean_se_rows
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from verify.stats import mean_se
+from sim.stats import mean_se
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from verify.stats import loglog_slope, mean_se
+from sim.stats import loglog_slope, mean_se
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
@@ -77,7 +77,7 @@ def compute(cfg: dict) -> dict:
             ses.append(e.se)
         out[f"{name}_floor"] = np.array(means)
         out[f"{name}_floor_se"] = np.array(ses)
-        # weighted by the floors' standard errors, as the claims fit them (verify.stats)
+        # weighted by the floors' standard errors, as the claims fit them (sim.stats)
         fit = loglog_slope(cfg["floor_alphas"], means, ses)
         out[f"{name}_floor_slope"] = fit.slope
         out[f"{name}_floor_slope_se"] = fit.se_slope

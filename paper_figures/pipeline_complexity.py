@@ -35,7 +35,7 @@ from scipy.optimize import lsq_linear
 
 import sim
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
-from verify.stats import mean_se_rows
+from sim.stats import mean_se_rows
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

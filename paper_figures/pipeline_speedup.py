@@ -24,7 +24,7 @@ import numpy as np
 import sim
 import theory
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
-from verify.stats import mean_se
+from sim.stats import mean_se
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

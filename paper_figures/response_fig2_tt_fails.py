@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from verify.stats import mean_se_rows
+from sim.stats import mean_se_rows
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
