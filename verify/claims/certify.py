@@ -16,7 +16,7 @@ import theory
 from theory import certify as cert
 
 from .._claim import Check, claim, close, exact, holds, lower, not_applicable, upper
-from ..stats import Estimate, Z, mean_se, weighted_linear_fit
+from ..stats import Estimate, Z, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- certify.linearized_rate_matches_closed_form ----------------------------------------------------
 
@@ -220,7 +220,7 @@ def _curves(mode: str) -> dict[str, _Curve]:
     out = {}
     for key, metric in (("asgd.upper.derived", "grad_norm2"), ("asgd.upper.derived_M", "grad_norm2_M")):
         per = np.array([tr.average(metric, 0, int(k)) for k in Ks])  # (nK, R)
-        m, se = per.mean(axis=1), per.std(axis=1, ddof=1) / np.sqrt(per.shape[1])
+        m, se = mean_se_rows(per)
         out[key] = _Curve(Ks.astype(float), m, se, vals)
     # noiseless Analog GD at alpha = 1/L on the D = 40 problem (deterministic runs: se = 0)
     p40 = sim.paper_problem("exact_fig3")

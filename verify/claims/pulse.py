@@ -22,7 +22,7 @@ from theory.pulses import (
 )
 
 from .._claim import Check, claim, close, lower, slope
-from ..stats import Estimate, Z, loglog_slope, mean_se, weighted_linear_fit
+from ..stats import Estimate, Z, loglog_slope, mean_se, sd_se, weighted_linear_fit
 from .asgd import INSTANCE, _bound_checks
 
 # --- one-step mean-field gap ----------------------------------------------------------------------
@@ -35,17 +35,6 @@ _GAP = {
     "full": dict(w0=0.2, d=0.0517, dws=(4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4), runs=32,
                  elements=50_000, sigma_c=0.3),
 }
-
-
-def _sd_se(x: np.ndarray) -> Estimate:
-    """Sample standard deviation with its standard error from the fourth moment
-    (se(s^2) = sqrt((m4 - s^4)/N), se(s) = se(s^2)/(2 s); distribution-free to first order)."""
-    x = np.ravel(x)
-    c = x - x.mean()
-    s2 = float(np.mean(c * c))
-    m4 = float(np.mean(c**4))
-    s = np.sqrt(s2)
-    return Estimate(float(s), float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size) / (2 * s)), x.size)
 
 
 def _one_update(mode: str, dw: float, sigma_c: float, seed: int,
@@ -73,7 +62,7 @@ def spread_rerun(mode: str, dw: float, seeds) -> list[dict]:
     pred = expected_one_step(cfg["w0"], cfg["d"], dw, dw, 1.0, cfg["sigma_c"])[1]
     out = []
     for seed in seeds:
-        s = _sd_se(_one_update(mode, dw, cfg["sigma_c"], int(seed), "pulse_gap_rerun"))
+        s = sd_se(_one_update(mode, dw, cfg["sigma_c"], int(seed), "pulse_gap_rerun"))
         out.append({"seed": int(seed), "sd": s.mean, "se": s.se, "predicted": pred,
                     "z": (s.mean - pred) / s.se})
     return out
@@ -88,7 +77,7 @@ def _one_step(mode: str, sigma_c: float) -> dict:
         flow = pulse_flow(cfg["w0"], cfg["d"], 1.0, 1.0)
         e = mean_se(out.ravel())
         bias.append(Estimate(e.mean - flow, e.se, e.n))
-        spread.append(_sd_se(out))
+        spread.append(sd_se(out))
     return {"bias": bias, "spread": spread}
 
 
