@@ -13,7 +13,7 @@ import numpy as np
 
 import sim
 import theory
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from theory.pulses import (
     alternating_limit,
     expected_one_step,
