@@ -498,8 +498,8 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
     rows = []
     for c in _delay_certs(mode):
         a_star = float(levin_may_threshold(0 if control else c.delay))
-        label = f"d={c.delay}, eps={c.eps:g}"
-        if c.eps == 0:
+        label = f"d={c.delay}, eps={c.epsilon_sat:g}"
+        if c.epsilon_sat == 0:
             gap = _cond_gap(c.delay, cfg["cond_max"])
             tol = c.width + 10 * gap
             checks.append(exact(f"{label}: certified threshold = 2 cos(d pi/(2d+1))", c.a_cert, a_star,
@@ -523,9 +523,9 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
                                 " 1e-8 for the eigenvalues' sensitivity near the double root"))
         else:
             checks.append(upper(f"{label}: certified threshold <= a*(d)/(1 + eps)", c.a_cert,
-                                a_star / (1 + c.eps), "exact inequality: the uniform gain 1 + eps is one of"
-                                " the switching sequences"))
-        rows.append(dict(delay=c.delay, eps=c.eps, a_cert=c.a_cert, levin_may=a_star,
-                         ratio=c.a_cert * (1 + c.eps) / a_star, solves=len(c.statuses),
+                                a_star / (1 + c.epsilon_sat), "exact inequality: the uniform gain 1 + eps is"
+                                " one of the switching sequences"))
+        rows.append(dict(delay=c.delay, eps=c.epsilon_sat, a_cert=c.a_cert, levin_may=a_star,
+                         ratio=c.a_cert * (1 + c.epsilon_sat) / a_star, solves=len(c.statuses),
                          statuses=sorted({s.split(":")[0] for s in c.statuses})))
     return checks, {"thresholds": rows}

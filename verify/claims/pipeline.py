@@ -397,10 +397,10 @@ def _eps2_slope() -> float:
     leading term of pipeline.async.eps2_coefficient as eps d log K / d eps) means E_K ~ K^(1/q)."""
     import sympy as sp
 
-    from theory.symbols import eps
+    from theory.symbols import epsilon
 
     lead = theory.get("pipeline.async.eps2_coefficient").derived
-    q = sp.simplify(eps * sp.diff(sp.log(lead), eps))
+    q = sp.simplify(epsilon * sp.diff(sp.log(lead), epsilon))
     if not q.is_number or q == 0:
         raise ValueError(f"pipeline.async.eps2_coefficient is not a power of eps (exponent {q})")
     return float(1 / q)
