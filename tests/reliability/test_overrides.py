@@ -70,7 +70,8 @@ def test_field_types_are_checked_when_made():
     cases = [(lambda: Outer(runs=3.0, alphas=()), "Outer.runs must be of type int, got 3.0"),
              (lambda: Outer(runs=True, alphas=()), "Outer.runs must be of type int"),
              (lambda: Outer(runs=3, alphas=[0.1]), "Outer.alphas must be of type tuple[float, ...]"),
-             (lambda: Outer(runs=3, alphas=(), data="cifar"), "Outer.data must be of type 'digits' | 'mnist5k'"),
+             (lambda: Outer(runs=3, alphas=(), data="cifar"),
+              "Outer.data must be of type 'digits' | 'mnist5k'"),
              (lambda: Outer(runs=3, alphas=(), net=0.1), "Outer.net must be of type Inner"),
              (lambda: Inner(lr=0.1, step=2.5), "Inner.step must be of type int | None")]
     for make, needle in cases:
