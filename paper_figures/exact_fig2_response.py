@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
