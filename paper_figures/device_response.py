@@ -22,12 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import sim
-<<<<<<< HEAD
-from sim._rng import BatchRNG
-from verify.config import Config, Modes
-=======
 from sim import BatchRNG
->>>>>>> main
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
