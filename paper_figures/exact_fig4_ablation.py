@@ -116,34 +116,34 @@ def compute(cfg: Settings) -> dict:
     out["tau_pred_bias"] = np.array(pred)
     out["tau_pred_digital_var"] = sgd_stationary_loss(prob.H, p.alpha, p.std) / prob.dim
     # (c) sigma^2
-    p = cfg.sigma_panel
-    prob = sim.paper_problem(p.problem)
+    sp = cfg.sigma_panel
+    prob = sim.paper_problem(sp.problem)
     rows, rows_d = [], []
-    for s2 in p.sigma2:
+    for s2 in sp.sigma2:
         noise = sim.GaussianNoise.from_sigma(np.sqrt(s2), prob.dim)
-        tr, summ = _curves(prob, sim.AnalogSGD(p.alpha, sim.SoftBounds(p.tau)), K=p.K,
+        tr, summ = _curves(prob, sim.AnalogSGD(sp.alpha, sim.SoftBounds(sp.tau)), K=sp.K,
                            runs=runs, seed=seed, noise=noise, label=f"sigma2={s2}")
         rows.append(summ)
-        _, summ = _curves(prob, sim.DigitalSGD(p.alpha), K=p.K, runs=runs, seed=seed,
+        _, summ = _curves(prob, sim.DigitalSGD(sp.alpha), K=sp.K, runs=runs, seed=seed,
                           noise=noise, label=f"digital sigma2={s2}")
         rows_d.append(summ)
     _stack(rows, "sigma", out)
     _stack(rows_d, "sigma_digital", out)
     out["sigma_k"] = tr.k
     # (d) initialization
-    p = cfg.init_panel
-    prob = sim.paper_problem(p.problem)
-    dev = sim.SoftBounds(p.tau)
-    noise = sim.GaussianNoise(p.std)
-    inits = [dev.clip(np.full(prob.dim, c)) for c in p.constants]
-    for n in p.warm_steps:  # digital gradient descent from 0, then written onto the device
+    ip = cfg.init_panel
+    prob = sim.paper_problem(ip.problem)
+    dev = sim.SoftBounds(ip.tau)
+    noise = sim.GaussianNoise(ip.std)
+    inits = [dev.clip(np.full(prob.dim, c)) for c in ip.constants]
+    for n in ip.warm_steps:  # digital gradient descent from 0, then written onto the device
         w = np.zeros((1, prob.dim))
         for _ in range(n):
-            w = w - p.alpha * prob.grad(w)
+            w = w - ip.alpha * prob.grad(w)
         inits.append(dev.clip(w[0]))
     rows, plateau = [], []
     for w0 in inits:
-        tr, summ = _curves(prob, sim.AnalogSGD(p.alpha, dev), K=p.K, runs=runs, seed=seed,
+        tr, summ = _curves(prob, sim.AnalogSGD(ip.alpha, dev), K=ip.K, runs=runs, seed=seed,
                            noise=noise, w0=w0, label="init")
         rows.append(summ)
         plateau.append((tr.tail_average("loss", 0.3) / prob.dim).mean())
@@ -181,24 +181,24 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     ax.set_ylabel("plateau of (f − f*) / D")
     ax.set_title("(b) plateau vs τ")
     legend_under(ax, ncol=1)
-    p = cfg.sigma_panel
+    sp = cfg.sigma_panel
     ax = axes[0, 2]
-    for i, (s2, c) in enumerate(zip(p.sigma2, colors(len(p.sigma2), "plasma"), strict=True)):
+    for i, (s2, c) in enumerate(zip(sp.sigma2, colors(len(sp.sigma2), "plasma"), strict=True)):
         band(ax, data["sigma_k"], data["sigma_mean"][i], data["sigma_lo"][i],
              data["sigma_hi"][i], color=c, label=f"σ²={s2:g}")
         ax.plot(data["sigma_k"], data["sigma_digital_mean"][i], color=c, ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"(c) σ² ablation, τ={p.tau:g} (dashed: digital)")
+    ax.set_title(f"(c) σ² ablation, τ={sp.tau:g} (dashed: digital)")
     legend_under(ax, ncol=2)
-    p = cfg.init_panel
+    ip = cfg.init_panel
     ax = axes[0, 3]
     # constants outside [-tau, tau] are clipped onto the device range, so several give the same
     # initial point (and the same curve): draw each distinct initial point once, naming them all
-    tau = p.tau
+    tau = ip.tau
     groups: dict[float, list[tuple[int, float]]] = {}
-    for i, c in enumerate(p.constants):
+    for i, c in enumerate(ip.constants):
         groups.setdefault(float(np.clip(c, -tau, tau)), []).append((i, c))
     curves = []
     for w0, members in groups.items():
@@ -208,14 +208,14 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
         if clipped:
             lab += f" (and {', '.join(clipped)} clipped to {w0:g})"
         curves.append((members[0][0], lab))
-    curves += [(len(p.constants) + j, f"{n} GD steps") for j, n in enumerate(p.warm_steps)]
+    curves += [(len(ip.constants) + j, f"{n} GD steps") for j, n in enumerate(ip.warm_steps)]
     for (i, lab), c in zip(curves, colors(len(curves), "tab10"), strict=True):
         band(ax, data["init_k"], data["init_mean"][i], data["init_lo"][i], data["init_hi"][i],
              color=c, label=lab, lw=0.9)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"(d) initialization, τ={p.tau:g}")
+    ax.set_title(f"(d) initialization, τ={ip.tau:g}")
     legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig4_ablation")
 

@@ -125,10 +125,13 @@ CONFIGS = Modes(
 
 def _network(kind: str, c: Net) -> tuple[list, nets.Dataset]:
     load = nets.load_digits if c.data == "digits" else nets.load_mnist5k
-    if kind == "fcn":
+    if kind == "fcn" and isinstance(c, FCN):
         return nets.fcn(c.sizes), load("flat")
-    return (nets.lenet(side=c.side, channels=tuple(c.channels), kernels=tuple(c.kernels),
-                       hidden=c.hidden), load("image"))
+    if kind == "cnn" and isinstance(c, CNN):
+        return (nets.lenet(side=c.side, channels=tuple(c.channels), kernels=tuple(c.kernels),
+                           hidden=c.hidden), load("image"))
+    raise ValueError(f"kind must be 'fcn' with FCN settings or 'cnn' with CNN settings, got {kind!r}"
+                     f" with {type(c).__name__}")
 
 
 def optimizer_factory(algorithm: str, tau: float | np.ndarray, c: Net):

@@ -22,7 +22,9 @@ or a value that does not parse is a one-line :class:`ValueError` naming the key 
 keys or the expected type.
 
 While a claim runs with overrides, ``modes[mode]`` returns the overridden instance (see
-:meth:`Modes.overridden`), so the claim's code reads its settings the same way in both cases.
+:meth:`Modes.overridden`), so the claim's code reads its settings the same way in both cases. A
+function memoised on ``mode`` must then use :func:`config_cache` (not ``functools.cache``), whose
+key includes the overrides in effect.
 
 Examples
 --------
@@ -47,10 +49,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import numbers
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, Generic, Literal, TypeVar, Union
 
@@ -303,6 +306,51 @@ class Modes(Generic[C]):
             yield config
         finally:
             _ACTIVE.reset(token)
+
+
+def _active_key() -> tuple:
+    active = _ACTIVE.get() or {}
+    return tuple(sorted(((k, m, c) for k, d in active.items() for m, c in d.items()),
+                        key=lambda t: (t[0], t[1])))
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def config_cache(fn: _F) -> _F:
+    """``functools.cache`` for functions that read settings through :class:`Modes`: the key is the
+    arguments *and* the overrides in effect (:meth:`Modes.overridden`), so a run with ``--set`` is
+    never served a result computed with other settings. ``cache_clear`` is kept.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class N(Config):
+    ...     n: int
+    >>> NS = Modes(quick=N(1), full=N(2))
+    >>> @config_cache
+    ... def total(mode):
+    ...     return NS[mode].n * 10
+    >>> total("quick")
+    10
+    >>> with NS.overridden("quick", N(5)):
+    ...     total("quick")
+    50
+    >>> total("quick")
+    10
+    """
+
+    @functools.cache
+    def cached(_active: tuple, *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return cached(_active_key(), *args, **kwargs)
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:

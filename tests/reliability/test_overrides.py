@@ -219,3 +219,72 @@ def test_figure_override_must_fit_every_selected_figure(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and f"{FIG}: unknown key 'tau'" in err[0]
     assert not out.exists()
+
+
+# --- python -m verify run --set -----------------------------------------------------------------
+
+CLAIM = "pipeline.delay_structure"  # counts in event logs: milliseconds
+
+
+def test_every_claim_with_settings_records_them():
+    """Every claim's settings are typed (a Modes of Config); the three claims without any are the
+    deterministic path checks."""
+    from verify import all_claims
+
+    for cl in all_claims():
+        if cl.config is None:
+            continue
+        assert isinstance(cl.config, Modes), cl.id
+        for mode in ("quick", "full"):
+            assert isinstance(cl.settings(mode), Config), cl.id
+    assert sorted(c.id for c in all_claims() if c.config is None) == [
+        "sim.exact_averages", "sim.random_streams_independent", "tt.simulate_paths"]
+
+
+def test_claim_override_reaches_the_claim_and_the_json(tmp_path, capsys):
+    from verify import __main__ as verify_cli
+
+    out, base = tmp_path / "over.json", tmp_path / "base.json"
+    assert verify_cli.main(["run", CLAIM, "--quick", "-q", "--json", str(base)]) == 0
+    assert verify_cli.main(["run", CLAIM, "--quick", "-q", "--json", str(out), "--set", "Ms=3,5"]) == 0
+    printed = capsys.readouterr().out
+    assert "--set Ms=3,5" in printed
+    over, dflt = json.loads(out.read_text()), json.loads(base.read_text())
+    assert over["overrides"] == {"Ms": "3,5"} and dflt["overrides"] == {}
+    [c], [d] = over["claims"], dflt["claims"]
+    assert c["config"] == {"Ms": [3, 5]} and c["overrides"] == {"Ms": "3,5"}
+    assert d["config"] == {"Ms": [2, 4, 8]} and d["overrides"] == {}
+    assert c["negative_control"]["config"] == {"Ms": [3, 5]}
+    # the checks are per depth M: the overridden run checked M = 3, 5 and nothing else
+    depths = {n.split(":")[0] for n in (ch["name"] for ch in c["checks"]) if n.startswith("M=")}
+    assert depths == {"M=3", "M=5"}, depths
+    assert {n.split(":")[0] for n in (ch["name"] for ch in d["checks"]) if n.startswith("M=")} == \
+        {"M=2", "M=4", "M=8"}
+
+
+def test_cached_claim_helpers_key_on_the_overrides():
+    """asgd.lower_bound_instance memoises its simulations per mode (config_cache): a run with
+    ``--set runs=...`` computes anew and the default run afterwards is served its own result."""
+    from verify import get_claim
+
+    cl = get_claim("asgd.lower_bound_instance")
+    first = cl.run("quick").as_dict()["checks"]
+    over = cl.run("quick", overrides={"runs": "200"}).as_dict()
+    again = cl.run("quick").as_dict()["checks"]
+    assert over["config"]["runs"] == 200
+    assert [c["measured"] for c in over["checks"]] != [c["measured"] for c in first]
+    assert again == first
+
+
+@pytest.mark.parametrize(("argv", "needles"), [
+    ([CLAIM, "--set", "M=3"], [f"--set: {CLAIM}: unknown key 'M'; allowed: Ms (tuple[int, ...])"]),
+    ([CLAIM, "--set", "Ms=2,x"], [f"--set: {CLAIM}: Ms=2,x: expected tuple[int, ...] (comma-separated)"]),
+    (["sim.exact_averages", "--set", "K=3"], ["--set: sim.exact_averages: has no settings to override"]),
+    ([CLAIM, "--set", "Ms"], ["--set 'Ms': expected KEY=VALUE"]),
+    (["--set", "Ms=2"], ["--set: ", "unknown key 'Ms'"]),  # all claims: the first without Ms
+], ids=["unknown-key", "bad-value", "no-settings", "no-equals", "all-claims"])
+def test_claim_override_errors_are_one_line_exit_2_before_running(argv, needles, tmp_path):
+    path = tmp_path / "c.json"
+    proc = _run("verify", "run", "--quick", "--json", str(path), *argv)
+    _one_line_error(proc, "python -m verify", *needles)
+    assert proc.stdout == "" and not path.exists()
