@@ -44,6 +44,7 @@ directory ``<out>/<id>/<mode>-set-<hash>/`` (hash of the overrides), never into 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import json
@@ -354,12 +355,12 @@ def _what_changed(old: object, new: dict) -> str:
     changes = []
     if old.get("config") != new["config"] or old.get("overrides", {}) != new["overrides"]:
         changes.append("config")
-    old_files = old.get("files") if isinstance(old.get("files"), dict) else {}
+    old_files: dict = old["files"] if isinstance(old.get("files"), dict) else {}
     diff = sorted(f for f in set(old_files) | set(new["files"])
                   if old_files.get(f) != new["files"].get(f))
     if diff:
         changes.append("code " + ", ".join(diff[:3]) + (f" (+{len(diff) - 3})" if len(diff) > 3 else ""))
-    old_v = old.get("versions") if isinstance(old.get("versions"), dict) else {}
+    old_v: dict = old["versions"] if isinstance(old.get("versions"), dict) else {}
     vdiff = [f"{p} {old_v.get(p)} -> {v}" for p, v in new["versions"].items() if old_v.get(p) != v]
     if vdiff:
         changes.append("versions " + ", ".join(vdiff))
@@ -411,7 +412,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, writer: Callable[[Path], object]) -> None:
     """Write via ``writer(tmp_path)`` to a temporary file beside ``path``, then rename it over
     ``path``: readers see the old file or the new one, never a partial one. The file gets mode
     0o666 & ~umask."""
@@ -452,7 +453,7 @@ def replace_dir(src: Path, dst: Path) -> None:
 
 
 def save_data(path: Path, data: dict) -> None:
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in data.items()}
     atomic_write(path, lambda p: np.savez_compressed(p, **arrays))
 
 
@@ -465,6 +466,10 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda p: p.write_text(text))
 
 
+def _savefig(fig: Any, path: Path, opts: dict[str, Any]) -> None:
+    fig.savefig(path, bbox_inches="tight", **opts)
+
+
 def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
     """Save a matplotlib figure as PNG and PDF (atomically) and close it."""
     import matplotlib.pyplot as plt
@@ -472,8 +477,7 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
     paths = []
     for ext, kw in (("png", {"dpi": 150}), ("pdf", {})):
         path = out_dir / f"{stem}.{ext}"
-        atomic_write(path, lambda p, ext=ext, kw=kw: fig.savefig(p, format=ext,
-                                                                  bbox_inches="tight", **kw))
+        atomic_write(path, functools.partial(_savefig, fig, opts={"format": ext, **kw}))
         paths.append(path)
     plt.close(fig)
     return paths
@@ -487,7 +491,7 @@ def _write_meta(path: Path, meta: dict) -> None:
 def write_pair(out_dir: Path, data: dict, meta: dict) -> None:
     """Write ``data.npz`` and ``meta.json`` (with ``data_sha256`` added) as one unit into
     ``out_dir``, which is replaced as a whole (see :func:`replace_dir`)."""
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in data.items()}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = _make_dir(out_dir.parent, f".{out_dir.name}.tmp-")
     try:

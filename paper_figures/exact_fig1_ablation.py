@@ -81,9 +81,10 @@ def _curves(variant: str, alpha: float, cfg: Settings) -> np.ndarray:
     preset = presets.fig1(alpha)
     K, R, every = cfg.K, cfg.runs, cfg.record_every
     if variant in ("mf_grad", "pulse_grad", "digital"):
-        opt = {"mf_grad": sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau)),
-               "pulse_grad": preset.analog_sgd(alpha),
-               "digital": sim.DigitalSGD(alpha)}[variant]
+        opts: dict[str, sim.Algorithm] = {"mf_grad": sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau)),
+                                          "pulse_grad": preset.analog_sgd(alpha),
+                                          "digital": sim.DigitalSGD(alpha)}
+        opt = opts[variant]
         tr = sim.simulate(prob, opt, steps=K, seeds=R, seed=cfg.seed,
                           noise=sim.GaussianNoise(cfg.std), record=("loss",), record_every=every,
                           label=f"fig1 ablation {variant} alpha={alpha}")
@@ -101,6 +102,7 @@ def _read_offset(cfg: Settings) -> tuple[float, float, float]:
     N, D = A.shape
     n = cfg.read_draws
     x_star = np.linalg.lstsq(A, y, rcond=None)[0]
+    assert preset.io is not None  # the Fig. 1 preset has an IO model
     layer = Linear(D, 1, bias=False, io=preset.io)
     rng = BatchRNG(cfg.seed, range(n), "exact_fig1_ablation.read")
     yhat, _ = layer.forward(np.broadcast_to(x_star, (n, 1, D)), np.broadcast_to(A, (n, N, D)), rng)

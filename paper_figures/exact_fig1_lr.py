@@ -58,15 +58,15 @@ def compute(cfg: Settings) -> dict:
     noise = sim.GaussianNoise(cfg.std)
     out: dict = {}
     for name in ("digital", "analog"):
-        rows = {"mean": [], "lo": [], "hi": []}
+        rows: dict[str, list] = {"mean": [], "lo": [], "hi": []}
         for a in cfg.curve_alphas:
             tr = sim.simulate(prob, _algos(a, cfg.tau)[name], steps=cfg.K, seeds=cfg.runs,
                               seed=cfg.seed, noise=noise, record=("loss",), record_every=5,
                               label=f"{name} alpha={a}")
             for k, v in summarize(tr["loss"] / D).items():
                 rows[k].append(v)
-        for k, v in rows.items():
-            out[f"{name}_{k}"] = np.array(v)
+        for k, vals in rows.items():
+            out[f"{name}_{k}"] = np.array(vals)
     out["k"] = tr.k
     for name in ("digital", "analog"):
         means, ses = [], []
@@ -106,10 +106,10 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     ax.plot([], [], color="0.4", ls="--", lw=0.9, label="digital SGD (same α, dashed)")
     legend_under(ax, ncol=2)
     ax = axes[0, 1]
-    a = np.array(cfg.floor_alphas)
-    ax.errorbar(a, data["analog_floor"], 3 * data["analog_floor_se"], fmt="o-", color="C3",
+    alphas = np.array(cfg.floor_alphas)
+    ax.errorbar(alphas, data["analog_floor"], 3 * data["analog_floor_se"], fmt="o-", color="C3",
                 label="Analog SGD (simulated)", ms=4)
-    ax.errorbar(a, data["digital_floor"], 3 * data["digital_floor_se"], fmt="s-", color="C0",
+    ax.errorbar(alphas, data["digital_floor"], 3 * data["digital_floor_se"], fmt="s-", color="C0",
                 label="digital SGD (simulated)", ms=4)
     ax.plot(data["theory_alpha"], data["theory_digital"], "k:", lw=1,
             label="digital: exact stationary loss ∝ α")

@@ -75,8 +75,8 @@ def compute(cfg: Settings) -> dict:
             plateau = tr.tail_average("loss", 0.5) / D
             rows["plateau"].append(plateau.mean())
             rows["plateau_se"].append(plateau.std(ddof=1) / np.sqrt(plateau.size))
-        for k, v in rows.items():
-            out[f"{kind}_{k}"] = np.array(v)
+        for k, vals in rows.items():
+            out[f"{kind}_{k}"] = np.array(vals)
     out["k"] = tr.k
     return out
 

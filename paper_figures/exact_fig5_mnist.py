@@ -87,8 +87,8 @@ class CNN(Net):
     """The LeNet-style CNN: input side, channels, kernel sizes, hidden width."""
 
     side: int
-    channels: tuple[int, ...]
-    kernels: tuple[int, ...]
+    channels: tuple[int, int]
+    kernels: tuple[int, int]
     hidden: int
 
 
@@ -128,16 +128,18 @@ def _network(kind: str, c: Net) -> tuple[list, nets.Dataset]:
     if kind == "fcn" and isinstance(c, FCN):
         return nets.fcn(c.sizes), load("flat")
     if kind == "cnn" and isinstance(c, CNN):
-        return (nets.lenet(side=c.side, channels=tuple(c.channels), kernels=tuple(c.kernels),
+        return (nets.lenet(side=c.side, channels=c.channels, kernels=c.kernels,
                            hidden=c.hidden), load("image"))
     raise ValueError(f"kind must be 'fcn' with FCN settings or 'cnn' with CNN settings, got {kind!r}"
                      f" with {type(c).__name__}")
 
 
-def optimizer_factory(algorithm: str, tau: float | np.ndarray, c: Net):
+def optimizer_factory(algorithm: str, tau: float | np.ndarray | None, c: Net):
     """``lr -> optimizer`` for one algorithm (``tau`` scalar or per run ``(R, 1, 1)``)."""
     if algorithm == "digital":
         return sim.DigitalSGD
+    if tau is None:
+        raise ValueError(f"optimizer_factory: tau is required for {algorithm!r} (got None)")
     device = sim.SoftBounds(tau)
     if algorithm == "analog":
         return lambda lr: sim.AnalogSGD(lr, device)

@@ -70,15 +70,15 @@ def compute(cfg: Settings) -> dict:
     K = round(cfg.horizon / cfg.alpha)
     out: dict = {}
     for name in ALGOS:
-        rows = {"mean": [], "lo": [], "hi": []}
+        rows: dict[str, list] = {"mean": [], "lo": [], "hi": []}
         for tau in cfg.taus:
             tr = sim.simulate(prob, _algo(name, cfg.alpha, tau), steps=K, seeds=cfg.runs,
                               seed=cfg.seed, noise=noise, record=("loss",), record_every=max(1, K // 300),
                               label=f"{name} tau={tau:g}")
             for key, v in summarize(tr["loss"] / D).items():
                 rows[key].append(v)
-        for key, v in rows.items():
-            out[f"{name}_{key}"] = np.array(v)
+        for key, vals in rows.items():
+            out[f"{name}_{key}"] = np.array(vals)
     out["k"] = tr.k
     for name in ALGOS:
         means, ses = [], []

@@ -55,7 +55,8 @@ KINDS = ("none", "sync", "async")
 
 def _network(cfg: Settings) -> tuple[list, list[int]]:
     sz, M = cfg.sizes, cfg.stages
-    net, stage = [], []
+    net: list[nets.Layer] = []
+    stage: list[int] = []
     for i in range(len(sz) - 1):
         st = 1 + i * M // (len(sz) - 1)
         net.append(nets.Linear(sz[i], sz[i + 1]))

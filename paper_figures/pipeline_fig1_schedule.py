@@ -69,7 +69,7 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
         for m in range(M):
             for t in np.flatnonzero(grid[m]):
                 op = int(grid[m, t])
-                ax.add_patch(_rect(t, m, face[op]))
+                ax.add_patch(_rect(int(t), m, face[op]))
                 ax.text(t + 0.5, m + 0.5, f"{'FB'[op - 1]}{micro[m, t]}", ha="center", va="center",
                         fontsize=5)
         ups = data[f"{k}_update_cycle"]

@@ -79,7 +79,7 @@ def compute(cfg: Settings) -> dict:
     c = np.repeat(cs, R)[:, None]  # all c values in one batch; rows of a c share their noise
     seeds = np.tile(np.arange(R), G)
     dev = sim.GeneralizedLinear(cfg.tau, c)
-    algos = {
+    algos: dict[str, sim.Algorithm] = {
         "analog": sim.AnalogSGD(cfg.alpha, dev),
         "tt_gamma0": sim.TikiTaka(cfg.alpha, cfg.beta, dev),
         "tt": sim.TikiTaka(cfg.alpha, cfg.beta, dev, gamma=cfg.gamma),

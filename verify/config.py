@@ -287,7 +287,8 @@ class Modes(Generic[C]):
         active = (_ACTIVE.get() or {}).get(id(self))
         if active is not None and mode in active:
             return active[mode]  # type: ignore[return-value]
-        return getattr(self, mode)  # type: ignore[no-any-return]
+        base: C = getattr(self, mode)
+        return base
 
     def resolve(self, mode: str, overrides: Mapping[str, str] | None = None) -> C:
         """The instance of ``mode`` with ``overrides`` applied (see :meth:`Config.override`)."""

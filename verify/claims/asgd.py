@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from ..stats import Estimate, Z, loglog_slope, mean_se, mean_se_rows, weighted_l
 
 # --- the 1-D lower-bound instance (spec Sec. 4.3): shared by two claims ---------------------------
 
-INSTANCE = dict(L=1.0, w_star=0.5, tau=1.0, s=0.3)
+INSTANCE: dict[str, Any] = dict(L=1.0, w_star=0.5, tau=1.0, s=0.3)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +47,7 @@ def _instance_floors(mode: str, optimizer: str) -> dict:
     means, ses, ratios, ratio_ses = [], [], [], []
     for a in cfg.alphas:
         K = round(cfg.horizon / a)
+        algo: sim.Algorithm
         if optimizer == "digital":
             algo = sim.DigitalSGD(a)
         elif optimizer == "analog":
@@ -129,7 +131,7 @@ def floor_alpha_independent(mode: str, control: bool) -> tuple[list[Check], dict
 )
 def lower_bound_instance(mode: str, control: bool) -> tuple[list[Check], dict]:
     runs = _instance_floors(mode, "ideal" if control else "analog")
-    floor_alpha = theory.get("asgd.lower.floor_alpha")
+    floor_alpha = cast(theory.Bound, theory.get("asgd.lower.floor_alpha"))
     checks: list[Check] = []
     for a, m, se in zip(runs["alphas"], runs["mean"], runs["se"], strict=True):
         bad = violated_assumptions(floor_alpha, **_instance_values(alpha=a))
@@ -373,6 +375,7 @@ def _stationary(problem: str, w_scale: float, tau: float, std: float, alpha: flo
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, sim.SoftBounds(tau)), steps=K, seeds=runs,
                       noise=sim.GaussianNoise(std), record=("loss",),
                       record_every=max(1, K // 200), average_from=K // 2)
+    assert tr.mean_weights is not None  # average_from was given
     return tr.tail_average("loss", 0.5), tr.mean_weights
 
 

@@ -74,7 +74,7 @@ def _rate_certificates(mode: str) -> dict:
     D = lam.size
     H_diag = np.diag(lam)
     H_rot = _rotation(D, cfg.angle) @ H_diag @ _rotation(D, cfg.angle).T
-    out = {"agd": [], "tt": []}
+    out: dict[str, list] = {"agd": [], "tt": []}
     for a in cfg.alphas:
         for e in cfg.eps:
             a_ = a / lam.max()
@@ -98,7 +98,7 @@ def _lyapunov_along_simulation(H: np.ndarray, alpha: float, eps: float, P: np.nd
 
     Measured along :func:`sim.simulate` by the recorder ``sim.MaxRatio(sim.quadratic_form(P, w*))``
     (pairs with V(e_k) <= 1e-200, converged runs, are skipped)."""
-    D = H.shape[0]
+    D = int(H.shape[0])
     rng = np.random.default_rng(7)
     w_star = rng.uniform(-0.5 * eps, 0.5 * eps, D)
     w0 = rng.uniform(-0.5 * eps, 0.5 * eps, (runs, D))
@@ -396,7 +396,7 @@ class DiscreteNoise:
         return float(dim * (np.asarray(self.probs) @ np.asarray(self.values) ** 2))
 
 
-def _witness(u: float, s: float, cfg: dict, symmetric: bool) -> tuple[cert.NoiseWitness, float]:
+def _witness(u: float, s: float, cfg: _Gap, symmetric: bool) -> tuple[cert.NoiseWitness, float]:
     """The LP witness at saturation ``u`` and its grid spacing h. The grid spans ``span_factor``
     times the support of the exact two-point optimum, -grad +- sqrt(grad^2 + s^2)."""
     grad = -s * np.sqrt(u / (1 - u))  # the stationary gradient of the exact two-point optimum at u

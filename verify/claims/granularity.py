@@ -43,6 +43,7 @@ a constant fit, and no crossing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,12 +97,15 @@ def _floors(mode: str, kind: str, inv_dw: float, block: int) -> np.ndarray:
     cfg = _CFG[mode]
     prob = sim.paper_problem(_PROBLEM.name)
     tau = _PROBLEM.tau
+    dev: sim.Device
+    upd: sim.optimizers.UpdateMode
     if inv_dw == 0:
         dev, upd = sim.SoftBounds(tau), "mean_field"
     else:
         dev, upd = sim.PulsedSoftBounds(dw_min=tau / inv_dw, w_max=tau, w_min=-tau), "pulsed"
     a = cfg.alpha
-    algo = sim.TikiTaka(a, a, dev, mode=upd) if kind == "tt" else sim.AnalogSGD(a, dev, mode=upd)
+    algo: sim.Algorithm = (sim.TikiTaka(a, a, dev, mode=upd) if kind == "tt"
+                           else sim.AnalogSGD(a, dev, mode=upd))
     R = cfg.runs
     tr = sim.simulate(prob, algo, steps=cfg.steps, seeds=np.arange(block * R, (block + 1) * R),
                       noise=sim.GaussianNoise(_PROBLEM.std), w0=prob.w_star, record=("loss",),
@@ -110,10 +114,10 @@ def _floors(mode: str, kind: str, inv_dw: float, block: int) -> np.ndarray:
 
 
 @config_cache
-def _predictions(mode: str) -> dict[str, object]:
+def _predictions(mode: str) -> dict[str, Any]:
     cfg = _CFG[mode]
     prob = sim.paper_problem(_PROBLEM.name)
-    kw = dict(tau_value=_PROBLEM.tau, sigma=_PROBLEM.std, alpha_value=cfg.alpha)
+    kw: dict[str, Any] = dict(tau_value=_PROBLEM.tau, sigma=_PROBLEM.std, alpha_value=cfg.alpha)
     dws = _PROBLEM.tau / np.array(cfg.inv_dw, dtype=float)
     base = tt_stationary(prob.H, prob.w_star, beta_value=cfg.alpha, dw_min=0.0, **kw)
     tts = [tt_stationary(prob.H, prob.w_star, beta_value=cfg.alpha, dw_min=x, **kw) for x in dws]

@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,14 +124,14 @@ def _reduce_runs(mode: str, control: bool) -> dict:
     cfg = _REDUCE[mode]
     data = nets.load_digits(seed=0)
     net = [nets.Linear(64, cfg.hidden), nets.Sigmoid(), nets.Linear(cfg.hidden, 10)]
-    common = dict(lr=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch, runs=cfg.runs, seed=5)
+    common: dict[str, Any] = dict(lr=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch, runs=cfg.runs, seed=5)
     dig = nets.train(net, data, sim.DigitalSGD, **common)
     w_d = np.concatenate([W.reshape(W.shape[0], -1) for W in dig.weights if W is not None], axis=1)
     devs, accs = [], []
     for tau in cfg.taus:
         # control: an asymmetric device (symmetric point c tau) whose response tends to 1 +- c, not 1
         device = sim.GeneralizedLinear(tau, c=0.2) if control else sim.SoftBounds(tau)
-        ana = nets.train(net, data, lambda lr, d=device: sim.AnalogSGD(lr, d), **common)
+        ana = nets.train(net, data, functools.partial(sim.AnalogSGD, device=device), **common)
         w_a = np.concatenate([W.reshape(W.shape[0], -1) for W in ana.weights if W is not None], axis=1)
         devs.append(np.max(np.abs(w_a - w_d), axis=1) / np.max(np.abs(w_d), axis=1))
         accs.append(np.abs(ana.test_acc[:, -1] - dig.test_acc[:, -1]))
@@ -214,7 +217,7 @@ def _load(name: str, layout: str = "flat") -> nets.Dataset:
     return nets.load_digits(layout) if name == "digits" else nets.load_mnist5k(layout)
 
 
-def _tt(lr: float | np.ndarray, cfg: dict, device: sim.Device) -> sim.TikiTaka:
+def _tt(lr: float | np.ndarray, cfg: _Tt, device: sim.Device) -> sim.TikiTaka:
     return sim.TikiTaka(cfg.transfer * lr, cfg.beta, device, columns_per_transfer=cfg.columns)
 
 
@@ -228,11 +231,12 @@ def _tt_runs_cached(mode: str, algorithm: str, tau: float) -> nets.TrainResult:
     cfg = _TT[mode]
     data = _load(cfg.data)
     device = sim.Ideal() if algorithm == "digital" else sim.SoftBounds(tau)
-    make = {
+    makers: dict[str, Callable[[Any], sim.Algorithm]] = {
         "digital": sim.DigitalSGD,
         "analog": lambda lr: sim.AnalogSGD(lr, device),
         "tt": lambda lr: _tt(lr, cfg, device),
-    }[algorithm]
+    }
+    make = makers[algorithm]
     sched = None if cfg.step is None else nets.StepLR(cfg.step, 0.1)
     return nets.train(nets.fcn(cfg.sizes), data, make, lr=cfg.lr, epochs=cfg.epochs,
                       batch_size=cfg.batch, runs=cfg.runs, seed=11, schedule=sched,
@@ -277,7 +281,7 @@ def tt_beats_asgd(mode: str, control: bool) -> tuple[list[Check], dict]:
         lower(f"TT - Analog SGD accuracy (tau = {tau:g}) > 0", gap_a, 0.0,
               reason=f"{Z:g} s.e. over {cfg.runs} paired seeds (lower confidence limit > 0)"),
     ]
-    details = {f"{a}_acc_mean": float(v.mean()) for a, v in acc.items()}
+    details: dict[str, Any] = {f"{a}_acc_mean": float(v.mean()) for a, v in acc.items()}
     details.update({f"{a}_acc_std": float(v.std(ddof=1)) for a, v in acc.items()})
     details.update(tau=tau, gap_digital_minus_tt=[gap_tt.mean, gap_tt.se],
                    gap_digital_minus_analog=[gap_da.mean, gap_da.se],

@@ -11,7 +11,9 @@ check's reason) and every claim has a negative control that fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +67,7 @@ def _geometric(r2: np.ndarray, start: int, stop: int) -> np.ndarray:
     control="predict with the sums shifted by one iteration (k = a+1 .. b): a one-iteration offset of"
     " the averages is then seen",
 )
-def exact_averages(mode: str, control: bool) -> tuple[list[Check], dict]:
+def exact_averages(mode: str, control: bool) -> list[Check]:
     lam = np.array(_AVG.lam)
     w_star, w0 = np.array(_AVG.w_star), np.array(_AVG.w0)
     a, K, a0 = _AVG.alpha, _AVG.K, _AVG.average_from
@@ -181,7 +183,7 @@ def random_streams_independent(mode: str, control: bool) -> tuple[list[Check], d
     prob = sim.quadratic(np.eye(c.D), np.full(c.D, c.w))
     dev = sim.PulsedSoftBounds(dw_min=c.dw)
     noise = sim.RademacherNoise(c.s)
-    common = dict(steps=1, seeds=c.runs, noise=noise, w0=c.w, record=("loss",))
+    common: dict[str, Any] = dict(steps=1, seeds=c.runs, noise=noise, w0=c.w, record=("loss",))
     pulsed = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="pulsed"), **common)
     mf = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="mean_field"), **common)
     moved = pulsed.final_weights - c.w
@@ -210,7 +212,7 @@ def random_streams_independent(mode: str, control: bool) -> tuple[list[Check], d
 
 # --- device.update_clips -----------------------------------------------------------------------------
 
-_CLIP_DEVICES = (
+_CLIP_DEVICES: tuple[tuple[str, Callable[[float], sim.Device], dict[str, float]], ...] = (
     ("generalized_linear", lambda t: sim.GeneralizedLinear(t, 0.2), dict(c=0.2)),
     ("power", lambda t: sim.Power(t, 0.5), dict(gamma_res=0.5)),
     ("power", lambda t: sim.Power(t, 2.0), dict(gamma_res=2.0)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -173,7 +174,7 @@ def delay_structure(mode: str, control: bool) -> list[Check]:
         pred = (
             (m - 1)
             if control
-            else np.array([float(theory.get("pipeline.delay").evaluate(M=M, m=k)) for k in m])
+            else np.array([float(theory.get("pipeline.delay").evaluate(M=M, m=int(k))) for k in m])
         )
         checks.append(
             exact(
@@ -353,7 +354,7 @@ def delayed_stability_threshold(mode: str, control: bool) -> tuple[list[Check], 
     checks: list[Check] = [
         holds(
             "sympy re-derives a*(d) = 2 cos(d pi/(2d+1))",
-            theory.get("delay.stability_threshold").verify(),
+            cast(theory.Derivation, theory.get("delay.stability_threshold")).verify(),
             "symbolic identity",
         )
     ]
@@ -401,7 +402,7 @@ def delayed_stability_threshold(mode: str, control: bool) -> tuple[list[Check], 
 
 # --- convergence on the stage-separable quadratic -------------------------------------------------------
 
-QUAD = dict(lam=1.0, D=4, sigma=0.5, w0=0.5)
+QUAD: dict[str, Any] = dict(lam=1.0, D=4, sigma=0.5, w0=0.5)
 
 
 @functools.cache
@@ -455,7 +456,7 @@ def _eps2_slope() -> float:
 
     from theory.symbols import eps
 
-    lead = theory.get("pipeline.async.eps2_coefficient").derived
+    lead = cast(theory.Derivation, theory.get("pipeline.async.eps2_coefficient")).derived
     q = sp.simplify(eps * sp.diff(sp.log(lead), eps))
     if not q.is_number or q == 0:
         raise ValueError(f"pipeline.async.eps2_coefficient is not a power of eps (exponent {q})")
@@ -595,7 +596,7 @@ def delay_term(mode: str, control: bool) -> tuple[list[Check], dict]:
 # --- the synchronous pipeline computes mini-batch Analog SGD ------------------------------------------
 
 #: tanh MLP on the digits, 4 analog tiles (with bias columns), one tile per stage
-MLP = dict(sizes=(64, 32, 32, 16, 10), tau=1.0, lr=0.1, b=4)
+MLP: dict[str, Any] = dict(sizes=(64, 32, 32, 16, 10), tau=1.0, lr=0.1, b=4)
 
 
 def mlp(stages: int = 4) -> tuple[list, list[int]]:
@@ -725,7 +726,7 @@ def _predicted_hitting(a: float, B: int, M: int, target: float, n: int) -> tuple
     from theory.delay import delayed_recursion
 
     k_sp = int(np.ceil(np.log(target) / (2 * np.log(1 - B * a))))
-    g2 = sum(delayed_recursion(a, M - m, n) ** 2 for m in range(1, M + 1))
+    g2 = np.asarray(sum(delayed_recursion(a, M - m, n) ** 2 for m in range(1, M + 1)))
     k_ap = int(np.argmax(g2 <= target * g2[0]))
     if g2[k_ap] > target * g2[0]:
         raise RuntimeError("the noise-free async recursion does not reach the target in n steps")

@@ -59,6 +59,7 @@ reported as not applicable with the measured F (details ``tt_rate_F``, ``tt_rate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -90,8 +91,9 @@ def _drive(problem: sim.Quadratic, algo, *, steps: int, runs: np.ndarray, noise,
     the tail average of P (shape ``(R, D)``); for a one-array optimizer ``p_max`` and ``s_rl`` are 0.
     """
     k0 = int(steps * (1 - tail))
-    recorders = {"avg": sim.Mean("grad_norm2"), "avg_bar": sim.Mean(sim.query_grad_norm2),
-                 "floor": sim.Mean("grad_norm2", start=k0), "loss": sim.Mean("loss", start=k0)}
+    recorders: dict[str, sim.Recorder] = {
+        "avg": sim.Mean("grad_norm2"), "avg_bar": sim.Mean(sim.query_grad_norm2),
+        "floor": sim.Mean("grad_norm2", start=k0), "loss": sim.Mean("loss", start=k0)}
     two_array = hasattr(algo, "beta")
     if two_array:
         recorders |= {"p_max": sim.Max(sim.p_inf), "s_rl": sim.Mean(sim.s_rl_terms(algo.device)),
@@ -312,7 +314,7 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     # (iii) pulse level below / above the derived granularity threshold (paired runs on one block)
     star, star_se_log = derived_threshold(mode)
     block = _pulse_block(mode)
-    pulse = {}
+    pulse: dict[float, dict[str, Any]] = {}
     for factor in _PULSE_FACTORS:
         inv = _GRANULARITY_PROBLEM.tau / (factor * star)  # _floors takes dw_min = tau / inv
         t_f = _granularity_floors(mode, tt_kind, inv, block)
@@ -502,6 +504,7 @@ def _sym(mode: str, kind: str) -> np.ndarray:
     c = np.repeat(np.array(cfg.cs), cfg.runs)[:, None]
     dev = sim.GeneralizedLinear(1.0, c)
     a = cfg.alpha
+    algo: sim.Algorithm
     if kind == "tt":
         algo = sim.TikiTaka(a, a, dev)
     elif kind == "tt_zero_p":  # P zero-shifted (c = 0 on P), W keeps its asymmetry
