@@ -188,13 +188,31 @@ _ImportStmt = tuple[int, str | None, tuple[str, ...]]  # (level, module, names)
 _PARSED: dict[tuple[str, str], tuple[_ImportStmt, ...]] = {}
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _walk_executed(tree: ast.AST) -> Iterable[ast.AST]:
+    """:func:`ast.walk` without the bodies of ``if TYPE_CHECKING:`` blocks (their ``else`` kept)."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
 def _import_statements(source: bytes, digest: str, filename: str) -> tuple[_ImportStmt, ...]:
     """``(level, module, names)`` of every ``import`` statement in ``source`` (memoised by content
-    hash: parsing is the slow part of computing a cache key)."""
+    hash: parsing is the slow part of computing a cache key). Imports under ``if TYPE_CHECKING:``
+    are skipped: they never run, so they cannot change computed data."""
     memo = (digest, filename)
     if memo not in _PARSED:
         stmts: list[_ImportStmt] = []
-        for node in ast.walk(ast.parse(source, filename=filename)):
+        for node in _walk_executed(ast.parse(source, filename=filename)):
             if isinstance(node, ast.Import):
                 stmts.append((0, None, tuple(a.name for a in node.names)))
             elif isinstance(node, ast.ImportFrom):
