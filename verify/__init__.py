@@ -37,8 +37,6 @@ from ._claim import (
     upper,
     violated_assumptions,
 )
-from .binding import BoundEvaluation, evaluate_bound, response_extremum
-from .devices import ResponseDevice, device_from_response
 from .stats import Estimate, LinearFit, Z, loglog_slope, mean_se, mean_se_rows, weighted_linear_fit
 
 __all__ = [
@@ -76,3 +74,21 @@ __all__ = [
     "violated_assumptions",
     "weighted_linear_fit",
 ]
+
+# verify.devices and verify.binding import theory and sim: loaded on first use, so that
+# ``import verify.stats`` (figures, notebooks) stays a leaf
+_LAZY = {
+    "BoundEvaluation": "binding",
+    "evaluate_bound": "binding",
+    "response_extremum": "binding",
+    "ResponseDevice": "devices",
+    "device_from_response": "devices",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
