@@ -14,6 +14,8 @@ and run it with ``python -m verify run --module mylab.claims``, from an entry po
 ``aimc_verify.claims``, or as pytest items (``pytest --aimc-claims=mylab.claims``).
 """
 
+from typing import TYPE_CHECKING
+
 from ._claim import (
     ENTRY_POINT_GROUP,
     MODES,
@@ -75,14 +77,16 @@ __all__ = [
     "weighted_linear_fit",
 ]
 
-# verify.devices and verify.binding import theory and sim: loaded on first use, so that
-# ``import verify.stats`` (figures, notebooks) stays a leaf
+
+if TYPE_CHECKING:
+    from .binding import BoundEvaluation, evaluate_bound, response_extremum
+    from .devices import ResponseDevice, device_from_response
+
+#: names served lazily, so that ``import verify.stats`` (figures, notebooks) does not load sympy,
+#: theory and sim through the bound binding and the device builder
 _LAZY = {
-    "BoundEvaluation": "binding",
-    "evaluate_bound": "binding",
-    "response_extremum": "binding",
-    "ResponseDevice": "devices",
-    "device_from_response": "devices",
+    "BoundEvaluation": "binding", "evaluate_bound": "binding", "response_extremum": "binding",
+    "ResponseDevice": "devices", "device_from_response": "devices",
 }
 
 
@@ -90,5 +94,8 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
