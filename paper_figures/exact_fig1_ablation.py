@@ -39,6 +39,7 @@ import sim
 import sim.presets as presets
 from sim import BatchRNG
 from sim.nets.layers import Linear
+from sim.stats import mean_se, mean_se_rows
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -108,7 +109,8 @@ def _read_offset(cfg: Settings) -> tuple[float, float, float]:
     yhat, _ = layer.forward(np.broadcast_to(x_star, (n, 1, D)), np.broadcast_to(A, (n, N, D)), rng)
     mse = ((yhat[..., 0] - y) ** 2).mean(axis=1) / D - (prob.loss(x_star[None])[0] - prob.f_star) / D
     theory = preset.io.w_noise**2 * float((A**2).sum(axis=1).mean()) / D
-    return float(mse.mean()), float(mse.std(ddof=1) / np.sqrt(n)), theory
+    e = mean_se(mse)
+    return e.mean, e.se, theory
 
 
 def compute(cfg: Settings) -> dict:
@@ -122,8 +124,7 @@ def compute(cfg: Settings) -> dict:
         c = np.array(curves[v])  # (alphas, runs, n)
         n_tail = max(1, round(cfg.tail * c.shape[-1]))
         per_run = c[..., -n_tail:].mean(axis=-1)  # (alphas, runs)
-        out[f"{v}_plateau"] = per_run.mean(axis=1)
-        se = per_run.std(axis=1, ddof=1) / np.sqrt(per_run.shape[1])
+        out[f"{v}_plateau"], se = mean_se_rows(per_run)
         if v == "preset_read":  # the offset's own Monte Carlo error, in quadrature
             se = np.hypot(se, offset_se)
         out[f"{v}_plateau_se"] = se

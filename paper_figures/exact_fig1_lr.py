@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.stats import mean_se
 from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationary_loss
 from verify.config import Config, Modes
 
@@ -78,8 +79,9 @@ def compute(cfg: Settings) -> dict:
                               seed=cfg.seed, noise=noise, record=("loss",),
                               record_every=max(1, K // 500), label=f"{name} floor alpha={a}")
             floor = tr.tail_average("loss", 0.5) / D
-            means.append(floor.mean())
-            ses.append(floor.std(ddof=1) / np.sqrt(floor.size))
+            e = mean_se(floor)
+            means.append(e.mean)
+            ses.append(e.se)
         out[f"{name}_floor"] = np.array(means)
         out[f"{name}_floor_se"] = np.array(ses)
     w_bar = mean_field_fixed_point(prob.H, prob.w_star, cfg.tau, "gaussian", cfg.std)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.stats import mean_se
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -73,10 +74,11 @@ def compute(cfg: Settings) -> dict:
             for k, v in summarize(tr["loss"] / D).items():
                 rows[k].append(v)
             plateau = tr.tail_average("loss", 0.5) / D
-            rows["plateau"].append(plateau.mean())
-            rows["plateau_se"].append(plateau.std(ddof=1) / np.sqrt(plateau.size))
-        for k, vals in rows.items():
-            out[f"{kind}_{k}"] = np.array(vals)
+            e = mean_se(plateau)
+            rows["plateau"].append(e.mean)
+            rows["plateau_se"].append(e.se)
+        for k, v in rows.items():
+            out[f"{kind}_{k}"] = np.array(v)
     out["k"] = tr.k
     return out
 

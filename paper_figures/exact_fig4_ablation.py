@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.stats import mean_se
 from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationary_loss
 from verify.config import Config, Modes
 
@@ -102,8 +103,9 @@ def compute(cfg: Settings) -> dict:
                            runs=runs, seed=seed, noise=noise, label=f"tau={tau}")
         rows.append(summ)
         tail = tr.tail_average("loss", 0.2) / prob.dim
-        plateau.append(tail.mean())
-        plateau_se.append(tail.std(ddof=1) / np.sqrt(tail.size))
+        e = mean_se(tail)
+        plateau.append(e.mean)
+        plateau_se.append(e.se)
         w_bar = mean_field_fixed_point(prob.H, prob.w_star, tau, "gaussian", p.std)
         pred.append(quadratic_loss(prob.H, prob.w_star, w_bar) / prob.dim)
     tr, summ = _curves(prob, sim.DigitalSGD(p.alpha), K=p.K, runs=runs, seed=seed,

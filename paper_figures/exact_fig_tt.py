@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.stats import loglog_slope, mean_se
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -88,12 +89,15 @@ def compute(cfg: Settings) -> dict:
                               seed=cfg.seed, noise=noise, record=("loss",),
                               record_every=max(1, Ka // 500), label=f"{name} floor alpha={a:g}")
             floor = tr.tail_average("loss", 0.5) / D
-            means.append(floor.mean())
-            ses.append(floor.std(ddof=1) / np.sqrt(floor.size))
+            e = mean_se(floor)
+            means.append(e.mean)
+            ses.append(e.se)
         out[f"{name}_floor"] = np.array(means)
         out[f"{name}_floor_se"] = np.array(ses)
-        fit = np.polyfit(np.log(cfg.floor_alphas), np.log(means), 1)
-        out[f"{name}_floor_slope"] = float(fit[0])
+        # weighted by the floors' standard errors, as the claims fit them (sim.stats)
+        fit = loglog_slope(cfg.floor_alphas, means, ses)
+        out[f"{name}_floor_slope"] = fit.slope
+        out[f"{name}_floor_slope_se"] = fit.se_slope
     return out
 
 

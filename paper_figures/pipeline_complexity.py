@@ -36,6 +36,7 @@ from scipy.optimize import lsq_linear
 
 import sim
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
+from sim.stats import mean_se_rows
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -176,8 +177,7 @@ def compute(cfg: Settings) -> dict:
     Ks = np.array(cfg.Ks, float)
     depths = np.array(cfg.depths)
     runs = np.array([[_E_K(int(M), int(K), cfg) for K in Ks] for M in depths])  # (depths, nK, R)
-    E = runs.mean(axis=-1)
-    E_se = runs.std(axis=-1, ddof=1) / np.sqrt(runs.shape[-1])
+    E, E_se = mean_se_rows(runs)
     # each measured point is K(eps) at eps = E_K; carry se(E) onto K by the local log-log slope
     slope = np.gradient(np.log(np.broadcast_to(Ks, E.shape)), axis=1) / np.gradient(np.log(E), axis=1)
     K_all = np.broadcast_to(Ks, E.shape)
@@ -185,13 +185,11 @@ def compute(cfg: Settings) -> dict:
     base = nonneg_weighted_fit(_design(E[0]), Ks, K_se[0])
     # the increment K_M(eps) - K_1(eps) at every measured eps of depth M, paired by seed (every depth
     # runs the same seeds): K_1 of the same seed at that eps by log-log interpolation of its curve
-    R = runs.shape[-1]
     logE1 = np.log(runs[0].T)  # (R, nK)
     logK = np.broadcast_to(np.log(Ks), logE1.shape)
     per_seed = np.stack([Ks - np.exp(_loglog_interp(np.log(runs[i].T), logE1, logK))
                          for i in range(len(depths))])  # (depths, R, nK)
-    inc = per_seed.mean(axis=1)
-    inc_se = per_seed.std(axis=1, ddof=1) / np.sqrt(R)
+    inc, inc_se = mean_se_rows(per_seed, axis=1)
     n = len(depths)
     dC, dC_se, dC_un, dC_chi2 = (np.zeros(n) for _ in range(4))
     for i in range(1, n):

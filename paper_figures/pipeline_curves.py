@@ -25,7 +25,7 @@ import numpy as np
 
 import sim
 from sim import nets
-from sim.pipeline import build_schedule, digits_task, sample_stream, train_pipeline
+from sim.pipeline import build_schedule, digits_task, sample_stream, staged_mlp, train_pipeline
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -53,24 +53,10 @@ CONFIGS = Modes(quick=Settings(runs=2, n_micro=1200), full=Settings(runs=8, n_mi
 KINDS = ("none", "sync", "async")
 
 
-def _network(cfg: Settings) -> tuple[list, list[int]]:
-    sz, M = cfg.sizes, cfg.stages
-    net: list[nets.Layer] = []
-    stage: list[int] = []
-    for i in range(len(sz) - 1):
-        st = 1 + i * M // (len(sz) - 1)
-        net.append(nets.Linear(sz[i], sz[i + 1]))
-        stage.append(st)
-        if i < len(sz) - 2:
-            net.append(nets.Tanh())
-            stage.append(st)
-    return net, stage
-
-
-def compute(cfg: Settings) -> dict:
+def compute(cfg: dict) -> dict:
     task = digits_task()
     R, B, M, n = cfg.runs, cfg.B, cfg.stages, cfg.n_micro
-    net, stage = _network(cfg)
+    net, stage = staged_mlp(cfg.sizes, cfg.stages)
     params = nets.init_params(net, sim.BatchRNG(cfg.seed, range(R), "nets.init"))
     x_te, y_te = task["x_test"], task["y_test"]
 

@@ -25,6 +25,7 @@ import numpy as np
 import sim
 import theory
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
+from sim.stats import mean_se
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -81,8 +82,9 @@ def compute(cfg: Settings) -> dict:
         thr.append(c_none / build_schedule("async", M, B * K, 1).cycles)
         formula.append(float(theory.get("pipeline.speedup.sync").evaluate(B=B, M=M)))
         ratio = _to_target("none", M, cfg) / _to_target("async", M, cfg)
-        tgt.append(ratio.mean())
-        tgt_se.append(ratio.std(ddof=1) / np.sqrt(ratio.size))
+        e = mean_se(ratio)
+        tgt.append(e.mean)
+        tgt_se.append(e.se)
     return {"stages": np.array(Ms), "sync": np.array(sync), "async_throughput": np.array(thr),
             "sync_formula": np.array(formula), "async_to_target": np.array(tgt),
             "async_to_target_se": np.array(tgt_se)}

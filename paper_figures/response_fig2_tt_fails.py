@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.stats import mean_se_rows
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -95,8 +96,7 @@ def compute(cfg: Settings) -> dict:
         for key in ("mean", "lo", "hi"):
             out[f"{name}_{key}"] = np.array([s[key] for s in stats])
         floor = (tr.tail_average("loss", 0.5) / D).reshape(G, R)
-        out[f"{name}_floor"] = floor.mean(axis=1)
-        out[f"{name}_floor_se"] = floor.std(axis=1, ddof=1) / np.sqrt(R)
+        out[f"{name}_floor"], out[f"{name}_floor_se"] = mean_se_rows(floor)
     out["k"] = tr.k
     return out
 

@@ -190,7 +190,7 @@ _UPPER = Modes(
 _UB_RECORD = ("grad_norm2", "s_ald", "sat2", "grad_norm2_M", "e_k_general", "g_over_sqrt_f2")
 
 
-def _bound_checks(label: str, tr: sim.Trajectory, *, Delta0: float, sigma2: float, L: float,
+def _bound_checks(label: str, tr: sim.Trajectory, *, Delta_0: float, sigma2: float, L: float,
                   alpha: float, tau: float, device: sim.Device, soft_bounds: bool,
                   control: bool) -> list[Check]:
     """Every registered Analog SGD upper bound against one batch of trajectories.
@@ -199,7 +199,7 @@ def _bound_checks(label: str, tr: sim.Trajectory, *, Delta0: float, sigma2: floa
     (:func:`verify.evaluate_bound`; all constants, including the 2 of 2 sigma^2 S_K, come from the
     theory expression). The control sets every S_K variant to 0.
     """
-    given = dict(Delta_0=Delta0, sigma=np.sqrt(sigma2), L=L, alpha=alpha, tau=tau)
+    given = dict(Delta_0=Delta_0, sigma=np.sqrt(sigma2), L=L, alpha=alpha, tau=tau)
     if control:
         given.update(S_K=0.0, Stilde_K=0.0, S_K_general=0.0)
     F_max = response_extremum(device, "F")
@@ -274,12 +274,12 @@ def _derived_M_attained(control: bool) -> list[Check]:
     K_max = max(_TIGHT_M.Ks)
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, sim.SoftBounds(tau)), steps=K_max, seeds=2,
                       record=("grad_norm2_M",))
-    Delta0 = float(prob.loss(np.zeros((1, 1)))[0])
+    Delta_0 = float(prob.loss(np.zeros((1, 1)))[0])
     W_max = float(tr.maxima["w_inf"].max())
     bound = theory.get("asgd.upper.derived_M")
     checks = []
     for K in _TIGHT_M.Ks:
-        b = float(bound.evaluate(Delta_0=Delta0, sigma=0.0, L=L, K=K, alpha=alpha, W_max=W_max,
+        b = float(bound.evaluate(Delta_0=Delta_0, sigma=0.0, L=L, K=K, alpha=alpha, W_max=W_max,
                                  tau=tau, Stilde_K=0.0))
         ratio = float(np.max(tr.average("grad_norm2_M", 0, K))) / b
         checks.append(exact(
@@ -297,39 +297,39 @@ def _upper_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
     out = []
     prob = sim.paper_problem("exact_fig3")
     D, L = prob.dim, prob.L
-    Delta0 = float(prob.loss(np.zeros((1, D)))[0])
+    Delta_0 = float(prob.loss(np.zeros((1, D)))[0])
     for tau in cfg.taus:
         for std in cfg.stds:
             sigma2 = D * std**2
             for K in cfg.Ks:
-                alpha = float(np.sqrt(Delta0 / (sigma2 * L * K)))
+                alpha = float(np.sqrt(Delta_0 / (sigma2 * L * K)))
                 tr = sim.simulate(prob, sim.AnalogSGD(alpha, sim.SoftBounds(tau)), steps=K,
                                   seeds=cfg.runs, noise=sim.GaussianNoise(std),
                                   record=_UB_RECORD)
                 out.append((f"D=40 tau={tau:g} sigma^2={sigma2:.3g} K={K}", tr,
-                            dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau,
+                            dict(Delta_0=Delta_0, sigma2=sigma2, L=L, alpha=alpha, tau=tau,
                                  device=sim.SoftBounds(tau), soft_bounds=True)))
     # the floor-dominated 1-D instance (where the bounds are nearly tight)
     p1 = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
-    Delta0_1 = float(p1.loss(np.zeros((1, 1)))[0])
+    Delta_0_1 = float(p1.loss(np.zeros((1, 1)))[0])
     s2 = INSTANCE["s"] ** 2
     K = cfg.inst_K
-    alpha = float(np.sqrt(Delta0_1 / (s2 * INSTANCE["L"] * K)))
+    alpha = float(np.sqrt(Delta_0_1 / (s2 * INSTANCE["L"] * K)))
     tr = sim.simulate(p1, sim.AnalogSGD(alpha, sim.SoftBounds(INSTANCE["tau"])), steps=K,
                       seeds=cfg.inst_runs, noise=sim.RademacherNoise(INSTANCE["s"]),
                       record=_UB_RECORD, record_every=max(1, K // 500))
     out.append((f"1-D instance K={K}", tr,
-                dict(Delta0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha,
+                dict(Delta_0=Delta_0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha,
                      tau=INSTANCE["tau"], device=sim.SoftBounds(INSTANCE["tau"]), soft_bounds=True)))
     # general responses: F_max is the sup of F over the device's whole range [-tau, tau]
     std, tau, K = 0.1, 1.0, cfg.dev_K
     for dev in (sim.Power(tau, 0.5), sim.Exponential(tau, 2.0)):
         F_max = response_extremum(dev, "F")
-        alpha = float(np.sqrt(Delta0 / (D * std**2 * L * K)) / F_max)
+        alpha = float(np.sqrt(Delta_0 / (D * std**2 * L * K)) / F_max)
         tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev), steps=K, seeds=cfg.runs,
                           noise=sim.GaussianNoise(std), record=_UB_RECORD)
         out.append((f"{dev.name}(gamma={dev.gamma_res:g}) K={K}", tr,
-                    dict(Delta0=Delta0, sigma2=D * std**2, L=L, alpha=alpha, tau=tau,
+                    dict(Delta_0=Delta_0, sigma2=D * std**2, L=L, alpha=alpha, tau=tau,
                          device=dev, soft_bounds=False)))
     return out
 

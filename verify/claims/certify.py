@@ -16,7 +16,7 @@ from theory import certify as cert
 
 from .._claim import Check, claim, close, exact, holds, lower, not_applicable, upper
 from ..config import Config, Modes, config_cache
-from ..stats import Estimate, Z, mean_se, weighted_linear_fit
+from ..stats import Estimate, Z, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- certify.linearized_rate_matches_closed_form ----------------------------------------------------
 
@@ -259,7 +259,7 @@ def _curves(mode: str) -> dict[str, _Curve]:
     out = {}
     for key, metric in (("asgd.upper.derived", "grad_norm2"), ("asgd.upper.derived_M", "grad_norm2_M")):
         per = np.array([tr.average(metric, 0, int(k)) for k in Ks])  # (nK, R)
-        m, se = per.mean(axis=1), per.std(axis=1, ddof=1) / np.sqrt(per.shape[1])
+        m, se = mean_se_rows(per)
         out[key] = _Curve(Ks.astype(float), m, se, vals)
     # noiseless Analog GD at alpha = 1/L on the D = 40 problem (deterministic runs: se = 0)
     p40 = sim.paper_problem("exact_fig3")
@@ -566,8 +566,8 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
     rows = []
     for c in _delay_certs(mode):
         a_star = float(levin_may_threshold(0 if control else c.delay))
-        label = f"d={c.delay}, eps={c.eps:g}"
-        if c.eps == 0:
+        label = f"d={c.delay}, eps={c.epsilon_sat:g}"
+        if c.epsilon_sat == 0:
             gap = _cond_gap(c.delay, cfg.cond_max)
             tol = c.width + 10 * gap
             checks.append(exact(f"{label}: certified threshold = 2 cos(d pi/(2d+1))", c.a_cert, a_star,
@@ -591,9 +591,9 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
                                 " 1e-8 for the eigenvalues' sensitivity near the double root"))
         else:
             checks.append(upper(f"{label}: certified threshold <= a*(d)/(1 + eps)", c.a_cert,
-                                a_star / (1 + c.eps), "exact inequality: the uniform gain 1 + eps is one of"
-                                " the switching sequences"))
-        rows.append(dict(delay=c.delay, eps=c.eps, a_cert=c.a_cert, levin_may=a_star,
-                         ratio=c.a_cert * (1 + c.eps) / a_star, solves=len(c.statuses),
+                                a_star / (1 + c.epsilon_sat), "exact inequality: the uniform gain 1 + eps is"
+                                " one of the switching sequences"))
+        rows.append(dict(delay=c.delay, eps=c.epsilon_sat, a_cert=c.a_cert, levin_may=a_star,
+                         ratio=c.a_cert * (1 + c.epsilon_sat) / a_star, solves=len(c.statuses),
                          statuses=sorted({s.split(":")[0] for s in c.statuses})))
     return checks, {"thresholds": rows}

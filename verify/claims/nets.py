@@ -21,7 +21,7 @@ from sim import nets
 
 from .._claim import Check, claim, exact, lower, slope, upper
 from ..config import Config, Modes, config_cache
-from ..stats import Z, mean_se, weighted_linear_fit
+from ..stats import Z, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- nets.gradient_check -------------------------------------------------------------------------
 
@@ -155,8 +155,7 @@ def _reduce_runs(mode: str, control: bool) -> dict:
 def analog_reduces_to_digital(mode: str, control: bool) -> tuple[list[Check], dict]:
     r = _reduce_runs(mode, control)
     logd = np.log(r["dev"])  # (taus, runs)
-    m = logd.mean(axis=1)
-    se = logd.std(axis=1, ddof=1) / np.sqrt(logd.shape[1])
+    m, se = mean_se_rows(logd)
     fit = weighted_linear_fit(np.log(r["taus"]), m, np.maximum(se, 1e-3))
     # the exponent -1 is an independent fact, not a theory constant: the analog update differs from
     # the digital one by |d| G(w) with G = w/tau (device.soft_bounds.identities), so the deviation is

@@ -23,7 +23,7 @@ from theory import devices as tdev
 
 from .._claim import Check, claim, close, exact, holds
 from ..config import Config, Modes, config_cache
-from ..stats import Estimate, Z, mean_se
+from ..stats import Estimate, Z, mean_se, sd_se_normal
 from .tt import _drive
 
 # --- sim.exact_averages -----------------------------------------------------------------------------
@@ -341,8 +341,9 @@ def _schedule_reference(every: int, cols: int) -> np.ndarray:
     " transfer schedule",
     statement="Regime: mean-field (sim.SoftBounds / sim.Ideal, mode = mean_field). Residual learning"
     " (gamma = 0.4, soft-bounds arrays, Gaussian noise) run through"
-    " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' own loop"
-    " (tt._drive, same seeds and streams) to rounding; and with transfer_every = 3 and"
+    " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' recorders"
+    " (tt._drive: sim.Mean over the same run, a running sum against the Trajectory's cumulative"
+    " sums) to rounding; and with transfer_every = 3 and"
     " columns_per_transfer = 2 of 5 columns, noiseless runs on ideal arrays end exactly where the"
     " documented schedule (P update at W + gamma P every step; every 3rd step, 2 columns at a cyclic"
     " pointer) puts them.",
@@ -507,7 +508,7 @@ def device_paths(mode: str, control: bool) -> tuple[list[Check], dict]:
                         atol=1e-15, reason="aihwkit C++ populate: a_+ = |g + min(beta, 0)| dw_min,"
                         " a_- = |g - max(beta, 0)| dw_min; float64 rounding"))
     g = a_down / c.dw
-    spread = Estimate(float(np.std(g, ddof=1)), float(np.std(g, ddof=1) / np.sqrt(2 * (D - 1))), D)
+    spread = sd_se_normal(g)
     checks.append(close("dtod: s.d. of a_-/dw_min over elements = dw_min_dtod", spread,
                         0.0 if control else c.dtod,
                         reason=f"{Z:g} x the normal-theory s.e. of a sample s.d., s/sqrt(2(D-1))"))

@@ -24,6 +24,7 @@ from sim.pipeline import (
     digits_task,
     render_grid,
     sample_stream,
+    staged_mlp,
     train_pipeline,
 )
 from theory.delay import levin_may_threshold, stability_threshold_numeric, stationary_variance
@@ -454,10 +455,10 @@ def _eps2_slope() -> float:
     leading term of pipeline.async.eps2_coefficient as eps d log K / d eps) means E_K ~ K^(1/q)."""
     import sympy as sp
 
-    from theory.symbols import eps
+    from theory.symbols import epsilon
 
-    lead = cast(theory.Derivation, theory.get("pipeline.async.eps2_coefficient")).derived
-    q = sp.simplify(eps * sp.diff(sp.log(lead), eps))
+    lead = theory.get("pipeline.async.eps2_coefficient").derived
+    q = sp.simplify(epsilon * sp.diff(sp.log(lead), epsilon))
     if not q.is_number or q == 0:
         raise ValueError(f"pipeline.async.eps2_coefficient is not a power of eps (exponent {q})")
     return float(1 / q)
@@ -599,22 +600,6 @@ def delay_term(mode: str, control: bool) -> tuple[list[Check], dict]:
 MLP: dict[str, Any] = dict(sizes=(64, 32, 32, 16, 10), tau=1.0, lr=0.1, b=4)
 
 
-def mlp(stages: int = 4) -> tuple[list, list[int]]:
-    """The network (a list of ``sim.nets`` layers) and the stage of each layer (tiles split evenly)."""
-    sz = MLP["sizes"]
-    net: list = []
-    stage: list[int] = []
-    n_tiles = len(sz) - 1
-    for i in range(n_tiles):
-        st = 1 + i * stages // n_tiles
-        net.append(nets.Linear(sz[i], sz[i + 1]))
-        stage.append(st)
-        if i < n_tiles - 1:
-            net.append(nets.Tanh())
-            stage.append(st)
-    return net, stage
-
-
 def _reference_minibatch(net, params, opt, data, rng_seed, runs, B, K):
     """Plain mini-batch Analog SGD: K updates, each the mean of B micro-batch gradients, in order."""
     data_rng = sim.BatchRNG(rng_seed, range(runs), "pipeline_data")
@@ -663,7 +648,7 @@ def sync_equals_minibatch(mode: str, control: bool) -> tuple[list[Check], dict]:
     R, B, K, M = cfg.R, cfg.B, cfg.K, cfg.M
     task = digits_task()
     data = sample_stream(task["x_train"], task["y_train"], MLP["b"])
-    net, stage = mlp(M)
+    net, stage = staged_mlp(MLP["sizes"], M)
     params = nets.init_params(net, sim.BatchRNG(1, range(R), "nets.init"))
     opt = sim.AnalogSGD(MLP["lr"], sim.SoftBounds(MLP["tau"]))
     ref = _reference_minibatch(net, params, opt, data, 0, R, B, K)

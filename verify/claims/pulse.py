@@ -23,7 +23,7 @@ from theory.pulses import (
 
 from .._claim import Check, claim, close, lower, slope
 from ..config import Config, Modes, config_cache
-from ..stats import Estimate, Z, loglog_slope, mean_se, weighted_linear_fit
+from ..stats import Estimate, Z, loglog_slope, mean_se, sd_se, weighted_linear_fit
 from .asgd import INSTANCE, _bound_checks
 
 # --- one-step mean-field gap ----------------------------------------------------------------------
@@ -48,17 +48,6 @@ _GAP = Modes(
     full=_Gap(w0=0.2, d=0.0517, dws=(4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4), runs=32, elements=50_000,
               sigma_c=0.3),
 )
-
-
-def _sd_se(x: np.ndarray) -> Estimate:
-    """Sample standard deviation with its standard error from the fourth moment
-    (se(s^2) = sqrt((m4 - s^4)/N), se(s) = se(s^2)/(2 s); distribution-free to first order)."""
-    x = np.ravel(x)
-    c = x - x.mean()
-    s2 = float(np.mean(c * c))
-    m4 = float(np.mean(c**4))
-    s = np.sqrt(s2)
-    return Estimate(float(s), float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size) / (2 * s)), x.size)
 
 
 def _one_update(mode: str, dw: float, sigma_c: float, seed: int,
@@ -86,7 +75,7 @@ def spread_rerun(mode: str, dw: float, seeds) -> list[dict]:
     pred = expected_one_step(cfg.w0, cfg.d, dw, dw, 1.0, cfg.sigma_c)[1]
     out = []
     for seed in seeds:
-        s = _sd_se(_one_update(mode, dw, cfg.sigma_c, int(seed), "pulse_gap_rerun"))
+        s = sd_se(_one_update(mode, dw, cfg.sigma_c, int(seed), "pulse_gap_rerun"))
         out.append({"seed": int(seed), "sd": s.mean, "se": s.se, "predicted": pred,
                     "z": (s.mean - pred) / s.se})
     return out
@@ -101,7 +90,7 @@ def _one_step(mode: str, sigma_c: float) -> dict:
         flow = pulse_flow(cfg.w0, cfg.d, 1.0, 1.0)
         e = mean_se(out.ravel())
         bias.append(Estimate(e.mean - flow, e.se, e.n))
-        spread.append(_sd_se(out))
+        spread.append(sd_se(out))
     return {"bias": bias, "spread": spread}
 
 
@@ -452,7 +441,7 @@ def _pulsed_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="pulsed"), steps=K, seeds=cfg.runs,
                       noise=sim.GaussianNoise(std), record=_UB_RECORD)
     out.append((f"pulsed D=40 tau={tau:g} dw_min={dev.dw_min:g} K={K}", tr,
-                dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau, device=dev,
+                dict(Delta_0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau, device=dev,
                      soft_bounds=True)))
     p1 = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
     Delta0_1 = float(p1.loss(np.zeros((1, 1)))[0])
@@ -465,7 +454,7 @@ def _pulsed_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
                       seeds=cfg.inst_runs, noise=sim.RademacherNoise(INSTANCE["s"]),
                       record=_UB_RECORD, record_every=max(1, K1 // 500))
     out.append((f"pulsed 1-D instance dw_min={dev1.dw_min:g} K={K1}", tr,
-                dict(Delta0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha1, tau=INSTANCE["tau"],
+                dict(Delta_0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha1, tau=INSTANCE["tau"],
                      device=dev1, soft_bounds=True)))
     return out
 

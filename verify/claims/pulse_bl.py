@@ -21,7 +21,7 @@ from theory.pulses import bl_count_moments
 
 from .._claim import Check, claim, close
 from ..config import Config, Modes, config_cache
-from ..stats import Estimate, Z
+from ..stats import Z, mean_se, variance_se
 
 #: requested changes r = |d|/dw_min (non-integers: at an integer r the count is deterministic)
 _R = (0.1, 0.3, 0.55, 0.9, 1.4, 2.5, 3.7, 6.2, 9.7)
@@ -43,20 +43,6 @@ _CFG = Modes(
     full=_Cfg(rs=_R, runs=256, elements=8000, outer_runs=100_000),
 )
 _DW = 1e-3
-
-
-def _var_se(x: np.ndarray) -> Estimate:
-    """Sample variance with its standard error sqrt((m4 - s^4)/N) (distribution-free, first order)."""
-    x = np.ravel(x)
-    c = x - x.mean()
-    s2 = float(np.mean(c * c))
-    m4 = float(np.mean(c**4))
-    return Estimate(s2, float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size)), x.size)
-
-
-def _mean_se(x: np.ndarray) -> Estimate:
-    x = np.ravel(x)
-    return Estimate(float(x.mean()), float(x.std() / np.sqrt(x.size)), x.size)
 
 
 @config_cache
@@ -104,7 +90,7 @@ def update_bl_management(mode: str, control: bool) -> tuple[list[Check], dict]:
         means, vars_, pred_v = [], [], []
         for r, n in zip(cfg.rs, counts[path], strict=True):
             mean_p, var_p = bl_count_moments(r, _BL, managed=not control)
-            m, v = _mean_se(n), _var_se(n)
+            m, v = mean_se(np.ravel(n), ddof=0), variance_se(n)
             checks.append(close(f"{path}: mean count at r={r:g}", m, mean_p,
                                 reason=f"{Z:g} s.e. over {m.n} iid counts"))
             checks.append(close(f"{path}: count variance at r={r:g}", v, var_p,

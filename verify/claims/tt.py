@@ -70,7 +70,7 @@ from theory.tiki_taka import p_fixed_point_value
 
 from .._claim import Check, claim, close, holds, lower, not_applicable
 from ..config import Config, Modes, config_cache
-from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, weighted_fit
+from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, mean_se_rows, weighted_fit
 from .granularity import _CFG as _GRANULARITY_CFG
 from .granularity import _PROBLEM as _GRANULARITY_PROBLEM
 from .granularity import _floors as _granularity_floors
@@ -200,8 +200,7 @@ def _d40_sweep(mode: str, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _fit(x: np.ndarray, samples: np.ndarray):
-    m = samples.mean(axis=1)
-    se = samples.std(axis=1, ddof=1) / np.sqrt(samples.shape[1])
+    m, se = mean_se_rows(samples)
     return loglog_slope(x, m, se), m, se
 
 
@@ -217,8 +216,7 @@ def _rate_design(K: np.ndarray) -> np.ndarray:
 
 
 def _model_fit(design, x: np.ndarray, samples: np.ndarray) -> Fit:
-    m = samples.mean(axis=1)
-    se = samples.std(axis=1, ddof=1) / np.sqrt(samples.shape[1])
+    m, se = mean_se_rows(samples)
     return weighted_fit(design(np.asarray(x, dtype=float)), m, se)
 
 
@@ -420,7 +418,8 @@ def _agreement(label: str, p_mean: np.ndarray, pred: np.ndarray, tau: float) -> 
     if D < 5:
         checks.append(not_applicable(name, "fewer than 5 coordinates with |P_bar| <= 0.9 tau"))
         return checks, e.mean
-    z = (pm.mean(axis=0) - pred[inner]) / (pm.std(axis=0, ddof=1) / np.sqrt(R))
+    pm_mean, pm_se = mean_se_rows(pm, axis=0)
+    z = (pm_mean - pred[inner]) / pm_se
     e_t2, e_t4 = nu / (nu - 2), 3 * nu**2 / ((nu - 2) * (nu - 4))
     checks.append(close(name, Estimate(float(np.mean(z**2)), float(np.sqrt((e_t4 - e_t2**2) / D)), D), e_t2,
                         reason=f"{Z:g} s.d. of the mean of {D} independent squared Student-t({nu})"
