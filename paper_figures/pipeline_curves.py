@@ -53,7 +53,7 @@ CONFIGS = Modes(quick=Settings(runs=2, n_micro=1200), full=Settings(runs=8, n_mi
 KINDS = ("none", "sync", "async")
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     task = digits_task()
     R, B, M, n = cfg.runs, cfg.B, cfg.stages, cfg.n_micro
     net, stage = staged_mlp(cfg.sizes, cfg.stages)

@@ -16,10 +16,14 @@ Parameters may be scalars or arrays that broadcast against the weights, e.g. ``t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._checks import check_array, check_broadcast
+
+if TYPE_CHECKING:
+    from ._rng import BatchRNG
 
 ArrayLike = float | np.ndarray
 
@@ -113,6 +117,12 @@ class Device:
             )
 
     # -- the analog update ---------------------------------------------------------------------
+    def apparent(self, w: np.ndarray, rng: BatchRNG, *, previous: np.ndarray | None = None,
+                 before: np.ndarray | None = None) -> np.ndarray:
+        """The weight a read sees after a write: ``w`` itself for a device without write noise
+        (devices with ``write_noise_std > 0``, :class:`sim.pulsed.PulsedDevice`, override it)."""
+        return w
+
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         r"""Mean-field update :math:`w + \Delta q_\pm(w)` (sign-split), clipped to the bounds."""
         step = np.where(increment >= 0, increment * self.q_plus(w), increment * self.q_minus(w))

@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -476,6 +477,20 @@ class PulsedLinearStep(PulsedDevice):
     gamma_down_dtod: float = 0.0
     mean_bound_reference: bool = True
     mult_noise: bool = True
+    if TYPE_CHECKING:  # derived in __post_init__ (object.__setattr__); declared for the type checker
+        _ref: Any = field(init=False)
+        _lo: Any = field(init=False)
+        _hi: Any = field(init=False)
+        _tp_up: Any = field(init=False)
+        _tp_down: Any = field(init=False)
+        _t_up: Any = field(init=False)
+        _t_down: Any = field(init=False)
+        _log_up: Any = field(init=False)
+        _log_down: Any = field(init=False)
+        _log2_up: Any = field(init=False)
+        _log2_down: Any = field(init=False)
+        _addvar_up: Any = field(init=False)
+        _addvar_down: Any = field(init=False)
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:
@@ -701,7 +716,7 @@ class PulsedLinearStep(PulsedDevice):
         n_run = n.reshape(n.shape[0], -1).max(axis=1, initial=0)  # each run's own largest count
         for k in range(int(n.max(initial=0))):
             active = n > k
-            xi = 0.0
+            xi: float | np.ndarray = 0.0
             if self.dw_min_std:  # one normal per element for the runs still pulsing (ragged)
                 xi = rng.normal_ragged((n_run > k).astype(np.int64), increment.shape[1:])[:, 0]
             if self.mult_noise:  # C++ update_once_mult: a (1 - w/T)(1 + sigma xi)
@@ -930,7 +945,7 @@ class _LoopedPulsedDevice(PulsedDevice):
         nf = np.broadcast_to(n, shape).reshape(-1)
         upf = np.broadcast_to(up, shape).reshape(-1)
         per = int(np.prod(shape[1:], dtype=np.int64))
-        params = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
+        params: dict[str, Any] = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
         act = np.flatnonzero(nf > 0)
         # cycle noise: run r draws one block of `per` normals for each pulse index k < n_run[r]
         # (its own largest count), so its stream position never depends on the other runs

@@ -68,11 +68,13 @@ class Layer:
     def init_params(self, rng: BatchRNG, scale: float | None = None) -> np.ndarray | None:
         return None
 
-    def forward(self, W: np.ndarray | None, x: np.ndarray,
+    # ``W`` is typed Any: a layer with parameters takes its array (shape ``param_shape``), a
+    # parameter-free one ``None``; subclasses narrow it
+    def forward(self, W: Any, x: np.ndarray,
                 rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 
-    def backward(self, W: np.ndarray | None, cache: Any,
+    def backward(self, W: Any, cache: Any,
                  dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         raise NotImplementedError
 
