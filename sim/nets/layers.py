@@ -51,6 +51,12 @@ def _check_tile(layer: str, W: np.ndarray, shape: tuple[int, int]) -> None:
         raise ValueError(f"{layer}: weight tile must have shape (R, {shape[0]}, {shape[1]}), got {W.shape}")
 
 
+def _like(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``y`` in ``x``'s float32 type when an IO model computed it in float64 (its noise draws are
+    float64): the float32 path of :func:`sim.nets.train` stays float32 layer to layer."""
+    return y.astype(np.float32) if x.dtype == np.float32 and y.dtype != np.float32 else y
+
+
 def _uniform_init(rng: BatchRNG, shape: tuple[int, int], bound: float) -> np.ndarray:
     """``U(-bound, bound)`` per run, shape ``(R, *shape)`` (PyTorch's default init)."""
     return (2.0 * rng.uniform(shape) - 1.0) * bound
@@ -122,12 +128,12 @@ class Linear(Layer):
         _check_tile("Linear", W, self.param_shape)
         if x.ndim != 3 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input must have shape (R, B, {self.in_features}), got {x.shape}")
-        y = self.io.forward(W, x, self.bias, rng)
+        y = _like(self.io.forward(W, x, self.bias, rng), x)
         return y, (x, rng)
 
     def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, rng = cache
-        dx = self.io.backward(W, dy, self.bias, rng)
+        dx = _like(self.io.backward(W, dy, self.bias, rng), dy)
         dW = np.matmul(dy.transpose(0, 2, 1), x)  # (R, out, in)
         if self.bias:
             dW = np.concatenate([dW, dy.sum(axis=1)[..., None]], axis=-1)
@@ -200,7 +206,7 @@ class Conv2d(Layer):
         cols = im2col(x, k)  # (R, B, H', W', Ck^2)
         Ho, Wo = cols.shape[2:4]
         flat = cols.reshape(R, B * Ho * Wo, -1)
-        y = self.io.forward(W, flat, self.bias, rng)  # (R, B H' W', out)
+        y = _like(self.io.forward(W, flat, self.bias, rng), flat)  # (R, B H' W', out)
         y = y.reshape(R, B, Ho, Wo, -1).transpose(0, 1, 4, 2, 3)
         return np.ascontiguousarray(y), (flat, (B, H, Wd, Ho, Wo), rng)
 
@@ -211,7 +217,7 @@ class Conv2d(Layer):
         dW = np.matmul(dyf.transpose(0, 2, 1), flat)
         if self.bias:
             dW = np.concatenate([dW, dyf.sum(axis=1)[..., None]], axis=-1)
-        dcols = self.io.backward(W, dyf, self.bias, rng).reshape(R, B, Ho, Wo, -1)
+        dcols = _like(self.io.backward(W, dyf, self.bias, rng), dyf).reshape(R, B, Ho, Wo, -1)
         return col2im(dcols, self.in_channels, H, Wd, self.kernel_size), dW
 
 
