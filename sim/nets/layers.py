@@ -57,6 +57,21 @@ def _like(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return y.astype(np.float32) if x.dtype == np.float32 and y.dtype != np.float32 else y
 
 
+def _outer_grad(dy: np.ndarray, x: np.ndarray, bias: bool) -> np.ndarray:
+    r"""Weight gradient :math:`\sum_b \delta_{y,b} \tilde x_b^\top` of a tile, ``(R, out, in[+1])``,
+    from ``dy`` ``(R, B, out)`` and ``x`` ``(R, B, in)``: the product is written straight into the
+    tile-shaped result, the bias column (:math:`\sum_b \delta_{y,b}`) beside it (no concatenation
+    copy; the same products and sums, so the same numbers)."""
+    dyt = dy.transpose(0, 2, 1)
+    if not bias:
+        return np.matmul(dyt, x)
+    n = x.shape[-1]
+    dW = np.empty((*dyt.shape[:2], n + 1), dtype=np.result_type(dy, x))
+    np.matmul(dyt, x, out=dW[..., :n])
+    np.sum(dy, axis=1, out=dW[..., n])
+    return dW
+
+
 def _uniform_init(rng: BatchRNG, shape: tuple[int, int], bound: float) -> np.ndarray:
     """``U(-bound, bound)`` per run, shape ``(R, *shape)`` (PyTorch's default init)."""
     return (2.0 * rng.uniform(shape) - 1.0) * bound
@@ -134,10 +149,7 @@ class Linear(Layer):
     def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, rng = cache
         dx = _like(self.io.backward(W, dy, self.bias, rng), dy)
-        dW = np.matmul(dy.transpose(0, 2, 1), x)  # (R, out, in)
-        if self.bias:
-            dW = np.concatenate([dW, dy.sum(axis=1)[..., None]], axis=-1)
-        return dx, dW
+        return dx, _outer_grad(dy, x, self.bias)
 
 
 def im2col(x: np.ndarray, k: int) -> np.ndarray:
@@ -214,9 +226,7 @@ class Conv2d(Layer):
         flat, (B, H, Wd, Ho, Wo), rng = cache
         R = dy.shape[0]
         dyf = dy.transpose(0, 1, 3, 4, 2).reshape(R, B * Ho * Wo, -1)
-        dW = np.matmul(dyf.transpose(0, 2, 1), flat)
-        if self.bias:
-            dW = np.concatenate([dW, dyf.sum(axis=1)[..., None]], axis=-1)
+        dW = _outer_grad(dyf, flat, self.bias)
         dcols = _like(self.io.backward(W, dyf, self.bias, rng), dyf).reshape(R, B, Ho, Wo, -1)
         return col2im(dcols, self.in_channels, H, Wd, self.kernel_size), dW
 
