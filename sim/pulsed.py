@@ -87,7 +87,9 @@ probabilities (off at aihwkit's default ``res = 0``).
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -95,10 +97,10 @@ from ._checks import check_int, check_real, check_seed
 from ._rng import BatchRNG
 from .devices import ArrayLike, Device
 
-try:  # the ufunc behind np.clip, without its Python wrapper (same loop, same numbers)
-    from numpy._core.umath import clip as _clip_ufunc
-except ImportError:  # numpy < 2
-    from numpy.core.umath import clip as _clip_ufunc
+# the ufunc behind np.clip, without its Python wrapper (same loop, same numbers); numpy < 2 keeps
+# it in numpy.core
+_clip_ufunc = importlib.import_module("numpy._core.umath" if hasattr(np, "_core")
+                                      else "numpy.core.umath").clip
 
 
 def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
@@ -617,15 +619,16 @@ class PulsedLinearStep(PulsedDevice):
     def _closed_form(self, w: np.ndarray, n: np.ndarray, up: np.ndarray | None,
                      bound: np.ndarray | None, rng: BatchRNG) -> np.ndarray:
         """:meth:`apply_pulses` on counts ``n`` it may overwrite (a fresh float array), with the
-        bound per element given (``bound``, overwritten too) or picked from ``up``. Every pass is
+        bound per element picked from ``up`` or, when ``up`` is None (a symmetric device), given as
+        ``bound`` (overwritten too). Every pass is
         in place where numpy allows (the hot path of pulse-level runs); the numbers are those of
         the plain formula, operation for operation."""
         w = np.asarray(w, dtype=float)
-        if bound is None:
-            bound = np.where(up, self._t_up, self._t_down)
-        if up is None:  # the symmetric device: one log per direction, the same scalar
+        if up is None:  # the symmetric device (bound given): one log per direction, the same scalar
+            bound = cast(np.ndarray, bound)
             log, log2, addvar = self._log_up, self._log2_up, self._addvar_up
         else:
+            bound = np.where(up, self._t_up, self._t_down)
             log = _pick(up, self._log_up, self._log_down)
             log2 = _pick(up, self._log2_up, self._log2_down)
             addvar = _pick(up, self._addvar_up, self._addvar_down)

@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -16,13 +18,28 @@ import sim
 from sim import nets
 
 from .._claim import Check, claim, upper
+from ..config import Config, Modes, config_cache
 from ..stats import Z, mean_se
 
-_F32 = {
-    "quick": dict(data="digits", sizes=(64, 32, 10), runs=6, epochs=5, lr=0.1, batch=10, tau=0.6),
-    "full": dict(data="mnist5k", sizes=(784, 256, 128, 10), runs=4, epochs=5, lr=0.05, batch=10,
+
+@dataclass(frozen=True, kw_only=True)
+class _F32Cfg(Config):
+    """Settings of ``nets.float32_agrees`` (one instance per mode)."""
+
+    data: str
+    sizes: tuple[int, ...]
+    runs: int
+    epochs: int
+    lr: float
+    batch: int
+    tau: float
+
+
+_F32 = Modes(
+    quick=_F32Cfg(data="digits", sizes=(64, 32, 10), runs=6, epochs=5, lr=0.1, batch=10, tau=0.6),
+    full=_F32Cfg(data="mnist5k", sizes=(784, 256, 128, 10), runs=4, epochs=5, lr=0.05, batch=10,
                  tau=0.6),
-}
+)
 # Tolerances, both relative to the seed-to-seed spread of the float64 runs (what the figures resolve):
 # weights: float32 may move the trained weights by at most 1e-3 of what a change of seed moves them
 # (float32's unit roundoff is 6e-8 per operation; the training maps contract, so the measured
@@ -34,7 +51,7 @@ _ACC_FRAC = 0.25
 _SEED = 13
 
 
-def _makers(tau: float) -> dict:
+def _makers(tau: float) -> dict[str, Callable[[Any], sim.Algorithm]]:
     device = sim.SoftBounds(tau)
     return {
         "digital SGD": sim.DigitalSGD,
@@ -48,18 +65,19 @@ def _flat(res: nets.TrainResult) -> np.ndarray:
                            if W is not None], axis=1)
 
 
-@functools.cache
-def _runs(mode: str, algorithm: str, control: bool) -> dict:
+@config_cache
+def _runs(mode: str, algorithm: str, control: bool) -> dict[str, Any]:
     cfg = _F32[mode]
-    data = nets.load_digits() if cfg["data"] == "digits" else nets.load_mnist5k()
-    make = _makers(cfg["tau"])[algorithm]
-    R = cfg["runs"]
-    kw = dict(lr=cfg["lr"], epochs=cfg["epochs"], batch_size=cfg["batch"], seed=_SEED)
-    net = nets.fcn(cfg["sizes"])
-    r64 = nets.train(net, data, make, runs=list(range(R + 1)), label=f"{algorithm} float64", **kw)
+    data = nets.load_digits() if cfg.data == "digits" else nets.load_mnist5k()
+    make = _makers(cfg.tau)[algorithm]
+    R = cfg.runs
+    net = nets.fcn(cfg.sizes)
+    r64 = nets.train(net, data, make, lr=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch, seed=_SEED,
+                     runs=list(range(R + 1)), label=f"{algorithm} float64")
     # the control compares run r in float64 with run r + 1 (another seed) in float32
     ids32 = list(range(1, R + 1)) if control else list(range(R))
-    r32 = nets.train(net, data, make, runs=ids32, dtype="float32", label=f"{algorithm} float32", **kw)
+    r32 = nets.train(net, data, make, lr=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch, seed=_SEED,
+                     runs=ids32, dtype="float32", label=f"{algorithm} float32")
     w64, w32 = _flat(r64), _flat(r32)
     scale = np.abs(w64[:R]).max(axis=1)
     return dict(
@@ -84,18 +102,20 @@ def _runs(mode: str, algorithm: str, control: bool) -> dict:
     reference="issue 15 (optional float32 path); IEEE 754 binary32 unit roundoff 2^-24 = 6e-8",
     control="the float32 run of the next seed (run r + 1) in place of run r: a change of seed, which"
     " both tolerances must reject",
+    config=_F32,
 )
 def float32_agrees(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _F32[mode]
-    checks, details = [], {}
-    for algo in _makers(cfg["tau"]):
+    checks: list[Check] = []
+    details: dict[str, Any] = {}
+    for algo in _makers(cfg.tau):
         r = _runs(mode, algo, control)
         seed_dev = float(r["dev_seed"].mean())
         spread = float(np.std(r["acc64"], ddof=1))
-        why_w = (f"{Z:g} s.e. over {cfg['runs']} seeds; bound = {_W_FRAC:g} x the mean float64"
+        why_w = (f"{Z:g} s.e. over {cfg.runs} seeds; bound = {_W_FRAC:g} x the mean float64"
                  f" seed-to-seed deviation ({seed_dev:.3g}): float32 rounding (6e-8 per operation,"
                  " not amplified by the contracting updates) must be negligible next to a change of seed")
-        why_a = (f"{Z:g} s.e. over {cfg['runs']} paired seeds; bound = {_ACC_FRAC:g} x the seed-to-seed"
+        why_a = (f"{Z:g} s.e. over {cfg.runs} paired seeds; bound = {_ACC_FRAC:g} x the seed-to-seed"
                  f" standard deviation of the float64 accuracy ({spread:.3g}), invisible next to the"
                  " +-1 s.e. bands drawn over seeds")
         # a spread of exactly 0 (every seed equal) would make the bound 0; one test image (1/N) is
