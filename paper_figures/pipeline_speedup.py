@@ -27,7 +27,25 @@ from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import legend_under, subplots
+from ._style import legend_under, reference_marks, subplots
+
+#: the paper's bars (spec 6.2, pixel-read ranges, +-0.05): M -> ((sync lo, hi), (async lo, hi))
+PAPER_BARS = {
+    1: ((1.0, 1.0), (1.0, 1.0)),
+    2: ((1.75, 1.78), (1.85, 1.90)),
+    4: ((2.88, 2.91), (3.89, 3.97)),
+    8: ((4.22, 4.27), (7.52, 7.55)),
+    12: ((5.02, 5.05), (5.78, 5.80)),
+    16: ((5.54, 5.57), (7.73, 7.75)),
+}
+
+
+def paper_bars(stages, kind: str) -> np.ndarray:
+    """Mid-points of the paper's pixel-read bars (``kind``: ``"sync"`` or ``"async"``) at
+    ``stages``; NaN where the chart has no bar."""
+    col = {"sync": 0, "async": 1}[kind]
+    return np.array([float(np.mean(PAPER_BARS[int(m)][col])) if int(m) in PAPER_BARS else np.nan
+                     for m in stages])
 
 _BASE = {"stages": [1, 2, 4, 8, 12, 16], "B": 8, "mini_batches": 16, "alpha": 0.02, "tau": 4.0, "dim": 4,
          "sigma": 0.02, "target": 1e-3, "seed": 11}
@@ -83,6 +101,10 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.bar(x + w, data["async_to_target"], w, yerr=3 * data["async_to_target_se"], color="C1",
            label="asynchronous, cycles to target (±3 s.e.)")
     ax.plot(x - w, data["sync_formula"], "k.", ms=4, label="MB/(B+M−1)")
+    reference_marks(ax, x - w, paper_bars(Ms, "sync"), color="navy", size=9,
+                    label="paper's sync bars (spec 6.2)")
+    reference_marks(ax, x + w, paper_bars(Ms, "async"), color="C3", size=12,
+                    label="paper's async bars (spec 6.2)")
     ax.set_xticks(x, [str(m) for m in Ms])
     ax.set_xlabel("number of stages M")
     ax.set_ylabel("speedup over no pipeline")
