@@ -118,8 +118,9 @@ def fidelity_of(figure_id: str):
 
 def stamp_verdict(fig, figure_id: str):
     """Stamp ``fig`` with the verdict of figure ``figure_id``'s fidelity record
-    (:class:`paper_figures._fidelity.Fidelity`), in small grey type below the bottom-right corner
-    of the figure, outside every axes and legend (``bbox_inches="tight"`` keeps it in the file).
+    (:class:`paper_figures._fidelity.Fidelity`), in small grey type above the top-right corner of
+    the figure, outside every axes, title and legend (legends go below the axes;
+    ``bbox_inches="tight"`` keeps the stamp in the file).
 
     Called from :func:`paper_figures._figure.save_figure`, so every saved figure carries it.
 
@@ -132,7 +133,7 @@ def stamp_verdict(fig, figure_id: str):
     if rec is None:
         return None
     text = f"{figure_id}: {rec.verdict} ({rec.regime}); `python -m paper_figures status`"
-    return fig.text(0.995, 0.0, text, ha="right", va="top", fontsize=6, color="0.35",
+    return fig.text(0.995, 1.0, text, ha="right", va="bottom", fontsize=6, color="0.35",
                     style="italic" if rec.verdict == "deviates" else "normal")
 
 

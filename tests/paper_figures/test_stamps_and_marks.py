@@ -1,6 +1,7 @@
 """Verdict stamps on every figure, the paper's values as reference marks, the pipeline ablations."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from paper_figures import _figure, all_figures, status
@@ -43,3 +44,63 @@ def test_save_figure_stamps(monkeypatch, tmp_path):
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 0 for p in paths)
     rec = RECORDS["pipeline_speedup"][1]
     assert seen == [[f"pipeline_speedup: {rec.verdict} ({rec.regime}); `python -m paper_figures status`"]]
+
+
+# --- the pipeline speedup ablation ------------------------------------------------------------
+
+
+def test_step_rule_halves_below_the_levin_may_threshold():
+    from paper_figures.pipeline_speedup_ablation import step_for
+    from theory.delay import levin_may_threshold
+
+    assert [step_for("kept", 0.17, M) for M in (1, 8, 16)] == [0.17] * 3
+    # a*(7) = 0.209 > 0.17 > a*(11) = 0.136 and 0.085 < a*(15) = 0.101: one halving at 12 and 16
+    assert [step_for("halve", 0.17, M) for M in (1, 8, 12, 16)] == [0.17, 0.17, 0.085, 0.085]
+    for M in range(1, 17):
+        a = step_for("halve", 0.5, M)
+        assert a < float(levin_may_threshold(M - 1)) <= 2 * a or a == 0.5
+    for kw, msg in ((dict(rule="x", a1=0.1, M=2), "rule"), (dict(rule="kept", a1=0.0, M=2), "a1"),
+                    (dict(rule="kept", a1=0.1, M=0), "M")):
+        with pytest.raises(ValueError, match=msg):
+            step_for(**kw)
+
+
+def test_m_stage_async_run_is_the_last_m_stages_of_a_deeper_run():
+    """The reuse behind the ablation: stages are independent quadratics fed the same noise, so the
+    M-stage asynchronous run equals, bitwise, the last M stages of a deeper run."""
+    import sim
+    from paper_figures.pipeline_speedup_ablation import SpreadQuadratic
+    from sim.pipeline import build_schedule, train_pipeline
+
+    lam = np.geomspace(0.1, 1.0, 3)
+
+    def run(M):
+        return train_pipeline([SpreadQuadratic(lam, np.zeros(3))] * M, list(range(1, M + 1)),
+                              [np.full((2, 3), 0.5)] * M, [sim.AnalogSGD(np.array([0.1, 0.2]),
+                                                                         sim.SoftBounds(4.0))] * M,
+                              build_schedule("async", M, 40, 1),
+                              lambda rng, j: (0.01 * rng.normal((1, 3)), None),
+                              lambda out, y: np.zeros_like(out), seeds=2, seed=1, progress=False)
+
+    deep, shallow = run(5), run(3)
+    for W_deep, W in zip(deep.weights[2:], shallow.weights, strict=True):
+        np.testing.assert_array_equal(W_deep, W)
+
+
+def test_ablation_quick_reproduces_the_drop_by_the_step_rule():
+    from paper_figures import pipeline_speedup_ablation as abl
+
+    cfg = abl.FIGURE.config("quick")
+    data = abl.compute(cfg)
+    Ms = list(data["stages"])
+    sp, se = data["speedup"], data["speedup_se"]
+    ref = next(i for i, v in enumerate(abl.VARIANTS) if "reference" in v[0])
+    kept = next(i for i, v in enumerate(abl.VARIANTS) if v[1] == "kept" and v[2] == 0.17)
+    assert sp[ref, 0] == 1.0  # M = 1: the same run
+    # the bounds sit more than 3 s.e. (quick: <= 0.21) away from the measured bars
+    for M in (2, 4, 8):
+        assert sp[ref, Ms.index(M)] > 0.85 * M, M
+    for M in (12, 16):
+        assert 0.4 * M < sp[ref, Ms.index(M)] < 0.65 * M, M
+        assert 3 * se[ref, Ms.index(M)] < 0.1 * M
+    assert np.isnan(sp[kept, Ms.index(16)])  # the kept step never reaches the target at 16
