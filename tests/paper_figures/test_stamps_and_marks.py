@@ -104,3 +104,39 @@ def test_ablation_quick_reproduces_the_drop_by_the_step_rule():
         assert 0.4 * M < sp[ref, Ms.index(M)] < 0.65 * M, M
         assert 3 * se[ref, Ms.index(M)] < 0.1 * M
     assert np.isnan(sp[kept, Ms.index(16)])  # the kept step never reaches the target at 16
+
+
+# --- pipeline_fig1_schedule annotations ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("M", "B"), [(4, 5), (3, 6), (2, 4)])
+def test_schedule_phases_read_off_the_log(M, B):
+    """Fill lasts 2(M-1) cycles, the sync steady part 2(B-M+1), the flush ends the drain at
+    2(B+M-1); the async steady part lasts 2(K-M+1) for K micro-batches."""
+    from paper_figures.pipeline_fig1_schedule import phases
+    from sim.pipeline import build_schedule
+
+    sync = build_schedule("sync", M, B, 2)
+    ph = phases(sync.grid, int(sync.update_cycle.min()))
+    assert ph["fill"] == (0, 2 * (M - 1))
+    assert ph["steady"] == (2 * (M - 1), 2 * B)
+    assert ph["drain"] == (2 * B, 2 * (B + M - 1))
+    assert ph["bubble"][0] == 2 * B and ph["bubble"][1] > 2 * (B + M - 1)
+    K = 3 * M
+    asy = phases(build_schedule("async", M, K, 1).grid)
+    assert asy["steady"] == (2 * (M - 1), 2 * K)
+    assert "bubble" not in asy
+
+
+def test_schedule_figure_states_finite_and_steady_state_density(monkeypatch, tmp_path):
+    from paper_figures import pipeline_fig1_schedule as mod
+
+    figs = []
+    monkeypatch.setattr(mod, "save_figure", lambda fig, out_dir, stem: figs.append(fig) or [])
+    cfg = mod.FIGURE.config("quick")
+    mod.render(mod.compute(cfg), cfg, tmp_path)
+    titles = [ax.get_title() for ax in figs[0].axes]
+    assert "density 0.800 over this finite run (K/(K+M−1) = 12/15); 1 in steady state (K → ∞)" in titles[2]
+    texts = {t.get_text() for ax in figs[0].axes for t in ax.texts}
+    assert {"fill", "drain", "bubble\n(idle)", "steady state: every stage busy"} <= texts
+    plt.close(figs[0])
