@@ -24,7 +24,11 @@ from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationa
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, colors, legend_under, subplots, summarize
+from ._style import band, colors, legend_under, reference_marks, subplots, summarize
+
+#: the paper's Analog SGD plateau, loss / D, read off its Fig. 1 (spec: "all Analog SGD curves
+#: plateau at ~1e-5 regardless of alpha")
+PAPER_PLATEAU = 1e-5
 
 _BASE = dict(problem="exact_fig1", tau=3.0, std=1e-2 / np.sqrt(40), K=2500,
              curve_alphas=[0.2, 0.1, 0.05, 0.03], relax=30.0, seed=618)
@@ -90,6 +94,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"τ = {cfg['tau']:g}; solid: Analog SGD, dashed: digital SGD")
     ax.plot([], [], color="0.4", ls="--", lw=0.9, label="digital SGD (same α, dashed)")
+    ax.axhline(PAPER_PLATEAU, color="C2", ls="-.", lw=1.2, label="paper: analog plateau ≈ 1e-5")
     legend_under(ax, ncol=2)
     ax = axes[0, 1]
     a = np.array(cfg["floor_alphas"])
@@ -101,6 +106,8 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
             label="digital: exact stationary loss ∝ α")
     ax.axhline(data["theory_analog_limit"], color="C3", ls=":", lw=1,
                label="analog α→0: mean-field f(W̄)")
+    reference_marks(ax, cfg["curve_alphas"], np.full(len(cfg["curve_alphas"]), PAPER_PLATEAU), color="C2",
+                    marker="x", size=5, label="paper: analog plateau ≈ 1e-5 at its α")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate α")
