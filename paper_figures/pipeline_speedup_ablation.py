@@ -19,15 +19,19 @@ factor is changed at a time:
   input stage's delay, claim ``pipeline.delayed_stability_threshold``); the unpipelined run keeps
   :math:`a_1`;
 * step size: the small step of ``pipeline_speedup`` (a = 0.02), kept;
-* curvature spread: :math:`\kappa = 30` vs 1 (one curvature).
+* curvature spread: :math:`\kappa = 20` vs 1 (one curvature);
+* delays: per stage (:math:`d_m = M - m`, the schedule's) vs the input stage's M - 1 at every
+  stage.
 
-Finding (quick data, see FIDELITY of ``pipeline_speedup``): with :math:`a^*(11) = 0.136 < a_1 <
-a^*(7) = 0.209` the kept step diverges (saturates) from M = 12 on; halving it makes the flat
-directions, which set the time to target, twice as slow: speedup about M/2 at 12 and 16, as in
-the paper's 5.8 / 7.7, while up to 8 stages the step stays and the bars are near-linear. The 2x
-is the power-of-two step cut. With one curvature (:math:`\kappa = 1`) the step near the threshold
-makes the stiff mode oscillate slowly and M = 8 collapses too; with a small step nothing drops
-(the bars exceed M). Which rule and step the paper used is not in the spec (6.2, 6.3).
+Finding (quick data; numbers in FIDELITY): with :math:`a^*(11) = 0.136 < a_1 < a^*(7) = 0.209`
+the kept step is unstable from M = 12 on (the stiff direction grows until the tile saturates);
+halving it makes the flat directions, which set the time to target, twice as slow: speedup about
+M/2 at 12 and 16, as in the paper's 5.8 / 7.7, while up to 8 stages the step stays and the bars
+are near-linear. The 2x is the power-of-two step cut. With one curvature (:math:`\kappa = 1`) the
+step near the threshold makes the only mode oscillate slowly and the bars flatten from M = 4 on;
+with a small step nothing drops (the bars reach M); giving every stage the input stage's delay
+changes the bars by less than 15 %. Which rule and step the paper used is not in the spec (6.2,
+6.3).
 """
 
 from __future__ import annotations
@@ -47,12 +51,14 @@ from ._figure import FigureSpec, save_figure
 from ._style import legend_below, reference_marks, subplots
 from .pipeline_speedup import paper_bars
 
-#: the bar groups: (label, step rule, a1, kappa); one factor changed at a time from the reference
+#: the bar groups: (label, step rule, a1, kappa, delays); one factor changed at a time from the
+#: reference; delays "per-stage": d_m = M - m (the schedule's), "uniform": M - 1 at every stage
 VARIANTS = (
-    ("a1 = 0.17 kept at every M", "kept", 0.17, 20.0),
-    ("a1 = 0.17 halved until stable (reference)", "halve", 0.17, 20.0),
-    ("one curvature (κ = 1), a1 = 0.17 halved", "halve", 0.17, 1.0),
-    ("small step a1 = 0.05 (< a*(15)/2), kept", "kept", 0.05, 20.0),
+    ("a1 = 0.17 kept at every M", "kept", 0.17, 20.0, "per-stage"),
+    ("a1 = 0.17 halved until stable (reference)", "halve", 0.17, 20.0, "per-stage"),
+    ("one curvature (κ = 1), a1 = 0.17 halved", "halve", 0.17, 1.0, "per-stage"),
+    ("small step a1 = 0.05 (< a*(15)/2), kept", "kept", 0.05, 20.0, "per-stage"),
+    ("uniform delay M − 1 at every stage, halved", "halve", 0.17, 20.0, "uniform"),
 )
 _BASE = {"stages": [1, 2, 4, 8, 12, 16], "dim": 6, "tau": 4.0, "w0": 0.5, "sigma": 0.01,
          "target": 1e-2, "seed": 5, "horizon": 1.25}
@@ -135,10 +141,10 @@ def compute(cfg: dict) -> dict:
     without delay, :math:`\ln(1/\text{target})\,\kappa / (2 a)`, for the smallest step.
     """
     Ms, Mx = cfg["stages"], max(cfg["stages"])
-    steps = np.array([[step_for(rule, a1, M) for M in Ms] for _, rule, a1, _ in VARIANTS])
+    steps = np.array([[step_for(rule, a1, M) for M in Ms] for _, rule, a1, _, _ in VARIANTS])
     # one lane list for both runs: run r sees the same noise in both (M = 1: speedup exactly 1)
-    lanes = sorted({(float(a), k) for (_, _, _, k), row in zip(VARIANTS, steps, strict=True) for a in row}
-                   | {(a1, k) for _, _, a1, k in VARIANTS})
+    lanes = sorted({(float(a), k) for (_, _, _, k, _), row in zip(VARIANTS, steps, strict=True) for a in row}
+                   | {(a1, k) for _, _, a1, k, _ in VARIANTS})
     n = int(np.ceil(cfg["horizon"] * np.log(1 / cfg["target"]) * max(k / (2 * a) for a, k in lanes)))
     loss = {kind: _stage_losses(kind, lanes, n, cfg) for kind in ("async", "none")}
     big = build_schedule("async", Mx, n, 1)
@@ -148,11 +154,13 @@ def compute(cfg: dict) -> dict:
         sched = {"async": build_schedule("async", M, n, 1), "none": build_schedule("none", M, 1, n)}
         if not np.array_equal(sched["async"].fwd_version, big.fwd_version[:, Mx - M:]):
             raise RuntimeError(f"M={M}: the async delays are not the last M stages' of M={Mx}")
-        for i, (_, _, a1, k) in enumerate(VARIANTS):
+        for i, (_, _, a1, k, delays) in enumerate(VARIANTS):
             t_none = _cycles_to_target(loss["none"][Mx - M:, lanes.index((a1, k))].sum(axis=0),
                                        sched["none"], cfg["target"])
-            t_async = _cycles_to_target(loss["async"][Mx - M:, lanes.index((steps[i, j], k))].sum(axis=0),
-                                        sched["async"], cfg["target"])
+            stages = loss["async"][Mx - M:, lanes.index((steps[i, j], k))]
+            if delays == "uniform":  # every stage as the input stage (same noise, same start)
+                stages = np.broadcast_to(stages[:1], stages.shape)
+            t_async = _cycles_to_target(stages.sum(axis=0), sched["async"], cfg["target"])
             ratio = t_none / t_async  # NaN where the asynchronous run never reaches the target
             speed[i, j] = ratio.mean()
             spread[i, j] = ratio.std(ddof=1) / np.sqrt(ratio.size)
@@ -161,7 +169,7 @@ def compute(cfg: dict) -> dict:
             "threshold": np.array([float(levin_may_threshold(M - 1)) for M in Ms])}
 
 
-_COLORS = ("C0", "C1", "C2", "C4")
+_COLORS = ("C0", "C1", "C2", "C4", "C5")
 
 
 def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
@@ -175,8 +183,8 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     for i in range(nv):
         xi = x + (i - (nv - 1) / 2) * w
         ok = np.isfinite(sp[i])
-        ax.bar(xi[ok], sp[i][ok], w, yerr=3 * se[i][ok], color=_COLORS[i % 4], label=str(data["labels"][i]))
-        ax.plot(xi[~ok], np.zeros((~ok).sum()), "x", color=_COLORS[i % 4], ms=6, mew=1.5)
+        ax.bar(xi[ok], sp[i][ok], w, yerr=3 * se[i][ok], color=_COLORS[i % 5], label=str(data["labels"][i]))
+        ax.plot(xi[~ok], np.zeros((~ok).sum()), "x", color=_COLORS[i % 5], ms=6, mew=1.5)
     ax.plot([], [], "kx", label="target never reached (run saturates)")
     reference_marks(ax, x, paper_bars(Ms, "async"), color="C3", size=24,
                     label="paper's async bars (spec 6.2)")
@@ -191,7 +199,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.axhspan(float(levin_may_threshold(11)), float(levin_may_threshold(7)), color="C1", alpha=0.15, lw=0,
                label="a1 window: stable at M = 8, not at 12")
     for i in range(nv):
-        ax.plot(Ms, data["step"][i], ls="none", marker="os^v"[i % 4], mfc="none", color=_COLORS[i % 4], ms=5)
+        ax.plot(Ms, data["step"][i], ls="none", marker="os^vD"[i % 5], mfc="none", color=_COLORS[i % 5], ms=5)
     ax.set_yscale("log")
     ax.set_xticks(Ms)
     ax.set_xlabel("number of stages M")
@@ -227,9 +235,10 @@ FIDELITY = Fidelity(
     notes=(
         "Under an assumed rule (step a1 = 0.17 lambda_max tuned at M = 1, halved while above the"
         " Levin-May threshold a*(M-1); curvatures spread over kappa = 20) the quick bars are 1.00,"
-        " 1.99, 3.95, 7.17, 6.06, 7.11 at M = 1..16 (paper 1.0, 1.88, 3.93, 7.54, 5.79, 7.74). One"
-        " factor at a time: step kept -> 2.17 at M = 12, target never reached at 16; one curvature"
-        " -> 3.4-3.6 from M = 4 on; small step 0.05 -> 15.7 at 16 (above linear). The paper's rule"
-        " and step are not in the spec."
+        " 1.99, 3.95, 7.17, 6.06, 7.11 at M = 1, 2, 4, 8, 12, 16 (paper 1.0, 1.88, 3.93, 7.54, 5.79,"
+        " 7.74). One factor at a time: step kept -> 2.17 at M = 12, target never reached at 16; one"
+        " curvature -> 3.4-3.6 from M = 4 on; small step 0.05 -> 15.7 at 16 (about linear);"
+        " delay M - 1 at every stage -> 7.54, 6.26, 8.03 at 8, 12, 16. The paper's rule and step"
+        " are not in the spec."
     ),
 )
