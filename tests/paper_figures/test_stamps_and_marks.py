@@ -140,3 +140,25 @@ def test_schedule_figure_states_finite_and_steady_state_density(monkeypatch, tmp
     texts = {t.get_text() for ax in figs[0].axes for t in ax.texts}
     assert {"fill", "drain", "bubble\n(idle)", "steady state: every stage busy"} <= texts
     plt.close(figs[0])
+
+
+# --- pipeline_curves_ablation -------------------------------------------------------------------
+
+
+def test_curves_ablation_equal_samples_and_time_units():
+    """Every variant sees the same number of samples; time is counted in cycles of a b-sample
+    micro-batch: sync 2(B+M-1) per mini-batch of B b, async 2 per micro-batch plus the 2(M-1)
+    fill, scaled by the micro-batch size over b."""
+    from paper_figures import pipeline_curves_ablation as abl
+
+    cfg = abl.FIGURE.config("quick")
+    data = abl.compute(cfg)
+    B, M, b, N = cfg["B"], cfg["stages"], cfg["b"], cfg["samples"]
+    for key, _, mult, _, _ in abl.VARIANTS:
+        assert data[f"{key}_samples"][-1] == N, key
+    assert data["sync_time"][-1] == (N // (B * b)) * 2 * (B + M - 1)
+    assert data["async_b_time"][-1] == 2 * (N // b) + 2 * (M - 1)
+    assert data["async_Bb_time"][-1] == B * (2 * (N // (B * b)) + 2 * (M - 1))
+    for key, *_ in abl.VARIANTS:
+        assert np.all(np.isfinite(data[f"{key}_loss_mean"])), key
+        assert np.all(np.diff(data[f"{key}_time"]) > 0), key
