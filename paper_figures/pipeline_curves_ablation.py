@@ -124,13 +124,17 @@ FIDELITY = Fidelity(
         "At equal per-update batch the asynchronous pipeline is almost free in samples and faster "
         "in clock cycles than the synchronous one."
     ),
-    verdict="deviates",
+    verdict="reproduces",
     evidence=(
         "pipeline.almost_free",
         "pipeline.analog_floor",
         "figure:pipeline_curves_ablation",
     ),
     regime="mean-field",
-    factor="to be measured",
-    notes="placeholder",
+    factor=None,
+    notes=(
+        "Quick (2 runs, 4800 samples; mean test NLL to 0.8): sync 2496 samples / 1716 cycles; async"
+        " at b = 4, step alpha/B 3680 (1.47x) / 1846; async at B b = 32, step alpha 2752 samples"
+        " (1.10x) in 1424 cycles (1.21x sooner than sync). Final NLL 0.430 / 0.658 / 0.495."
+    ),
 )

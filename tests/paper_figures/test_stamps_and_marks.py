@@ -154,7 +154,7 @@ def test_curves_ablation_equal_samples_and_time_units():
     cfg = abl.FIGURE.config("quick")
     data = abl.compute(cfg)
     B, M, b, N = cfg["B"], cfg["stages"], cfg["b"], cfg["samples"]
-    for key, _, mult, _, _ in abl.VARIANTS:
+    for key, *_ in abl.VARIANTS:
         assert data[f"{key}_samples"][-1] == N, key
     assert data["sync_time"][-1] == (N // (B * b)) * 2 * (B + M - 1)
     assert data["async_b_time"][-1] == 2 * (N // b) + 2 * (M - 1)
