@@ -7,7 +7,8 @@ sample). Its analog floor is then higher (claim ``pipeline.analog_floor``: the f
 per-update batch), and in quick mode it ends worse than the synchronous pipeline at equal clock
 cycles. Here one factor changes: the asynchronous pipeline with micro-batches of b' = B b = 32
 samples and step alpha -- the per-update batch and step of the synchronous one; only the staleness
-(delay M - m updates at stage m) differs.
+(delay M - m updates at stage m) differs. A second factor, the step: both at alpha / 2 (staleness
+costs less at a smaller step, see ``pipeline_speedup_ablation``).
 
 Time axis: a clock cycle is the time one stage needs for one micro-batch (spec 3.3), so a cycle of
 a b' = 32 micro-batch lasts b'/b = 8 cycles of a b = 4 one; time is counted in b = 4 cycles
@@ -33,12 +34,14 @@ from .pipeline_curves import _network
 _BASE = {"sizes": [64, 32, 32, 16, 10], "stages": 4, "B": 8, "b": 4, "alpha": 0.4, "tau": 1.0, "seed": 3,
          "records": 60}
 CONFIGS = {"quick": {**_BASE, "runs": 2, "samples": 4800, "target_nll": 0.8},
-           "full": {**_BASE, "runs": 8, "samples": 160000, "target_nll": 0.35}}
+           "full": {**_BASE, "runs": 8, "samples": 160000, "target_nll": 0.2, "records": 120}}
 #: (key, schedule, micro-batch in units of b, step in units of alpha / B, label)
 VARIANTS = (
     ("sync", "sync", 1, 8, "synchronous (= no pipeline): update on B b = 32, step α"),
     ("async_b", "async", 1, 1, "asynchronous, b = 4 per update, step α/B (pipeline_curves)"),
     ("async_Bb", "async", 8, 8, "asynchronous, B b = 32 per update, step α (equal per-update batch)"),
+    ("sync_half", "sync", 1, 4, "synchronous, step α/2"),
+    ("async_Bb_half", "async", 8, 4, "asynchronous, B b = 32 per update, step α/2"),
 )
 
 
@@ -85,7 +88,8 @@ def compute(cfg: dict) -> dict:
 
 def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     fig, axes = subplots(2, 2, width=3.2)
-    style = {"sync": ("C0", "--"), "async_b": ("C1", "-"), "async_Bb": ("C3", "-.")}
+    style = {"sync": ("C0", "--"), "async_b": ("C1", "-"), "async_Bb": ("C3", "-."),
+             "sync_half": ("C9", ":"), "async_Bb_half": ("C6", (0, (5, 1, 1, 1, 1, 1)))}
     for row, name in enumerate(("loss", "acc")):
         scale = 1.0 if name == "loss" else 100.0
         for col, clock in enumerate(("samples", "time")):
@@ -103,8 +107,8 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
             if name == "loss":
                 ax.set_yscale("log")
                 plain_log_ticks(ax, "y")
-    fig.suptitle(f"M = {cfg['stages']}, B = {cfg['B']}, b = {cfg['b']}: one factor, the async per-update"
-                 " batch; band: 10–90 % of runs", fontsize=9)
+    fig.suptitle(f"M = {cfg['stages']}, B = {cfg['B']}, b = {cfg['b']}: the async per-update batch, then the"
+                 " step; band: 10–90 % of runs", fontsize=9)
     legend_below(fig, axes[0, 0], ncol=1)
     return save_figure(fig, out_dir, "pipeline_curves_ablation")
 
