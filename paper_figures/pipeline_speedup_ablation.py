@@ -234,11 +234,11 @@ FIDELITY = Fidelity(
     factor=None,
     notes=(
         "Under an assumed rule (step a1 = 0.17 lambda_max tuned at M = 1, halved while above the"
-        " Levin-May threshold a*(M-1); curvatures spread over kappa = 20) the quick bars are 1.00,"
-        " 1.99, 3.95, 7.17, 6.06, 7.11 at M = 1, 2, 4, 8, 12, 16 (paper 1.0, 1.88, 3.93, 7.54, 5.79,"
-        " 7.74). One factor at a time: step kept -> 2.17 at M = 12, target never reached at 16; one"
-        " curvature -> 3.4-3.6 from M = 4 on; small step 0.05 -> 15.7 at 16 (about linear);"
-        " delay M - 1 at every stage -> 7.54, 6.26, 8.03 at 8, 12, 16. The paper's rule and step"
-        " are not in the spec."
+        " Levin-May threshold a*(M-1); curvatures spread over kappa = 20) the full bars (8 runs) are"
+        " 1.00, 1.99, 3.96, 7.38, 5.91, 7.36 at M = 1, 2, 4, 8, 12, 16 (paper 1.0, 1.88, 3.93, 7.54,"
+        " 5.79, 7.74; quick 7.17, 6.06, 7.11 at 8-16). One factor at a time (full): step kept -> 2.19"
+        " at M = 12, target never reached at 16; one curvature -> 3.4-3.6 from M = 4 on; small step"
+        " 0.05 -> 15.65 at 16 (about linear); delay M - 1 at every stage -> 7.79, 6.17, 7.94 at 8,"
+        " 12, 16. The paper's rule and step are not in the spec."
     ),
 )
