@@ -104,7 +104,10 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
             ax.set_ylabel("test NLL" if name == "loss" else "test accuracy (%)")
             ax.set_title(f"test {'NLL' if name == 'loss' else 'accuracy'} against "
                          f"{'samples' if clock == 'samples' else 'time'}")
+            ax.set_xscale("log")  # the first record (0) is not drawn; the early part is where they differ
             if name == "loss":
+                ax.axhline(cfg["target_nll"], color="0.3", ls=":", lw=0.8,
+                           label=f"target test NLL {cfg['target_nll']:g}")
                 ax.set_yscale("log")
                 plain_log_ticks(ax, "y")
     fig.suptitle(f"M = {cfg['stages']}, B = {cfg['B']}, b = {cfg['b']}: the async per-update batch, then the"
