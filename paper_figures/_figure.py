@@ -2,7 +2,8 @@
 
 A figure module defines ``FIGURE = FigureSpec(...)`` with
 
-* ``configs``: one configuration dict per mode (``"quick"``, ``"full"``);
+* ``configs``: the figure's settings, a :class:`verify.config.Modes` of one frozen
+  :class:`verify.config.Config` dataclass instance per mode (``"quick"``, ``"full"``);
 * ``compute(config) -> data``: simulation and theory, returning a flat dict of numpy arrays /
   scalars / strings (saved as ``data.npz``);
 * ``render(data, config, out_dir) -> [paths]``: plots (PNG + PDF) or tables (Markdown + LaTeX) from
@@ -14,7 +15,8 @@ Cache contract
 instead of recomputing iff all of the following hold:
 
 * the **cache key** recorded in ``meta.json`` equals the current one. The key is the SHA-256 of
-  the figure id and mode, the configuration of that mode (canonical JSON), the bytes of every
+  the figure id and mode, the configuration of that mode (canonical JSON of
+  :func:`dataclasses.asdict`, command-line overrides applied) and the overrides themselves, the bytes of every
   project source file in the figure module's *import closure* (the module, the project modules it
   imports, transitively, found by reading their ``import`` statements; see :func:`import_closure`),
   and the versions of python, numpy, scipy and sympy. ``meta.json`` records these ingredients
@@ -30,11 +32,19 @@ written as one unit: both files go into a fresh temporary directory beside ``<mo
 replaces ``<mode>/`` by renames (:func:`replace_dir`), so an interrupted or failed write leaves
 the previous pair, or no pair, never a mixed one. Files are created with mode ``0o666`` and
 directories with ``0o777``, both minus the umask (0644 / 0755 under the usual umask 022).
+
+Overrides
+---------
+``build(..., overrides={"tau": "2"})`` (``python -m paper_figures ID --set tau=2``) computes with
+the mode's configuration overridden (:meth:`verify.config.Config.override`) into its own
+directory ``<out>/<id>/<mode>-set-<hash>/`` (hash of the overrides), never into the default
+``<mode>/``; its ``meta.json`` records the overrides and they are part of the cache key.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import json
@@ -53,8 +63,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from verify.config import Config, Modes
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 MODES = ("quick", "full")
@@ -78,14 +91,30 @@ class FigureSpec:
     id: str
     title: str
     reference: str
-    configs: dict[str, dict]
-    compute: Callable[[dict], dict]
-    render: Callable[[dict, dict, Path], list[Path]]
+    configs: Modes[Any]
+    compute: Callable[[Any], dict]
+    render: Callable[[dict, Any, Path], list[Path]]
 
-    def config(self, mode: str) -> dict:
-        if mode not in self.configs:
+    def __post_init__(self) -> None:
+        if not isinstance(self.configs, Modes):
+            raise TypeError(f"{self.id}: configs must be a verify.config.Modes of Config instances,"
+                            f" got {type(self.configs).__name__}")
+
+    def config(self, mode: str, overrides: dict[str, str] | None = None) -> Any:
+        """The settings of ``mode`` with the command-line ``overrides`` applied.
+
+        Raises
+        ------
+        ValueError
+            Unknown mode, or an override with an unknown key or a value that does not parse
+            (one line, starting with the figure id).
+        """
+        if mode not in MODES:
             raise ValueError(f"{self.id}: no configuration for mode {mode!r}")
-        return self.configs[mode]
+        try:
+            return self.configs.resolve(mode, overrides)
+        except ValueError as err:
+            raise ValueError(f"{self.id}: {err}") from None
 
 
 @dataclass
@@ -258,10 +287,21 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _canonical_config(config: dict) -> str:
+def overrides_dir(mode: str, overrides: dict[str, str] | None) -> str:
+    """Name of the output directory of ``mode`` with ``overrides``: ``mode`` itself without
+    overrides, else ``<mode>-set-<first 12 hex of the SHA-256 of the sorted overrides>``."""
+    if not overrides:
+        return mode
+    blob = json.dumps(dict(sorted(overrides.items())), separators=(",", ":"))
+    return f"{mode}-set-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def _canonical_config(config: dict | Config) -> str:
     """The configuration as canonical JSON (sorted keys; tuples as lists; numpy scalars and arrays
     as numbers and lists). Anything else is an error: a ``repr`` with an address would make the key
-    change on every run."""
+    change on every run. A :class:`~verify.config.Config` enters as :func:`dataclasses.asdict`."""
+    if isinstance(config, Config):
+        config = config.as_dict()
 
     def default(obj):
         if isinstance(obj, np.generic | np.ndarray):
@@ -272,15 +312,17 @@ def _canonical_config(config: dict) -> str:
     return json.dumps(config, sort_keys=True, default=default, allow_nan=True, separators=(",", ":"))
 
 
-def cache_key(spec: FigureSpec, mode: str) -> tuple[str, dict]:
-    """The cache key of ``spec`` in ``mode`` and its ingredients (see the module docstring).
+def cache_key(spec: FigureSpec, mode: str, overrides: dict[str, str] | None = None) -> tuple[str, dict]:
+    """The cache key of ``spec`` in ``mode`` (with ``overrides``) and its ingredients (see the
+    module docstring).
 
     Returns
     -------
     key : str
         Hex SHA-256 of the canonical JSON of ``ingredients``.
     ingredients : dict
-        ``{"id", "mode", "config", "files": {path: sha256}, "versions": {package: version}}``;
+        ``{"id", "mode", "config", "overrides", "files": {path: sha256}, "versions": {package:
+        version}}``;
         paths are relative to the source tree that holds them.
     """
     module = spec.compute.__module__
@@ -297,7 +339,8 @@ def cache_key(spec: FigureSpec, mode: str) -> tuple[str, dict]:
     ingredients = {
         "id": spec.id,
         "mode": mode,
-        "config": json.loads(_canonical_config(spec.config(mode))),
+        "config": json.loads(_canonical_config(spec.config(mode, overrides))),
+        "overrides": dict(sorted((overrides or {}).items())),
         "files": dict(sorted(files.items())),
         "versions": _versions(KEY_PACKAGES),
     }
@@ -310,14 +353,14 @@ def _what_changed(old: object, new: dict) -> str:
     if not isinstance(old, dict):
         return "written by an older version"
     changes = []
-    if old.get("config") != new["config"]:
+    if old.get("config") != new["config"] or old.get("overrides", {}) != new["overrides"]:
         changes.append("config")
-    old_files = old.get("files") if isinstance(old.get("files"), dict) else {}
+    old_files: dict = old["files"] if isinstance(old.get("files"), dict) else {}
     diff = sorted(f for f in set(old_files) | set(new["files"])
                   if old_files.get(f) != new["files"].get(f))
     if diff:
         changes.append("code " + ", ".join(diff[:3]) + (f" (+{len(diff) - 3})" if len(diff) > 3 else ""))
-    old_v = old.get("versions") if isinstance(old.get("versions"), dict) else {}
+    old_v: dict = old["versions"] if isinstance(old.get("versions"), dict) else {}
     vdiff = [f"{p} {old_v.get(p)} -> {v}" for p, v in new["versions"].items() if old_v.get(p) != v]
     if vdiff:
         changes.append("versions " + ", ".join(vdiff))
@@ -369,7 +412,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, writer: Callable[[Path], object]) -> None:
     """Write via ``writer(tmp_path)`` to a temporary file beside ``path``, then rename it over
     ``path``: readers see the old file or the new one, never a partial one. The file gets mode
     0o666 & ~umask."""
@@ -410,7 +453,7 @@ def replace_dir(src: Path, dst: Path) -> None:
 
 
 def save_data(path: Path, data: dict) -> None:
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in data.items()}
     atomic_write(path, lambda p: np.savez_compressed(p, **arrays))
 
 
@@ -421,6 +464,10 @@ def load_data(path: Path) -> dict:
 
 def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda p: p.write_text(text))
+
+
+def _savefig(fig: Any, path: Path, opts: dict[str, Any]) -> None:
+    fig.savefig(path, bbox_inches="tight", **opts)
 
 
 def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
@@ -434,8 +481,7 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
     paths = []
     for ext, kw in (("png", {"dpi": 150}), ("pdf", {})):
         path = out_dir / f"{stem}.{ext}"
-        atomic_write(path, lambda p, ext=ext, kw=kw: fig.savefig(p, format=ext,
-                                                                  bbox_inches="tight", **kw))
+        atomic_write(path, functools.partial(_savefig, fig, opts={"format": ext, **kw}))
         paths.append(path)
     plt.close(fig)
     return paths
@@ -449,7 +495,7 @@ def _write_meta(path: Path, meta: dict) -> None:
 def write_pair(out_dir: Path, data: dict, meta: dict) -> None:
     """Write ``data.npz`` and ``meta.json`` (with ``data_sha256`` added) as one unit into
     ``out_dir``, which is replaced as a whole (see :func:`replace_dir`)."""
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in data.items()}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = _make_dir(out_dir.parent, f".{out_dir.name}.tmp-")
     try:
@@ -535,7 +581,7 @@ def _clean_leftovers(parent: Path, name: str) -> None:
 
 
 def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, force: bool = False,
-          render: bool = True) -> BuildResult:
+          render: bool = True, overrides: dict[str, str] | None = None) -> BuildResult:
     """Compute (or load from the cache) the data of ``spec`` and render it.
 
     Parameters
@@ -548,6 +594,10 @@ def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, forc
         Recompute even if the cache is valid.
     render : bool
         Draw the plots / tables after computing or loading the data.
+    overrides : dict, optional
+        ``{key: text}`` applied to the mode's configuration (:meth:`FigureSpec.config`); the
+        figure then goes to ``out / spec.id / overrides_dir(mode, overrides)``, never to the
+        default directory of the mode.
 
     Notes
     -----
@@ -556,10 +606,11 @@ def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, forc
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    config = spec.config(mode)
-    out_dir = Path(out) / spec.id / mode
+    overrides = dict(overrides or {})
+    config = spec.config(mode, overrides)
+    out_dir = Path(out) / spec.id / overrides_dir(mode, overrides)
     t0 = time.perf_counter()
-    key, ingredients = cache_key(spec, mode)
+    key, ingredients = cache_key(spec, mode, overrides)
     _clean_leftovers(out_dir.parent, out_dir.name)
     loaded, reason = None, "forced"
     if not force:
@@ -583,7 +634,8 @@ def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, forc
             "title": spec.title,
             "reference": spec.reference,
             "mode": mode,
-            "config": config,
+            "config": config.as_dict(),
+            "overrides": dict(sorted(overrides.items())),
             "key": key,
             "cache_key": ingredients,
             "git_revision": _git_revision(),

@@ -18,20 +18,32 @@ bound variation and the released scripts' weight-scaling mapping, which this mod
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import legend_under, mean_pm, subplots
 from .exact_fig5_mnist import CONFIGS as FIG5
-from .exact_fig5_mnist import LABELS, train_grid
+from .exact_fig5_mnist import FCN, LABELS, train_grid
 
-CONFIGS = {
-    mode: {"seed": 7, "tau": 0.7, "bins": 60, "net": dict(FIG5[mode]["fcn"], taus=[0.7])}
-    for mode in ("quick", "full")
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of Fig. 7: Fig. 5's FCN at one tau, histogram bins."""
+
+    net: FCN
+    seed: int = 7
+    tau: float = 0.7
+    bins: int = 60
+
+
+CONFIGS = Modes(quick=Settings(net=replace(FIG5.quick.fcn, taus=(0.7,))),
+                full=Settings(net=replace(FIG5.full.fcn, taus=(0.7,))))
 
 
 def run_histograms(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -48,14 +60,14 @@ def _flat(arrays: list) -> np.ndarray:
     return np.concatenate([a.reshape(a.shape[0], -1) for a in arrays if a is not None], axis=1)
 
 
-def compute(cfg: dict) -> dict:
-    tau, c = cfg["tau"], cfg["net"]
-    runs = {alg: train_grid("fcn", c, alg, cfg["seed"]) for alg in ("digital", "analog", "tt")}
+def compute(cfg: Settings) -> dict:
+    tau, c = cfg.tau, cfg.net
+    runs = {alg: train_grid("fcn", c, alg, cfg.seed) for alg in ("digital", "analog", "tt")}
     weights = {alg: _flat(r.weights) for alg, r in runs.items()}
     p_tt = _flat([s.P if s is not None else None for s in runs["tt"].states])
     lim = float(max(np.max(np.abs(w)) for w in weights.values()))
-    w_edges = np.linspace(-lim, lim, cfg["bins"] + 1)
-    s_edges = np.linspace(0.0, 1.0, cfg["bins"] + 1)
+    w_edges = np.linspace(-lim, lim, cfg.bins + 1)
+    s_edges = np.linspace(0.0, 1.0, cfg.bins + 1)
     out: dict = {"w_edges": w_edges, "s_edges": s_edges, "tau": tau}
     for alg, w in weights.items():
         out[f"w_hist_{alg}"] = run_histograms(w, w_edges)
@@ -68,7 +80,7 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.8, height=2.8)
     color = {"digital": "k", "analog": "C3", "tt": "C0", "tt_P": "C2"}
 

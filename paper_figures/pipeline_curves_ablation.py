@@ -18,23 +18,40 @@ those of ``pipeline_curves`` (tanh MLP 64-32-32-16-10 on the UCI digits, M = 4, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
 from sim import nets
-from sim.pipeline import build_schedule, digits_task, sample_stream, train_pipeline
+from sim.pipeline import build_schedule, digits_task, sample_stream, staged_mlp, train_pipeline
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, legend_below, plain_log_ticks, subplots, summarize
-from .pipeline_curves import _network
 
-_BASE = {"sizes": [64, 32, 32, 16, 10], "stages": 4, "B": 8, "b": 4, "alpha": 0.4, "tau": 1.0, "seed": 3,
-         "records": 60}
-CONFIGS = {"quick": {**_BASE, "runs": 2, "samples": 4800, "target_nll": 0.8},
-           "full": {**_BASE, "runs": 8, "samples": 160000, "target_nll": 0.2, "records": 120}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the pipeline curves ablation (network and data as ``pipeline_curves``)."""
+
+    runs: int
+    samples: int
+    target_nll: float
+    sizes: tuple[int, ...] = (64, 32, 32, 16, 10)
+    stages: int = 4
+    B: int = 8
+    b: int = 4
+    alpha: float = 0.4
+    tau: float = 1.0
+    seed: int = 3
+    records: int = 60
+
+
+CONFIGS = Modes(quick=Settings(runs=2, samples=4800, target_nll=0.8),
+                full=Settings(runs=8, samples=160000, target_nll=0.2, records=120))
 #: (key, schedule, micro-batch in units of b, step in units of alpha / B, label)
 VARIANTS = (
     ("sync", "sync", 1, 8, "synchronous (= no pipeline): update on B b = 32, step α"),
@@ -45,13 +62,13 @@ VARIANTS = (
 )
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     task = digits_task()
-    R, B, M, b = cfg["runs"], cfg["B"], cfg["stages"], cfg["b"]
+    R, B, M, b = cfg.runs, cfg.B, cfg.stages, cfg.b
     if any(mult not in (1, B) for _, _, mult, _, _ in VARIANTS):
         raise ValueError(f"micro-batch multiples must be 1 or B = {B}")
-    net, stage = _network(cfg)
-    params = nets.init_params(net, sim.BatchRNG(cfg["seed"], range(R), "nets.init"))
+    net, stage = staged_mlp(cfg.sizes, cfg.stages)
+    params = nets.init_params(net, sim.BatchRNG(cfg.seed, range(R), "nets.init"))
     x_te, y_te = task["x_test"], task["y_test"]
 
     def metrics(Ws):
@@ -62,16 +79,16 @@ def compute(cfg: dict) -> dict:
     out: dict = {}
     for key, kind, mult, step, _ in VARIANTS:
         mb = mult * b
-        n = cfg["samples"] // mb  # micro-batches
+        n = cfg.samples // mb  # micro-batches
         if kind == "sync":
             sched, updates = build_schedule(kind, M, B, n // B), n // B
         else:
             sched, updates = build_schedule(kind, M, n, 1), n
-        opt = sim.AnalogSGD(cfg["alpha"] * step / B, sim.SoftBounds(cfg["tau"]))
+        opt = sim.AnalogSGD(cfg.alpha * step / B, sim.SoftBounds(cfg.tau))
         run = train_pipeline(net, stage, params, [None if W is None else opt for W in params], sched,
                              sample_stream(task["x_train"], task["y_train"], mb),
-                             lambda y, t: nets.nll_loss(y, t)[1], metrics=metrics, seeds=R, seed=cfg["seed"],
-                             micro_batch=mb, record_every=max(1, updates // cfg["records"]))
+                             lambda y, t: nets.nll_loss(y, t)[1], metrics=metrics, seeds=R, seed=cfg.seed,
+                             micro_batch=mb, record_every=max(1, updates // cfg.records))
         for name in ("loss", "acc"):
             for k, v in summarize(run.metrics[name]).items():
                 out[f"{key}_{name}_{k}"] = v
@@ -79,14 +96,14 @@ def compute(cfg: dict) -> dict:
         out[f"{key}_samples"] = run.samples
         out[f"{key}_time"] = run.cycles * mult  # in clock cycles of a b-sample micro-batch
         # first record where the mean test NLL is <= target_nll (NaN: never within the run)
-        hit = out[f"{key}_loss_mean"] <= cfg["target_nll"]
+        hit = out[f"{key}_loss_mean"] <= cfg.target_nll
         first = int(hit.argmax())
         out[f"{key}_samples_to_target"] = float(run.samples[first]) if hit.any() else np.nan
         out[f"{key}_time_to_target"] = float(out[f"{key}_time"][first]) if hit.any() else np.nan
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(2, 2, width=3.2)
     style = {"sync": ("C0", "--"), "async_b": ("C1", "-"), "async_Bb": ("C3", "-."),
              "sync_half": ("C9", ":"), "async_Bb_half": ("C6", (0, (5, 1, 1, 1, 1, 1)))}
@@ -100,17 +117,17 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
                      scale * data[f"{key}_{name}_lo"], scale * data[f"{key}_{name}_hi"], color=c, ls=ls,
                      label=label)
             ax.set_xlabel("samples" if clock == "samples"
-                          else f"clock cycles (of a b = {cfg['b']} micro-batch)")
+                          else f"clock cycles (of a b = {cfg.b} micro-batch)")
             ax.set_ylabel("test NLL" if name == "loss" else "test accuracy (%)")
             ax.set_title(f"test {'NLL' if name == 'loss' else 'accuracy'} against "
                          f"{'samples' if clock == 'samples' else 'time'}")
             ax.set_xscale("log")  # the first record (0) is not drawn; the early part is where they differ
             if name == "loss":
-                ax.axhline(cfg["target_nll"], color="0.3", ls=":", lw=0.8,
-                           label=f"target test NLL {cfg['target_nll']:g}")
+                ax.axhline(cfg.target_nll, color="0.3", ls=":", lw=0.8,
+                           label=f"target test NLL {cfg.target_nll:g}")
                 ax.set_yscale("log")
                 plain_log_ticks(ax, "y")
-    fig.suptitle(f"M = {cfg['stages']}, B = {cfg['B']}, b = {cfg['b']}: the async per-update batch, then the"
+    fig.suptitle(f"M = {cfg.stages}, B = {cfg.B}, b = {cfg.b}: the async per-update batch, then the"
                  " step; band: 10–90 % of runs", fontsize=9)
     legend_below(fig, axes[0, 0], ncol=1)
     return save_figure(fig, out_dir, "pipeline_curves_ablation")

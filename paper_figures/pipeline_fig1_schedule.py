@@ -16,27 +16,40 @@ in the asynchronous panel; here the log starts empty, so the warm-up is drawn in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sim.pipeline import build_schedule
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import subplots
 
-_CFG = {"stages": 4, "micro_batches": 5, "none_micro": 4, "async_micro": 12, "sync_mini_batches": 2}
-CONFIGS = {"quick": _CFG, "full": _CFG}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """The drawn schedules' sizes (the same in both modes)."""
+
+    stages: int = 4
+    micro_batches: int = 5
+    none_micro: int = 4
+    async_micro: int = 12
+    sync_mini_batches: int = 2
+
+
+CONFIGS = Modes(quick=Settings(), full=Settings())
 KINDS = ("none", "sync", "async")
 
 
-def compute(cfg: dict) -> dict:
-    M, B = cfg["stages"], cfg["micro_batches"]
+def compute(cfg: Settings) -> dict:
+    M, B = cfg.stages, cfg.micro_batches
     scheds = {
-        "none": build_schedule("none", M, cfg["none_micro"], 1),
-        "sync": build_schedule("sync", M, B, cfg["sync_mini_batches"]),
-        "async": build_schedule("async", M, cfg["async_micro"], 1),
+        "none": build_schedule("none", M, cfg.none_micro, 1),
+        "sync": build_schedule("sync", M, B, cfg.sync_mini_batches),
+        "async": build_schedule("async", M, cfg.async_micro, 1),
     }
     out: dict = {}
     for k, s in scheds.items():
@@ -48,10 +61,10 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     widths = [data[f"{k}_grid"].shape[1] for k in KINDS]
     fig, axes = subplots(3, 1, width=0.22 * max(widths) + 1.0, height=1.35)
-    titles = {"none": "without pipeline", "sync": f"synchronous pipeline (B = {cfg['micro_batches']})",
+    titles = {"none": "without pipeline", "sync": f"synchronous pipeline (B = {cfg.micro_batches})",
               "async": "asynchronous pipeline (no stashing)"}
     face = {1: "#9ecae1", 2: "#fdae6b"}
     for ax, k in zip(axes[:, 0], KINDS, strict=True):
@@ -60,7 +73,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         for m in range(M):
             for t in np.flatnonzero(grid[m]):
                 op = int(grid[m, t])
-                ax.add_patch(_rect(t, m, face[op]))
+                ax.add_patch(_rect(int(t), m, face[op]))
                 ax.text(t + 0.5, m + 0.5, f"{'FB'[op - 1]}{micro[m, t]}", ha="center", va="center",
                         fontsize=5)
         ups = data[f"{k}_update_cycle"]
@@ -76,7 +89,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.set_xlabel("clock cycle")
         dens = float(data[f"{k}_density"])
         if k == "async":
-            n = cfg["async_micro"]
+            n = cfg.async_micro
             title = (f"{titles[k]}: density {dens:.3f} over this finite run (K/(K+M−1) = {n}/{n + M - 1});"
                      " 1 in steady state (K → ∞)")
         else:

@@ -45,6 +45,7 @@ import numpy as np
 import sim
 from sim.pipeline import build_schedule, train_pipeline
 from theory.delay import levin_may_threshold
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
@@ -60,9 +61,24 @@ VARIANTS = (
     ("small step a1 = 0.05 (< a*(15)/2), kept", "kept", 0.05, 20.0, "per-stage"),
     ("uniform delay M − 1 at every stage, halved", "halve", 0.17, 20.0, "uniform"),
 )
-_BASE = {"stages": [1, 2, 4, 8, 12, 16], "dim": 6, "tau": 4.0, "w0": 0.5, "sigma": 0.01,
-         "target": 1e-2, "seed": 5, "horizon": 1.25}
-CONFIGS = {"quick": {**_BASE, "runs": 2}, "full": {**_BASE, "runs": 8, "dim": 12, "horizon": 2.0}}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the asynchronous speed-up ablation (see the module docstring)."""
+
+    runs: int
+    stages: tuple[int, ...] = (1, 2, 4, 8, 12, 16)
+    dim: int = 6
+    tau: float = 4.0
+    w0: float = 0.5
+    sigma: float = 0.01
+    target: float = 1e-2
+    seed: int = 5
+    horizon: float = 1.25
+
+
+CONFIGS = Modes(quick=Settings(runs=2), full=Settings(runs=8, dim=12, horizon=2.0))
 
 
 @dataclass(frozen=True)
@@ -99,22 +115,22 @@ def step_for(rule: str, a1: float, M: int) -> float:
     return a
 
 
-def _stage_losses(kind: str, lanes: list[tuple[float, float]], n: int, cfg: dict) -> np.ndarray:
+def _stage_losses(kind: str, lanes: list[tuple[float, float]], n: int, cfg: Settings) -> np.ndarray:
     """Loss of every stage of one ``max(stages)``-stage run of schedule ``kind`` in which each
     lane ``(a, kappa)`` takes ``runs`` runs: ``(M_max, lanes, runs, records)``, one record per
     micro-batch (stage 1 updates after each)."""
-    D, R, Mx = cfg["dim"], cfg["runs"], max(cfg["stages"])
+    D, R, Mx = cfg.dim, cfg.runs, max(cfg.stages)
     alpha = np.repeat([a for a, _ in lanes], R)
     lam = np.repeat([np.geomspace(1.0 / k, 1.0, D) for _, k in lanes], R, axis=0)  # (lanes R, D)
     sched = build_schedule("none", Mx, 1, n) if kind == "none" else build_schedule("async", Mx, n, 1)
     layers = [SpreadQuadratic(lam, np.zeros(D)) for _ in range(Mx)]
-    opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg["tau"]))
-    run = train_pipeline(layers, list(range(1, Mx + 1)), [np.full((alpha.size, D), cfg["w0"])] * Mx,
-                         [opt] * Mx, sched, lambda rng, j: (cfg["sigma"] * rng.normal((1, D)), None),
+    opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau))
+    run = train_pipeline(layers, list(range(1, Mx + 1)), [np.full((alpha.size, D), cfg.w0)] * Mx,
+                         [opt] * Mx, sched, lambda rng, j: (cfg.sigma * rng.normal((1, D)), None),
                          lambda out, y: np.zeros_like(out),
                          metrics=lambda Ws: {f"s{m}": 0.5 * (lam * W**2).sum(axis=-1)
                                              for m, W in enumerate(Ws)},
-                         seeds=alpha.size, seed=cfg["seed"], progress=False)
+                         seeds=alpha.size, seed=cfg.seed, progress=False)
     if not np.array_equal(run.micro, np.arange(n + 1)):
         raise RuntimeError(f"{kind}: expected one record per micro-batch")
     return np.stack([run.metrics[f"s{m}"] for m in range(Mx)]).reshape(Mx, len(lanes), R, n + 1)
@@ -129,7 +145,7 @@ def _cycles_to_target(loss: np.ndarray, sched, target: float) -> np.ndarray:
     return np.where(hit.any(axis=-1), cyc[j], np.nan)
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     r"""Speedups of :data:`VARIANTS` at ``stages``.
 
     Since the stages are independent quadratics, the M-stage pipeline is the last M stages of one
@@ -140,12 +156,12 @@ def compute(cfg: dict) -> dict:
     that M's own schedule. Horizon: ``horizon`` x the micro-batches the flattest direction needs
     without delay, :math:`\ln(1/\text{target})\,\kappa / (2 a)`, for the smallest step.
     """
-    Ms, Mx = cfg["stages"], max(cfg["stages"])
+    Ms, Mx = cfg.stages, max(cfg.stages)
     steps = np.array([[step_for(rule, a1, M) for M in Ms] for _, rule, a1, _, _ in VARIANTS])
     # one lane list for both runs: run r sees the same noise in both (M = 1: speedup exactly 1)
     lanes = sorted({(float(a), k) for (_, _, _, k, _), row in zip(VARIANTS, steps, strict=True) for a in row}
                    | {(a1, k) for _, _, a1, k, _ in VARIANTS})
-    n = int(np.ceil(cfg["horizon"] * np.log(1 / cfg["target"]) * max(k / (2 * a) for a, k in lanes)))
+    n = int(np.ceil(cfg.horizon * np.log(1 / cfg.target) * max(k / (2 * a) for a, k in lanes)))
     loss = {kind: _stage_losses(kind, lanes, n, cfg) for kind in ("async", "none")}
     big = build_schedule("async", Mx, n, 1)
     speed = np.full(steps.shape, np.nan)
@@ -156,11 +172,11 @@ def compute(cfg: dict) -> dict:
             raise RuntimeError(f"M={M}: the async delays are not the last M stages' of M={Mx}")
         for i, (_, _, a1, k, delays) in enumerate(VARIANTS):
             t_none = _cycles_to_target(loss["none"][Mx - M:, lanes.index((a1, k))].sum(axis=0),
-                                       sched["none"], cfg["target"])
+                                       sched["none"], cfg.target)
             stages = loss["async"][Mx - M:, lanes.index((steps[i, j], k))]
             if delays == "uniform":  # every stage as the input stage (same noise, same start)
                 stages = np.broadcast_to(stages[:1], stages.shape)
-            t_async = _cycles_to_target(stages.sum(axis=0), sched["async"], cfg["target"])
+            t_async = _cycles_to_target(stages.sum(axis=0), sched["async"], cfg.target)
             ratio = t_none / t_async  # NaN where the asynchronous run never reaches the target
             speed[i, j] = ratio.mean()
             spread[i, j] = ratio.std(ddof=1) / np.sqrt(ratio.size)
@@ -172,7 +188,7 @@ def compute(cfg: dict) -> dict:
 _COLORS = ("C0", "C1", "C2", "C4", "C5")
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.6, height=3.0)
     ax = axes[0, 0]
     Ms, sp, se = data["stages"], data["speedup"], data["speedup_se"]
@@ -191,7 +207,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_xticks(x, [str(m) for m in Ms])
     ax.set_xlabel("number of stages M")
     ax.set_ylabel("async speedup to target (±3 s.e.)")
-    ax.set_title(f"one factor at a time (loss to {cfg['target']:g} × start)")
+    ax.set_title(f"one factor at a time (loss to {cfg.target:g} × start)")
     ax = axes[0, 1]
     m = np.arange(1, max(Ms) + 1)
     ax.plot(m, [float(levin_may_threshold(k - 1)) for k in m], "k.-", lw=1,

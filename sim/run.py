@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from ._checks import Diverged, as_real_array, check_int, check_runs, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .noise import GaussianNoise, Noise, NoNoise, RademacherNoise
+from .noise import GaussianNoise, Noise, NoiseModel, NoNoise, RademacherNoise
 from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
 from .recorders import Recorder
@@ -35,7 +35,7 @@ def progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty()
 
 
-def _runs(seeds: int | Sequence[int], name: str = "seeds") -> np.ndarray:
+def _runs(seeds: int | Sequence[int] | np.ndarray, name: str = "seeds") -> np.ndarray:
     """R (runs ``0..R-1``) or explicit non-negative integer run indices, as an int array."""
     return check_runs(name, seeds)
 
@@ -91,9 +91,9 @@ def simulate(
     algorithm: Algorithm,
     *,
     steps: int,
-    seeds: int | Sequence[int] = 1,
+    seeds: int | Sequence[int] | np.ndarray = 1,
     seed: int = 0,
-    noise: Noise | None = None,
+    noise: Noise | NoiseModel | None = None,
     w0: float | np.ndarray = 0.0,
     record: Sequence[str] = DEFAULT_RECORD,
     record_every: int = 1,

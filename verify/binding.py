@@ -96,7 +96,7 @@ LHS_METRICS: Mapping[str, str] = {
 
 
 def response_extremum(device: sim.Device, which: str = "F", kind: str = "sup",
-                      lo: float | None = None, hi: float | None = None,
+                      lo: float | np.ndarray | None = None, hi: float | np.ndarray | None = None,
                       points: int = GRID_POINTS) -> float:
     r""":math:`\sup` or :math:`\inf` of a response component of ``device`` on a grid.
 

@@ -153,7 +153,7 @@ def test_curves_ablation_equal_samples_and_time_units():
 
     cfg = abl.FIGURE.config("quick")
     data = abl.compute(cfg)
-    B, M, b, N = cfg["B"], cfg["stages"], cfg["b"], cfg["samples"]
+    B, M, b, N = cfg.B, cfg.stages, cfg.b, cfg.samples
     for key, *_ in abl.VARIANTS:
         assert data[f"{key}_samples"][-1] == N, key
     assert data["sync_time"][-1] == (N // (B * b)) * 2 * (B + M - 1)
