@@ -18,7 +18,7 @@ factor is changed at a time:
   :math:`a_1/2^k` below the Levin-May threshold :math:`a^*(M-1) = 2\cos((M-1)\pi/(2M-1))` of the
   input stage's delay, claim ``pipeline.delayed_stability_threshold``); the unpipelined run keeps
   :math:`a_1`;
-* step size: the small step of ``pipeline_speedup`` (a = 0.02), kept;
+* step size: a small step, :math:`a_1` = 0.05 (half of :math:`a^*(15)`), kept;
 * curvature spread: :math:`\kappa = 20` vs 1 (one curvature);
 * delays: per stage (:math:`d_m = M - m`, the schedule's) vs the input stage's M - 1 at every
   stage.
@@ -141,8 +141,14 @@ def _cycles_to_target(loss: np.ndarray, sched, target: float) -> np.ndarray:
     per micro-batch) is <= target x its start; NaN where it never is."""
     hit = loss <= target * loss[..., :1]
     j = hit.argmax(axis=-1)
-    cyc = np.array([0] + [sched.cycles_until(k) for k in range(1, sched.n_micro + 1)], dtype=float)
+    cyc = np.concatenate([[0.0], cycles_after(sched)])
     return np.where(hit.any(axis=-1), cyc[j], np.nan)
+
+
+def cycles_after(sched) -> np.ndarray:
+    """``(n_micro,)``: entry k - 1 is ``sched.cycles_until(k)``, the cycles until micro-batch
+    k - 1 finished at every stage (one cumulative maximum of the log's backward cycles)."""
+    return np.maximum.accumulate(sched.bwd_cycle.max(axis=1)).astype(float) + 1.0
 
 
 def compute(cfg: Settings) -> dict:

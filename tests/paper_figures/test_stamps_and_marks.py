@@ -65,6 +65,15 @@ def test_step_rule_halves_below_the_levin_may_threshold():
             step_for(**kw)
 
 
+@pytest.mark.parametrize("kind", ["none", "async"])
+def test_cycles_after_equals_the_schedules_cycles_until(kind):
+    from paper_figures.pipeline_speedup_ablation import cycles_after
+    from sim.pipeline import build_schedule
+
+    sched = build_schedule(kind, 5, 1, 30) if kind == "none" else build_schedule(kind, 5, 30, 1)
+    assert cycles_after(sched).tolist() == [sched.cycles_until(k) for k in range(1, 31)]
+
+
 def test_m_stage_async_run_is_the_last_m_stages_of_a_deeper_run():
     """The reuse behind the ablation: stages are independent quadratics fed the same noise, so the
     M-stage asynchronous run equals, bitwise, the last M stages of a deeper run."""
