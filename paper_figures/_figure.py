@@ -489,9 +489,13 @@ def _savefig(fig: Any, path: Path, opts: dict[str, Any]) -> None:
 
 
 def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
-    """Save a matplotlib figure as PNG and PDF (atomically) and close it."""
+    """Stamp a matplotlib figure with the fidelity verdict of figure ``stem`` (if it has a record),
+    save it as PNG and PDF (atomically) and close it."""
     import matplotlib.pyplot as plt
 
+    from ._style import stamp_verdict
+
+    stamp_verdict(fig, stem)  # every figure carries its fidelity verdict
     paths = []
     for ext, kw in (("png", {"dpi": 150}), ("pdf", {})):
         path = out_dir / f"{stem}.{ext}"

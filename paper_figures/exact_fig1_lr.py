@@ -27,7 +27,11 @@ from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, colors, legend_under, subplots, summarize
+from ._style import band, colors, legend_under, reference_marks, subplots, summarize
+
+#: the paper's Analog SGD plateau, loss / D, read off its Fig. 1 (spec: "all Analog SGD curves
+#: plateau at ~1e-5 regardless of alpha")
+PAPER_PLATEAU = 1e-5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +110,7 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     ax.set_ylabel("(f(W_k) − f*) / D")
     ax.set_title(f"τ = {cfg.tau:g}; solid: Analog SGD, dashed: digital SGD")
     ax.plot([], [], color="0.4", ls="--", lw=0.9, label="digital SGD (same α, dashed)")
+    ax.axhline(PAPER_PLATEAU, color="C2", ls="-.", lw=1.2, label="paper: analog plateau ≈ 1e-5")
     legend_under(ax, ncol=2)
     ax = axes[0, 1]
     alphas = np.array(cfg.floor_alphas)
@@ -117,6 +122,8 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
             label="digital: exact stationary loss ∝ α")
     ax.axhline(data["theory_analog_limit"], color="C3", ls=":", lw=1,
                label="analog α→0: mean-field f(W̄)")
+    reference_marks(ax, cfg.curve_alphas, np.full(len(cfg.curve_alphas), PAPER_PLATEAU), color="C2",
+                    marker="x", size=5, label="paper: analog plateau ≈ 1e-5 at its α")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate α")
