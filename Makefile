@@ -17,7 +17,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: help venv test test-slow figures verify bench lint clean
+.PHONY: help venv test test-slow figures verify bench lint typecheck doctest check clean
 
 help:
 	@echo "make figures [QUICK=1] [WORKERS=N]  regenerate all figures + claims report (into $(OUT));"
@@ -27,6 +27,9 @@ help:
 	@echo "make verify [QUICK=1]    claims report only"
 	@echo "make bench               performance benchmarks (ratios in one run)"
 	@echo "make lint                ruff check"
+	@echo "make typecheck           mypy on sim, theory, verify, paper_figures ([tool.mypy])"
+	@echo "make doctest             the docstring examples of sim, theory, verify, paper_figures"
+	@echo "make check               lint + typecheck + doctest + test (what CI runs)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +57,14 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+doctest: $(STAMP)
+	$(BIN)/python -m pytest -q -n 0 --doctest-modules sim theory verify paper_figures
+
+check: lint typecheck doctest test
 
 clean:
 	rm -rf $(OUT) benchmarks/out .pytest_cache .ruff_cache

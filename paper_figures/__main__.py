@@ -1,5 +1,11 @@
 """``python -m paper_figures list`` / ``python -m paper_figures status [--json]`` /
-``python -m paper_figures [ids...|all] [--quick] [--out DIR] [--workers N | --scheduler ADDRESS] [-q]``.
+``python -m paper_figures [ids...|all] [--quick] [--out DIR] [--set KEY=VALUE ...]
+[--workers N | --scheduler ADDRESS] [-q]``.
+
+``--set KEY=VALUE`` (repeatable) overrides one setting of the figure's configuration for this run
+(``--set tau=2 --set alphas=0.01,0.02``; tuples as comma lists, dotted keys for nested settings),
+parsed to the setting's type; the result goes to ``<out>/<id>/<mode>-set-<hash>/`` with the
+overrides in ``meta.json`` and in the cache key, never over the default ``<out>/<id>/<mode>/``.
 
 ``--workers N`` runs the cells of every figure (see :mod:`paper_figures._figure`, "Cells") on a Dask
 ``LocalCluster`` of N worker processes, ``--scheduler ADDRESS`` on an existing Dask cluster; the
@@ -10,7 +16,8 @@ cells (done / cached / running) goes to stderr when it is a terminal; ``-q`` tur
 :mod:`paper_figures.status`), ``--json`` as a JSON list.
 
 Exit codes: 0 done; 1 a figure could not be written; 2 bad arguments (unknown id, an ``--out``
-that is not a writable directory -- checked before any computation); 130 interrupted (Ctrl-C;
+that is not a writable directory, an unknown ``--set`` key or a value that does not parse --
+checked before any computation); 130 interrupted (Ctrl-C;
 nothing half-written); 141 the reader of stdout went away (``... | head``).
 """
 
@@ -24,6 +31,7 @@ from pathlib import Path
 
 from verify._cli import OneLineParser as _Parser
 from verify._cli import cli_guard, nearest_existing, probe_writable
+from verify.config import parse_sets
 
 from ._figure import DEFAULT_OUT
 
@@ -65,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="recompute even if cached")
     parser.add_argument("--no-plot", action="store_true", help="compute/cache data only")
     parser.add_argument("--json", action="store_true", help="with 'status': print a JSON list")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                        help="override a setting of the figure's configuration (repeatable), e.g."
+                             " --set tau=2 --set alphas=0.01,0.02")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="run the figures' cells on a Dask LocalCluster of N processes "
                              "(default: serial)")
@@ -77,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--workers must be an integer >= 1, got {args.workers}")
     if args.workers is not None and args.scheduler is not None:
         return _fail("give --workers or --scheduler, not both")
+    try:
+        overrides = parse_sets(args.sets)
+    except ValueError as err:
+        return _fail(str(err))
     if "status" in args.ids:
         if len(args.ids) > 1:
             return _fail(f"'status' takes no figure ids (got {' '.join(args.ids)})")
@@ -89,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     listing = "list" in args.ids
     if listing and len(args.ids) > 1:
         return _fail(f"'list' takes no figure ids (got {' '.join(args.ids)})")
+    if listing and overrides:
+        return _fail("--set is not valid with 'list'")
     if not listing:
         problem = output_dir_problem(args.out)
         if problem:
@@ -110,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                      + f"; see `{PROG} list`")
     ids = list(figs) if "all" in args.ids else list(dict.fromkeys(args.ids))
     mode = "quick" if args.quick else "full"
+    for fid in ids:  # every override must fit every figure before anything is computed
+        try:
+            figs[fid].config(mode, overrides)
+        except ValueError as err:
+            return _fail(f"--set: {err}")
     # cache warnings (damaged data, recomputed) as one line each on stderr
     logger = logging.getLogger("paper_figures")
     handler = logging.StreamHandler(sys.stderr)
@@ -141,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         with Engine(args.workers, args.scheduler) as engine:
             build_all([figs[f] for f in ids], mode, args.out, force=args.force,
                       render=not args.no_plot, executor=engine.executor, slots=engine.slots,
-                      progress=False if args.quiet else None, on_start=starting,
-                      on_result=report)
+                      progress=False if args.quiet else None, overrides=overrides,
+                      on_start=starting, on_result=report)
     except OSError as err:
         if building:
             print("failed", flush=True)

@@ -2,7 +2,8 @@
 
 A figure module defines ``FIGURE = FigureSpec(...)`` with
 
-* ``configs``: one configuration dict per mode (``"quick"``, ``"full"``);
+* ``configs``: the figure's settings, a :class:`verify.config.Modes` of one frozen
+  :class:`verify.config.Config` dataclass instance per mode (``"quick"``, ``"full"``);
 * ``compute(config) -> data``: simulation and theory, returning a flat dict of numpy arrays /
   scalars / strings (saved as ``data.npz``);
 * ``render(data, config, out_dir) -> [paths]``: plots (PNG + PDF) or tables (Markdown + LaTeX) from
@@ -14,7 +15,8 @@ Cache contract
 instead of recomputing iff all of the following hold:
 
 * the **cache key** recorded in ``meta.json`` equals the current one. The key is the SHA-256 of
-  the figure id and mode, the configuration of that mode (canonical JSON), the bytes of every
+  the figure id and mode, the configuration of that mode (canonical JSON of
+  :func:`dataclasses.asdict`, command-line overrides applied) and the overrides themselves, the bytes of every
   project source file in the figure module's *import closure* (the module, the project modules it
   imports, transitively, found by reading their ``import`` statements; see :func:`import_closure`),
   and the versions of python, numpy, scipy and sympy. ``meta.json`` records these ingredients
@@ -45,18 +47,27 @@ A figure whose grid is a set of independent computations may declare them as *ce
   for c in cells(config)])``.
 
 A figure without cells is one cell, ``compute(config)``. Each cell is cached on its own in
-``<out>/<id>/<mode>.cells/<name>/`` (:func:`cell_name`) as a ``data.npz`` / ``meta.json`` pair under
+``<out>/<id>/<mode>.cells/<name>/`` (:func:`cell_name`; with overrides
+``<mode>-set-<hash>.cells/``) as a ``data.npz`` / ``meta.json`` pair under
 the same rules as the figure's pair: its key is the SHA-256 of the figure's cache key and the cell's
 canonical JSON (:func:`cell_key`), the data's SHA-256 is checked, a damaged cell is one warning line
 and recomputed, and a cell is written atomically as soon as it finishes. So an interrupted build
 resumes from its finished cells, and :func:`build_all` can run the cells of many figures at once on
 a Dask cluster (``python -m paper_figures --workers N``) with the same bits as a serial build.
+
+Overrides
+---------
+``build(..., overrides={"tau": "2"})`` (``python -m paper_figures ID --set tau=2``) computes with
+the mode's configuration overridden (:meth:`verify.config.Config.override`) into its own
+directory ``<out>/<id>/<mode>-set-<hash>/`` (hash of the overrides), never into the default
+``<mode>/``; its ``meta.json`` records the overrides and they are part of the cache key.
 """
 
 from __future__ import annotations
 
 import ast
 import concurrent.futures as cf
+import functools
 import hashlib
 import importlib
 import json
@@ -76,8 +87,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from verify.config import Config, Modes
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 MODES = ("quick", "full")
@@ -101,18 +115,34 @@ class FigureSpec:
     id: str
     title: str
     reference: str
-    configs: dict[str, dict]
-    compute: Callable[[dict], dict]
-    render: Callable[[dict, dict, Path], list[Path]]
+    configs: Modes[Any]
+    compute: Callable[[Any], dict]
+    render: Callable[[dict, Any, Path], list[Path]]
     #: optional split of ``compute`` into independent cells (module docstring, "Cells")
-    cells: Callable[[dict], list[dict]] | None = None
-    compute_cell: Callable[[dict, dict], dict] | None = None
-    assemble: Callable[[dict, list[dict]], dict] | None = None
+    cells: Callable[[Any], list[dict]] | None = None
+    compute_cell: Callable[[Any, dict], dict] | None = None
+    assemble: Callable[[Any, list[dict]], dict] | None = None
 
-    def config(self, mode: str) -> dict:
-        if mode not in self.configs:
+    def __post_init__(self) -> None:
+        if not isinstance(self.configs, Modes):
+            raise TypeError(f"{self.id}: configs must be a verify.config.Modes of Config instances,"
+                            f" got {type(self.configs).__name__}")
+
+    def config(self, mode: str, overrides: dict[str, str] | None = None) -> Any:
+        """The settings of ``mode`` with the command-line ``overrides`` applied.
+
+        Raises
+        ------
+        ValueError
+            Unknown mode, or an override with an unknown key or a value that does not parse
+            (one line, starting with the figure id).
+        """
+        if mode not in MODES:
             raise ValueError(f"{self.id}: no configuration for mode {mode!r}")
-        return self.configs[mode]
+        try:
+            return self.configs.resolve(mode, overrides)
+        except ValueError as err:
+            raise ValueError(f"{self.id}: {err}") from None
 
 
 @dataclass
@@ -189,13 +219,31 @@ _ImportStmt = tuple[int, str | None, tuple[str, ...]]  # (level, module, names)
 _PARSED: dict[tuple[str, str], tuple[_ImportStmt, ...]] = {}
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _walk_executed(tree: ast.AST) -> Iterable[ast.AST]:
+    """:func:`ast.walk` without the bodies of ``if TYPE_CHECKING:`` blocks (their ``else`` kept)."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
 def _import_statements(source: bytes, digest: str, filename: str) -> tuple[_ImportStmt, ...]:
     """``(level, module, names)`` of every ``import`` statement in ``source`` (memoised by content
-    hash: parsing is the slow part of computing a cache key)."""
+    hash: parsing is the slow part of computing a cache key). Imports under ``if TYPE_CHECKING:``
+    are skipped: they never run, so they cannot change computed data."""
     memo = (digest, filename)
     if memo not in _PARSED:
         stmts: list[_ImportStmt] = []
-        for node in ast.walk(ast.parse(source, filename=filename)):
+        for node in _walk_executed(ast.parse(source, filename=filename)):
             if isinstance(node, ast.Import):
                 stmts.append((0, None, tuple(a.name for a in node.names)))
             elif isinstance(node, ast.ImportFrom):
@@ -288,10 +336,21 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _canonical_config(config: dict) -> str:
+def overrides_dir(mode: str, overrides: dict[str, str] | None) -> str:
+    """Name of the output directory of ``mode`` with ``overrides``: ``mode`` itself without
+    overrides, else ``<mode>-set-<first 12 hex of the SHA-256 of the sorted overrides>``."""
+    if not overrides:
+        return mode
+    blob = json.dumps(dict(sorted(overrides.items())), separators=(",", ":"))
+    return f"{mode}-set-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def _canonical_config(config: dict | Config) -> str:
     """The configuration as canonical JSON (sorted keys; tuples as lists; numpy scalars and arrays
     as numbers and lists). Anything else is an error: a ``repr`` with an address would make the key
-    change on every run."""
+    change on every run. A :class:`~verify.config.Config` enters as :func:`dataclasses.asdict`."""
+    if isinstance(config, Config):
+        config = config.as_dict()
 
     def default(obj):
         if isinstance(obj, np.generic | np.ndarray):
@@ -302,15 +361,17 @@ def _canonical_config(config: dict) -> str:
     return json.dumps(config, sort_keys=True, default=default, allow_nan=True, separators=(",", ":"))
 
 
-def cache_key(spec: FigureSpec, mode: str) -> tuple[str, dict]:
-    """The cache key of ``spec`` in ``mode`` and its ingredients (see the module docstring).
+def cache_key(spec: FigureSpec, mode: str, overrides: dict[str, str] | None = None) -> tuple[str, dict]:
+    """The cache key of ``spec`` in ``mode`` (with ``overrides``) and its ingredients (see the
+    module docstring).
 
     Returns
     -------
     key : str
         Hex SHA-256 of the canonical JSON of ``ingredients``.
     ingredients : dict
-        ``{"id", "mode", "config", "files": {path: sha256}, "versions": {package: version}}``;
+        ``{"id", "mode", "config", "overrides", "files": {path: sha256}, "versions": {package:
+        version}}``;
         paths are relative to the source tree that holds them.
     """
     module = spec.compute.__module__
@@ -327,7 +388,8 @@ def cache_key(spec: FigureSpec, mode: str) -> tuple[str, dict]:
     ingredients = {
         "id": spec.id,
         "mode": mode,
-        "config": json.loads(_canonical_config(spec.config(mode))),
+        "config": json.loads(_canonical_config(spec.config(mode, overrides))),
+        "overrides": dict(sorted((overrides or {}).items())),
         "files": dict(sorted(files.items())),
         "versions": _versions(KEY_PACKAGES),
     }
@@ -340,14 +402,14 @@ def _what_changed(old: object, new: dict) -> str:
     if not isinstance(old, dict):
         return "written by an older version"
     changes = []
-    if old.get("config") != new["config"]:
+    if old.get("config") != new["config"] or old.get("overrides", {}) != new["overrides"]:
         changes.append("config")
-    old_files = old.get("files") if isinstance(old.get("files"), dict) else {}
+    old_files: dict = old["files"] if isinstance(old.get("files"), dict) else {}
     diff = sorted(f for f in set(old_files) | set(new["files"])
                   if old_files.get(f) != new["files"].get(f))
     if diff:
         changes.append("code " + ", ".join(diff[:3]) + (f" (+{len(diff) - 3})" if len(diff) > 3 else ""))
-    old_v = old.get("versions") if isinstance(old.get("versions"), dict) else {}
+    old_v: dict = old["versions"] if isinstance(old.get("versions"), dict) else {}
     vdiff = [f"{p} {old_v.get(p)} -> {v}" for p, v in new["versions"].items() if old_v.get(p) != v]
     if vdiff:
         changes.append("versions " + ", ".join(vdiff))
@@ -399,7 +461,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, writer: Callable[[Path], object]) -> None:
     """Write via ``writer(tmp_path)`` to a temporary file beside ``path``, then rename it over
     ``path``: readers see the old file or the new one, never a partial one. The file gets mode
     0o666 & ~umask."""
@@ -440,7 +502,7 @@ def replace_dir(src: Path, dst: Path) -> None:
 
 
 def save_data(path: Path, data: dict) -> None:
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in data.items()}
     atomic_write(path, lambda p: np.savez_compressed(p, **arrays))
 
 
@@ -453,15 +515,22 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda p: p.write_text(text))
 
 
+def _savefig(fig: Any, path: Path, opts: dict[str, Any]) -> None:
+    fig.savefig(path, bbox_inches="tight", **opts)
+
+
 def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
-    """Save a matplotlib figure as PNG and PDF (atomically) and close it."""
+    """Stamp a matplotlib figure with the fidelity verdict of figure ``stem`` (if it has a record),
+    save it as PNG and PDF (atomically) and close it."""
     import matplotlib.pyplot as plt
 
+    from ._style import stamp_verdict
+
+    stamp_verdict(fig, stem)  # every figure carries its fidelity verdict
     paths = []
     for ext, kw in (("png", {"dpi": 150}), ("pdf", {})):
         path = out_dir / f"{stem}.{ext}"
-        atomic_write(path, lambda p, ext=ext, kw=kw: fig.savefig(p, format=ext,
-                                                                  bbox_inches="tight", **kw))
+        atomic_write(path, functools.partial(_savefig, fig, opts={"format": ext, **kw}))
         paths.append(path)
     plt.close(fig)
     return paths
@@ -475,7 +544,7 @@ def _write_meta(path: Path, meta: dict) -> None:
 def write_pair(out_dir: Path, data: dict, meta: dict) -> None:
     """Write ``data.npz`` and ``meta.json`` (with ``data_sha256`` added) as one unit into
     ``out_dir``, which is replaced as a whole (see :func:`replace_dir`)."""
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in data.items()}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = _make_dir(out_dir.parent, f".{out_dir.name}.tmp-")
     try:
@@ -584,10 +653,11 @@ def cell_name(cell: dict) -> str:
     return f"{slug or 'cell'}-{hashlib.sha256(canon.encode()).hexdigest()[:8]}"
 
 
-def cells_dir(out: Path, spec: FigureSpec, mode: str) -> Path:
-    """Where the cells of ``spec`` in ``mode`` are cached: ``<out>/<id>/<mode>.cells/``, beside the
-    figure's ``<mode>/`` (which :func:`write_pair` replaces as a whole)."""
-    return Path(out) / spec.id / f"{mode}.cells"
+def cells_dir(out: Path, spec: FigureSpec, mode: str, overrides: dict[str, str] | None = None) -> Path:
+    """Where the cells of ``spec`` in ``mode`` (with ``overrides``) are cached:
+    ``<out>/<id>/<dir>.cells/`` beside the figure's ``<dir>/`` (:func:`overrides_dir`), which
+    :func:`write_pair` replaces as a whole."""
+    return Path(out) / spec.id / f"{overrides_dir(mode, overrides)}.cells"
 
 
 def cell_key(key: str, ingredients: dict, cell: dict) -> tuple[str, dict]:
@@ -598,7 +668,7 @@ def cell_key(key: str, ingredients: dict, cell: dict) -> tuple[str, dict]:
     return hashlib.sha256(blob.encode()).hexdigest(), {**ingredients, "cell": cell_json}
 
 
-def _apply(fn: Callable[..., dict], *args: object) -> dict:
+def _apply(fn: Callable[..., dict], *args: Any) -> dict:
     """``fn(*args)``: the job a worker runs (module level, so Dask can pickle it by reference)."""
     return fn(*args)
 
@@ -609,7 +679,8 @@ class _Plan:
 
     spec: FigureSpec
     mode: str
-    config: dict
+    overrides: dict[str, str]
+    config: Any
     out_dir: Path
     key: str
     ingredients: dict
@@ -627,16 +698,16 @@ class _Plan:
 
     def cell_path(self, j: int) -> Path:
         assert self.cells is not None
-        return self.out_dir.parent / f"{self.mode}.cells" / cell_name(self.cells[j])
+        return self.out_dir.parent / f"{self.out_dir.name}.cells" / cell_name(self.cells[j])
 
 
-def _plan(spec: FigureSpec, mode: str, out: Path, force: bool) -> _Plan:
+def _plan(spec: FigureSpec, mode: str, out: Path, force: bool, overrides: dict[str, str]) -> _Plan:
     t0 = time.perf_counter()
-    config = spec.config(mode)
-    out_dir = Path(out) / spec.id / mode
-    key, ingredients = cache_key(spec, mode)
+    config = spec.config(mode, overrides)
+    out_dir = Path(out) / spec.id / overrides_dir(mode, overrides)
+    key, ingredients = cache_key(spec, mode, overrides)
     _clean_leftovers(out_dir.parent, out_dir.name)
-    p = _Plan(spec, mode, config, out_dir, key, ingredients, "forced")
+    p = _Plan(spec, mode, overrides, config, out_dir, key, ingredients, "forced")
     if not force:
         try:
             loaded = load_pair(out_dir, key, ingredients)
@@ -717,7 +788,8 @@ def _finish(p: _Plan, render: bool) -> BuildResult:
             "title": p.spec.title,
             "reference": p.spec.reference,
             "mode": p.mode,
-            "config": p.config,
+            "config": p.config.as_dict(),
+            "overrides": dict(sorted(p.overrides.items())),
             "key": p.key,
             "cache_key": p.ingredients,
             "git_revision": _git_revision(),
@@ -745,6 +817,7 @@ def _finish(p: _Plan, render: bool) -> BuildResult:
 def build_all(specs: Iterable[FigureSpec], mode: str = "full", out: Path = DEFAULT_OUT, *,
               force: bool = False, render: bool = True, executor: cf.Executor | None = None,
               slots: int = 1, progress: bool | None = None,
+              overrides: dict[str, str] | None = None,
               on_start: Callable[[FigureSpec], None] | None = None,
               on_result: Callable[[BuildResult], None] | None = None) -> list[BuildResult]:
     """Build several figures, running every cell still to compute (of all of them) as one pool of
@@ -767,6 +840,8 @@ def build_all(specs: Iterable[FigureSpec], mode: str = "full", out: Path = DEFAU
         Cells that can run at once (for the progress bar's ``running``).
     progress : bool or None
         One bar over the cells (:class:`sim.sweep.CellBar`); ``None``: when stderr is a terminal.
+    overrides : dict, optional
+        ``{key: text}`` applied to every figure's configuration (see :func:`build`).
     on_start : callable, optional
         Called with a figure's spec when work on it starts (serially: before its first cell; on an
         executor: just before it is finished, since all cells start together).
@@ -791,7 +866,7 @@ def build_all(specs: Iterable[FigureSpec], mode: str = "full", out: Path = DEFAU
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    plans = [_plan(spec, mode, Path(out), force) for spec in specs]
+    plans = [_plan(spec, mode, Path(out), force, dict(overrides or {})) for spec in specs]
     results: list[BuildResult | None] = [None] * len(plans)
     started: set[int] = set()
 
@@ -846,7 +921,8 @@ def build_all(specs: Iterable[FigureSpec], mode: str = "full", out: Path = DEFAU
 
 
 def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, force: bool = False,
-          render: bool = True, executor: cf.Executor | None = None) -> BuildResult:
+          render: bool = True, overrides: dict[str, str] | None = None,
+          executor: cf.Executor | None = None) -> BuildResult:
     """Compute (or load from the cache) the data of ``spec`` and render it.
 
     Parameters
@@ -859,6 +935,10 @@ def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, forc
         Recompute even if the cache is valid.
     render : bool
         Draw the plots / tables after computing or loading the data.
+    overrides : dict, optional
+        ``{key: text}`` applied to the mode's configuration (:meth:`FigureSpec.config`); the
+        figure then goes to ``out / spec.id / overrides_dir(mode, overrides)``, never to the
+        default directory of the mode.
     executor : concurrent.futures.Executor, optional
         Where the figure's cells run (see :func:`build_all`); default: in this process.
 
@@ -867,5 +947,5 @@ def build(spec: FigureSpec, mode: str = "full", out: Path = DEFAULT_OUT, *, forc
     See the module docstring for when the cache is served. A damaged pair logs one warning
     line and is recomputed; a stale one is recomputed silently (``BuildResult.reason`` says why).
     """
-    return build_all([spec], mode, out, force=force, render=render, executor=executor,
-                     progress=False)[0]
+    return build_all([spec], mode, out, force=force, render=render, overrides=overrides,
+                     executor=executor, progress=False)[0]

@@ -160,7 +160,7 @@ def run_sweep(
     if not todo:
         return read_table(path)
     own = executor is None
-    ex = cf.ProcessPoolExecutor(max_workers=max_workers) if own else executor
+    ex: cf.Executor = cf.ProcessPoolExecutor(max_workers=max_workers) if own else executor
     bar = CellBar(len(todo), desc=f"sweep {path.name}", progress=progress,
                   slots=max_workers or os.cpu_count() or 1)
     try:
@@ -178,9 +178,9 @@ def run_sweep(
                     header = list(row)
                     writer = csv.DictWriter(fh, fieldnames=header)
                     writer.writeheader()
-                if set(row) != set(header):
+                if set(row) != set(header or ()):
                     raise ValueError(f"cell {config} seed {seed}: columns {sorted(row)} differ from the"
-                                     f" table's {sorted(header)}")
+                                     f" table's {sorted(header or ())}")
                 writer.writerow(row)
                 fh.flush()
                 os.fsync(fh.fileno())

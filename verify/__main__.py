@@ -1,5 +1,10 @@
-"""``python -m verify list`` / ``python -m verify run [ids...] [--quick] [--json FILE]
+"""``python -m verify list`` /
+``python -m verify run [ids...] [--quick] [--json FILE] [--set KEY=VALUE ...]
 [--workers N | --scheduler ADDRESS]``.
+
+``--set KEY=VALUE`` (repeatable) overrides one of the selected claims' settings for this run (parsed
+to the setting's type; tuples as comma lists, dotted keys for nested settings); every selected claim
+must have that setting. The settings used and the overrides are in the ``--json`` report.
 
 ``--workers N`` runs every claim and every negative control as an independent cell on a Dask
 ``LocalCluster`` of N processes (``--scheduler ADDRESS``: on an existing Dask cluster), with one progress
@@ -22,7 +27,8 @@ claim). Modules of the entry-point group ``aimc_verify.claims`` are loaded on ev
 
 Exit codes: 0 all hold (known failures aside); 1 some claim does not hold (including ``error`` and
 ``broken``); 2 bad arguments (unknown claim id or ``--module``, a ``--json`` path that cannot be
-written -- checked before any claim runs); 130 interrupted (Ctrl-C; no JSON written); 141 the
+written, an unknown ``--set`` key or a value that does not parse -- checked before any claim
+runs); 130 interrupted (Ctrl-C; no JSON written); 141 the
 reader of stdout went away (``... | head``).
 """
 
@@ -49,6 +55,7 @@ from ._claim import (
 )
 from ._cli import OneLineParser as _Parser
 from ._cli import cli_guard, nearest_existing, probe_writable
+from .config import parse_sets
 
 
 def _fmt(x: float | None) -> str:
@@ -155,7 +162,7 @@ def _run_on_engine(claims: list[Claim], mode: str,
 
     from ._cells import run_cell
 
-    jobs = [(cl.id, mode, control, tuple(args.module or ())) for cl in claims
+    jobs = [(cl.id, mode, control, tuple(args.module or ()), dict(args.overrides)) for cl in claims
             for control in ((False,) if args.no_controls else (False, True))]
     got: dict[tuple[str, bool], Evidence] = {}
 
@@ -183,12 +190,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"running {cl.id} ({mode})...", file=sys.stderr, flush=True)
             # one claim's exception is its verdict `error`, never the end of the run
-            ev = cl.run_guarded(mode)
-            ctl = None if args.no_controls else cl.run_guarded(mode, control=True)
+            ev = cl.run_guarded(mode, overrides=args.overrides)
+            ctl = None if args.no_controls else cl.run_guarded(mode, control=True,
+                                                               overrides=args.overrides)
             rows.append((cl, ev, ctl))
     else:
         rows = _run_on_engine(claims, mode, args)
-    print(f"aimc-verify claims ({mode} mode), {time.perf_counter() - t0:.1f}s\n")
+    sets = "".join(f" --set {k}={v}" for k, v in args.overrides.items())
+    print(f"aimc-verify claims ({mode} mode{', ' + sets.strip() if sets else ''}),"
+          f" {time.perf_counter() - t0:.1f}s\n")
     print(_table(rows))
     if args.verbose:
         for _, ev, ctl in rows:
@@ -214,6 +224,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "mode": mode,
+            "overrides": args.overrides,
             "all_pass": ok,
             "claims": [
                 {**ev.as_dict(), "verdict": verdicts[cl.id], "claim_verdict": ev.verdict,
@@ -273,6 +284,17 @@ def _preflight(args: argparse.Namespace) -> str | None:
             get_claim(cid)
         except KeyError as err:
             return str(err.args[0])
+    try:
+        args.overrides = parse_sets(args.sets)
+    except ValueError as err:
+        return str(err)
+    if args.overrides:  # every selected claim must take every override
+        mode = "quick" if args.quick else "full"
+        for cl in [get_claim(i) for i in args.ids] if args.ids else _selected(args):
+            try:
+                cl.settings(mode, args.overrides)
+            except ValueError as err:
+                return f"--set: {err}"
     if args.json is not None:
         problem = output_file_problem(Path(args.json))
         if problem:
@@ -301,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                    " repeatable")
     p.add_argument("--strict", action="store_true",
                    help="a declared known failure that fails makes the exit code 1 too")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                   help="override a setting of the selected claims (repeatable), e.g. --set runs=64"
+                   " --set alphas=0.1,0.05")
     p.add_argument("--workers", type=int, metavar="N",
                    help="run every claim and control as a cell on a Dask LocalCluster of N processes"
                         " (default: serial)")

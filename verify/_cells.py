@@ -7,12 +7,13 @@ of an importable module, so Dask pickles it by reference and the worker imports 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ._claim import Evidence, get_claim, load_module
 
 
-def run_cell(claim_id: str, mode: str, control: bool, modules: Sequence[str] = ()) -> Evidence:
+def run_cell(claim_id: str, mode: str, control: bool, modules: Sequence[str] = (),
+             overrides: Mapping[str, str] | None = None) -> Evidence:
     """:meth:`verify.Claim.run_guarded` of claim ``claim_id`` (or of its negative control).
 
     Parameters
@@ -24,6 +25,8 @@ def run_cell(claim_id: str, mode: str, control: bool, modules: Sequence[str] = (
         Run the negative control instead of the claim.
     modules : sequence of str
         Modules to import first (``--module``), so that their claims are registered in this process.
+    overrides : mapping, optional
+        ``--set`` overrides of the claim's settings (``{key: text}``).
 
     Returns
     -------
@@ -32,4 +35,4 @@ def run_cell(claim_id: str, mode: str, control: bool, modules: Sequence[str] = (
     """
     for name in modules:
         load_module(name)
-    return get_claim(claim_id).run_guarded(mode, control=control)
+    return get_claim(claim_id).run_guarded(mode, control=control, overrides=dict(overrides or {}))

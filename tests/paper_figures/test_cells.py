@@ -9,6 +9,7 @@ the real quick Figure 7 (three cells) and two cheap claims on a two-process ``Lo
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import importlib
 import json
 import logging
@@ -28,20 +29,29 @@ from verify.__main__ import main as verify_main
 ROOT = Path(__file__).resolve().parents[2]
 PKG = "fakecells"
 FIG = """
+    from dataclasses import dataclass
+
     import numpy as np
     from paper_figures._figure import FigureSpec
+    from verify.config import Config, Modes
+
+
+    @dataclass(frozen=True)
+    class Settings(Config):
+        n: int
+        seed: int
 
     CALLS = []
     FAIL_AT = set()
 
     def cells(cfg):
-        return [{"i": i, "tag": "c"} for i in range(cfg["n"])]
+        return [{"i": i, "tag": "c"} for i in range(cfg.n)]
 
     def compute_cell(cfg, cell):
         CALLS.append(cell["i"])
         if cell["i"] in FAIL_AT:
             raise RuntimeError("killed")
-        rng = np.random.default_rng([cfg["seed"], cell["i"]])
+        rng = np.random.default_rng([cfg.seed, cell["i"]])
         return {"x": rng.normal(size=3), "i": cell["i"]}
 
     def assemble(cfg, results):
@@ -53,7 +63,7 @@ FIG = """
     def render(data, cfg, out_dir):
         return []
 
-    FIGURE = FigureSpec("fig_c", "fake", "none", {"quick": {"n": 5, "seed": 1}, "full": {"n": 6, "seed": 2}},
+    FIGURE = FigureSpec("fig_c", "fake", "none", Modes(quick=Settings(5, 1), full=Settings(6, 2)),
                         compute, render, cells=cells, compute_cell=compute_cell, assemble=assemble)
 """
 
@@ -153,7 +163,8 @@ def test_cells_follow_the_figure_key(fig, tmp_path):
     """A cell's key is the figure's key + the cell: another config recomputes every cell, quietly."""
     out = tmp_path / "out"
     build(fig.FIGURE, "quick", out, render=False)
-    other = _figure.FigureSpec("fig_c", "fake", "none", {"quick": {"n": 5, "seed": 9}}, fig.compute,
+    other = _figure.FigureSpec("fig_c", "fake", "none",
+                               fig.Modes(quick=fig.Settings(5, 9), full=fig.Settings(6, 2)), fig.compute,
                                fig.render, cells=fig.cells, compute_cell=fig.compute_cell,
                                assemble=fig.assemble)
     fig.CALLS.clear()
@@ -166,8 +177,8 @@ def test_cells_follow_the_figure_key(fig, tmp_path):
 
 
 def test_cells_declared_together_and_distinct(fig):
-    half = _figure.FigureSpec("fig_c", "fake", "none", {"quick": {"n": 2, "seed": 1}}, fig.compute,
-                              fig.render, cells=fig.cells)
+    half = _figure.FigureSpec("fig_c", "fake", "none", fig.FIGURE.configs, fig.compute, fig.render,
+                              cells=fig.cells)
     with pytest.raises(ValueError, match="cells, compute_cell and assemble go together"):
         build(half, "quick", render=False)
     a, b = _figure.cell_name({"net": "fcn", "seeds": [0, 1]}), _figure.cell_name({"net": "fcn", "seeds": [2]})
@@ -180,7 +191,7 @@ def test_fig5_seed_blocks_are_bitwise_the_grid():
     per-run streams (sim/_rng.py) they reproduce the whole grid's runs bit for bit."""
     from paper_figures import exact_fig5_mnist as f5
 
-    c = dict(f5.CONFIGS["quick"]["fcn"], sizes=[64, 8, 10], epochs=1, seeds=3, taus=[0.6, 0.8])
+    c = dataclasses.replace(f5.CONFIGS.quick.fcn, sizes=(64, 8, 10), epochs=1, seeds=3, taus=(0.6, 0.8))
     for alg in ("digital", "tt"):
         grid = f5.train_grid("fcn", c, alg, 5)
         T = 1 if alg == "digital" else 2
