@@ -878,9 +878,9 @@ def build_all(specs: Iterable[FigureSpec], mode: str = "full", out: Path = DEFAU
 
     def finish(i: int) -> None:
         start(i)
-        results[i] = _finish(plans[i], render)
+        res = results[i] = _finish(plans[i], render)
         if on_result is not None:
-            on_result(results[i])
+            on_result(res)
 
     jobs = [(i, j) for i, p in enumerate(plans) if p.data is None
             for j, r in enumerate(p.results) if r is None]

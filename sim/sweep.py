@@ -160,7 +160,7 @@ def run_sweep(
     if not todo:
         return read_table(path)
     own = executor is None
-    ex: cf.Executor = cf.ProcessPoolExecutor(max_workers=max_workers) if own else executor
+    ex: cf.Executor = cf.ProcessPoolExecutor(max_workers=max_workers) if executor is None else executor
     bar = CellBar(len(todo), desc=f"sweep {path.name}", progress=progress,
                   slots=max_workers or os.cpu_count() or 1)
     try:
