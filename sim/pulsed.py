@@ -497,6 +497,7 @@ class PulsedLinearStep(PulsedDevice):
         _log2_down: Any = field(init=False)
         _addvar_up: Any = field(init=False)
         _addvar_down: Any = field(init=False)
+        _sym_bound: bool = field(init=False)
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:
