@@ -165,8 +165,9 @@ class SoftBounds(Device):
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         # w + d - |d| w / tau, written to allocate as little as possible (hot path)
         out = np.abs(increment)
-        if type(out) is np.ndarray and out.shape == np.shape(w) and out.dtype == np.float64:
-            out *= w
+        if (type(out) is np.ndarray and out.shape == np.shape(w)
+                and out.dtype == np.result_type(out, w) and out.dtype.kind == "f"):
+            out *= w  # float64, or float32 weights and increments (sim.nets' float32 path)
         else:
             out = np.asarray(out * w, dtype=float)
         tau = self.tau
