@@ -42,7 +42,7 @@ FILES = {
         from dataclasses import dataclass
 
         from paper_figures._figure import FigureSpec
-        from verify.config import Config, Modes
+        from sim.config import Config, Modes
         from .helper import train
 
 
@@ -112,10 +112,7 @@ def test_real_fig7_closure_contains_fig5_and_no_claims():
     for fid, spec in figs.items():
         _, ing = _figure.cache_key(spec, "quick")
         files = set(ing["files"])
-        # the typed-config base (verify/config.py) brings verify's package core, never a claim
-        core = {"verify/__init__.py", "verify/config.py", "verify/_claim.py", "verify/stats.py",
-                "verify/claims/__init__.py"}
-        assert not [f for f in files if f.startswith("verify/") and f not in core], fid
+        assert not [f for f in files if f.startswith("verify/")], fid
         assert "paper_figures/__main__.py" not in files
         others = {f"paper_figures/{o}.py" for o in figs if o != fid}
         # fig 7 reuses fig 5's training; an ablation (<base>_ablation) may reuse the figure it ablates
@@ -134,8 +131,7 @@ def test_closure_of_fake_figure(fake):
     assert {f"{PKG}", f"{PKG}.fig_a", f"{PKG}.helper", f"{PKG}.deep", f"{PKG}.lazy",
             "paper_figures", "paper_figures._figure"} <= names
     assert f"{PKG}.unrelated" not in names
-    core = {"verify", "verify.config", "verify._claim", "verify.stats", "verify.claims"}  # Config base
-    assert not [n for n in names if n.startswith("numpy") or (n.startswith("verify") and n not in core)]
+    assert not [n for n in names if n.startswith(("numpy", "verify"))]
 
 
 @pytest.mark.parametrize("edited", ["fig_a.py", "helper.py", "deep.py", "lazy.py", "__init__.py"],
@@ -201,7 +197,7 @@ def test_config_must_be_typed_and_plain(fake, tmp_path):
     mod, _ = fake
     from dataclasses import dataclass
 
-    from verify.config import Config
+    from sim.config import Config
 
     @dataclass(frozen=True)
     class Bad(Config):
@@ -209,7 +205,7 @@ def test_config_must_be_typed_and_plain(fake, tmp_path):
 
     with pytest.raises(TypeError, match="config fields may not have type object"):
         Bad(object())
-    with pytest.raises(TypeError, match=r"configs must be a verify\.config\.Modes"):
+    with pytest.raises(TypeError, match=r"configs must be a sim\.config\.Modes"):
         _figure.FigureSpec("fig_a", "fake", "none", {"quick": {"scale": 1.0}}, mod.compute, mod.render)
     with pytest.raises(TypeError, match="not JSON-serialisable"):
         _figure._canonical_config({"obj": object()})
