@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_int, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
+from .nets.layers import Layer as NetLayer
 from .nets.layers import Linear, Tanh
 from .optimizers import Algorithm, check_per_run_params
 from .run import _runs, progress_enabled
@@ -333,7 +334,7 @@ class PipelineRun:
 
 
 def train_pipeline(
-    layers: Sequence[Layer],
+    layers: Sequence[Layer | NetLayer],
     stage_of_layer: Sequence[int],
     w0: Sequence[np.ndarray],
     optimizers: Sequence[Algorithm | None],
@@ -516,7 +517,7 @@ def train_pipeline(
     )
 
 
-def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[Layer], list[int]]:
+def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[NetLayer], list[int]]:
     r"""A tanh MLP of :mod:`sim.nets` layers cut into pipeline stages.
 
     ``sizes = (n_0, ..., n_T)`` gives T analog tiles ``Linear(n_{i}, n_{i+1})`` with a ``Tanh``
@@ -549,7 +550,7 @@ def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[Layer], list[int
     if n_tiles < 1:
         raise ValueError(f"sizes must hold at least two layer widths, got {sizes}")
     stages = check_int("stages", stages, minimum=1, maximum=n_tiles)
-    layers: list[Layer] = []
+    layers: list[NetLayer] = []
     stage: list[int] = []
     for i in range(n_tiles):
         st = 1 + i * stages // n_tiles

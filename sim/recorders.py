@@ -224,6 +224,9 @@ class MaxRatio:
         self._prev, self._worst = None, np.zeros(runs)
 
     def observe(self, k: int, state: Any, point: Point) -> None:
+        worst = self._worst
+        if worst is None:
+            raise RuntimeError("MaxRatio.observe before start (pass it to sim.simulate(recorders=...))")
         v = np.array(self._fn(state, point), dtype=float, copy=True)
         prev = self._prev
         if prev is not None:
@@ -231,7 +234,7 @@ class MaxRatio:
             if np.any(live):
                 ratio = np.zeros_like(v)
                 np.divide(v, prev, out=ratio, where=live)
-                np.maximum(self._worst, ratio, out=self._worst, where=live)
+                np.maximum(worst, ratio, out=worst, where=live)
         self._prev = v
 
     def result(self) -> np.ndarray:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: Number of standard errors in every statistical tolerance. Seeds are fixed, so a check is
 #: deterministic; Z = 3 keeps the chance that an honest claim fails on its one draw near 0.3 %
@@ -43,7 +44,7 @@ class Estimate:
         return f"{self.mean:.4g} ± {self.se:.2g}"
 
 
-def mean_se(x: np.ndarray, axis: int = 0, ddof: int = 1) -> Estimate:
+def mean_se(x: ArrayLike, axis: int = 0, ddof: int = 1) -> Estimate:
     r"""Mean and standard error of independent samples along ``axis``.
 
     .. math:: \bar x = \frac1n\sum_i x_i, \qquad \mathrm{se} = s/\sqrt n, \quad
@@ -70,7 +71,7 @@ def mean_se(x: np.ndarray, axis: int = 0, ddof: int = 1) -> Estimate:
     return Estimate(float(np.mean(x, axis=axis)), float(np.std(x, axis=axis, ddof=ddof) / np.sqrt(n)), n)
 
 
-def mean_se_rows(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+def mean_se_rows(x: ArrayLike, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     r"""Means and standard errors :math:`s/\sqrt n` (ddof = 1) along ``axis``, as arrays.
 
     By default per row of ``x`` shaped ``(groups, runs)``; ``axis=0`` gives them per column (e.g.
@@ -90,7 +91,7 @@ def mean_se_rows(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]
     return x.mean(axis=axis), x.std(axis=axis, ddof=1) / np.sqrt(x.shape[axis])
 
 
-def sd_se_normal(x: np.ndarray) -> Estimate:
+def sd_se_normal(x: ArrayLike) -> Estimate:
     r"""Sample standard deviation (ddof = 1) of ``x`` (flattened) with its normal-theory standard
     error :math:`s/\sqrt{2(n-1)}` (exact to first order for normal samples)."""
     x = np.ravel(np.asarray(x, dtype=float))
@@ -100,7 +101,7 @@ def sd_se_normal(x: np.ndarray) -> Estimate:
     return Estimate(s, float(np.std(x, ddof=1) / np.sqrt(2 * (x.size - 1))), x.size)
 
 
-def variance_se(x: np.ndarray) -> Estimate:
+def variance_se(x: ArrayLike) -> Estimate:
     r"""Second central moment :math:`s^2 = \frac1N\sum (x - \bar x)^2` of ``x`` (flattened) with the
     distribution-free standard error :math:`\sqrt{(m_4 - s^4)/N}` (first order, :math:`m_4` the
     fourth central moment)."""
@@ -111,7 +112,7 @@ def variance_se(x: np.ndarray) -> Estimate:
     return Estimate(s2, float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size)), x.size)
 
 
-def sd_se(x: np.ndarray) -> Estimate:
+def sd_se(x: ArrayLike) -> Estimate:
     r"""Standard deviation :math:`s = \sqrt{s^2}` (ddof = 0) with the standard error of
     :func:`variance_se` carried by the delta method, :math:`\mathrm{se}(s^2)/(2s)`."""
     x = np.ravel(np.asarray(x, dtype=float))
@@ -156,7 +157,7 @@ class Fit:
         return X @ self.coef, np.sqrt(np.einsum("ij,jk,ik->i", X, self.cov, X))
 
 
-def weighted_fit(X: np.ndarray, y: np.ndarray, se: np.ndarray) -> Fit:
+def weighted_fit(X: ArrayLike, y: ArrayLike, se: ArrayLike) -> Fit:
     """Fit ``y = X @ coef`` (design matrix ``X`` shaped ``(n, p)``) with weights ``1/se^2``.
 
     The covariance is ``(X^T W X)^{-1}``, inflated by ``max(1, chi2/dof)`` when the scatter exceeds
@@ -180,7 +181,7 @@ def weighted_fit(X: np.ndarray, y: np.ndarray, se: np.ndarray) -> Fit:
     return Fit(coef, np.sqrt(np.diag(cov)), cov, chi2_dof, n - p)
 
 
-def weighted_linear_fit(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> LinearFit:
+def weighted_linear_fit(x: ArrayLike, y: ArrayLike, se: ArrayLike) -> LinearFit:
     """Fit ``y = a + b x`` with weights ``1/se^2`` (:func:`weighted_fit` with the design ``[1, x]``)."""
     x = np.asarray(x, dtype=float)
     if x.size < 3:
@@ -189,7 +190,7 @@ def weighted_linear_fit(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> LinearF
     return LinearFit(float(f.coef[0]), float(f.coef[1]), float(f.se[0]), float(f.se[1]), f.chi2_dof)
 
 
-def loglog_slope(x: np.ndarray, y: np.ndarray, se_y: np.ndarray) -> LinearFit:
+def loglog_slope(x: ArrayLike, y: ArrayLike, se_y: ArrayLike) -> LinearFit:
     """Slope of ``log y`` against ``log x``; errors propagate as ``se(log y) = se_y / y``."""
     x, y, se_y = (np.asarray(v, dtype=float) for v in (x, y, se_y))
     if np.any(y <= 0) or np.any(x <= 0):
