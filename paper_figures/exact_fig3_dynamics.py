@@ -77,8 +77,8 @@ def compute(cfg: Settings) -> dict:
             e = mean_se(plateau)
             rows["plateau"].append(e.mean)
             rows["plateau_se"].append(e.se)
-        for k, v in rows.items():
-            out[f"{kind}_{k}"] = np.array(v)
+        for k, vals in rows.items():
+            out[f"{kind}_{k}"] = np.array(vals)
     out["k"] = tr.k
     return out
 

@@ -53,7 +53,7 @@ CONFIGS = Modes(quick=Settings(runs=2, n_micro=1200), full=Settings(runs=8, n_mi
 KINDS = ("none", "sync", "async")
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     task = digits_task()
     R, B, M, n = cfg.runs, cfg.B, cfg.stages, cfg.n_micro
     net, stage = staged_mlp(cfg.sizes, cfg.stages)
@@ -141,14 +141,18 @@ FIDELITY = Fidelity(
     evidence=(
         "pipeline.almost_free",
         "pipeline.analog_floor",
+        "figure:pipeline_curves_ablation",
     ),
     regime="mean-field",
     factor=(
-        "per-update batch: async updates on b = 4 samples against sync's B b = 32, so its analog "
-        "floor is higher (pipeline.analog_floor)"
+        "per-update batch, then step (figure:pipeline_curves_ablation): async updates on b = 4"
+        " samples against sync's B b = 32, so its analog floor is higher (pipeline.analog_floor);"
+        " at B b = 32 and step alpha/2 for both it needs 1.08x sync's samples to test NLL 0.2 and"
+        " gets there 1.27x sooner (at alpha: 1.77x the samples, later)"
     ),
     notes=(
-        "No paper counterpart recovered (spec 6.3). In quick mode async is worse than sync at "
-        "equal clock cycles; no ablation with equal per-update batch yet."
+        "No paper counterpart recovered (spec 6.3). Full: async (b = 4) never reaches test NLL 0.2"
+        " (final 0.300 +- 0.023 vs sync 0.161 +- 0.018, accuracy 94.1 vs 96.4 %); quick: it needs"
+        " 1.47x sync's samples to NLL 0.8 and gets there later in clock cycles (1846 vs 1716)."
     ),
 )

@@ -44,9 +44,9 @@ from tqdm.auto import tqdm
 
 from ._checks import check_int, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .nets.layers import Layer as NetLayer
+from .nets.layers import Layer as NetsLayer
 from .nets.layers import Linear, Tanh
-from .optimizers import Algorithm, check_per_run_params
+from .optimizers import check_per_run_params
 from .run import _runs, progress_enabled
 
 SCHEDULES: tuple[str, ...] = ("none", "sync", "async", "async_stash")
@@ -176,7 +176,7 @@ def _simulate_block(
 
     while done < 2 * B * M:
         times = [ready(m) if pos[m] < len(orders[m]) else None for m in range(M)]
-        ops = [m for m in range(M) if times[m] is not None and times[m] <= t]
+        ops = [m for m in range(M) if (tm := times[m]) is not None and tm <= t]
         if not ops:  # nothing can run now: jump to the next cycle at which something can
             t = min(x for x in times if x is not None)
             continue
@@ -287,9 +287,9 @@ def render_grid(schedule: Schedule, upto: int | None = None) -> list[str]:
 class Layer(Protocol):
     """A layer as in ``sim.nets`` (contract): tiles ``(R, out, in)``, batched inputs ``(R, b, ...)``."""
 
-    def forward(self, W: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, Any]: ...
+    def forward(self, W: Any, x: np.ndarray) -> tuple[np.ndarray, Any]: ...
 
-    def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def backward(self, W: Any, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 @dataclass(frozen=True)
@@ -330,19 +330,19 @@ class PipelineRun:
     micro: np.ndarray
     samples: np.ndarray
     cycles: np.ndarray
-    weights: list[np.ndarray]
+    weights: list[Any]  # per layer: its final weights, None for a parameter-free layer
 
 
 def train_pipeline(
-    layers: Sequence[Layer | NetLayer],
+    layers: Sequence[Layer],
     stage_of_layer: Sequence[int],
     w0: Sequence[np.ndarray],
-    optimizers: Sequence[Algorithm | None],
+    optimizers: Sequence[Any],  # Algorithm, or None for a parameter-free layer (see below)
     schedule: Schedule,
     data: Callable[[BatchRNG, int], tuple[np.ndarray, Any]],
     loss_grad: Callable[[np.ndarray, Any], np.ndarray],
     *,
-    metrics: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None,
+    metrics: Callable[[list[Any]], dict[str, np.ndarray]] | None = None,
     seeds: int | Sequence[int] | np.ndarray = 1,
     seed: int = 0,
     micro_batch: int = 1,
@@ -483,18 +483,19 @@ def train_pipeline(
                     acc[l_idx] = g if acc[l_idx] is None else acc[l_idx] + g
             n_acc += 1
             upd_stages = np.flatnonzero(schedule.update_after[j])
-            for m in upd_stages:
-                for l_idx in np.flatnonzero(sm == m):
+            for m in upd_stages.tolist():
+                for l_idx in np.flatnonzero(sm == m).tolist():
                     if states[l_idx] is None:
                         continue
                     g_mean = acc[l_idx] / n_acc[m]
                     states[l_idx] = optimizers[l_idx].step(states[l_idx], g_mean, algo_rng)
                     acc[l_idx] = None
                     v = int(version[m]) + 1
-                    hist[l_idx][v] = optimizers[l_idx].weights(states[l_idx])
-                    if not np.isfinite(hist[l_idx][v]).all():
+                    w_new = optimizers[l_idx].weights(states[l_idx])
+                    hist[l_idx][v] = w_new
+                    if not np.isfinite(w_new).all():
                         bar.close()
-                        raise_if_nonfinite("train_pipeline", hist[l_idx][v], j, runs,
+                        raise_if_nonfinite("train_pipeline", w_new, j, runs,
                                            what=f"weights (layer {l_idx}, stage {m + 1})",
                                            unit="micro-batch", hint="lower the step size")
                     hist[l_idx].pop(v - oldest_needed - 2, None)
@@ -517,7 +518,7 @@ def train_pipeline(
     )
 
 
-def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[NetLayer], list[int]]:
+def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[NetsLayer], list[int]]:
     r"""A tanh MLP of :mod:`sim.nets` layers cut into pipeline stages.
 
     ``sizes = (n_0, ..., n_T)`` gives T analog tiles ``Linear(n_{i}, n_{i+1})`` with a ``Tanh``
@@ -550,7 +551,7 @@ def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[NetLayer], list[
     if n_tiles < 1:
         raise ValueError(f"sizes must hold at least two layer widths, got {sizes}")
     stages = check_int("stages", stages, minimum=1, maximum=n_tiles)
-    layers: list[NetLayer] = []
+    layers: list[NetsLayer] = []
     stage: list[int] = []
     for i in range(n_tiles):
         st = 1 + i * stages // n_tiles

@@ -224,9 +224,6 @@ class MaxRatio:
         self._prev, self._worst = None, np.zeros(runs)
 
     def observe(self, k: int, state: Any, point: Point) -> None:
-        worst = self._worst
-        if worst is None:
-            raise RuntimeError("MaxRatio.observe before start (pass it to sim.simulate(recorders=...))")
         v = np.array(self._fn(state, point), dtype=float, copy=True)
         prev = self._prev
         if prev is not None:
@@ -234,6 +231,8 @@ class MaxRatio:
             if np.any(live):
                 ratio = np.zeros_like(v)
                 np.divide(v, prev, out=ratio, where=live)
+                worst = self._worst
+                assert worst is not None  # set by start()
                 np.maximum(worst, ratio, out=worst, where=live)
         self._prev = v
 

@@ -60,15 +60,15 @@ def mean_se(x: ArrayLike, axis: int = 0, ddof: int = 1) -> Estimate:
     >>> e.mean, round(e.se, 6), e.n
     (2.5, 0.645497, 4)
     """
-    x = np.asarray(x, dtype=float)
-    n = x.shape[axis]
+    a = np.asarray(x, dtype=float)
+    n = a.shape[axis]
     if n < 2:
         raise ValueError("need at least two independent runs for a standard error")
     if ddof not in (0, 1):
         raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
-    if not np.all(np.isfinite(x)):
+    if not np.all(np.isfinite(a)):
         raise ValueError("samples contain non-finite values (a run diverged?)")
-    return Estimate(float(np.mean(x, axis=axis)), float(np.std(x, axis=axis, ddof=ddof) / np.sqrt(n)), n)
+    return Estimate(float(np.mean(a, axis=axis)), float(np.std(a, axis=axis, ddof=ddof) / np.sqrt(n)), n)
 
 
 def mean_se_rows(x: ArrayLike, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
@@ -164,18 +164,18 @@ def weighted_fit(X: ArrayLike, y: ArrayLike, se: ArrayLike) -> Fit:
     the stated errors (a misspecified model widens, never narrows, the errors). Needs ``n > p`` so
     that the scatter can be checked.
     """
-    X, y, se = (np.asarray(v, dtype=float) for v in (X, y, se))
-    if X.ndim != 2 or X.shape[0] != y.size or y.shape != se.shape:
-        raise ValueError(f"X must be (n, p) with y, se of length n; got {X.shape}, {y.shape}, {se.shape}")
-    n, p = X.shape
+    Xa, ya, sa = (np.asarray(v, dtype=float) for v in (X, y, se))
+    if Xa.ndim != 2 or Xa.shape[0] != ya.size or ya.shape != sa.shape:
+        raise ValueError(f"X must be (n, p) with y, se of length n; got {Xa.shape}, {ya.shape}, {sa.shape}")
+    n, p = Xa.shape
     if n <= p:
         raise ValueError(f"need more points than parameters for error estimates, got n={n}, p={p}")
-    if np.any(se <= 0) or not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
+    if np.any(sa <= 0) or not (np.all(np.isfinite(ya)) and np.all(np.isfinite(Xa))):
         raise ValueError("standard errors must be > 0 and the data finite")
-    Wt = 1 / se**2
-    cov = np.linalg.inv(X.T @ (X * Wt[:, None]))
-    coef = cov @ (X.T @ (Wt * y))
-    resid = y - X @ coef
+    Wt = 1 / sa**2
+    cov = np.linalg.inv(Xa.T @ (Xa * Wt[:, None]))
+    coef = cov @ (Xa.T @ (Wt * ya))
+    resid = ya - Xa @ coef
     chi2_dof = float(np.sum(Wt * resid**2) / (n - p))
     cov = cov * max(1.0, chi2_dof)
     return Fit(coef, np.sqrt(np.diag(cov)), cov, chi2_dof, n - p)
@@ -183,16 +183,16 @@ def weighted_fit(X: ArrayLike, y: ArrayLike, se: ArrayLike) -> Fit:
 
 def weighted_linear_fit(x: ArrayLike, y: ArrayLike, se: ArrayLike) -> LinearFit:
     """Fit ``y = a + b x`` with weights ``1/se^2`` (:func:`weighted_fit` with the design ``[1, x]``)."""
-    x = np.asarray(x, dtype=float)
-    if x.size < 3:
+    xa = np.asarray(x, dtype=float)
+    if xa.size < 3:
         raise ValueError("need at least three points for a fit with error estimates")
-    f = weighted_fit(np.column_stack([np.ones_like(x), x]), y, se)
+    f = weighted_fit(np.column_stack([np.ones_like(xa), xa]), y, se)
     return LinearFit(float(f.coef[0]), float(f.coef[1]), float(f.se[0]), float(f.se[1]), f.chi2_dof)
 
 
 def loglog_slope(x: ArrayLike, y: ArrayLike, se_y: ArrayLike) -> LinearFit:
     """Slope of ``log y`` against ``log x``; errors propagate as ``se(log y) = se_y / y``."""
-    x, y, se_y = (np.asarray(v, dtype=float) for v in (x, y, se_y))
-    if np.any(y <= 0) or np.any(x <= 0):
+    xa, ya, sa = (np.asarray(v, dtype=float) for v in (x, y, se_y))
+    if np.any(ya <= 0) or np.any(xa <= 0):
         raise ValueError("log-log fit needs positive x and y")
-    return weighted_linear_fit(np.log(x), np.log(y), se_y / y)
+    return weighted_linear_fit(np.log(xa), np.log(ya), sa / ya)

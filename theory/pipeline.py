@@ -42,7 +42,7 @@ import functools
 
 import sympy as sp
 
-from ._core import Assumption, Bound, Derivation, Provenance, register
+from ._core import Assumption, Bound, Derivation, Provenance, Status, register
 from .asgd import rho
 from .calculus import iteration_complexity, leading_order
 from .symbols import S_K, Delta_0, K, L, W_max, alpha, epsilon, sigma, tau
@@ -136,7 +136,7 @@ def _eq(
     lhs: str,
     expr: sp.Expr,
     source: str,
-    status: str = "derived",
+    status: Status = "derived",
     notes: str = "",
     assumptions: tuple = (),
 ) -> Bound:

@@ -389,3 +389,13 @@ def test_outputs_respect_umask(fake, tmp_path, umask):
         assert stat.S_IMODE((mode_dir / f).stat().st_mode) == 0o666 & ~umask, f
     for d in (out, out / "fig_a", mode_dir):
         assert stat.S_IMODE(d.stat().st_mode) == 0o777 & ~umask, d
+
+
+def test_type_checking_imports_are_not_followed():
+    """``if TYPE_CHECKING:`` imports never run, so they stay out of the key; their ``else`` runs."""
+    src = (b"from typing import TYPE_CHECKING\nimport typing\nif TYPE_CHECKING:\n    import sim.a\n"
+           b"if typing.TYPE_CHECKING:\n    import sim.b\nelse:\n    import sim.c\nimport sim.d\n")
+    stmts = _figure._import_statements(src, "probe-digest", "probe.py")
+    names = {n for _, _, ns in stmts for n in ns}
+    assert {"sim.c", "sim.d", "TYPE_CHECKING"} <= names
+    assert not {"sim.a", "sim.b"} & names

@@ -457,7 +457,7 @@ def _eps2_slope() -> float:
 
     from theory.symbols import epsilon
 
-    lead = theory.get("pipeline.async.eps2_coefficient").derived
+    lead = cast(theory.Derivation, theory.get("pipeline.async.eps2_coefficient")).derived
     q = sp.simplify(epsilon * sp.diff(sp.log(lead), epsilon))
     if not q.is_number or q == 0:
         raise ValueError(f"pipeline.async.eps2_coefficient is not a power of eps (exponent {q})")
