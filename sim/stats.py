@@ -71,7 +71,7 @@ def mean_se(x: ArrayLike, axis: int = 0, ddof: int = 1) -> Estimate:
     return Estimate(float(np.mean(a, axis=axis)), float(np.std(a, axis=axis, ddof=ddof) / np.sqrt(n)), n)
 
 
-def mean_se_rows(x: ArrayLike, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+def mean_se_rows(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     r"""Means and standard errors :math:`s/\sqrt n` (ddof = 1) along ``axis``, as arrays.
 
     By default per row of ``x`` shaped ``(groups, runs)``; ``axis=0`` gives them per column (e.g.
@@ -91,7 +91,7 @@ def mean_se_rows(x: ArrayLike, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=axis), x.std(axis=axis, ddof=1) / np.sqrt(x.shape[axis])
 
 
-def sd_se_normal(x: ArrayLike) -> Estimate:
+def sd_se_normal(x: np.ndarray) -> Estimate:
     r"""Sample standard deviation (ddof = 1) of ``x`` (flattened) with its normal-theory standard
     error :math:`s/\sqrt{2(n-1)}` (exact to first order for normal samples)."""
     x = np.ravel(np.asarray(x, dtype=float))
@@ -101,7 +101,7 @@ def sd_se_normal(x: ArrayLike) -> Estimate:
     return Estimate(s, float(np.std(x, ddof=1) / np.sqrt(2 * (x.size - 1))), x.size)
 
 
-def variance_se(x: ArrayLike) -> Estimate:
+def variance_se(x: np.ndarray) -> Estimate:
     r"""Second central moment :math:`s^2 = \frac1N\sum (x - \bar x)^2` of ``x`` (flattened) with the
     distribution-free standard error :math:`\sqrt{(m_4 - s^4)/N}` (first order, :math:`m_4` the
     fourth central moment)."""
@@ -112,7 +112,7 @@ def variance_se(x: ArrayLike) -> Estimate:
     return Estimate(s2, float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size)), x.size)
 
 
-def sd_se(x: ArrayLike) -> Estimate:
+def sd_se(x: np.ndarray) -> Estimate:
     r"""Standard deviation :math:`s = \sqrt{s^2}` (ddof = 0) with the standard error of
     :func:`variance_se` carried by the delta method, :math:`\mathrm{se}(s^2)/(2s)`."""
     x = np.ravel(np.asarray(x, dtype=float))
