@@ -1,0 +1,262 @@
+r"""Tiki-Taka vs Analog SGD at the paper's settings of arXiv 2502.06309 Fig. 2: one factor at a time.
+
+The paper (``NeurIPS-2025/S1-TT-fails.py``, spec Sec. 8 item 4; preset
+:func:`sim.presets.response_fig2`) runs aihwkit's pulse-level soft-bounds device with generalized
+linear asymmetry c (symmetric point c tau, tau = 3.5, dw_min = 1e-4), no gradient noise other than
+pulse rounding, ``desired_bl = 8`` with BL management (at most 8 pulses per element and write),
+lr = fast lr = 0.8, gamma = 0.4, every column transferred every step, W_0 = 1, 1000 iterations, on
+least squares D = 50, N = 100 (``response_fig2``). Its finding: Tiki-Taka beats Analog SGD at c = 0
+and loses at c = 0.3. :mod:`paper_figures.response_fig2_tt_fails` (mean-field, Gaussian gradient
+noise, alpha = 0.005, beta = 0.05) has Tiki-Taka ahead at every c.
+
+Variants (each one factor away from ``preset``):
+
+* ``preset``: the preset at pulse level (:class:`sim.PulsedSoftBounds`, ``up_down = 2c/(1+c)`` so
+  the response's c is exact, as in the figure module), full-batch gradient, **one BL-managed
+  pulse train per element and step** (the simulator's batch model, the preset's assumption),
+  K = ``K`` (the paper's 1000);
+* ``long``: ``preset`` run for ``K_long`` iterations;
+* ``per_sample``: ``preset`` with the mini-batch update written as aihwkit does, **one BL-8 train
+  per sample** (each of the N = 100 samples' rank-1 increments :math:`-\mathrm{lr}\, d_n a_n^\top`
+  gets its own train of :math:`L_n = \min(\lceil r_{n,\max}\rceil, 8)` slots, counts
+  :math:`\mathrm{Binomial}(L_n, r_{nj}/L_n)`; up and down pulses applied separately, up first;
+  without aihwkit's row/column correlation of the trains); applies to the gradient writes (to W for
+  Analog SGD, to P for Tiki-Taka); the transfer stays one train per element;
+* ``mean_field``: ``preset``'s steps on the mean-field device (:class:`sim.GeneralizedLinear`; no
+  pulse cap, no rounding noise);
+* ``figure``: the mean-field figure's configuration (reference, not one factor away).
+
+Reported per run: the final loss, mean of (f - f*)/D over the last 10 % of the iterations, read at
+the model weight :math:`\bar W = W + \gamma P` (what a TransferCompound tile's forward pass uses)
+and at W; the conclusion is the paired ratio Tiki-Taka / Analog SGD (same seeds) per c.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import sim
+from sim._rng import BatchRNG
+from sim.pulsed import binomial_icdf
+
+from ._fidelity import Fidelity
+from ._figure import FigureSpec, save_figure
+from ._style import legend_under, subplots
+
+_BASE = dict(problem="response_fig2", tau=3.5, dw_min=1e-4, desired_bl=8, lr=0.8, beta=0.8, gamma=0.4,
+             w0=1.0, K=1000, tail=0.1, n_records=100, seed=2502,
+             figure=dict(alpha=0.005, beta=0.05, std=0.1, K=6000))
+CONFIGS = {
+    "quick": {**_BASE, "cs": [0.0, 0.3], "runs": 3, "K_long": 3000},
+    "full": {**_BASE, "cs": [0.0, 0.1, 0.2, 0.3], "runs": 8, "K_long": 4000},
+}
+VARIANTS = ("preset", "long", "per_sample", "mean_field", "figure")
+LABELS = {
+    "preset": "preset: pulse level, BL 8, lr = β = 0.8, K = 1000",
+    "long": "preset, longer run (its first 1000 steps are preset's)",
+    "per_sample": "preset, one pulse train per sample (aihwkit)",
+    "mean_field": "preset's steps, mean-field device",
+    "figure": "mean-field figure (α 0.005, β 0.05, noise 0.1)",
+}
+
+
+def per_sample_update(device: sim.PulsedSoftBounds, w: np.ndarray, increments: np.ndarray, bl: int,
+                      rng: BatchRNG) -> np.ndarray:
+    r"""Write the sum of per-sample increments ``increments`` ``(R, N, D)`` to ``w`` ``(R, D)`` with one
+    BL-managed pulse train per sample (aihwkit's mini-batch update, without row/column correlation).
+
+    Sample n of run r fires :math:`L_{rn} = \min(\max(\lceil \max_j r_{rnj}\rceil, 1), BL)` slots,
+    :math:`r = |\Delta|/\Delta w_{\min}`; element j gets
+    :math:`\mathrm{Binomial}(L_{rn}, \min(1, r_{rnj}/L_{rn}))` pulses of the sign of its increment
+    (:func:`sim.pulsed.binomial_icdf`, one uniform per sample and element). The summed up counts are
+    applied first, then the down counts (:meth:`sim.PulsedSoftBounds.apply_pulses`), so the
+    soft-bounds drift of opposite pulses is kept.
+    """
+    r = np.abs(increments) / device.dw_min
+    L = np.minimum(np.maximum(np.ceil(r.max(axis=-1, keepdims=True)), 1.0), float(bl))
+    n = binomial_icdf(rng.uniform(increments.shape[1:]), L, np.minimum(r / L, 1.0))
+    up = increments > 0
+    n_up = np.where(up, n, 0.0).sum(axis=1)
+    n_down = n.sum(axis=1) - n_up
+    w = device.apply_pulses(w, n_up, np.ones(w.shape[1:], bool), rng)
+    return device.apply_pulses(w, n_down, np.zeros(w.shape[1:], bool), rng)
+
+
+def _device(c: float, cfg: dict, pulsed: bool):
+    if pulsed:
+        return sim.PulsedSoftBounds(dw_min=cfg["dw_min"], w_max=cfg["tau"], w_min=-cfg["tau"],
+                                    up_down=2 * c / (1 + c), desired_bl=cfg["desired_bl"])
+    return sim.GeneralizedLinear(cfg["tau"], c)
+
+
+def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
+    """Analog SGD and Tiki-Taka of one variant at asymmetry ``c``: ``{name: losses}`` with losses of
+    shape ``(2, runs, n_records)`` (read at W-bar, at W) and ``"k"``, the recorded iterations."""
+    prob = sim.paper_problem(cfg["problem"])
+    A, y = prob.meta["A"], prob.meta["y"]
+    N, D = A.shape
+    R = cfg["runs"]
+    fig = variant == "figure"
+    K = {"long": cfg["K_long"], "figure": cfg["figure"]["K"]}.get(variant, cfg["K"])
+    every = max(1, K // cfg["n_records"])
+    pulsed = variant in ("preset", "long", "per_sample")
+    mode = "pulsed" if pulsed else "mean_field"
+    dev = _device(c, cfg, pulsed)
+    lr, beta = (cfg["figure"]["alpha"], cfg["figure"]["beta"]) if fig else (cfg["lr"], cfg["beta"])
+    std = cfg["figure"]["std"] if fig else 0.0
+    algos = {"analog": sim.AnalogSGD(lr, dev, mode=mode),
+             "tt": sim.TikiTaka(lr, beta, dev, gamma=cfg["gamma"], mode=mode)}
+    out: dict[str, np.ndarray] = {"k": np.arange(every, K + 1, every)}
+    for name, opt in algos.items():
+        rng = BatchRNG(cfg["seed"], range(R), f"response_fig2_ablation.{name}")
+        rng_noise = BatchRNG(cfg["seed"], range(R), "response_fig2_ablation.noise")
+        state = opt.init(np.full((R, D), cfg["w0"]))
+        rec = np.empty((2, R, K // every))
+        for k in range(K):
+            q = opt.query(state)
+            if variant == "per_sample":
+                rate = lr if name == "analog" else beta
+                # per-sample gradients of f = 1/(2N) ||A w - y||^2: (r_n / N) a_n
+                inc = -(rate / N) * (q @ A.T - y)[:, :, None] * A[None]
+                if name == "analog":
+                    state = state._replace(W=per_sample_update(dev, state.W, inc, cfg["desired_bl"], rng))
+                else:
+                    P = per_sample_update(dev, state.P, inc, cfg["desired_bl"], rng)
+                    W = dev.pulsed_update(state.W, lr * P, rng)
+                    state = state._replace(W=W, P=P, k=state.k + 1)
+            else:
+                g = prob.grad(q)
+                if std:
+                    g = g + std * rng_noise.normal((D,))
+                state = opt.step(state, g, rng)
+            if (k + 1) % every == 0:
+                i = (k + 1) // every - 1
+                rec[0, :, i] = (prob.loss(opt.query(state)) - prob.f_star) / D
+                rec[1, :, i] = (prob.loss(opt.weights(state)) - prob.f_star) / D
+        out[name] = rec
+    return out
+
+
+def compute(cfg: dict) -> dict:
+    cs = np.array(cfg["cs"], float)
+    R = cfg["runs"]
+    out: dict = {"cs": cs}
+    for v in VARIANTS:
+        finals = {"analog": [], "tt": []}
+        for c in cs:
+            res = run_pair(float(c), cfg, v)
+            n_tail = max(1, round(cfg["tail"] * res["k"].size))
+            for name in finals:
+                finals[name].append(res[name][..., -n_tail:].mean(axis=-1))  # (2, R)
+            if c in (cs[0], cs[-1]):
+                out[f"{v}_curve_c{c:g}_k"] = res["k"]
+                for name in finals:
+                    out[f"{v}_curve_c{c:g}_{name}"] = res[name][0].mean(axis=0)
+        for name, f in finals.items():
+            f = np.array(f)  # (c, 2, R)
+            out[f"{v}_{name}_final"] = f.mean(axis=-1)  # (c, 2): at W-bar, at W
+            out[f"{v}_{name}_final_se"] = f.std(axis=-1, ddof=1) / np.sqrt(R)
+        lr = np.log(np.array(finals["tt"]) / np.array(finals["analog"]))  # paired per run
+        out[f"{v}_logratio"] = lr.mean(axis=-1)
+        out[f"{v}_logratio_se"] = lr.std(axis=-1, ddof=1) / np.sqrt(R)
+    lines = []
+    for v in VARIANTS:
+        a, t = out[f"{v}_analog_final"], out[f"{v}_tt_final"]
+        lines.append(f"{LABELS[v]}: " + "; ".join(
+            f"c={c:g}: ASGD {a[i, 0]:.3g}, TT {t[i, 0]:.3g} (at W {t[i, 1]:.3g}), ratio"
+            f" {np.exp(out[f'{v}_logratio'][i, 0]):.3g}" for i, c in enumerate(cs)))
+    out["summary"] = "\n".join(lines)
+    return out
+
+
+#: the ratio panel's range; ratios outside are drawn at its edge and counted in the legend
+RATIO_LIMITS = (1e-2, 1e2)
+
+_STYLE = {"preset": dict(color="C0", marker="s"), "long": dict(color="C1", marker="D"),
+          "per_sample": dict(color="C3", marker="^"), "mean_field": dict(color="C2", marker="o"),
+          "figure": dict(color="0.4", marker="x", ls="--")}
+
+
+def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+    print(f"response_fig2_ablation final loss (mean (f - f*)/D over the last {cfg['tail']:.0%}, read at"
+          f" W + γP; {cfg['runs']} runs):\n{data['summary']}")
+    fig, axes = subplots(1, 2, width=3.8, height=2.9)
+    cs = data["cs"]
+    ax = axes[0, 0]
+    c0, c1 = cs[0], cs[-1]
+    for v in ("preset", "long", "per_sample"):
+        for c, ls in ((c0, "-"), (c1, "--")):
+            k = data[f"{v}_curve_c{c:g}_k"]
+            ax.plot(k, data[f"{v}_curve_c{c:g}_tt"], color=_STYLE[v]["color"], ls=ls, lw=1.1)
+            ax.plot(k, data[f"{v}_curve_c{c:g}_analog"], color=_STYLE[v]["color"], ls=ls, lw=0.7, alpha=0.5)
+    for v in ("preset", "long", "per_sample"):
+        ax.plot([], [], color=_STYLE[v]["color"], label=LABELS[v])
+    ax.plot([], [], color="0.3", ls="-", label=f"c = {c0:g}")
+    ax.plot([], [], color="0.3", ls="--", label=f"c = {c1:g}")
+    ax.plot([], [], color="0.3", lw=1.1, label="Tiki-Taka (thick), Analog SGD (thin)")
+    ax.set_yscale("log")
+    ax.set_xscale("log")
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel("(f(W + γP) − f*) / D, mean over runs")
+    ax.set_title("pulse-level runs at the paper's settings")
+    legend_under(ax, ncol=1)
+    ax = axes[0, 1]
+    lo, hi = RATIO_LIMITS
+    for v in VARIANTS:
+        m, s = data[f"{v}_logratio"][:, 0], data[f"{v}_logratio_se"][:, 0]
+        r, r_w = np.exp(m), np.exp(data[f"{v}_logratio"][:, 1])
+        off = (r < lo) | (r > hi) | (r_w < lo) | (r_w > hi)
+        label = LABELS[v] + (f" ({off.sum()} c off-scale, drawn at the edge)" if off.any() else "")
+        shown = np.clip(r, lo, hi)
+        err = np.where(off[None], 0.0, [shown * (1 - np.exp(-3 * s)), shown * (np.exp(3 * s) - 1)])
+        ax.errorbar(cs, shown, err, ms=4, capsize=2, lw=0.9, label=label, **_STYLE[v])
+        ax.plot(cs, np.clip(r_w, lo, hi), ls="none", marker=_STYLE[v]["marker"], mfc="none",
+                color=_STYLE[v]["color"], ms=5)
+    ax.plot([], [], ls="none", marker="o", mfc="none", color="0.3", label="hollow: loss read at W")
+    ax.axhline(1.0, color="0.4", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylim(lo / 1.5, hi * 1.5)
+    ax.set_xticks(cs, [f"{c:g}" for c in cs])
+    ax.set_xlabel("asymmetry c (symmetric point c τ)")
+    ax.set_ylabel("final-loss ratio Tiki-Taka / Analog SGD")
+    ax.set_title(f"paired ratio, > 1: TT loses (bars ±3 s.e., {cfg['runs']} runs)")
+    legend_under(ax, ncol=1)
+    return save_figure(fig, out_dir, "response_fig2_ablation")
+
+
+FIGURE = FigureSpec(
+    id="response_fig2_ablation",
+    title="2502.06309 Fig. 2 at the paper's settings: horizon, per-sample pulse trains, mean field",
+    reference="arXiv 2502.06309 Fig. 2 (ablation; NeurIPS-2025/S1-TT-fails.py)",
+    configs=CONFIGS,
+    compute=compute,
+    render=render,
+)
+
+
+FIDELITY = Fidelity(
+    statement=(
+        "At the paper's settings Tiki-Taka beats Analog SGD at c = 0 and loses at c = 0.3."
+    ),
+    verdict="deviates",
+    evidence=("figure:response_fig2_ablation",),
+    regime="pulse level",
+    factor=(
+        "no single factor gives both halves: at the paper's 1000 iterations the BL-8 cap (8 dw_min per"
+        " element and step) keeps both methods in their transient and Tiki-Taka leads at every c; run"
+        " longer, the order flips at both ends (Analog SGD's rounding noise vanishes at the optimum,"
+        " so it converges almost exactly at c = 0); one pulse train per sample makes Tiki-Taka lose at"
+        " every c. Suspected: the pulse-train model (aihwkit's correlated trains, batch size not in the"
+        " spec) behind the paper's 1e-5 plateau"
+    ),
+    notes=(
+        "Full (8 runs; ratio TT / ASGD of the final loss at W + gamma P, c = 0 / 0.1 / 0.2 / 0.3):"
+        " preset K = 1000 0.50 / 0.59 / 0.68 / 0.75 (ASGD 0.16 .. 0.38, nothing converged);"
+        " K = 4000 6.0e3 / 26 / 0.84 / 0.12 (ASGD 6.2e-8 at c = 0); per-sample trains 5.2 / 9.8 /"
+        " 9.5 / 5.2; mean-field at lr 0.8 unstable (ASGD ~11; TT 1.09 / 1.2 / 7e-24 / 1e-28); the"
+        " mean-field figure 0.72 / 0.68 / 0.79 / 0.88. A transfer rate of 0.1 or 0.02 instead of"
+        " 0.8 changes none of the orders (quick check, not in the figure)."
+    ),
+)
