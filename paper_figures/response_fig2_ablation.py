@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
 from sim.pulsed import binomial_icdf
 
 from ._fidelity import Fidelity
@@ -63,7 +62,7 @@ LABELS = {
 
 
 def per_sample_update(device: sim.PulsedSoftBounds, w: np.ndarray, increments: np.ndarray, bl: int,
-                      rng: BatchRNG) -> np.ndarray:
+                      rng: sim.BatchRNG) -> np.ndarray:
     r"""Write the sum of per-sample increments ``increments`` ``(R, N, D)`` to ``w`` ``(R, D)`` with one
     BL-managed pulse train per sample (aihwkit's mini-batch update, without row/column correlation).
 
@@ -110,8 +109,8 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
              "tt": sim.TikiTaka(lr, beta, dev, gamma=cfg["gamma"], mode=mode)}
     out: dict[str, np.ndarray] = {"k": np.arange(every, K + 1, every)}
     for name, opt in algos.items():
-        rng = BatchRNG(cfg["seed"], range(R), f"response_fig2_ablation.{name}")
-        rng_noise = BatchRNG(cfg["seed"], range(R), "response_fig2_ablation.noise")
+        rng = sim.BatchRNG(cfg["seed"], range(R), f"response_fig2_ablation.{name}")
+        rng_noise = sim.BatchRNG(cfg["seed"], range(R), "response_fig2_ablation.noise")
         state = opt.init(np.full((R, D), cfg["w0"]))
         rec = np.empty((2, R, K // every))
         for k in range(K):

@@ -3,7 +3,7 @@ exact_fig7_weights (one factor at a time)."""
 
 import numpy as np
 
-from sim._rng import BatchRNG
+import sim
 
 
 def test_p_gain_is_tau_over_mean_abs_noise():
@@ -11,7 +11,7 @@ def test_p_gain_is_tau_over_mean_abs_noise():
 
     # E|g| of N(0, s^2) by Monte Carlo (2e5 draws) against s sqrt(2/pi): within 4 s.e. of the mean
     s, n = 0.1, 200_000
-    g = np.abs(BatchRNG(0, [0], "test.p_gain").normal(n)[0]) * s
+    g = np.abs(sim.BatchRNG(0, [0], "test.p_gain").normal(n)[0]) * s
     assert abs(g.mean() - 2.0 / p_gain(2.0, s)) < 4 * g.std(ddof=1) / np.sqrt(n)
 
 
@@ -44,7 +44,6 @@ def test_fig_tt_ablation_long_variant_is_the_base_run_at_factor_one():
 
 
 def test_per_sample_update_mean_and_truncation():
-    import sim
     from paper_figures.response_fig2_ablation import per_sample_update
 
     # far from the bounds (tau = 1e6: q = 1 - w/tau = 1 to 1e-9) the expected change is the sum of
@@ -53,11 +52,11 @@ def test_per_sample_update_mean_and_truncation():
     R = 4000
     inc = np.array([[3.2e-4, -1.5e-4, 0.4e-4], [-2.6e-4, -0.7e-4, 5.9e-4]])  # (N = 2, D = 3)
     w = per_sample_update(dev, np.zeros((R, 3)), np.broadcast_to(inc, (R, 2, 3)), 8,
-                          BatchRNG(1, range(R), "test.per_sample"))
+                          sim.BatchRNG(1, range(R), "test.per_sample"))
     se = w.std(axis=0, ddof=1) / np.sqrt(R)
     assert np.all(np.abs(w.mean(axis=0) - inc.sum(axis=0)) < 4 * se)
     # a sample asking for 20 pulses gets BL = 8 of them (probability 1 per slot): a deterministic cap
-    w = per_sample_update(dev, np.zeros((2, 1)), np.full((2, 1, 1), 20e-4), 8, BatchRNG(1, range(2), "t"))
+    w = per_sample_update(dev, np.zeros((2, 1)), np.full((2, 1, 1), 20e-4), 8, sim.BatchRNG(1, range(2), "t"))
     np.testing.assert_allclose(w, 8e-4, rtol=1e-6)
 
 
@@ -80,3 +79,59 @@ def test_response_fig2_ablation_variants_run():
     for name in ("tt", "analog"):
         np.testing.assert_array_equal(d[f"long_curve_c0_{name}"][np.isin(k_long, k)],
                                       d[f"preset_curve_c0_{name}"][common])
+
+
+def test_varied_soft_bounds_reduces_to_soft_bounds_without_spread():
+    import pytest
+
+    from paper_figures.exact_fig7_ablation import VariedSoftBounds
+
+    rng = np.random.default_rng(3)
+    w = rng.uniform(-0.6, 0.6, (2, 5, 4))
+    inc = rng.normal(0, 0.3, (2, 5, 4))
+    dev0 = VariedSoftBounds(0.7, spread=0.0, up_down_dtod=0.0)
+    np.testing.assert_allclose(dev0.update(w, inc), sim.SoftBounds(0.7).update(w, inc),
+                               rtol=1e-12, atol=1e-15)
+    dev = VariedSoftBounds(0.7)
+    a_up, a_down, b_max, b_min = dev.tile((5, 4))
+    assert np.all(b_max > 0) and np.all(b_min < 0) and a_up.shape == a_down.shape == (5, 4)
+    # one physical tile: the same draw on every call, and a different one for another shape
+    np.testing.assert_array_equal(VariedSoftBounds(0.7).tile((5, 4))[2], b_max)
+    assert dev.tile((4, 5))[2].shape == (4, 5)
+    # after a large write every weight is at or inside its own bound: saturation <= 1
+    s = dev.saturation(dev.update(w, 100 * inc))
+    assert np.all(s <= 1 + 1e-12) and np.any(s > 1 - 1e-12)
+    with pytest.raises(ValueError, match="tau"):
+        VariedSoftBounds(0.0)
+    with pytest.raises(ValueError, match="spread"):
+        VariedSoftBounds(0.7, spread=-0.1)
+
+
+def test_mapping_scale_is_a_wider_device_with_scaled_rate():
+
+    # a tile (soft bounds tau) read through a digital output scale s: layer weight = s x tile
+    # weight, tile gradient = s x layer gradient. One step on the tile, seen in layer units, is a
+    # step of the soft-bounds device s tau with the rate s^2 alpha (the identity the "mapping"
+    # variant uses)
+    rng = np.random.default_rng(5)
+    tau, s, alpha = 0.7, 2.0, 0.1
+    w_tile = rng.uniform(-0.6, 0.6, (3, 6))
+    g = rng.normal(0, 1, (3, 6))
+    tile_step = s * sim.SoftBounds(tau).update(w_tile, -alpha * s * g)
+    layer_step = sim.SoftBounds(s * tau).update(s * w_tile, -alpha * s**2 * g)
+    np.testing.assert_allclose(tile_step, layer_step, rtol=1e-12, atol=1e-14)
+
+
+def test_fig7_ablation_small_run():
+    from paper_figures import exact_fig7_ablation as m
+
+    cfg = {**m.CONFIGS["quick"], "epochs": 1, "seeds": 2, "variants": ["base", "tt_v1", "dtod"]}
+    d = m.compute(cfg)
+    for v in cfg["variants"]:
+        for alg in ("analog", "tt"):
+            sat, acc = d[f"{v}_{alg}_sat"], d[f"{v}_{alg}_acc"]
+            assert sat.shape == acc.shape == (2,)
+            assert np.all((sat > 0) & (sat <= 1)) and np.all((acc >= 0) & (acc <= 100))
+    # Analog SGD is untouched by a Tiki-Taka-only factor: the base runs are reused
+    np.testing.assert_array_equal(d["tt_v1_analog_sat"], d["base_analog_sat"])
+    assert not np.array_equal(d["dtod_analog_sat"], d["base_analog_sat"])
