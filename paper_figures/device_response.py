@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -36,7 +36,7 @@ import numpy as np
 
 import sim
 import sim.presets as presets
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from sim.nets.layers import Linear
 
 from ._fidelity import Fidelity

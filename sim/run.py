@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -14,6 +14,7 @@ from ._rng import BatchRNG
 from .noise import GaussianNoise, Noise, NoNoise, RademacherNoise
 from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
+from .recorders import Recorder
 
 __all__ = ["DEFAULT_RECORD", "Diverged", "initial_weights", "progress_enabled", "simulate"]
 from .trajectory import MAXIMA, METRICS, Point, Trajectory, _tau_rows
@@ -67,6 +68,24 @@ def _check_algorithm(algorithm: object) -> None:
                         f" (missing {missing})")
 
 
+def _check_recorders(recorders: Mapping[str, Recorder] | None) -> dict[str, Recorder]:
+    """``recorders`` as a dict of objects with start / observe / result, keyed by strings."""
+    if recorders is None:
+        return {}
+    if not isinstance(recorders, Mapping):
+        raise TypeError("recorders must be a mapping name -> recorder (e.g. {'P_max':"
+                        " sim.Max(sim.p_inf)}), got " + type(recorders).__name__)
+    out = {}
+    for name, rec in recorders.items():
+        if not isinstance(name, str):
+            raise ValueError(f"recorders: names must be strings, got {name!r}")
+        if not isinstance(rec, Recorder):
+            raise TypeError(f"recorders[{name!r}] must have start(runs, steps), observe(k, state, point)"
+                            f" and result() (sim.Mean, sim.Max, sim.MaxRatio, ...), got {type(rec).__name__}")
+        out[name] = rec
+    return out
+
+
 def simulate(
     problem: Quadratic,
     algorithm: Algorithm,
@@ -81,8 +100,9 @@ def simulate(
     average_from: int | None = None,
     progress: bool | None = None,
     label: str | None = None,
+    recorders: Mapping[str, Recorder] | None = None,
 ) -> Trajectory:
-    """Run ``algorithm`` on ``problem`` for ``steps`` iterations, R runs at once.
+    r"""Run ``algorithm`` on ``problem`` for ``steps`` iterations, R runs at once.
 
     Parameters
     ----------
@@ -114,19 +134,40 @@ def simulate(
         Show a tqdm bar (``None``: only on a terminal).
     label
         Text for the progress bar.
+    recorders
+        State-aware recorders by name (:mod:`sim.recorders`: :class:`sim.Mean`, :class:`sim.Max`,
+        :class:`sim.MaxRatio` of a metric or of a quantity of the optimizer's state, such as
+        Tiki-Taka's :math:`\|P_k\|_\infty`). Each is restarted, then observes every iteration
+        ``k = 0..K`` (the state before its step and the metrics' :class:`~sim.trajectory.Point`);
+        its ``result()`` is in ``Trajectory.recorded[name]``. Recorders draw no random numbers:
+        the run is the same, bit for bit, with or without them.
 
     Returns
     -------
     Trajectory
         Every recorded value is finite (a divergence raises :class:`sim.Diverged` instead).
 
+    Examples
+    --------
+    Tiki-Taka's :math:`P_{\max} = \max_{k<K}\|P_k\|_\infty` and its second-half floor of
+    :math:`\|\nabla f(W_k)\|^2`, measured along the run:
+
+    >>> import sim
+    >>> traj = sim.simulate(sim.paper_problem("exact_fig3"),
+    ...                     sim.TikiTaka(0.05, 0.05, sim.SoftBounds(1.0)), steps=400, seeds=3,
+    ...                     noise=sim.GaussianNoise(0.1), record=(),
+    ...                     recorders={"P_max": sim.Max(sim.p_inf),
+    ...                                "floor": sim.Mean("grad_norm2", start=200)})
+    >>> sorted(traj.recorded), traj.recorded["P_max"].shape
+    (['P_max', 'floor'], (3,))
+
     Raises
     ------
     ValueError
         On a bad argument, before any computation (the message names the parameter, the allowed
         range or shape and the value received): ``steps``, ``seeds``, ``seed``, ``w0``, ``record``,
-        ``record_every``, ``average_from``, the noise's ``std`` against D, an optimizer's per-run
-        rates or a device parameter against ``(R, D)``.
+        ``record_every``, ``average_from``, a recorder's window, the noise's ``std`` against D,
+        an optimizer's per-run rates or a device parameter against ``(R, D)``.
     sim.Diverged
         As soon as a run's weights :math:`W_k` or its loss become non-finite (NaN or inf), with the
         iteration k and the runs (the divergence policy shared with :func:`sim.nets.train` and
@@ -155,6 +196,9 @@ def simulate(
     if callable(getattr(noise, "check_dim", None)):
         noise.check_dim(D)
     check_per_run_params(algorithm, R)
+    recorders = _check_recorders(recorders)
+    for rec in recorders.values():
+        rec.start(R, steps)
     device = algorithm.device
     analog = np.isfinite(np.asarray(device.tau)).all()
 
@@ -256,6 +300,14 @@ def simulate(
                 newly = (first_saturated < 0) & (sat >= 1)
                 first_saturated[newly] = k
             current = {"loss": loss}
+            if recorders:
+                # the loss recorded every iteration is still unhalved here: 0.5 * it is the value
+                # stored at the end (bit for bit)
+                point = Point(W, grad_W, 0.5 * loss if loss_col else loss, device, x, grad)
+                if need_w_inf:
+                    point._w_inf = w_inf
+                for rec in recorders.values():
+                    rec.observe(k, state, point)
             if per_point:
                 point = Point(W, grad_W, loss, device)
                 if need_w_inf:
@@ -315,6 +367,7 @@ def simulate(
         final_weights=np.array(algorithm.weights(state)),
         first_saturated=first_saturated,
         mean_weights=None if w_sum is None else w_sum / (steps - average_from),
+        recorded={name: rec.result() for name, rec in recorders.items()},
         meta={
             "problem": problem.name,
             "algorithm": repr(algorithm),

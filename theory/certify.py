@@ -28,6 +28,7 @@ asymptotic error of Analog SGD (an LP over a discrete law, :func:`worst_noise_la
 from __future__ import annotations
 
 import itertools
+import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,13 +51,31 @@ mu_g = sp.Symbol("mu_g", real=True)  # mean gradient at the fixed point
 
 SOLVERS = ("CLARABEL", "SCS")
 _OK = "optimal"
+#: the packaging extra that installs the SDP stack (cvxpy, Clarabel, SCS)
+EXTRA = "certify"
+
+
+def _cvxpy() -> types.ModuleType:
+    """cvxpy, imported on first use (it costs ~2 s; only the SDP tools need it).
+
+    Raises ``ImportError`` naming the packaging extra when cvxpy is not installed: the symbolic
+    statements of this module work without it, the numeric certificates do not.
+    """
+    try:
+        import cvxpy
+    except ImportError as err:
+        raise ImportError(
+            "theory.certify's SDP certificates need cvxpy (with the Clarabel and SCS solvers), which"
+            f" is an optional dependency: pip install 'aimc-verify[{EXTRA}]'"
+        ) from err
+    return cvxpy
 
 
 def _solve(prob: cp.Problem, solver: str, accuracy: float) -> str:
     """Solve and return the status. An inaccurate solution is reported by its status
     (``optimal_inaccurate``), which never counts as solved here, so cvxpy's warning about it is
     redundant and silenced; a solver breakdown becomes the status ``solver_error``."""
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     opts = ({"tol_feas": accuracy, "tol_gap_abs": accuracy, "tol_gap_rel": accuracy}
             if solver == "CLARABEL" else {"eps_abs": accuracy, "eps_rel": accuracy})
@@ -277,7 +296,7 @@ def lyapunov_rate(
     RateCertificate
         ``rate`` recomputed from the best :math:`P` found (see the module docstring).
     """
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     vs = _check_vertices(vertices)
     if not 0 < width < 1:
@@ -435,7 +454,7 @@ def empirical_constants(
         Constants and the solver status; ``status != "optimal"`` means no envelope is certified
         (e.g. ``"infeasible"`` when the caps cannot cover the curve).
     """
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     K = np.asarray(K, dtype=float)
     y = np.asarray(curve, dtype=float)
@@ -510,7 +529,7 @@ def worst_noise_law(grad: float, s: float, *, n_support: int = 401, span: float 
     spacing :math:`h` loses at most :math:`h^2/4` of variance against the exact two-point optimum,
     so ``ratio >= 1 - h^2/(4 s^2)`` (up to the solver's accuracy).
     """
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     if s <= 0:
         raise ValueError(f"s (noise std) must be > 0, got {s}")
@@ -553,7 +572,7 @@ class ThresholdCertificate:
 
 def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
                 feas_tol: float) -> tuple[str, np.ndarray | None]:
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     n = vertices[0].shape[0]
     P = cp.Variable((n, n), symmetric=True)

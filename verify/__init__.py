@@ -37,21 +37,27 @@ from ._claim import (
     upper,
     violated_assumptions,
 )
+from .binding import BoundEvaluation, evaluate_bound, response_extremum
+from .devices import ResponseDevice, device_from_response
 from .stats import Estimate, LinearFit, Z, loglog_slope, mean_se, mean_se_rows, weighted_linear_fit
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "MODES",
+    "BoundEvaluation",
     "Check",
     "Claim",
     "Estimate",
     "Evidence",
     "LinearFit",
+    "ResponseDevice",
     "Z",
     "all_claims",
     "claim",
     "claims_of",
     "close",
+    "device_from_response",
+    "evaluate_bound",
     "exact",
     "get_claim",
     "holds",
@@ -62,6 +68,7 @@ __all__ = [
     "mean_se",
     "mean_se_rows",
     "not_applicable",
+    "response_extremum",
     "row_verdict",
     "slope",
     "unregister",

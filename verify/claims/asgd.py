@@ -11,6 +11,7 @@ import theory
 from theory.implicit import mean_field_fixed_point, quadratic_loss, ridge_minimizer
 
 from .._claim import Check, claim, close, exact, lower, not_applicable, slope, violated_assumptions
+from ..binding import evaluate_bound, response_extremum
 from ..stats import Estimate, Z, loglog_slope, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- the 1-D lower-bound instance (spec Sec. 4.3): shared by two claims ---------------------------
@@ -159,58 +160,37 @@ _UB_RECORD = ("grad_norm2", "s_ald", "sat2", "grad_norm2_M", "e_k_general", "g_o
 
 
 def _bound_checks(label: str, tr: sim.Trajectory, *, Delta0: float, sigma2: float, L: float,
-                  alpha: float, tau: float, F_max: float, soft_bounds: bool,
+                  alpha: float, tau: float, device: sim.Device, soft_bounds: bool,
                   control: bool) -> list[Check]:
-    """Every registered Analog SGD upper bound against one batch of trajectories."""
-    K = tr.steps
-    W_max = float(tr.maxima["w_inf"].max())
-    common = dict(Delta_0=Delta0, sigma=np.sqrt(sigma2), L=L, K=K)
-    E = tr.average("grad_norm2")
-    checks: list[Check] = []
-    paper_step_ok = alpha * L * F_max <= 0.25 + 1e-12
-    sat_ok = W_max < tau
-    # The asymptotic-error term is a trajectory average, different in every run: each run's bound
-    # is the theory object evaluated at that run's own S_K (all constants, including the 2 of
-    # 2 sigma^2 S_K, come from the theory expression). The control sets S_K = 0.
-    def floor_arg(metric: str) -> np.ndarray | float:
-        return 0.0 if control else tr.average(metric)
+    """Every registered Analog SGD upper bound against one batch of trajectories.
 
-    if soft_bounds:
-        forms = [
-            # (name, theory id, measured per run, theory values, applicable)
-            ("2024 Thm 2 (S_K form)", "asgd.upper.ald", E,
-             dict(W_max=W_max, tau=tau, S_K=floor_arg("s_ald")), paper_step_ok and sat_ok),
-            ("2024 Thm 2 (1/M_min form)", "asgd.upper.ald_mmin", E,
-             dict(W_max=W_max, tau=tau, Stilde_K=floor_arg("sat2")), paper_step_ok and sat_ok),
-            ("derived (M-weighted)", "asgd.upper.derived_M", tr.average("grad_norm2_M"),
-             dict(alpha=alpha, W_max=W_max, tau=tau, Stilde_K=floor_arg("sat2")),
-             alpha * L <= 1 and sat_ok),
-        ]
-    else:
-        forms = []
-    forms.append((
-        "2502.06309 Thm 2 (E_K metric)", "asgd.upper.general", tr.average("e_k_general"),
-        dict(F_max=F_max, S_K_general=floor_arg("g_over_sqrt_f2")), paper_step_ok,
-    ))
-    for name, bid, measured_metric, values, ok in forms:
+    Each run's bound is the theory object evaluated at that run's own trajectory averages
+    (:func:`verify.evaluate_bound`; all constants, including the 2 of 2 sigma^2 S_K, come from the
+    theory expression). The control sets every S_K variant to 0.
+    """
+    given = dict(Delta_0=Delta0, sigma=np.sqrt(sigma2), L=L, alpha=alpha, tau=tau)
+    if control:
+        given.update(S_K=0.0, Stilde_K=0.0, S_K_general=0.0)
+    F_max = response_extremum(device, "F")
+    W_max = float(tr.maxima["w_inf"].max())
+    paper_step_ok = alpha * L * F_max <= 0.25 + 1e-12  # the step the runs used, besides theory's
+    sat_ok = W_max < tau
+    forms = [
+        # (name, theory id, applicable by the claim's own flags)
+        ("2024 Thm 2 (S_K form)", "asgd.upper.ald", paper_step_ok and sat_ok),
+        ("2024 Thm 2 (1/M_min form)", "asgd.upper.ald_mmin", paper_step_ok and sat_ok),
+        ("derived (M-weighted)", "asgd.upper.derived_M", alpha * L <= 1 and sat_ok),
+    ] if soft_bounds else []
+    forms.append(("2502.06309 Thm 2 (E_K metric)", "asgd.upper.general", paper_step_ok))
+    checks: list[Check] = []
+    for name, bid, ok in forms:
         full_name = f"{label}: {name}{' without its floor term' if control else ''}"
-        # the bound's own assumptions (theory), checked on this batch, besides the claim's flags
-        bad = violated_assumptions(theory.get(bid), **{"alpha": alpha, **common, **values})
-        if bad or not ok:
-            why = ", ".join(bad) if bad else "step (alpha L F_max <= 1/4) or saturation"
-            checks.append(not_applicable(full_name, f"assumption violated: {why}"))
+        ev = evaluate_bound(bid, tr, device=device, **given)
+        if ev.applicable and not ok:
+            checks.append(not_applicable(full_name, "assumption violated: step (alpha L F_max <= 1/4)"
+                                         " or saturation"))
             continue
-        per_run = np.broadcast_to(np.asarray(theory.get(bid).evaluate(**common, **values), float),
-                                  measured_metric.shape)
-        # paired per-run difference measured - bound: the decision is mean + Z se <= 0
-        est = mean_se(measured_metric - per_run)
-        total = float(np.mean(per_run))
-        m = float(np.mean(measured_metric))
-        checks.append(Check(full_name, "<=", total, m, est.se, Z * est.se,
-                            f"{Z:g} s.e. of the paired per-run difference (measured - the run's"
-                            " bound at its own S_K)",
-                            bool(est.mean + Z * est.se <= 0.0),
-                            m / total if total > 0 else None))
+        checks.append(ev.check(full_name))
     return checks
 
 
@@ -286,7 +266,7 @@ def _upper_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
                                   record=_UB_RECORD)
                 out.append((f"D=40 tau={tau:g} sigma^2={sigma2:.3g} K={K}", tr,
                             dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau,
-                                 F_max=1.0, soft_bounds=True)))
+                                 device=sim.SoftBounds(tau), soft_bounds=True)))
     # the floor-dominated 1-D instance (where the bounds are nearly tight)
     p1 = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
     Delta0_1 = float(p1.loss(np.zeros((1, 1)))[0])
@@ -298,18 +278,17 @@ def _upper_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
                       record=_UB_RECORD, record_every=max(1, K // 500))
     out.append((f"1-D instance K={K}", tr,
                 dict(Delta0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha,
-                     tau=INSTANCE["tau"], F_max=1.0, soft_bounds=True)))
+                     tau=INSTANCE["tau"], device=sim.SoftBounds(INSTANCE["tau"]), soft_bounds=True)))
     # general responses: F_max is the sup of F over the device's whole range [-tau, tau]
     std, tau, K = 0.1, 1.0, cfg["dev_K"]
-    grid = np.linspace(-tau, tau, 2001)
     for dev in (sim.Power(tau, 0.5), sim.Exponential(tau, 2.0)):
-        F_max = float(dev.F(grid).max())
+        F_max = response_extremum(dev, "F")
         alpha = float(np.sqrt(Delta0 / (D * std**2 * L * K)) / F_max)
         tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev), steps=K, seeds=cfg["runs"],
                           noise=sim.GaussianNoise(std), record=_UB_RECORD)
         out.append((f"{dev.name}(gamma={dev.gamma_res:g}) K={K}", tr,
                     dict(Delta0=Delta0, sigma2=D * std**2, L=L, alpha=alpha, tau=tau,
-                         F_max=F_max, soft_bounds=False)))
+                         device=dev, soft_bounds=False)))
     return out
 
 

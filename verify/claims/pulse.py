@@ -13,7 +13,7 @@ import numpy as np
 
 import sim
 import theory
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from theory.pulses import (
     alternating_limit,
     expected_one_step,
@@ -367,7 +367,7 @@ def _pulsed_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="pulsed"), steps=K, seeds=cfg["runs"],
                       noise=sim.GaussianNoise(std), record=_UB_RECORD)
     out.append((f"pulsed D=40 tau={tau:g} dw_min={dev.dw_min:g} K={K}", tr,
-                dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau, F_max=1.0,
+                dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau, device=dev,
                      soft_bounds=True)))
     p1 = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
     Delta0_1 = float(p1.loss(np.zeros((1, 1)))[0])
@@ -381,7 +381,7 @@ def _pulsed_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
                       record=_UB_RECORD, record_every=max(1, K1 // 500))
     out.append((f"pulsed 1-D instance dw_min={dev1.dw_min:g} K={K1}", tr,
                 dict(Delta0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha1, tau=INSTANCE["tau"],
-                     F_max=1.0, soft_bounds=True)))
+                     device=dev1, soft_bounds=True)))
     return out
 
 

@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from theory.pulses import bl_count_moments
 
 from .._claim import Check, claim, close

@@ -64,8 +64,6 @@ import numpy as np
 
 import sim
 import theory
-from sim._rng import BatchRNG
-from sim.run import initial_weights
 from theory.implicit import mean_abs
 from theory.tiki_taka import p_fixed_point_value
 
@@ -82,45 +80,27 @@ _FIT_WHY = (f"{Z:g} s.e. of the weighted least-squares coefficient (per-point er
 
 def _drive(problem: sim.Quadratic, algo, *, steps: int, runs: np.ndarray, noise, w0=0.0,
            seed: int = 0, tail: float = 0.5) -> dict[str, np.ndarray]:
-    """Run ``algo`` like :func:`sim.simulate` (same random streams) and keep what the TT claims need.
+    """Run ``algo`` through :func:`sim.simulate` and return what the TT claims need (its recorders).
 
-    Returns per-run arrays: ``avg`` = (1/K) sum_k ||grad f(W_k)||^2, ``avg_bar`` the same at the
-    query point W + gamma P, ``floor`` / ``loss`` the tail averages of ||grad f(W)||^2 and
-    f(W) - f*, ``p_max`` = max_k ||P_k||_inf, ``s_rl`` = (1/K) sum_k ||G(P_k)/sqrt(F(P_k))||_inf^2
-    and ``p_mean`` the tail average of P (shape ``(R, D)``).
+    Per-run arrays: ``avg`` = (1/K) sum_{k<K} ||grad f(W_k)||^2, ``avg_bar`` the same at the query
+    point W + gamma P, ``floor`` / ``loss`` the averages of ||grad f(W_k)||^2 and f(W_k) - f* over the
+    tail ``k0 <= k < K`` (k0 = int(K (1 - tail))); for a two-array optimizer also ``p_max`` =
+    max_{k<K} ||P_k||_inf, ``s_rl`` = (1/K) sum_{k<K} ||G(P_k)/sqrt(F(P_k))||_inf^2 and ``p_mean``
+    the tail average of P (shape ``(R, D)``); for a one-array optimizer ``p_max`` and ``s_rl`` are 0.
     """
-    R, D = runs.size, problem.dim
-    state = algo.init(initial_weights(w0, R, D))
-    noise_rng = BatchRNG(seed, runs, "gradient_noise")
-    algo_rng = BatchRNG(seed, runs, "algorithm")
     k0 = int(steps * (1 - tail))
-    out = {name: np.zeros(R) for name in ("avg", "avg_bar", "floor", "loss", "p_max", "s_rl")}
-    p_sum = np.zeros((R, D))
-    dev_p = getattr(algo, "device", None)
-    for k in range(steps):
-        x = algo.query(state)
-        gx = problem.grad(x)
-        W = algo.weights(state)
-        gW = gx if x is W else problem.grad(W)
-        n2 = np.einsum("rd,rd->r", gW, gW)
-        out["avg"] += n2
-        out["avg_bar"] += n2 if x is W else np.einsum("rd,rd->r", gx, gx)
-        if k >= k0:
-            out["floor"] += n2
-            out["loss"] += problem.loss_from_grad(W, gW)
-        P = getattr(state, "P", None)
-        if P is not None:
-            np.maximum(out["p_max"], np.abs(P).max(axis=1), out=out["p_max"])
-            out["s_rl"] += (dev_p.G(P) ** 2 / dev_p.F(P)).max(axis=1)
-            if k >= k0:
-                p_sum += P
-        xi = noise.sample(noise_rng, D)
-        state = algo.step(state, gx + xi, algo_rng)
-    for name in ("avg", "avg_bar", "s_rl"):
-        out[name] /= steps
-    for name in ("floor", "loss"):
-        out[name] /= steps - k0
-    out["p_mean"] = p_sum / (steps - k0)
+    recorders = {"avg": sim.Mean("grad_norm2"), "avg_bar": sim.Mean(sim.query_grad_norm2),
+                 "floor": sim.Mean("grad_norm2", start=k0), "loss": sim.Mean("loss", start=k0)}
+    two_array = hasattr(algo, "beta")
+    if two_array:
+        recorders |= {"p_max": sim.Max(sim.p_inf), "s_rl": sim.Mean(sim.s_rl_terms(algo.device)),
+                      "p_mean": sim.Mean(sim.p_array, start=k0)}
+    traj = sim.simulate(problem, algo, steps=steps, seeds=runs, seed=seed, noise=noise, w0=w0, record=(),
+                        recorders=recorders, progress=False)
+    out = dict(traj.recorded)
+    if not two_array:
+        R = runs.size
+        out |= {"p_max": np.zeros(R), "s_rl": np.zeros(R), "p_mean": np.zeros((R, problem.dim))}
     return out
 
 
