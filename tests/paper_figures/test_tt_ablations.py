@@ -135,3 +135,26 @@ def test_fig7_ablation_small_run():
     # Analog SGD is untouched by a Tiki-Taka-only factor: the base runs are reused
     np.testing.assert_array_equal(d["tt_v1_analog_sat"], d["base_analog_sat"])
     assert not np.array_equal(d["dtod_analog_sat"], d["base_analog_sat"])
+
+
+def test_response_fig2_preset_moves_at_most_bl_pulses_per_step():
+    import sim.presets as presets
+
+    # the cap behind "preset cannot converge in 1000 steps": with BL management and desired_bl = 8,
+    # one step moves an element by at most 8 pulses; a soft-bounds pulse at |w| <= tau moves it by
+    # at most dw_min (1 + |w|/tau) <= 2 dw_min, and from W_0 = 1 by dw_min (1 + 1/3.5)
+    p = presets.response_fig2(0.0)
+    R, D, K = 4, 50, 30
+    opt = p.analog_sgd()
+    prob = sim.paper_problem("response_fig2")
+    st = opt.init(np.full((R, D), 1.0))
+    rng = sim.BatchRNG(0, range(R), "test.cap")
+    W = [st.W]
+    for _ in range(K):
+        st = opt.step(st, prob.grad(opt.query(st)), rng)
+        W.append(st.W)
+    W = np.array(W)
+    assert np.abs(W).max() <= 1.1
+    steps = np.abs(np.diff(W, axis=0))
+    assert steps.max() <= 8 * p.device.dw_min * (1 + 1.1 / 3.5)
+    assert steps.max() >= 7 * p.device.dw_min  # and the cap is reached: the writes are saturated
