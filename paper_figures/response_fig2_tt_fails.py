@@ -39,9 +39,8 @@ import sim
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
+from ._response_fig2 import run_pair
 from ._style import band, colors, legend_under, subplots, summarize
-from .response_fig2_ablation import CONFIGS as _ABLATION
-from .response_fig2_ablation import run_pair
 
 _BASE = dict(problem="response_fig2", tau=3.5, cs=[0.0, 0.1, 0.2, 0.3], w0=1.0, std=0.1, alpha=0.005,
              beta=0.05, gamma=0.4, seed=2502)
@@ -50,7 +49,9 @@ CONFIGS = {
     # full mode also runs the paper's preset at pulse level (response_fig2_ablation's "preset":
     # BL 8, lr = fast lr = 0.8, gamma 0.4, 1000 iterations, no gradient noise), the mean-field runs
     # above being the comparison
-    "full": {**_BASE, "K": 20000, "runs": 16, "pulse": {"K": 1000, "runs": 8}},
+    "full": {**_BASE, "K": 20000, "runs": 16,
+             "pulse": dict(problem="response_fig2", tau=3.5, dw_min=1e-4, desired_bl=8, lr=0.8, beta=0.8,
+                           gamma=0.4, w0=1.0, K=1000, tail=0.1, n_records=100, runs=8)},
 }
 VARIANTS = ("analog", "tt_gamma0", "tt")
 
@@ -82,7 +83,7 @@ def compute(cfg: dict) -> dict:
         out[f"{name}_floor_se"] = floor.std(axis=1, ddof=1) / np.sqrt(R)
     out["k"] = tr.k
     if "pulse" in cfg:
-        pcfg = {**_ABLATION["full"], **cfg["pulse"], "cs": cfg["cs"], "seed": cfg["seed"]}
+        pcfg = {**cfg["pulse"], "cs": cfg["cs"], "seed": cfg["seed"]}
         finals: dict[str, list] = {"analog": [], "tt": []}
         for i, c_i in enumerate(cs):
             res = run_pair(float(c_i), pcfg, "preset")  # losses read at W + gamma P: res[name][0]

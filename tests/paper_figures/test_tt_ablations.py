@@ -44,7 +44,7 @@ def test_fig_tt_ablation_long_variant_is_the_base_run_at_factor_one():
 
 
 def test_per_sample_update_mean_and_truncation():
-    from paper_figures.response_fig2_ablation import per_sample_update
+    from paper_figures._response_fig2 import per_sample_update
 
     # far from the bounds (tau = 1e6: q = 1 - w/tau = 1 to 1e-9) the expected change is the sum of
     # the per-sample increments while no train truncates (r <= BL); 4000 runs, checked within 4 s.e.
