@@ -30,7 +30,7 @@ import numpy as np
 
 import sim
 import theory
-from verify.stats import mean_se
+from sim.stats import mean_se
 
 QUICK = os.environ.get("AIMC_QUICK", "0") == "1"
 OUT = Path(os.environ.get("AIMC_NOTEBOOK_OUT", "notebooks/out")) / "tt_condition"

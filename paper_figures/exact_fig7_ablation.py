@@ -32,6 +32,8 @@ Quick: 24 epochs, 2 seeds; full: 48 epochs, 3 seeds.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,22 +41,48 @@ import numpy as np
 import sim
 import sim.presets as presets
 from sim import nets
+from sim.config import Config, Modes
 from sim.devices import Device
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import legend_under, subplots
 
+
 # exact_fig7_weights' quick network and rates (exact_fig5_mnist's quick FCN), repeated here: a
 # figure's cache key may not contain another figure's source (tests/reliability/test_figure_cache.py)
-_NET = dict(data="digits", sizes=[64, 32, 10], batch=10, lr=0.1, beta=0.1, transfer=1.0, columns=None)
-_BASE = dict(seed=7, tau=0.7, net=_NET, spread=0.3, up_down_dtod=0.01, scale=2.0, checkpoints=[0.25, 0.5])
-CONFIGS = {
-    "quick": {**_BASE, "epochs": 24, "seeds": 2,
-              "variants": ["base", "beta", "columns", "tt_v1", "transfer", "dtod", "mapping"]},
-    "full": {**_BASE, "epochs": 48, "seeds": 3,
-             "variants": ["base", "beta", "columns", "tt_v1", "transfer", "dtod", "mapping", "pulse"]},
-}
+@dataclass(frozen=True, kw_only=True)
+class Net(Config):
+    """Network, data and rates (exact_fig7_weights' quick FCN)."""
+
+    data: str = "digits"
+    sizes: tuple[int, ...] = (64, 32, 10)
+    batch: int = 10
+    lr: float = 0.1
+    beta: float = 0.1
+    transfer: float = 1.0
+    columns: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the Fig. 7 ablation."""
+
+    epochs: int
+    seeds: int
+    variants: tuple[str, ...]
+    seed: int = 7
+    tau: float = 0.7
+    net: Net = Net()
+    spread: float = 0.3
+    up_down_dtod: float = 0.01
+    scale: float = 2.0
+    checkpoints: tuple[float, ...] = (0.25, 0.5)
+
+
+_QUICK = ("base", "beta", "columns", "tt_v1", "transfer", "dtod", "mapping")
+CONFIGS = Modes(quick=Settings(epochs=24, seeds=2, variants=_QUICK),
+                full=Settings(epochs=48, seeds=3, variants=(*_QUICK, "pulse")))
 LABELS = {"base": "exact_fig7_weights (β 0.1, all columns, rate α)", "beta": "β = 0.01",
           "columns": "1 column per transfer", "tt_v1": "TT-v1 preset (β 0.01, 1 column)",
           "transfer": "transfer rate 0.2 α", "dtod": "device-to-device variation",
@@ -186,7 +214,8 @@ def run_variant(variant: str, algorithm: str, cfg: dict, epochs: int | None = No
     return np.concatenate(sats, axis=1).mean(axis=1), 100 * res.test_acc[:, -1]
 
 
-def compute(cfg: dict) -> dict:
+def compute(settings: Settings) -> dict:
+    cfg = dataclasses.asdict(settings)
     for v in cfg["variants"]:
         if v not in LABELS:
             raise ValueError(f"variants must be among {sorted(LABELS)}, got {v!r}")
@@ -219,7 +248,8 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, settings: Settings, out_dir: Path) -> list[Path]:
+    cfg = dataclasses.asdict(settings)
     print(f"exact_fig7_ablation mean |w|/bound (seed mean; {cfg['seeds']} seeds, {cfg['epochs']} epochs):\n"
           f"{data['summary']}")
     fig, axes = subplots(1, 2, width=3.8, height=2.9)

@@ -30,22 +30,36 @@ Quick: alpha0 = 0.02, 8 runs; full: alpha0 = 0.01 (exact_fig_tt's full rate), 16
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import legend_under, subplots
 
-_BASE = dict(problem="exact_fig3", std=0.1, horizon=150.0, taus=[1.0, 2.0, 5.0], dw_min=1e-3,
-             long_factor=4, seed=2406)
-CONFIGS = {
-    "quick": {**_BASE, "alpha": 0.02, "runs": 8},
-    "full": {**_BASE, "alpha": 0.01, "runs": 16},
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the exact_fig_tt ablation."""
+
+    alpha: float
+    runs: int
+    problem: str = "exact_fig3"
+    std: float = 0.1
+    horizon: float = 150.0
+    taus: tuple[float, ...] = (1.0, 2.0, 5.0)
+    dw_min: float = 1e-3
+    long_factor: int = 4
+    seed: int = 2406
+
+
+CONFIGS = Modes(quick=Settings(alpha=0.02, runs=8), full=Settings(alpha=0.01, runs=16))
 VARIANTS = ("digital", "asgd", "tt", "tt_gain", "tt_gain_beta", "tt_gain_long", "asgd_pulse", "tt_pulse")
 LABELS = {
     "digital": "digital SGD",
@@ -102,7 +116,8 @@ def _floors(variant: str, cfg: dict) -> np.ndarray:
     return np.array(out)
 
 
-def compute(cfg: dict) -> dict:
+def compute(settings: Settings) -> dict:
+    cfg = dataclasses.asdict(settings)
     out: dict = {"taus": np.array(cfg["taus"], float),
                  "gain": np.array([p_gain(t, cfg["std"]) for t in cfg["taus"]])}
     if cfg["dw_min"] != 1e-3:
@@ -134,7 +149,8 @@ _STYLE = {"digital": dict(color="k", ls="--", marker="x"), "asgd": dict(color="C
           "tt_pulse": dict(color="C0", marker="s", ls=":", mfc="none")}
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, settings: Settings, out_dir: Path) -> list[Path]:
+    cfg = dataclasses.asdict(settings)
     print("exact_fig_tt_ablation floors (second-half mean (f - f*)/D, mean ± s.e. over"
           f" {cfg['runs']} runs):\n{data['summary']}")
     fig, axes = subplots(1, 2, width=3.8, height=2.9)

@@ -40,24 +40,55 @@ and at W; the conclusion is the paired ratio Tiki-Taka / Analog SGD (same seeds)
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._response_fig2 import run_pair
 from ._style import legend_under, subplots
 
-_BASE = dict(problem="response_fig2", tau=3.5, dw_min=1e-4, desired_bl=8, lr=0.8, beta=0.8, gamma=0.4,
-             w0=1.0, K=1000, tail=0.1, n_records=100, seed=2502,
-             figure=dict(alpha=0.005, beta=0.05, std=0.1, K=6000))
-CONFIGS = {
-    "quick": {**_BASE, "cs": [0.0, 0.3], "runs": 3, "K_long": 3000},
-    "full": {**_BASE, "cs": [0.0, 0.1, 0.2, 0.3], "runs": 8, "K_long": 4000},
-}
+
+@dataclass(frozen=True, kw_only=True)
+class FigureRun(Config):
+    """The mean-field figure's configuration (response_fig2_tt_fails)."""
+
+    alpha: float = 0.005
+    beta: float = 0.05
+    std: float = 0.1
+    K: int = 6000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the 2502.06309 Fig. 2 ablation."""
+
+    cs: tuple[float, ...]
+    runs: int
+    K_long: int
+    problem: str = "response_fig2"
+    tau: float = 3.5
+    dw_min: float = 1e-4
+    desired_bl: int = 8
+    lr: float = 0.8
+    beta: float = 0.8
+    gamma: float = 0.4
+    w0: float = 1.0
+    K: int = 1000
+    tail: float = 0.1
+    n_records: int = 100
+    seed: int = 2502
+    figure: FigureRun = FigureRun()
+
+
+CONFIGS = Modes(quick=Settings(cs=(0.0, 0.3), runs=3, K_long=3000),
+                full=Settings(cs=(0.0, 0.1, 0.2, 0.3), runs=8, K_long=4000))
 VARIANTS = ("preset", "long", "per_sample", "mean_field", "figure")
 LABELS = {
     "preset": "preset: pulse level, BL 8, lr = β = 0.8, K = 1000",
@@ -68,7 +99,8 @@ LABELS = {
 }
 
 
-def compute(cfg: dict) -> dict:
+def compute(settings: Settings) -> dict:
+    cfg = dataclasses.asdict(settings)
     cs = np.array(cfg["cs"], float)
     R = cfg["runs"]
     out: dict = {"cs": cs}
@@ -117,7 +149,8 @@ _STYLE = {"preset": dict(color="C0", marker="s"), "long": dict(color="C1", marke
           "figure": dict(color="0.4", marker="x", ls="--")}
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, settings: Settings, out_dir: Path) -> list[Path]:
+    cfg = dataclasses.asdict(settings)
     print(f"response_fig2_ablation final loss (mean (f - f*)/D over the last {cfg['tail']:.0%}, read at"
           f" W + γP; {cfg['runs']} runs):\n{data['summary']}")
     fig, axes = subplots(1, 2, width=3.8, height=2.9)

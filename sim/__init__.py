@@ -20,7 +20,7 @@ from ._checks import Diverged
 from ._rng import BatchRNG
 from .devices import Device, Exponential, GeneralizedLinear, Ideal, Power, SoftBounds
 from .noise import GaussianNoise, NoNoise, RademacherNoise
-from .optimizers import UPDATE_MODES, AnalogSGD, DigitalSGD, WeightState, apply_update
+from .optimizers import UPDATE_MODES, Algorithm, AnalogSGD, DigitalSGD, WeightState, apply_update
 from .problems import (
     PAPER_PROBLEMS,
     Quadratic,
@@ -60,6 +60,7 @@ __all__ = [
     "METRICS",
     "PAPER_PROBLEMS",
     "UPDATE_MODES",
+    "Algorithm",
     "AnalogSGD",
     "BatchRNG",
     "Device",

@@ -231,7 +231,9 @@ class MaxRatio:
             if np.any(live):
                 ratio = np.zeros_like(v)
                 np.divide(v, prev, out=ratio, where=live)
-                np.maximum(self._worst, ratio, out=self._worst, where=live)
+                worst = self._worst
+                assert worst is not None  # set by start()
+                np.maximum(worst, ratio, out=worst, where=live)
         self._prev = v
 
     def result(self) -> np.ndarray:

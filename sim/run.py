@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ._checks import Diverged, as_real_array, check_int, check_runs, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .noise import GaussianNoise, Noise, NoNoise, RademacherNoise
+from .noise import GaussianNoise, Noise, NoiseModel, NoNoise, RademacherNoise
 from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
 from .recorders import Recorder
@@ -35,7 +36,7 @@ def progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty()
 
 
-def _runs(seeds: int | Sequence[int], name: str = "seeds") -> np.ndarray:
+def _runs(seeds: int | Sequence[int] | np.ndarray, name: str = "seeds") -> np.ndarray:
     """R (runs ``0..R-1``) or explicit non-negative integer run indices, as an int array."""
     return check_runs(name, seeds)
 
@@ -91,9 +92,9 @@ def simulate(
     algorithm: Algorithm,
     *,
     steps: int,
-    seeds: int | Sequence[int] = 1,
+    seeds: int | Sequence[int] | np.ndarray = 1,
     seed: int = 0,
-    noise: Noise | None = None,
+    noise: Noise | NoiseModel | None = None,
     w0: float | np.ndarray = 0.0,
     record: Sequence[str] = DEFAULT_RECORD,
     record_every: int = 1,
@@ -193,8 +194,9 @@ def simulate(
                         f" sim.RademacherNoise, sim.NoNoise, ...), got {noise!r}")
     runs = _runs(seeds)
     R, D = runs.size, problem.dim
-    if callable(getattr(noise, "check_dim", None)):
-        noise.check_dim(D)
+    check_dim = getattr(noise, "check_dim", None)
+    if callable(check_dim):
+        check_dim(D)
     check_per_run_params(algorithm, R)
     recorders = _check_recorders(recorders)
     for rec in recorders.values():
@@ -225,11 +227,11 @@ def simulate(
     maxima = {m: np.zeros(R) for m in MAXIMA}
     first_saturated = np.full(R, -1)
     need_sat = bool(analog)
-    tau_rows = _tau_rows(device, R) if need_sat else None
+    tau_rows: Any = _tau_rows(device, R) if need_sat else None  # None unless need_sat
     # a run saturates when fl(w_inf / tau) >= 1, so only if some |W| >= tau (1 - 2^-52) at least:
     # below this threshold (checked on the whole batch at once) no run can newly saturate
     sat_lo = float(tau_rows.min()) * (1 - 2.0**-50) if need_sat else np.inf
-    w_sum = np.zeros((R, D)) if average_from is not None else None
+    w_sum: Any = np.zeros((R, D)) if average_from is not None else None  # None iff average_from is
     snap_i = 0
     # the running maximum of |W| is kept per element (one pass per iteration) and reduced over
     # coordinates at the end: max over k of max over d is exact in any order
@@ -248,7 +250,7 @@ def simulate(
     # recording the loss every iteration: it is computed straight into its record, halved at the
     # end (the same product 0.5 * <., .> for every entry); the finiteness check is unaffected
     loss_col = fast and every and "loss" in names
-    loss_rec = values["loss"] if loss_col else None
+    loss_rec: Any = values["loss"] if loss_col else None  # None unless loss_col
     own_noise = type(noise) in (GaussianNoise, RademacherNoise)  # sample() returns a new array
 
     show = progress_enabled(progress)
@@ -329,7 +331,7 @@ def simulate(
             if not every:
                 for m in names:
                     running[m] += current[m]
-            if w_sum is not None and k >= average_from:
+            if w_sum is not None and k >= average_from:  # type: ignore[operator]
                 w_sum += W
             xi = noise.sample(noise_rng, D)
             if xi is None:
@@ -366,7 +368,7 @@ def simulate(
         maxima=maxima,
         final_weights=np.array(algorithm.weights(state)),
         first_saturated=first_saturated,
-        mean_weights=None if w_sum is None else w_sum / (steps - average_from),
+        mean_weights=None if w_sum is None else w_sum / (steps - average_from),  # type: ignore[operator]
         recorded={name: rec.result() for name, rec in recorders.items()},
         meta={
             "problem": problem.name,

@@ -48,8 +48,8 @@ class Point:
         self.W, self.grad, self.loss, self.device = W, grad, loss, device
         self.x = W if x is None else x
         self.grad_x = grad if grad_x is None else grad_x
-        self._w_inf = None
-        self._tau = None
+        self._w_inf: np.ndarray | None = None
+        self._tau: np.ndarray | None = None
 
     @property
     def w_inf(self) -> np.ndarray:

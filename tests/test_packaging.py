@@ -1,7 +1,8 @@
 """Packaging: the core install runs sim/theory/verify without the optional extras.
 
 ``pip install aimc-verify`` installs numpy, scipy, sympy, matplotlib, tqdm; cvxpy and its solvers
-are the ``[certify]`` extra, the data-file packages the ``[data]`` extra (pyproject.toml).
+are the ``[certify]`` extra, the data-file packages the ``[data]`` extra, Dask (``--workers``) the
+``[dask]`` extra (pyproject.toml).
 """
 
 import ast
@@ -57,7 +58,8 @@ def test_extras_split_the_dependencies():
     assert core == {"numpy", "scipy", "sympy", "matplotlib", "tqdm"}
     assert _names(extras["certify"]) == {"cvxpy", "clarabel", "scs"}
     assert _names(extras["data"]) == {"scikit-learn", "mlxtend"}
-    assert extras["all"] == ["aimc-verify[certify,data]"]
+    assert _names(extras["dask"]) == {"dask"}
+    assert extras["all"] == ["aimc-verify[certify,data,dask]"]
     # the README set-up (make) installs every extra, so CI runs what it ran before
     assert '-e ".[all,test]"' in (ROOT / "Makefile").read_text()
 
@@ -83,6 +85,7 @@ def test_every_imported_third_party_package_is_declared():
                     dist = DISTRIBUTION.get(top, top)
                     rel = path.relative_to(ROOT).as_posix()
                     ok = (dist in core or (dist in certify and rel == "theory/certify.py")
+                          or (top == "distributed" and rel == "sim/sweep.py")  # the [dask] extra
                           or (dist == "pytest" and rel == "verify/pytest_plugin.py"))
                     if not ok:
                         undeclared.append(f"{rel}: {top}")

@@ -3,8 +3,8 @@
 ``sim._rng`` (how a run's streams are derived from ``(seed, run, stream)``) is an implementation
 detail of ``sim``: code outside the package uses the public ``sim.BatchRNG`` and measures optimizer
 state through ``sim.simulate``'s recorders instead of rebuilding the streams by hand. Tests of the
-simulator itself (``tests/sim``) may import the private module to test it. ``verify.stats`` is the
-one statistics layer, importable by figures and notebooks without loading the claims.
+simulator itself (``tests/sim``) may import the private module to test it. ``sim.stats`` is the
+one statistics layer, a numpy-only leaf that figures and notebooks import without loading the claims.
 """
 
 from __future__ import annotations
@@ -70,8 +70,18 @@ def test_the_check_sees_every_spelling(source, expected):
 
 
 def test_stats_is_a_leaf():
-    """Figures and notebooks import ``verify.stats`` without loading the claims, theory or sim."""
-    code = ("import sys, verify.stats; bad = [m for m in sys.modules if m.startswith(('verify.claims',"
-            " 'theory', 'sim', 'sympy', 'cvxpy'))]; print(bad); raise SystemExit(bool(bad))")
+    """``sim.stats`` imports numpy only; importing it loads no claim, no ``theory`` and no solver,
+    and ``verify.stats`` re-exports the same objects (one implementation)."""
+    tree = ast.parse((ROOT / "sim" / "stats.py").read_text(encoding="utf-8"))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert imported <= {"__future__", "dataclasses", "numpy"}, imported
+    code = ("import sys, sim.stats; bad = [m for m in sys.modules if m.startswith(('verify', 'theory',"
+            " 'sympy', 'cvxpy'))]; print(bad); raise SystemExit(bool(bad))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+    import sim.stats
+    import verify.stats
+
+    for name in verify.stats.__all__:
+        assert getattr(verify.stats, name) is getattr(sim.stats, name), name

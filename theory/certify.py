@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 eps_box = sp.Symbol("epsilon_sat", nonnegative=True)  # saturation radius |w_i| <= eps * tau
 lam = sp.Symbol("lambda", positive=True)  # an eigenvalue of the Hessian
-kappa = sp.Symbol("kappa_P", nonnegative=True)  # decay rate of the Tiki-Taka P array, E|xi|/tau
+kappa_P = sp.Symbol("kappa_P", nonnegative=True)  # decay rate of the Tiki-Taka P array, E|xi|/tau
 q_w = sp.Symbol("q_W", positive=True)  # gain of the transfer into W: 1 -+ w/tau
 mu_g = sp.Symbol("mu_g", real=True)  # mean gradient at the fixed point
 
@@ -123,8 +123,8 @@ def _agd_rate() -> Bound:
 
 def _tt_matrix(H: sp.Expr, q: sp.Expr) -> sp.Matrix:
     # alpha: transfer rate (W array), beta: learning rate of P (the 2024 paper's and sim.TikiTaka's names)
-    return sp.Matrix([[1 - beta * kappa, -beta * H],
-                      [alpha * q * (1 - beta * kappa), 1 - alpha * beta * q * H]])
+    return sp.Matrix([[1 - beta * kappa_P, -beta * H],
+                      [alpha * q * (1 - beta * kappa_P), 1 - alpha * beta * q * H]])
 
 
 @register(
@@ -140,7 +140,7 @@ def _tt_det() -> Derivation:
         title="linearized Tiki-Taka (P, W) recursion, scalar: det = 1 - beta kappa,"
         " trace = 2 - beta kappa - alpha beta q lambda",
         derived=sp.Matrix([sp.expand(A.det()), sp.expand(A.trace())]),
-        expected=sp.Matrix([1 - beta * kappa, 2 - beta * kappa - alpha * beta * q_w * lam]),
+        expected=sp.Matrix([1 - beta * kappa_P, 2 - beta * kappa_P - alpha * beta * q_w * lam]),
         steps=(
             "P' = P - beta (g + |g| P/tau): linearized at (P, W) = (0, W*) with E g = H e,"
             " E|g| = E|xi| = kappa tau, so P' = (1 - beta kappa) P - beta H e",
@@ -340,12 +340,13 @@ def lyapunov_rate(
 # --- vertex families -----------------------------------------------------------------------------------
 
 
-def _check_box(eps: float) -> None:
-    if not 0 <= eps < 1:
-        raise ValueError(f"eps (saturation radius, |w_i| <= eps tau) must be in [0, 1), got {eps}")
+def _check_box(epsilon_sat: float) -> None:
+    if not 0 <= epsilon_sat < 1:
+        raise ValueError(f"epsilon_sat (saturation radius, |w_i| <= epsilon_sat tau) must be in [0, 1),"
+                         f" got {epsilon_sat}")
 
 
-def agd_vertices(H: np.ndarray, alpha: float, eps: float) -> list[np.ndarray]:
+def agd_vertices(H: np.ndarray, alpha: float, epsilon_sat: float) -> list[np.ndarray]:
     r"""Vertices :math:`I - \alpha\,\mathrm{Diag}(1 + s\epsilon) H`, :math:`s \in \{\pm1\}^D`.
 
     Linearized noiseless Analog GD on the soft-bounds device: coordinate :math:`i` moves by
@@ -354,19 +355,19 @@ def agd_vertices(H: np.ndarray, alpha: float, eps: float) -> list[np.ndarray]:
     :math:`e' = (I - \alpha Q H) e` exactly while :math:`|w_i| \le \epsilon\tau`.
     """
     H = np.atleast_2d(np.asarray(H, dtype=float))
-    _check_box(eps)
+    _check_box(epsilon_sat)
     if alpha <= 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")
     D = H.shape[0]
     if D > 10:
         raise ValueError(f"H: at most 10 coordinates (2^D vertices), got D = {D}")
     eye = np.eye(D)
-    return [eye - alpha * np.diag(1 + eps * np.array(sg)) @ H
+    return [eye - alpha * np.diag(1 + epsilon_sat * np.array(sg)) @ H
             for sg in itertools.product((-1.0, 1.0), repeat=D)]
 
 
-def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa: float,
-                eps: float) -> list[np.ndarray]:
+def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa_P: float,
+                epsilon_sat: float) -> list[np.ndarray]:
     r"""Vertices of the linearized Tiki-Taka recursion on :math:`x = (P, W - W^*)`.
 
     :math:`A = \begin{pmatrix}(1-\beta\kappa)I & -\beta H\\ \alpha Q(1-\beta\kappa) &
@@ -375,26 +376,26 @@ def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa: float,
     rate of P (arXiv 2406.12774 Sec. 4 names; ``sim.TikiTaka``); see ``certify.tt_linear_det``.
     """
     H = np.atleast_2d(np.asarray(H, dtype=float))
-    _check_box(eps)
+    _check_box(epsilon_sat)
     for name, v in (("alpha", alpha), ("beta", beta)):
         if v <= 0:
             raise ValueError(f"{name} must be > 0, got {v}")
-    if kappa < 0:
-        raise ValueError(f"kappa must be >= 0, got {kappa}")
+    if kappa_P < 0:
+        raise ValueError(f"kappa_P must be >= 0, got {kappa_P}")
     D = H.shape[0]
     eye = np.eye(D)
     out = []
     for sg in itertools.product((-1.0, 1.0), repeat=D):
-        Q = np.diag(1 + eps * np.array(sg))
-        out.append(np.block([[(1 - beta * kappa) * eye, -beta * H],
-                             [alpha * (1 - beta * kappa) * Q, eye - alpha * beta * Q @ H]]))
+        Q = np.diag(1 + epsilon_sat * np.array(sg))
+        out.append(np.block([[(1 - beta * kappa_P) * eye, -beta * H],
+                             [alpha * (1 - beta * kappa_P) * Q, eye - alpha * beta * Q @ H]]))
     return out
 
 
-def tt_scalar_rate(alpha: float, beta: float, kappa: float, lam: float, q: float) -> float:
+def tt_scalar_rate(alpha: float, beta: float, kappa_P: float, lam: float, q: float) -> float:
     """Spectral radius of the scalar Tiki-Taka matrix from ``certify.tt_linear_det`` (det, trace)."""
-    det = 1 - beta * kappa
-    tr = 2 - beta * kappa - alpha * beta * q * lam
+    det = 1 - beta * kappa_P
+    tr = 2 - beta * kappa_P - alpha * beta * q * lam
     disc = tr**2 - 4 * det
     if disc < 0:
         return float(np.sqrt(det))
@@ -562,7 +563,7 @@ class ThresholdCertificate:
     matrix gives a numpy-recomputed rate < 1); every bisection point above it was not certified."""
 
     delay: int
-    eps: float
+    epsilon_sat: float
     a_cert: float
     rate_at_a_cert: float
     width: float
@@ -584,30 +585,31 @@ def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
     return _solve(prob, "CLARABEL", feas_tol), P.value
 
 
-def delay_threshold_certified(delay: int, eps: float = 0.0, *, width: float = 1e-6,
+def delay_threshold_certified(delay: int, epsilon_sat: float = 0.0, *, width: float = 1e-6,
                               cond_max: float = 1e6, feas_tol: float = 1e-9) -> ThresholdCertificate:
     r"""Largest step :math:`a` at which :math:`x_{k+1} = x_k - a q_k x_{k-d}` is certified stable.
 
     The gain :math:`q_k \in [1-\epsilon, 1+\epsilon]` is the soft-bounds factor of an analog write
-    (``eps = 0``: the digital recursion of ``theory.delay``). For each trial ``a`` the SDP
+    (``epsilon_sat = 0``: the digital recursion of ``theory.delay``). For each trial ``a`` the SDP
     :math:`I \preceq P \preceq c_{\max}I`, :math:`P - C_v^\top P C_v \succeq I` over the vertices
     :math:`C_v = C(a(1\pm\epsilon), d)` (companion matrices, :func:`theory.delay.companion_matrix`)
     is solved; ``a`` counts as certified only if the solver reports ``optimal`` and the rate
     recomputed from :math:`P` in numpy is < 1. Bisection on ``a`` in :math:`(0, 2/(1+\epsilon)]`.
-    For ``eps = 0`` the answer tends to the Levin-May threshold :math:`2\cos(d\pi/(2d+1))` as
+    For ``epsilon_sat = 0`` the answer tends to the Levin-May threshold :math:`2\cos(d\pi/(2d+1))` as
     ``cond_max`` grows (Lyapunov matrices grow like :math:`1/(1-\rho^2)` near it).
     """
     from .delay import companion_matrix
 
-    _check_box(eps)
+    _check_box(epsilon_sat)
     if width <= 0 or width >= 1:
         raise ValueError(f"width must be in (0, 1), got {width}")
-    lo, hi = 0.0, 2.0 / (1 + eps)
+    lo, hi = 0.0, 2.0 / (1 + epsilon_sat)
     best_rate = float("nan")
     statuses: list[str] = []
     while hi - lo > width:
         a = (lo + hi) / 2
-        vs = [companion_matrix(a * (1 + sg * eps), delay) for sg in ((-1.0, 1.0) if eps > 0 else (1.0,))]
+        vs = [companion_matrix(a * (1 + sg * epsilon_sat), delay)
+              for sg in ((-1.0, 1.0) if epsilon_sat > 0 else (1.0,))]
         status, P = _stable_sdp(vs, cond_max, feas_tol)
         statuses.append(status)
         rate = np.inf
@@ -620,4 +622,5 @@ def delay_threshold_certified(delay: int, eps: float = 0.0, *, width: float = 1e
             lo, best_rate = a, rate
         else:
             hi = a
-    return ThresholdCertificate(int(delay), float(eps), lo, best_rate, hi - lo, tuple(statuses), cond_max)
+    return ThresholdCertificate(int(delay), float(epsilon_sat), lo, best_rate, hi - lo, tuple(statuses),
+                                cond_max)

@@ -34,6 +34,11 @@ An explicit keyword always wins (``S_K=0.0`` switches the asymptotic-error term 
 ``M_min``           :math:`\inf M` on the same grid over ``[-W_max, W_max]``, the range the runs
                     visited (a sure lower bound of :math:`\min_k M(W_k)` up to the grid spacing)
 ``sigma``           :math:`\sqrt{\texttt{noise.sigma2}(D)}`, see the noise convention below
+any other symbol    a recorder of :func:`sim.simulate` named after it (``trajectory.recorded``):
+                    per run, or the maximum over runs for the sure bounds ``P_max`` / ``W_max``
+                    (``recorders={"P_max": sim.Max(sim.p_inf),
+                    "S_K_RL": sim.Mean(sim.s_rl_terms(device))}`` for the Tiki-Taka and
+                    residual-learning bounds)
 ==================  =============================================================================
 
 Noise convention
@@ -71,6 +76,7 @@ from .stats import Z, mean_se
 __all__ = [
     "GRID_POINTS",
     "LHS_METRICS",
+    "SURE_BOUNDS",
     "TRAJECTORY_AVERAGES",
     "BoundEvaluation",
     "evaluate_bound",
@@ -79,6 +85,9 @@ __all__ = [
 
 #: points of the grid on which F_max and M_min are taken
 GRID_POINTS = 2001
+
+#: symbols that bound a quantity surely (along every run): read as the maximum over runs
+SURE_BOUNDS = frozenset({"W_max", "P_max"})
 
 #: trajectory metric whose per-run average is each trajectory-average symbol
 TRAJECTORY_AVERAGES: Mapping[str, str] = {
@@ -96,7 +105,7 @@ LHS_METRICS: Mapping[str, str] = {
 
 
 def response_extremum(device: sim.Device, which: str = "F", kind: str = "sup",
-                      lo: float | None = None, hi: float | None = None,
+                      lo: float | np.ndarray | None = None, hi: float | np.ndarray | None = None,
                       points: int = GRID_POINTS) -> float:
     r""":math:`\sup` or :math:`\inf` of a response component of ``device`` on a grid.
 
@@ -209,7 +218,7 @@ def _dim(trajectory: sim.Trajectory) -> int:
 
 def evaluate_bound(bound: Bound | str, trajectory: sim.Trajectory, *,
                    device: sim.Device | None = None, noise: object | None = None,
-                   **constants: float | np.ndarray) -> BoundEvaluation:
+                   lhs: str | None = None, **constants: float | np.ndarray) -> BoundEvaluation:
     r"""Evaluate a theory bound on a batch of simulated runs.
 
     Parameters
@@ -224,6 +233,10 @@ def evaluate_bound(bound: Bound | str, trajectory: sim.Trajectory, *,
     noise
         The gradient noise the runs used (``sim.GaussianNoise``, ...), for ``sigma`` (noise
         convention in the module docstring: :math:`\sigma^2 = D\,\mathrm{std}^2`).
+    lhs
+        Where the measured left-hand side is, per run: a recorder name (``trajectory.recorded``)
+        or a metric (its average over :math:`k < K`). Default: the metric of the bound's
+        left-hand side in :data:`LHS_METRICS`, if recorded.
     **constants
         Values by symbol name (``L``, ``Delta_0``, ``alpha``, ...); they override anything read
         from the trajectory, the device or the noise. Names of theory symbols the bound does not use
@@ -255,6 +268,14 @@ def evaluate_bound(bound: Bound | str, trajectory: sim.Trajectory, *,
     def resolve(name: str) -> None:
         if name in constants:
             values[name], sources[name] = constants[name], "given"
+        elif name in getattr(trajectory, "recorded", {}):
+            rec = np.asarray(trajectory.recorded[name], dtype=float)
+            if name in SURE_BOUNDS:
+                values[name] = float(rec.max())
+                sources[name] = f"max over runs of trajectory.recorded[{name!r}]"
+            else:
+                values[name] = rec
+                sources[name] = f"trajectory.recorded[{name!r}] per run"
         elif name == "K":
             values[name], sources[name] = trajectory.steps, "trajectory.steps"
         elif name == "W_max":
@@ -305,7 +326,16 @@ def evaluate_bound(bound: Bound | str, trajectory: sim.Trajectory, *,
         sources.setdefault(name, "given")
     R = trajectory.runs
     value = np.broadcast_to(np.asarray(b.evaluate(**{n: values[n] for n in b.symbols}), float), (R,))
-    metric = LHS_METRICS.get(b.lhs)
-    measured = trajectory.average(metric) if metric is not None and metric in trajectory.sums else None
+    recorded = getattr(trajectory, "recorded", {})
+    metric = LHS_METRICS.get(b.lhs) if lhs is None else lhs
+    if lhs is not None and lhs not in recorded and lhs not in trajectory.sums:
+        raise ValueError(f"lhs must name a recorder {sorted(recorded)} or a recorded metric"
+                         f" {sorted(trajectory.sums)}; got {lhs!r}")
+    if metric is not None and metric in recorded:
+        measured = np.asarray(recorded[metric], dtype=float)
+    elif metric is not None and metric in trajectory.sums:
+        measured = trajectory.average(metric)
+    else:
+        measured = None
     return BoundEvaluation(b, value, measured, metric, values, sources,
                            b.check_assumptions(**values))

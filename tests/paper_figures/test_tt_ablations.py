@@ -1,6 +1,8 @@
 """Issue 13 item 4, Tiki-Taka figures: the ablations of exact_fig_tt, response_fig2_tt_fails and
 exact_fig7_weights (one factor at a time)."""
 
+import dataclasses
+
 import numpy as np
 
 import sim
@@ -21,7 +23,7 @@ def test_fig_tt_ablation_step_factor_flips_the_order_at_tau5():
     # tau = 5, alpha0 = 0.05 (K = 3000), 4 paired runs. Z = 3 on the paired log ratio's s.e.
     # (3 dof: one-sided p ~ 0.03 per check); the measured margins are ~150 s.e. (alpha = beta)
     # and ~5 s.e. (transfer / gain, beta = alpha0 tau)
-    cfg = {**m.CONFIGS["quick"], "taus": [5.0], "runs": 4, "alpha": 0.05}
+    cfg = dataclasses.replace(m.CONFIGS["quick"], taus=(5.0,), runs=4, alpha=0.05)
     d = m.compute(cfg)
     z = 3.0
     assert d["tt_logratio"][0] > z * d["tt_logratio_se"][0]  # alpha = beta: TT loses
@@ -37,7 +39,7 @@ def test_fig_tt_ablation_long_variant_is_the_base_run_at_factor_one():
     from paper_figures import exact_fig_tt_ablation as m
 
     # same seeds, same steps: with long_factor = 1 the "long" runs are bitwise the base runs
-    cfg = {**m.CONFIGS["quick"], "taus": [2.0], "runs": 2, "alpha": 0.1, "long_factor": 1}
+    cfg = dataclasses.replace(m.CONFIGS["quick"], taus=(2.0,), runs=2, alpha=0.1, long_factor=1)
     d = m.compute(cfg)
     np.testing.assert_array_equal(d["asgd_long_floor"], d["asgd_floor"])
     np.testing.assert_array_equal(d["tt_gain_long_floor"], d["tt_gain_floor"])
@@ -63,8 +65,8 @@ def test_per_sample_update_mean_and_truncation():
 def test_response_fig2_ablation_variants_run():
     from paper_figures import response_fig2_ablation as m
 
-    cfg = {**m.CONFIGS["quick"], "cs": [0.0], "runs": 2, "K": 40, "K_long": 80, "n_records": 20,
-           "figure": {**m.CONFIGS["quick"]["figure"], "K": 40}}
+    cfg = dataclasses.replace(m.CONFIGS["quick"], cs=(0.0,), runs=2, K=40, K_long=80, n_records=20,
+                              figure=dataclasses.replace(m.CONFIGS["quick"].figure, K=40))
     d = m.compute(cfg)
     for v in m.VARIANTS:
         for name in ("analog", "tt"):
@@ -125,9 +127,9 @@ def test_mapping_scale_is_a_wider_device_with_scaled_rate():
 def test_fig7_ablation_small_run():
     from paper_figures import exact_fig7_ablation as m
 
-    cfg = {**m.CONFIGS["quick"], "epochs": 1, "seeds": 2, "variants": ["base", "tt_v1", "dtod"]}
+    cfg = dataclasses.replace(m.CONFIGS["quick"], epochs=1, seeds=2, variants=("base", "tt_v1", "dtod"))
     d = m.compute(cfg)
-    for v in cfg["variants"]:
+    for v in cfg.variants:
         for alg in ("analog", "tt"):
             sat, acc = d[f"{v}_{alg}_sat"], d[f"{v}_{alg}_acc"]
             assert sat.shape == acc.shape == (2,)

@@ -152,3 +152,27 @@ def test_response_extremum_validation():
     with pytest.raises(ValueError, match="kind must be"):
         response_extremum(sim.SoftBounds(1.0), "F", kind="max")
     assert response_extremum(sim.SoftBounds(2.0), "M", kind="inf") == 0.0  # M = 1 - w^2/tau^2
+
+
+def test_tiki_taka_bounds_read_state_recorders():
+    dev = sim.SoftBounds(1.0)
+    noise = sim.GaussianNoise(STD)
+    tt = sim.TikiTaka(0.05, 0.05, dev, gamma=0.1)
+    tr = sim.simulate(PROB, tt, steps=200, seeds=4, noise=noise, record=("grad_norm2",),
+                      recorders={"P_max": sim.Max(sim.p_inf), "S_K_RL": sim.Mean(sim.s_rl_terms(dev)),
+                                 "avg_bar": sim.Mean(sim.query_grad_norm2)}, progress=False)
+    ev = evaluate_bound("tt.rate", tr, device=dev, noise=noise, L=PROB.L, Delta_0=DELTA0, C_TT=1.0)
+    # P_max bounds ||P_k||_inf surely: the maximum over runs, like W_max
+    assert ev.values["P_max"] == float(tr.recorded["P_max"].max())
+    assert ev.sources["P_max"] == "max over runs of trajectory.recorded['P_max']"
+    expected = theory.get("tt.rate").evaluate(C_TT=1.0, P_max=ev.values["P_max"], tau=1.0, Delta_0=DELTA0,
+                                              sigma=np.sqrt(PROB.dim) * STD, L=PROB.L, K=200)
+    np.testing.assert_allclose(ev.value, expected, rtol=1e-15)
+    np.testing.assert_array_equal(ev.measured, tr.average("grad_norm2"))
+    rl = evaluate_bound("rl.rate", tr, device=dev, noise=noise, L=PROB.L, Delta_0=DELTA0, C_RL=1.0,
+                        lhs="avg_bar")
+    np.testing.assert_array_equal(rl.values["S_K_RL"], tr.recorded["S_K_RL"])
+    np.testing.assert_array_equal(rl.measured, tr.recorded["avg_bar"])
+    with pytest.raises(ValueError, match=r"lhs must name a recorder \['P_max', 'S_K_RL', 'avg_bar'\]"):
+        evaluate_bound("rl.rate", tr, device=dev, noise=noise, L=PROB.L, Delta_0=DELTA0, C_RL=1.0,
+                       lhs="nope")

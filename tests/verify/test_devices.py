@@ -9,19 +9,30 @@ import pickle
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import sim
 from theory import devices as tdev
 from theory.symbols import tau
+from theory.symbols import w as w_sym
 from verify import ResponseDevice, device_from_response
 
 # float64 evaluation of the same expression in two algebraic forms (simplified sympy vs the
 # hand-written numpy): a few ulps of the O(1) values on the range
 RTOL, ATOL = 1e-12, 1e-12
 
+EPS = float(np.finfo(float).eps)
+
 taus = st.floats(0.1, 10.0)
+
+
+def _derivative(dev: ResponseDevice, which: str, w: np.ndarray) -> np.ndarray:
+    """d(which)/dw of the response at w (sympy derivative, lambdified)."""
+    expr = sp.diff(getattr(dev.response, which), w_sym)
+    fn = sp.lambdify((w_sym, *dev.response.params.values()), expr, modules="numpy")
+    with np.errstate(all="ignore"):
+        return np.broadcast_to(fn(w, *dev.params.values()), np.shape(w))
 gammas = st.floats(0.2, 4.0)
 
 
@@ -36,13 +47,19 @@ def _pairs(t: float, c: float, g: float) -> list[tuple[sim.Device, ResponseDevic
 
 
 @settings(max_examples=15, deadline=None)
+@example(t=3.4710780786776296, c=0.0, g=0.3045757868934873, u=[0.0, 0.9999999999999999])  # near tau
 @given(t=taus, c=st.floats(-0.9, 0.9), g=gammas, u=st.lists(st.floats(-1, 1), min_size=1, max_size=20))
 def test_builtins_match_the_response_path(t, c, g, u):
     for builtin, built in _pairs(t, c, g):
         w = t * np.asarray(u)
         for which in ("q_plus", "q_minus", "F", "G", "M"):
-            np.testing.assert_allclose(getattr(built, which)(w), getattr(builtin, which)(w),
-                                       rtol=RTOL, atol=RTOL, err_msg=f"{builtin.name} {which}")
+            a, b = getattr(built, which)(w), getattr(builtin, which)(w)
+            # conditioning: the two forms round the argument w/tau differently, by a few ulps of 1
+            # (1 - w/tau vs (tau - w)/tau); that error is amplified by the derivative, unbounded at
+            # the range's ends for gamma_res < 1 (exactly at the ends both give the exact 0)
+            slack = np.nan_to_num(8 * EPS * t * np.abs(_derivative(built, which, w)), posinf=0.0)
+            bad = np.abs(a - b) > RTOL * np.abs(b) + ATOL + slack
+            assert not np.any(bad), (builtin.name, which, w[bad], a[bad], b[bad], slack[bad])
         assert float(built.symmetric_point()) == pytest.approx(float(builtin.symmetric_point()),
                                                                abs=ATOL * t)
         np.testing.assert_allclose(built.w_min, builtin.w_min)
