@@ -1,0 +1,97 @@
+r"""Pulse-level runs of arXiv 2502.06309 Fig. 2's least-squares problem, shared by
+:mod:`paper_figures.response_fig2_ablation` (every variant) and :mod:`paper_figures.response_fig2_tt_fails`
+(full mode's paper-preset panel). A private module, so that neither figure's cache key contains the
+other figure's source (``tests/reliability/test_figure_cache.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import sim
+from sim.pulsed import binomial_icdf
+
+
+def per_sample_update(device: sim.PulsedSoftBounds, w: np.ndarray, increments: np.ndarray, bl: int,
+                      rng: sim.BatchRNG) -> np.ndarray:
+    r"""Write the sum of per-sample increments ``increments`` ``(R, N, D)`` to ``w`` ``(R, D)`` with one
+    BL-managed pulse train per sample (aihwkit's mini-batch update, without row/column correlation).
+
+    Sample n of run r fires :math:`L_{rn} = \min(\max(\lceil \max_j r_{rnj}\rceil, 1), BL)` slots,
+    :math:`r = |\Delta|/\Delta w_{\min}`; element j gets
+    :math:`\mathrm{Binomial}(L_{rn}, \min(1, r_{rnj}/L_{rn}))` pulses of the sign of its increment
+    (:func:`sim.pulsed.binomial_icdf`, one uniform per sample and element). The summed up counts are
+    applied first, then the down counts (:meth:`sim.PulsedSoftBounds.apply_pulses`), so the
+    soft-bounds drift of opposite pulses is kept.
+    """
+    r = np.abs(increments) / device.dw_min
+    L = np.minimum(np.maximum(np.ceil(r.max(axis=-1, keepdims=True)), 1.0), float(bl))
+    n = binomial_icdf(rng.uniform(increments.shape[1:]), L, np.minimum(r / L, 1.0))
+    up = increments > 0
+    n_up = np.where(up, n, 0.0).sum(axis=1)
+    n_down = n.sum(axis=1) - n_up
+    w = device.apply_pulses(w, n_up, np.ones(w.shape[1:], bool), rng)
+    return device.apply_pulses(w, n_down, np.zeros(w.shape[1:], bool), rng)
+
+
+def _device(c: float, cfg: dict, pulsed: bool):
+    if pulsed:
+        return sim.PulsedSoftBounds(dw_min=cfg["dw_min"], w_max=cfg["tau"], w_min=-cfg["tau"],
+                                    up_down=2 * c / (1 + c), desired_bl=cfg["desired_bl"])
+    return sim.GeneralizedLinear(cfg["tau"], c)
+
+
+def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
+    """Analog SGD and Tiki-Taka of one variant at asymmetry ``c``: ``{name: losses}`` with losses of
+    shape ``(2, runs, n_records)`` (read at W-bar, at W) and ``"k"``, the recorded iterations.
+
+    ``variant`` is one of ``"preset"``, ``"long"``, ``"per_sample"``, ``"mean_field"``, ``"figure"``
+    (defined in :mod:`paper_figures.response_fig2_ablation`). ``cfg`` keys: ``problem``, ``tau``,
+    ``dw_min``, ``desired_bl``, ``lr``, ``beta``, ``gamma``, ``w0``, ``K``, ``n_records``, ``runs``,
+    ``seed``; ``K_long`` for ``"long"``; ``figure`` (``alpha``, ``beta``, ``std``, ``K``) for
+    ``"figure"``. Streams: ``"response_fig2_ablation.<name>"`` (pulses) and
+    ``"response_fig2_ablation.noise"`` (the figure variant's gradient noise).
+    """
+    prob = sim.paper_problem(cfg["problem"])
+    A, y = prob.meta["A"], prob.meta["y"]
+    N, D = A.shape
+    R = cfg["runs"]
+    fig = variant == "figure"
+    K = cfg["K_long"] if variant == "long" else cfg["figure"]["K"] if fig else cfg["K"]
+    every = max(1, K // cfg["n_records"])
+    pulsed = variant in ("preset", "long", "per_sample")
+    mode = "pulsed" if pulsed else "mean_field"
+    dev = _device(c, cfg, pulsed)
+    lr, beta = (cfg["figure"]["alpha"], cfg["figure"]["beta"]) if fig else (cfg["lr"], cfg["beta"])
+    std = cfg["figure"]["std"] if fig else 0.0
+    algos = {"analog": sim.AnalogSGD(lr, dev, mode=mode),
+             "tt": sim.TikiTaka(lr, beta, dev, gamma=cfg["gamma"], mode=mode)}
+    out: dict[str, np.ndarray] = {"k": np.arange(every, K + 1, every)}
+    for name, opt in algos.items():
+        rng = sim.BatchRNG(cfg["seed"], range(R), f"response_fig2_ablation.{name}")
+        rng_noise = sim.BatchRNG(cfg["seed"], range(R), "response_fig2_ablation.noise")
+        state = opt.init(np.full((R, D), cfg["w0"]))
+        rec = np.empty((2, R, K // every))
+        for k in range(K):
+            q = opt.query(state)
+            if variant == "per_sample":
+                rate = lr if name == "analog" else beta
+                # per-sample gradients of f = 1/(2N) ||A w - y||^2: (r_n / N) a_n
+                inc = -(rate / N) * (q @ A.T - y)[:, :, None] * A[None]
+                if name == "analog":
+                    state = state._replace(W=per_sample_update(dev, state.W, inc, cfg["desired_bl"], rng))
+                else:
+                    P = per_sample_update(dev, state.P, inc, cfg["desired_bl"], rng)
+                    W = dev.pulsed_update(state.W, lr * P, rng)
+                    state = state._replace(W=W, P=P, k=state.k + 1)
+            else:
+                g = prob.grad(q)
+                if std:
+                    g = g + std * rng_noise.normal((D,))
+                state = opt.step(state, g, rng)
+            if (k + 1) % every == 0:
+                i = (k + 1) // every - 1
+                rec[0, :, i] = (prob.loss(opt.query(state)) - prob.f_star) / D
+                rec[1, :, i] = (prob.loss(opt.weights(state)) - prob.f_star) / D
+        out[name] = rec
+    return out
