@@ -1,0 +1,194 @@
+"""Figure 4 of arXiv 2502.06309: MNIST FCN and CNN on a power-response device, digital SGD vs Analog
+SGD vs Tiki-Taka / residual learning (TT/RL) at three tau.
+
+Every layer is a pulse-level power-step tile (aihwkit ``PowStepDevice``: :class:`sim.PulsedPowStep`,
+one pulse moves w by :math:`\\Delta w_{\\min}\\,\\omega^{\\gamma_{res}}` up and
+:math:`\\Delta w_{\\min}(1-\\omega)^{\\gamma_{res}}` down, :math:`\\omega = (\\tau - w)/(2\\tau)`, i.e. the
+paper's power response :math:`q_\\pm = (1 \\mp w/\\tau)^{\\gamma_{res}}` up to the factor
+:math:`2^{-\\gamma_{res}}`), trained with ``mode="pulsed"``; digital SGD is the same network with ideal
+weights. Settings (spec ``exact_training.md`` Sec. 8 item 8): gamma_res = 0.5, dw_min = 1e-3, BL 32 with
+update and BL management, aihwkit's default IO (output noise 0.06, 7-bit DAC, 9-bit ADC, bounds 1
+and 12); alpha = 0.05 (SGD rate of every algorithm and the transfer rate), beta = 0.01 (rate of P,
+absolute as aihwkit's ``fast_lr``), one column per transfer every step; FCN 784-256-128-10 sigmoid
+(batch 10), CNN LeNet-like (batch 8); FCN tau in {0.5, 0.6, 0.7}, CNN tau in {0.6, 0.7, 0.8}. The
+paper's statement: TT/RL ends within 1 % of digital SGD, Analog SGD is slow, and on the CNN it
+settles around 80 %.
+
+Settings the spec does not pin down, as assumed here: the TT/RL mixing gamma = 0.4 (the follow-up's
+ResNet setting; the MNIST scripts take ``--res-gamma`` on the command line); cycle-to-cycle noise
+0.3 (aihwkit's default ``dw_min_std``); the paper's authors ran a customized aihwkit fork whose power
+response may lack the :math:`2^{-\\gamma_{res}}` factor of ``PowStepDevice``.
+
+Deviations (stated reduced grid, 2 shared CPU cores): (i) data MNIST-5k (4,000 train / 1,000 test)
+instead of 60k/10k, and few epochs, so the full mode runs about 1-2 % of the paper's optimizer
+steps (paper: 80 epochs x 6,000 steps); at beta = 0.01 with one column per transfer TT/RL's W
+moves slowly and has not converged, so the full-mode curves show the early phase only; (ii) the
+CNN is reduced (conv5(8) - conv5(16) - fc64) and the full CNN run has 2 seeds; (iii) no
+device-to-device variation (:func:`sim.nets.train` steps every tile with one optimizer), no
+learnable output scaling; (iv) quick mode trains on scikit-learn's 8x8 digits (FCN 64-32-10, an 8x8
+CNN) for a few epochs with batch 32, alpha = 0.2, beta = 0.1 and dw_min = 1e-2 (a smoke test, not
+the paper's settings).
+
+Table: as the paper's insets, mean +- std over seeds of the mean test accuracy of the last epochs (%).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import sim
+from sim import nets
+
+from ._fidelity import Fidelity
+from ._figure import FigureSpec, save_figure, write_text
+from ._style import legend_under, mean_pm, subplots
+
+ALGORITHMS = ("digital", "analog", "rl")
+LABELS = {"digital": "D SGD", "analog": "A SGD", "rl": "TT/RL"}
+
+_DEVICE = dict(gamma_res=0.5, dw_min=1e-3, bl=32, dw_min_std=0.3, io=True)
+_PAPER_RATES = dict(lr=0.05, beta=0.01, gamma=0.4, columns=1)
+# smoke test: coarse pulses (dw_min = 1e-2: ~10x fewer pulse-loop passes), larger rates
+_QUICK = dict(_DEVICE, dw_min=1e-2, lr=0.2, beta=0.1, gamma=0.4, columns=1)
+CONFIGS = {
+    "quick": {
+        "seed": 2502, "last": 2,
+        "fcn": dict(_QUICK, data="digits", sizes=[64, 32, 10],
+                    batch=32, taus=[0.5, 0.6, 0.7], epochs=5, seeds=2),
+        "cnn": dict(_QUICK, data="digits", side=8,
+                    channels=[4, 8], kernels=[3, 2], hidden=32, batch=32, taus=[0.6, 0.7, 0.8], epochs=2,
+                    seeds=2),
+    },
+    "full": {
+        "seed": 2502, "last": 3,
+        "fcn": dict(_DEVICE, **_PAPER_RATES, data="mnist5k", sizes=[784, 256, 128, 10], batch=10,
+                    taus=[0.5, 0.6, 0.7], epochs=12, seeds=2),
+        "cnn": dict(_DEVICE, **_PAPER_RATES, data="mnist5k", side=28, channels=[8, 16], kernels=[5, 5],
+                    hidden=64, batch=8, taus=[0.6, 0.7, 0.8], epochs=4, seeds=2),
+    },
+}
+
+
+def power_device(tau: float, c: dict) -> sim.PulsedPowStep:
+    """The tile: aihwkit ``PowStepDevice`` on :math:`[-\\tau, \\tau]` with ``c``'s gamma_res, dw_min,
+    BL (update and BL management on) and cycle-to-cycle noise; no device-to-device variation."""
+    return sim.PulsedPowStep(dw_min=c["dw_min"], w_max=tau, w_min=-tau, pow_gamma=c["gamma_res"],
+                             dw_min_std=c["dw_min_std"], desired_bl=c["bl"])
+
+
+def network(kind: str, c: dict) -> tuple[list, nets.Dataset]:
+    """``(layers, data)`` of ``kind`` ("fcn" / "cnn") with ``c``'s sizes, data set and IO."""
+    load = nets.load_digits if c["data"] == "digits" else nets.load_mnist5k
+    io = nets.AIHWKIT_IO if c["io"] else nets.PERFECT_IO
+    if kind == "fcn":
+        return nets.fcn(c["sizes"], io=io), load("flat")
+    if kind == "cnn":
+        return (nets.lenet(side=c["side"], channels=tuple(c["channels"]), kernels=tuple(c["kernels"]),
+                           hidden=c["hidden"], io=io), load("image"))
+    raise ValueError(f"kind must be 'fcn' or 'cnn', got {kind!r}")
+
+
+def optimizer_factory(algorithm: str, tau: float, c: dict, gamma: float | np.ndarray | None = None):
+    """``lr -> optimizer`` at pulse level; TT/RL's transfer rate is the scheduled SGD rate (aihwkit
+    ``scale_transfer_lr``), its P rate ``c["beta"]`` is absolute; ``gamma`` (default ``c["gamma"]``)
+    may be one value per run."""
+    if algorithm == "digital":
+        return sim.DigitalSGD
+    dev = power_device(tau, c)
+    if algorithm == "analog":
+        return lambda lr: sim.AnalogSGD(lr, dev, mode="pulsed")
+    if algorithm == "rl":
+        g = c["gamma"] if gamma is None else gamma
+        return lambda lr: sim.TikiTaka(lr, c["beta"], dev, gamma=g, columns_per_transfer=c["columns"],
+                                       mode="pulsed", name="residual learning")
+    raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+
+
+def train(kind: str, c: dict, algorithm: str, tau: float, seed: int, *,
+          runs: int | list[int] | None = None, gamma: float | np.ndarray | None = None) -> nets.TrainResult:
+    """Train stacked networks of one algorithm at one tau: ``runs`` as :func:`sim.nets.train` takes it
+    (default ``c["seeds"]`` runs); ``gamma`` one TT/RL mixing weight per run (default ``c["gamma"]``)."""
+    net, data = network(kind, c)
+    return nets.train(net, data, optimizer_factory(algorithm, tau, c, gamma), lr=c["lr"],
+                      epochs=c["epochs"], batch_size=c["batch"], runs=c["seeds"] if runs is None else runs,
+                      seed=seed, label=f"{kind} {LABELS[algorithm]} tau={tau:g}")
+
+
+def compute(cfg: dict) -> dict:
+    out: dict = {}
+    for kind in ("fcn", "cnn"):
+        c = cfg[kind]
+        for alg in ALGORITHMS:
+            taus = [c["taus"][0]] if alg == "digital" else c["taus"]  # digital does not see tau
+            res = [train(kind, c, alg, tau, cfg["seed"]) for tau in taus]
+            acc = 100 * np.stack([r.test_acc for r in res])  # (taus or 1, seeds, epochs + 1)
+            out[f"{kind}_{alg}_acc"] = acc
+            # rounded: seeds stuck at the same accuracy must not print a float-noise spread
+            out[f"{kind}_{alg}_final"] = np.round(acc[..., -cfg["last"]:].mean(axis=-1), 10)
+            out[f"{kind}_{alg}_seconds"] = float(sum(r.elapsed for r in res))
+        out[f"{kind}_taus"] = np.asarray(c["taus"], dtype=float)
+        out[f"{kind}_epoch"] = np.arange(c["epochs"] + 1)
+    out["table"] = accuracy_table(out, cfg)
+    return out
+
+
+def accuracy_table(data: dict, cfg: dict) -> str:
+    """Markdown: mean +- std over seeds of the last-epochs mean test accuracy (%)."""
+    lines = ["| algorithm | tau (FCN / CNN) | FCN | CNN |", "|---|---|---|---|"]
+    for alg in ALGORITHMS:
+        for i in range(1 if alg == "digital" else len(cfg["fcn"]["taus"])):
+            taus = "—" if alg == "digital" else f"{cfg['fcn']['taus'][i]:g} / {cfg['cnn']['taus'][i]:g}"
+            cells = [mean_pm(data[f"{k}_{alg}_final"][i]) for k in ("fcn", "cnn")]
+            lines.append(f"| {LABELS[alg]} | {taus} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+    fig, axes = subplots(1, 2, width=3.8, height=2.9)
+    styles = ["-", "--", ":"]
+    color = {"digital": "k", "analog": "C3", "rl": "C0"}
+    for ax, kind in zip(axes[0], ("fcn", "cnn"), strict=True):
+        ep = data[f"{kind}_epoch"]
+        for alg in ALGORITHMS:
+            acc = data[f"{kind}_{alg}_acc"]
+            for i in range(acc.shape[0]):
+                m, s = acc[i].mean(axis=0), acc[i].std(axis=0, ddof=1)
+                lab = LABELS[alg] if alg == "digital" else f"{LABELS[alg]} τ={data[f'{kind}_taus'][i]:g}"
+                ax.plot(ep, m, color=color[alg], ls=styles[i % 3], lw=1.1, label=lab)
+                ax.fill_between(ep, m - s, m + s, color=color[alg], alpha=0.12, lw=0)
+        ax.set_ylim(0, 100)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("test accuracy (%)")
+        c = cfg[kind]
+        ax.set_title(f"{kind.upper()} ({c['data']}, power γ_res={c['gamma_res']:g};"
+                     f" ± std, {c['seeds']} seeds)")
+        legend_under(ax, ncol=3)
+    paths = save_figure(fig, out_dir, "response_fig4_mnist")
+    md = out_dir / "response_fig4_mnist_table.md"
+    note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg['last']} epochs;"
+            " pulse-level power-step tiles.\n")
+    write_text(md, "# 2502.06309 Figure 4: final test accuracy\n\n" + str(data["table"]) + note)
+    return [*paths, md]
+
+
+FIGURE = FigureSpec(
+    id="response_fig4_mnist",
+    title="MNIST FCN and CNN on a power-response device: digital SGD, Analog SGD and TT/RL at three tau",
+    reference="arXiv 2502.06309 Fig. 4 (NeurIPS-2025/S2-mnist-FCN.py, S2-mnist-CNN.py)",
+    configs=CONFIGS,
+    compute=compute,
+    render=render,
+)
+
+
+FIDELITY = Fidelity(
+    statement="On MNIST with a power response (gamma_res = 0.5), TT/RL ends within 1 % of digital SGD"
+    " while Analog SGD is slow (CNN: about 80 %).",
+    verdict="deviates",
+    evidence=("figure:response_fig4_mnist",),
+    regime="pulse level",
+    factor="training length: pending",
+    notes="pending",
+)

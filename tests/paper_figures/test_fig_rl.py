@@ -1,0 +1,68 @@
+"""2502.06309 Figs. 4 / 5 (response_fig4_mnist, response_fig5_gamma) and the 2406.12774 Fig. 5 ablation
+(exact_fig5_ablation): devices, optimizer rows, pairing of the gamma runs, the stall count."""
+
+import numpy as np
+import pytest
+
+import sim
+from paper_figures import exact_fig5_ablation as abl
+from paper_figures import response_fig4_mnist as f4
+from paper_figures import response_fig5_gamma as f5
+
+
+def test_power_device_is_the_papers_power_response():
+    # aihwkit PowStepDevice on [-tau, tau]: q_+-(w) = 2^-gamma (1 -+ w/tau)^gamma (exact identity)
+    c = f4.CONFIGS["full"]["fcn"]
+    tau = 0.6
+    dev = f4.power_device(tau, c)
+    w = np.linspace(-0.55, 0.55, 23)
+    g = c["gamma_res"]
+    np.testing.assert_allclose(dev.q_plus(w), 2.0**-g * (1 - w / tau) ** g, rtol=1e-12)
+    np.testing.assert_allclose(dev.q_minus(w), 2.0**-g * (1 + w / tau) ** g, rtol=1e-12)
+    assert abs(dev.symmetric_point()) < 1e-12
+    assert dev.dw_min == 1e-3 and dev.desired_bl == 32 and g == 0.5
+
+
+def test_fig4_rl_optimizer_has_the_papers_rates():
+    c = f4.CONFIGS["full"]["fcn"]
+    opt = f4.optimizer_factory("rl", 0.6, c)(0.05)
+    assert isinstance(opt, sim.TikiTaka) and opt.mode == "pulsed"
+    assert (opt.alpha, opt.beta, opt.gamma, opt.columns_per_transfer) == (0.05, 0.01, 0.4, 1)
+    assert f4.optimizer_factory("analog", 0.6, c)(0.05).mode == "pulsed"
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        f4.optimizer_factory("sgd", 0.6, c)
+    with pytest.raises(ValueError, match="kind must be 'fcn' or 'cnn'"):
+        f4.network("rnn", c)
+
+
+def test_fig5_stacked_gammas_are_paired_with_standalone_runs():
+    # batch slot (gamma g, seed s) uses run index s: gamma = 0 inside the stacked batch gives the same
+    # numbers as a standalone Tiki-Taka run (same init, shuffles, pulses and IO noise)
+    c = dict(f5.CONFIGS["quick"]["fcn"], epochs=1, sizes=[64, 8, 10])
+    stacked = f4.train("fcn", c, "rl", 0.6, 7, runs=[0, 1, 0, 1], gamma=np.array([0.0, 0.0, 0.4, 0.4]))
+    alone = f4.train("fcn", c, "rl", 0.6, 7, runs=[0, 1], gamma=0.0)
+    np.testing.assert_array_equal(stacked.test_acc[:2], alone.test_acc)
+    # and gamma matters: the two gammas' weights differ after one epoch
+    assert not np.array_equal(stacked.weights[0][:2], stacked.weights[0][2:])
+
+
+def test_ablation_rows_change_one_factor_at_a_time():
+    base = abl.ROWS["baseline"][1:]
+    single = {"one_column": {2, 3}, "beta": {1}, "pulse": {0}}  # fields: model, beta, transfer, cols, io
+    for row, fields in single.items():
+        changed = {i for i, (a, b) in enumerate(zip(base, abl.ROWS[row][1:], strict=True)) if a != b}
+        assert changed == fields, row
+    ttv1 = abl.optimizer_factory("pulse_ttv1", 0.8)(0.05)
+    assert (ttv1.alpha, ttv1.beta, ttv1.columns_per_transfer, ttv1.mode) == (0.05, 0.01, 1, "pulsed")
+    assert ttv1.device == abl.pulse_device(0.8)
+    b = abl.optimizer_factory("baseline", 0.8)(0.05)
+    assert (b.alpha, b.beta, b.columns_per_transfer, b.mode) == (pytest.approx(0.01), 0.1, None, "mean_field")
+    with pytest.raises(ValueError, match="row must be one of"):
+        abl.optimizer_factory("nope", 0.8)
+
+
+def test_ablation_stall_count():
+    data = {"fcn_digital_final": np.array([88.0, 90.0]), "fcn_baseline_final": np.array([89.0, 74.5, 20.0])}
+    # digital mean 89: below 74 stalls (74.5 does not, 20 does)
+    assert abl.stalled(data, "fcn", "baseline", 15.0) == 1
+    assert abl.stalled(data, "fcn", "baseline", 14.0) == 2
