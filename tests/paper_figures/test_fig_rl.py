@@ -62,7 +62,12 @@ def test_ablation_rows_change_one_factor_at_a_time():
 
 
 def test_ablation_stall_count():
-    data = {"fcn_digital_final": np.array([88.0, 90.0]), "fcn_baseline_final": np.array([89.0, 74.5, 20.0])}
-    # digital mean 89: below 74 stalls (74.5 does not, 20 does)
-    assert abl.stalled(data, "fcn", "baseline", 15.0) == 1
-    assert abl.stalled(data, "fcn", "baseline", 14.0) == 2
+    # digital mean 89; epochs 0..4, midpoint epoch 2. Seed 0 fine; seed 1 low but rising (slow, not
+    # stalled); seed 2 low and flat (stalled); seed 3 low, flat within 2 points (stalled)
+    acc = np.array([[10, 50, 80, 88, 89], [10, 10, 20, 40, 60], [10, 18, 18, 18, 18], [10, 17, 18, 19, 19.5]],
+                   dtype=float)
+    data = {"fcn_digital_final": np.array([88.0, 90.0]), "fcn_baseline_acc": acc,
+            "fcn_baseline_final": acc[:, -2:].mean(axis=1)}
+    assert abl.stalled(data, "fcn", "baseline", 15.0, 2.0) == 2
+    assert abl.stalled(data, "fcn", "baseline", 15.0, 1.0) == 1  # seed 3 gained 1.5 points
+    assert abl.stalled(data, "fcn", "baseline", 15.0, 50.0) == 3  # seed 1's 40-point rise counts as flat
