@@ -37,6 +37,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 import sim
 from sim import nets
@@ -160,6 +161,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
                 ax.fill_between(ep, m - s, m + s, color=color[alg], alpha=0.12, lw=0)
         ax.set_ylim(0, 100)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("test accuracy (%)")
         c = cfg[kind]
         ax.set_title(f"{kind.upper()} ({c['data']}, power γ_res={c['gamma_res']:g};"

@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
@@ -64,6 +65,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.plot(data["epoch"], m, color=col, lw=1.2, label=f"γ={g:g}")
         ax.fill_between(data["epoch"], m - s, m + s, color=col, alpha=0.15, lw=0)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     c = cfg["fcn"]
