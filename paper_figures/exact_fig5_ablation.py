@@ -18,13 +18,15 @@ transfer: 1 column, α     TT-v1's transfer (one column per step, cyclic, at rat
 beta = 0.01               TT-v1's rate of P
 TT-v1 rates               both (the paper's optimizer preset), mean-field
 pulse level               ``sim.presets.fig5`` device, mode ``"pulsed"``, baseline rates
-pulse level + TT-v1       the paper's preset at pulse level (device and rates)
-pulse + TT-v1 + IO        as above with aihwkit's default forward/backward IO
+pulse level + variation   as "pulse level" with aihwkit's device-to-device variation, one draw per tile
+pulse level + TT-v1       the paper's preset at pulse level (device and rates), no variation
+pulse + TT-v1 + variation the paper's preset with variation (no IO)
+pulse + TT-v1 + IO        the paper's preset without variation, with aihwkit's default IO
 ========================  =====================================================================
 
-Analog SGD runs in both models (mean-field and pulse level) as the reference each row is compared
-with, and digital SGD as the ceiling. Every run is the module's seed; rows share the seeds, so
-differences between rows are paired.
+Analog SGD runs in the three models (mean-field, pulse level, pulse level with variation) as the
+reference each row is compared with, and digital SGD as the ceiling. Every row uses the module's
+seed and run indices, so differences between rows are paired.
 
 Metric: per seed, the mean test accuracy of the last epochs (%). A seed *stalls* if it ends more than
 ``stall_points`` below digital SGD's mean **and** gained less than ``flat_points`` over the second half
@@ -33,9 +35,10 @@ of training (flat, as exact_fig5_mnist's stalled seeds; a seed that is merely sl
 Grid (stated, reduced; 2 shared cores): full mode trains the paper's FCN 784-256-128-10 on
 MNIST-5k at tau = 0.8 (where exact_fig5_mnist's Tiki-Taka stalls) and a small CNN (conv5(4) -
 conv5(8) - fc32) on MNIST-5k at tau = 0.7, both with alpha = 0.05 constant and few epochs; quick
-mode the digits FCN 64-32-10 and an 8x8 CNN. Device-to-device variation is off in every row:
-:func:`sim.nets.train` steps every tile with one optimizer, and aihwkit's variation needs one
-device per tile shape (:func:`sim.presets.fig5`).
+mode the digits FCN 64-32-10 and an 8x8 CNN. Device-to-device variation (aihwkit's defaults:
+dw_min_dtod = w_max_dtod = w_min_dtod = 0.3, up_down_dtod = 0.01; :func:`sim.presets.fig5` with the
+tile's shape, construction seed 10) is drawn once per tile: :class:`PerTile` gives every tile shape its
+own optimizer and device (every tile of these networks has a distinct shape).
 """
 
 from __future__ import annotations
@@ -52,17 +55,20 @@ from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
 from ._style import mean_pm, subplots
 
-#: one factor at a time: (label, model, beta, transfer rate / alpha, columns per transfer, IO)
-ROWS: dict[str, tuple[str, str, float, float, int | None, bool]] = {
-    "baseline": ("baseline (β 0.1, all cols, 0.2α)", "mean_field", 0.1, 0.2, None, False),
-    "one_column": ("transfer: 1 column, α", "mean_field", 0.1, 1.0, 1, False),
-    "beta": ("β = 0.01", "mean_field", 0.01, 0.2, None, False),
-    "ttv1": ("TT-v1 rates", "mean_field", 0.01, 1.0, 1, False),
-    "pulse": ("pulse level", "pulsed", 0.1, 0.2, None, False),
-    "pulse_ttv1": ("pulse level + TT-v1", "pulsed", 0.01, 1.0, 1, False),
-    "pulse_ttv1_io": ("pulse + TT-v1 + IO", "pulsed", 0.01, 1.0, 1, True),
+#: one factor at a time: (label, model, beta, transfer rate / alpha, columns per transfer, IO,
+#: device-to-device variation)
+ROWS: dict[str, tuple[str, str, float, float, int | None, bool, bool]] = {
+    "baseline": ("baseline (β 0.1, all cols, 0.2α)", "mean_field", 0.1, 0.2, None, False, False),
+    "one_column": ("transfer: 1 column, α", "mean_field", 0.1, 1.0, 1, False, False),
+    "beta": ("β = 0.01", "mean_field", 0.01, 0.2, None, False, False),
+    "ttv1": ("TT-v1 rates", "mean_field", 0.01, 1.0, 1, False, False),
+    "pulse": ("pulse level", "pulsed", 0.1, 0.2, None, False, False),
+    "pulse_dtod": ("pulse level + variation", "pulsed", 0.1, 0.2, None, False, True),
+    "pulse_ttv1": ("pulse level + TT-v1", "pulsed", 0.01, 1.0, 1, False, False),
+    "pulse_ttv1_dtod": ("pulse + TT-v1 + variation", "pulsed", 0.01, 1.0, 1, False, True),
+    "pulse_ttv1_io": ("pulse + TT-v1 + IO", "pulsed", 0.01, 1.0, 1, True, False),
 }
-REFERENCES = ("digital", "analog_mean_field", "analog_pulsed")
+REFERENCES = ("digital", "analog_mean_field", "analog_pulsed", "analog_pulsed_dtod")
 
 _COMMON = dict(seed=2406, lr=0.05, last=3, stall_points=15.0, flat_points=2.0)
 CONFIGS = {
@@ -91,9 +97,39 @@ def _network(kind: str, c: dict, io: bool) -> tuple[list, nets.Dataset]:
                        hidden=c["hidden"], io=tile_io), load("image"))
 
 
-def pulse_device(tau: float) -> sim.PulsedSoftBounds:
-    """The paper's tile device (:func:`sim.presets.fig5`, no device-to-device variation)."""
-    return presets.fig5(tau, network="fcn").device
+class PerTile:
+    """An optimizer that steps each tile with its own optimizer, chosen by the tile's per-run shape
+    (:func:`sim.nets.train` passes every tile through one optimizer object; aihwkit draws the
+    device-to-device variation per tile). ``make(shape)`` builds the optimizer of a tile shape
+    (cached); ``device`` is the nominal device (no variation), for the saturation metric."""
+
+    def __init__(self, make, device: sim.Device, name: str) -> None:
+        self._make, self._opts = make, {}
+        self.device, self.name = device, name
+
+    def _of(self, W: np.ndarray):
+        shape = tuple(W.shape[1:])
+        if shape not in self._opts:
+            self._opts[shape] = self._make(shape)
+        return self._opts[shape]
+
+    def init(self, w0: np.ndarray):
+        return self._of(w0).init(w0)
+
+    def query(self, state) -> np.ndarray:
+        return self._of(state.W).query(state)
+
+    def weights(self, state) -> np.ndarray:
+        return self._of(state.W).weights(state)
+
+    def step(self, state, g: np.ndarray, rng: sim.BatchRNG):
+        return self._of(state.W).step(state, g, rng)
+
+
+def pulse_device(tau: float, shape: tuple[int, ...] | None = None) -> sim.PulsedSoftBounds:
+    """The paper's tile device (:func:`sim.presets.fig5`): without variation for ``shape=None``, else
+    with aihwkit's device-to-device variation drawn for a tile of that shape."""
+    return presets.fig5(tau, shape=shape, network="fcn").device
 
 
 def optimizer_factory(row: str, tau: float):
@@ -106,9 +142,17 @@ def optimizer_factory(row: str, tau: float):
     if row == "analog_pulsed":
         pdev = pulse_device(tau)
         return lambda lr: sim.AnalogSGD(lr, pdev, mode="pulsed")
+    if row == "analog_pulsed_dtod":
+        return lambda lr: PerTile(lambda shape: sim.AnalogSGD(lr, pulse_device(tau, shape), mode="pulsed"),
+                                  pulse_device(tau), "Analog SGD per tile")
     if row not in ROWS:
         raise ValueError(f"row must be one of {(*ROWS, *REFERENCES)}, got {row!r}")
-    _, model, beta, transfer, columns, _ = ROWS[row]
+    _, model, beta, transfer, columns, _, varied = ROWS[row]
+    if varied:
+        return lambda lr: PerTile(
+            lambda shape: sim.TikiTaka(transfer * lr, beta, pulse_device(tau, shape),
+                                       columns_per_transfer=columns, mode=model),
+            pulse_device(tau), "Tiki-Taka per tile")
     device = pulse_device(tau) if model == "pulsed" else sim.SoftBounds(tau)
     return lambda lr: sim.TikiTaka(transfer * lr, beta, device, columns_per_transfer=columns, mode=model)
 
@@ -147,7 +191,8 @@ def stalled(data: dict, kind: str, row: str, stall_points: float, flat_points: f
 
 def _label(row: str) -> str:
     return ROWS[row][0] if row in ROWS else {"digital": "D SGD", "analog_mean_field": "A SGD mean-field",
-                                             "analog_pulsed": "A SGD pulse level"}[row]
+                                             "analog_pulsed": "A SGD pulse level",
+                                             "analog_pulsed_dtod": "A SGD pulse + variation"}[row]
 
 
 def table(data: dict, cfg: dict) -> str:
@@ -164,7 +209,8 @@ def table(data: dict, cfg: dict) -> str:
                 cells.append(f"{stalled(data, kind, row, cfg['stall_points'], cfg['flat_points'])}/{f.size}"
                              if row in ROWS else "—")
             if row in ROWS:
-                ref = "analog_pulsed" if ROWS[row][1] == "pulsed" else "analog_mean_field"
+                ref = "analog_mean_field" if ROWS[row][1] == "mean_field" else (
+                    "analog_pulsed_dtod" if ROWS[row][6] else "analog_pulsed")
                 cells.append(mean_pm(f - data[f"{kind}_{ref}_final"]))
             else:
                 cells.append("—")
@@ -183,7 +229,8 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
             color = "k" if row == "digital" else ("C3" if row.startswith("analog") else "C0")
             ax.plot(f, np.full(f.size, yi), "o", ms=3.5, color=color, alpha=0.6)
             ax.plot([f.mean()], [yi], "|", ms=12, mew=2, color=color)
-        for row, ls in (("digital", "-"), ("analog_mean_field", ":"), ("analog_pulsed", "--")):
+        for row, ls in (("digital", "-"), ("analog_mean_field", ":"), ("analog_pulsed", "--"),
+                        ("analog_pulsed_dtod", "-.")):
             ax.axvline(float(np.mean(data[f"{kind}_{row}_final"])), color="k" if row == "digital" else "C3",
                        ls=ls, lw=0.8)
         ax.set_yticks(y, [_label(r) for r in rows])

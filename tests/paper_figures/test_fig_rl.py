@@ -48,9 +48,15 @@ def test_fig5_stacked_gammas_are_paired_with_standalone_runs():
 
 def test_ablation_rows_change_one_factor_at_a_time():
     base = abl.ROWS["baseline"][1:]
-    single = {"one_column": {2, 3}, "beta": {1}, "pulse": {0}}  # fields: model, beta, transfer, cols, io
+    # fields: model, beta, transfer, cols, io, variation
+    single = {"one_column": {2, 3}, "beta": {1}, "pulse": {0}}
     for row, fields in single.items():
         changed = {i for i, (a, b) in enumerate(zip(base, abl.ROWS[row][1:], strict=True)) if a != b}
+        assert changed == fields, row
+    pulse, preset = abl.ROWS["pulse"][1:], abl.ROWS["pulse_ttv1"][1:]
+    single = {"pulse_dtod": (pulse, {5}), "pulse_ttv1_dtod": (preset, {5}), "pulse_ttv1_io": (preset, {4})}
+    for row, (ref, fields) in single.items():
+        changed = {i for i, (a, b) in enumerate(zip(ref, abl.ROWS[row][1:], strict=True)) if a != b}
         assert changed == fields, row
     ttv1 = abl.optimizer_factory("pulse_ttv1", 0.8)(0.05)
     assert (ttv1.alpha, ttv1.beta, ttv1.columns_per_transfer, ttv1.mode) == (0.05, 0.01, 1, "pulsed")
@@ -71,3 +77,17 @@ def test_ablation_stall_count():
     assert abl.stalled(data, "fcn", "baseline", 15.0, 2.0) == 2
     assert abl.stalled(data, "fcn", "baseline", 15.0, 1.0) == 1  # seed 3 gained 1.5 points
     assert abl.stalled(data, "fcn", "baseline", 15.0, 50.0) == 3  # seed 1's 40-point rise counts as flat
+
+
+def test_per_tile_optimizer_gives_each_tile_its_own_varied_device():
+    opt = abl.optimizer_factory("pulse_ttv1_dtod", 0.8)(0.05)
+    rng = sim.BatchRNG(0, range(2), "t")
+    shapes = [(3, 5), (2, 4)]
+    states = [opt.init(np.zeros((2, *s))) for s in shapes]
+    for s in shapes:  # one TT-v1 optimizer per tile, its device varied for that tile's shape
+        tile = opt._of(np.zeros((1, *s)))
+        assert tile.device.shape == s and np.shape(tile.device.b_max) == s
+        assert tile.device == abl.pulse_device(0.8, s) and (tile.beta, tile.columns_per_transfer) == (0.01, 1)
+    new = [opt.step(st, np.ones(st.W.shape), rng) for st in states]
+    assert [n.W.shape for n in new] == [(2, *s) for s in shapes]
+    assert opt.device.tau == 0.8  # nominal device (saturation metric)
