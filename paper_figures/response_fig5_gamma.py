@@ -12,10 +12,11 @@ the differences are paired). Left: test accuracy against epoch per gamma; right:
 against gamma (mean and every seed).
 
 Settings the spec does not pin down, as assumed here: the network and data of the ablation (the
-spec records only "gamma ablation 0 -> 0.4"; here the MNIST FCN) and tau = 0.6 (the middle of Fig. 4's
-FCN taus). Deviations as ``response_fig4_mnist``: MNIST-5k and few epochs (full mode: a stated
-reduced grid, far fewer optimizer steps than the paper), no device-to-device variation; quick mode
-on the 8x8 digits with the smoke-test settings of ``response_fig4_mnist``.
+spec records only "gamma ablation 0 -> 0.4"; here the MNIST FCN's setting) and tau = 0.6 (the middle
+of Fig. 4's FCN taus). Deviations as ``response_fig4_mnist``: the full mode is a stated reduced grid
+on scikit-learn's 8x8 digits (FCN 64-32-10) with the paper's device, IO and rates, 24 epochs
+(~3,500 steps per run), 2 seeds; no device-to-device variation; quick mode on the digits with the
+smoke-test settings of ``response_fig4_mnist``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ CONFIGS = {
     "quick": {"seed": 2502, "last": 2, "tau": 0.6, "gammas": [0.0, 0.1, 0.2, 0.3, 0.4],
               "fcn": dict(FIG4_CONFIGS["quick"]["fcn"], epochs=5, seeds=2)},
     "full": {"seed": 2502, "last": 3, "tau": 0.6, "gammas": [0.0, 0.1, 0.2, 0.3, 0.4],
-             "fcn": dict(FIG4_CONFIGS["full"]["fcn"], epochs=8, seeds=2)},
+             "fcn": dict(FIG4_CONFIGS["full"]["fcn"], epochs=24, seeds=2)},
 }
 
 
@@ -98,9 +99,13 @@ FIGURE = FigureSpec(
 FIDELITY = Fidelity(
     statement="Raising the mixing weight gamma from 0 to 0.1 gives a large accuracy gain, which then"
     " saturates up to 0.4.",
-    verdict="deviates",
+    verdict="reproduces",
     evidence=("figure:response_fig5_gamma", "rl.exact_convergence"),
     regime="pulse level",
-    factor="pending",
-    notes="pending",
+    notes="Stated reduced grid: 8x8 digits FCN 64-32-10 with the paper's power device (gamma_res = 0.5),"
+    " IO and rates, tau = 0.6, 24 epochs, 2 seeds (full mode). Final accuracy 37.0 +- 3.2 % at gamma ="
+    " 0, 50.0 +- 0.4 at 0.1, 53.0 +- 1.2 / 54.2 +- 2.4 / 54.0 +- 1.3 at 0.2 / 0.3 / 0.4: gain over"
+    " gamma = 0 (paired) +13.0 +- 2.8 points at 0.1, then only +3 to +4 more. Accuracies are far from"
+    " converged (digital ~95 %), so the curve shape, not the level, is compared; the network and tau"
+    " of the paper's ablation are not recorded in the spec.",
 )
