@@ -114,7 +114,10 @@ class PerTile:
         return self._opts[shape]
 
     def init(self, w0: np.ndarray):
-        return self._of(w0).init(w0)
+        """Initial state with ``w0`` clipped to the tile's per-element range (as aihwkit clips weights
+        set on a tile; a bound drawn near zero can be smaller than an initial weight)."""
+        opt = self._of(w0)
+        return opt.init(getattr(opt, "w_device", opt.device).clip(w0))
 
     def query(self, state) -> np.ndarray:
         return self._of(state.W).query(state)

@@ -91,3 +91,6 @@ def test_per_tile_optimizer_gives_each_tile_its_own_varied_device():
     new = [opt.step(st, np.ones(st.W.shape), rng) for st in states]
     assert [n.W.shape for n in new] == [(2, *s) for s in shapes]
     assert opt.device.tau == 0.8  # nominal device (saturation metric)
+    # an initial weight beyond an element's drawn bound is clipped to it (aihwkit clips set weights)
+    big = opt.init(np.full((2, 3, 5), 5.0))
+    np.testing.assert_array_equal(big.W, np.broadcast_to(opt._of(big.W).device.b_max, (2, 3, 5)))
