@@ -32,10 +32,10 @@ alpha = 0.2, beta = 0.1 and dw_min = 1e-2 for a few epochs (not the paper's sett
 Measured (full mode, run piece by piece in one session; final accuracy %, mean +- std over 2 seeds):
 FCN (40 epochs) digital 95.68 +- 0.59; Analog SGD 79.06 / 83.98 / 86.49 at tau = 0.5 / 0.6 / 0.7;
 TT/RL 76.28 / 77.44 / 79.34. CNN (10 epochs) digital 76.46 +- 0.72; Analog SGD 35 +- 13 / 28 +- 20 /
-42 +- 13 at tau = 0.6 / 0.7 / 0.8; TT/RL 19.5 +- 9.9 / 20 +- 12 / 19.9 +- 10.0. TT/RL stays at chance
-for the first ~8 FCN epochs (P must build up at beta = 0.01 before W + gamma P moves), then rises
-faster than Analog SGD (FCN, last 10 epochs: +17 points against Analog SGD's +6) without catching up
-within the budget. Compute: 1,900 s of training on the loaded machine (FCN 1,185 s, CNN 714 s).
+42 +- 13 at tau = 0.6 / 0.7 / 0.8; TT/RL 19.5 +- 9.9 / 20 +- 12 / 19.9 +- 10.0. TT/RL stays below 16 %
+for the first 10 FCN epochs (P must build up at beta = 0.01 before W + gamma P moves), then rises
+faster than Analog SGD (FCN, last 10 epochs: +9 to +11 points against Analog SGD's +4 to +5) without
+catching up within the budget. Compute: 1,900 s of training on the loaded machine (FCN 1,185 s, CNN 714 s).
 
 Table: as the paper's insets, mean +- std over seeds of the mean test accuracy of the last epochs (%).
 """
