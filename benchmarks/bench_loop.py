@@ -6,7 +6,7 @@ loops below do the arithmetic of :func:`sim.simulate` and nothing else, with pre
 
 * gradient :math:`\nabla f(W) = (W - W^*) H` (one 2-D product over the stacked runs) and loss
   :math:`\tfrac12 \langle W - W^*, \nabla f(W)\rangle`, recorded in an ``(R, K + 1)`` array;
-* noise :math:`\xi = \sigma z`, :math:`z` drawn through the same :class:`sim._rng.BatchRNG`
+* noise :math:`\xi = \sigma z`, :math:`z` drawn through the same :class:`sim.BatchRNG`
   (seed 0, runs ``0..R-1``, stream ``"gradient_noise"``);
 * digital SGD :math:`W \leftarrow W - \alpha g`; mean-field Analog SGD on soft bounds
   :math:`W \leftarrow \mathrm{clip}(W + \Delta - |\Delta| W/\tau)` with :math:`\Delta = -\alpha g`
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
 
 from ._common import Result, Target, best_times
 

@@ -38,6 +38,7 @@ import numpy as np
 
 import sim
 import theory
+from sim.stats import mean_se_rows
 from sim.sweep import asgd_floor_cell, grid, run_sweep
 from theory import certify as cert
 from verify.claims.certify import bound_constants
@@ -114,7 +115,8 @@ tr = sim.simulate(prob, sim.AnalogSGD(S["alpha"], sim.SoftBounds(1.0)), steps=K,
                   record_every=max(1, K // 400))
 Ks = tr.k[tr.k >= 10]
 per = np.array([tr.average("grad_norm2", 0, int(k)) for k in Ks])
-ucl = per.mean(1) + 3 * per.std(1, ddof=1) / np.sqrt(per.shape[1])
+per_mean, per_se = mean_se_rows(per)
+ucl = per_mean + 3 * per_se
 vals = dict(Delta_0=0.125, sigma=0.3, L=1.0, alpha=S["alpha"], W_max=float(tr.maxima["w_inf"].max()), tau=1.0,
             Stilde_K=max(float(tr.average("sat2", 0, int(k)).mean()) for k in Ks))
 theo = bound_constants("asgd.upper.derived", **vals)

@@ -30,6 +30,7 @@ import numpy as np
 
 import sim
 import theory
+from sim.stats import mean_se
 
 QUICK = os.environ.get("AIMC_QUICK", "0") == "1"
 OUT = Path(os.environ.get("AIMC_NOTEBOOK_OUT", "notebooks/out")) / "tt_condition"
@@ -39,32 +40,25 @@ S = dict(taus=(0.6, 1.0, 2.0, 4.0) if QUICK else (0.55, 0.6, 0.8, 1.0, 1.5, 2.0,
 print(theory.get("tt.p_max_admissible").title)
 
 
-def run(algo, tau, K, runs, seed=0):
-    """Drive ``algo`` on f = (w - 0.5)^2/2 with Gaussian noise; per-run tail floor of |grad f|^2 and
-    max_k |P_k| (0 for Analog SGD), all runs at once."""
-    prob = sim.scalar_quadratic(1.0, 0.5)
-    state = algo.init(np.zeros((runs, 1)))
-    noise = sim.GaussianNoise(S["s"])
-    nrng = sim.BatchRNG(seed, np.arange(runs), "gradient_noise")
-    arng = sim.BatchRNG(seed, np.arange(runs), "algorithm")
-    floor, p_max = np.zeros(runs), np.zeros(runs)
-    for k in range(K):
-        g = prob.grad(algo.query(state)) + noise.sample(nrng, 1)
-        state = algo.step(state, g, arng)
-        if k >= K // 2:
-            floor += prob.grad(algo.weights(state))[:, 0] ** 2
-        if hasattr(state, "P"):
-            p_max = np.maximum(p_max, np.abs(state.P).max(axis=-1))
-    return floor / (K - K // 2), p_max
+def run(algo, K, runs, seed=0):
+    """Simulate ``algo`` on f = (w - 0.5)^2/2 with Gaussian noise (`sim.simulate`): per run, the floor
+    (mean of |grad f(W_k)|^2 over the states K/2 < k <= K) and P_max = max_k |P_k| (0 for Analog SGD),
+    measured by the recorders `sim.Mean` and `sim.Max` of the optimizer's state."""
+    recorders = {"floor": sim.Mean("grad_norm2", start=K // 2 + 1, stop=K + 1)}
+    if isinstance(algo, sim.TikiTaka):
+        recorders["p_max"] = sim.Max(sim.p_inf, stop=K + 1)
+    traj = sim.simulate(sim.scalar_quadratic(1.0, 0.5), algo, steps=K, seeds=runs, seed=seed,
+                        noise=sim.GaussianNoise(S["s"]), record=(), recorders=recorders, progress=False)
+    return traj.recorded["floor"], traj.recorded.get("p_max", np.zeros(runs))
 
 
 # %%
 rows = []
 for tau in S["taus"]:
-    tt_floor, p_max = run(sim.TikiTaka(S["step"], S["step"], sim.SoftBounds(tau)), tau, S["K"], S["runs"])
-    sgd_floor, _ = run(sim.AnalogSGD(S["step"], sim.SoftBounds(tau)), tau, S["K"], S["runs"])
-    rows.append((tau, p_max.max() / tau, tt_floor.mean(), tt_floor.std(ddof=1) / np.sqrt(S["runs"]),
-                 sgd_floor.mean(), sgd_floor.std(ddof=1) / np.sqrt(S["runs"])))
+    tt_floor, p_max = run(sim.TikiTaka(S["step"], S["step"], sim.SoftBounds(tau)), S["K"], S["runs"])
+    sgd_floor, _ = run(sim.AnalogSGD(S["step"], sim.SoftBounds(tau)), S["K"], S["runs"])
+    tt, sgd = mean_se(tt_floor), mean_se(sgd_floor)
+    rows.append((tau, p_max.max() / tau, tt.mean, tt.se, sgd.mean, sgd.se))
 rows = np.array(rows)
 rows[:, :3]
 

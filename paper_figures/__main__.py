@@ -1,11 +1,23 @@
 """``python -m paper_figures list`` / ``python -m paper_figures status [--json]`` /
-``python -m paper_figures [ids...|all] [--quick] [--out DIR]``.
+``python -m paper_figures [ids...|all] [--quick] [--out DIR] [--set KEY=VALUE ...]
+[--workers N | --scheduler ADDRESS] [-q]``.
+
+``--set KEY=VALUE`` (repeatable) overrides one setting of the figure's configuration for this run
+(``--set tau=2 --set alphas=0.01,0.02``; tuples as comma lists, dotted keys for nested settings),
+parsed to the setting's type; the result goes to ``<out>/<id>/<mode>-set-<hash>/`` with the
+overrides in ``meta.json`` and in the cache key, never over the default ``<out>/<id>/<mode>/``.
+
+``--workers N`` runs the cells of every figure (see :mod:`paper_figures._figure`, "Cells") on a Dask
+``LocalCluster`` of N worker processes, ``--scheduler ADDRESS`` on an existing Dask cluster; the
+default is serial, in this process. The data are the same bits either way. One progress bar over the
+cells (done / cached / running) goes to stderr when it is a terminal; ``-q`` turns it off.
 
 ``status`` prints each figure's fidelity record (paper item, model, verdict, evidence; see
 :mod:`paper_figures.status`), ``--json`` as a JSON list.
 
 Exit codes: 0 done; 1 a figure could not be written; 2 bad arguments (unknown id, an ``--out``
-that is not a writable directory -- checked before any computation); 130 interrupted (Ctrl-C;
+that is not a writable directory, an unknown ``--set`` key or a value that does not parse --
+checked before any computation); 130 interrupted (Ctrl-C;
 nothing half-written); 141 the reader of stdout went away (``... | head``).
 """
 
@@ -19,6 +31,7 @@ from pathlib import Path
 
 from verify._cli import OneLineParser as _Parser
 from verify._cli import cli_guard, nearest_existing, probe_writable
+from verify.config import parse_sets
 
 from ._figure import DEFAULT_OUT
 
@@ -60,7 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="recompute even if cached")
     parser.add_argument("--no-plot", action="store_true", help="compute/cache data only")
     parser.add_argument("--json", action="store_true", help="with 'status': print a JSON list")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                        help="override a setting of the figure's configuration (repeatable), e.g."
+                             " --set tau=2 --set alphas=0.01,0.02")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="run the figures' cells on a Dask LocalCluster of N processes "
+                             "(default: serial)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the cells on the existing Dask cluster at ADDRESS "
+                             "(e.g. tcp://host:8786)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers must be an integer >= 1, got {args.workers}")
+    if args.workers is not None and args.scheduler is not None:
+        return _fail("give --workers or --scheduler, not both")
+    try:
+        overrides = parse_sets(args.sets)
+    except ValueError as err:
+        return _fail(str(err))
     if "status" in args.ids:
         if len(args.ids) > 1:
             return _fail(f"'status' takes no figure ids (got {' '.join(args.ids)})")
@@ -73,12 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     listing = "list" in args.ids
     if listing and len(args.ids) > 1:
         return _fail(f"'list' takes no figure ids (got {' '.join(args.ids)})")
+    if listing and overrides:
+        return _fail("--set is not valid with 'list'")
     if not listing:
         problem = output_dir_problem(args.out)
         if problem:
             return _fail(f"--out {args.out}: {problem}")
 
-    from ._figure import all_figures, build
+    from ._figure import BuildResult, FigureSpec, all_figures, build_all
 
     figs = all_figures()
     if listing:
@@ -94,24 +127,48 @@ def main(argv: list[str] | None = None) -> int:
                      + f"; see `{PROG} list`")
     ids = list(figs) if "all" in args.ids else list(dict.fromkeys(args.ids))
     mode = "quick" if args.quick else "full"
+    for fid in ids:  # every override must fit every figure before anything is computed
+        try:
+            figs[fid].config(mode, overrides)
+        except ValueError as err:
+            return _fail(f"--set: {err}")
     # cache warnings (damaged data, recomputed) as one line each on stderr
     logger = logging.getLogger("paper_figures")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
     logger.addHandler(handler)
     t0 = time.perf_counter()
+
+    parallel = args.workers is not None or args.scheduler is not None
+    building: list[str] = []  # serial: the figure whose line is open
+
+    def starting(spec: FigureSpec) -> None:
+        if not parallel:  # serial: the line is completed by report()
+            print(f"{spec.id} ({mode}) ...", end=" ", flush=True)
+            building[:] = [spec.id]
+
+    def report(res: BuildResult) -> None:
+        how = "cached data" if res.cached else \
+            "computed" + (f" ({res.reason})" if res.reason.startswith("stale") else "")
+        if res.cells and not res.cached:
+            how += f" ({res.cells} cells, {res.cells_cached} cached)"
+        shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
+        print(f"{f'{res.id} ({mode}): ' if parallel else ''}{how}, {res.elapsed:.1f}s -> "
+              f"{', '.join(shown) or res.files[0].parent}", flush=True)
+        building.clear()
+
+    from sim.sweep import Engine
+
     try:
-        for fid in ids:
-            print(f"{fid} ({mode}) ...", end=" ", flush=True)
-            try:
-                res = build(figs[fid], mode, args.out, force=args.force, render=not args.no_plot)
-            except OSError as err:
-                print("failed", flush=True)
-                return _fail(f"{fid}: cannot write its output: {err}", 1)
-            how = "cached data" if res.cached else \
-                "computed" + (f" ({res.reason})" if res.reason.startswith("stale") else "")
-            shown = [str(f) for f in res.files if f.suffix in (".png", ".md")]
-            print(f"{how}, {res.elapsed:.1f}s -> {', '.join(shown) or res.files[0].parent}")
+        with Engine(args.workers, args.scheduler) as engine:
+            build_all([figs[f] for f in ids], mode, args.out, force=args.force,
+                      render=not args.no_plot, executor=engine.executor, slots=engine.slots,
+                      progress=False if args.quiet else None, overrides=overrides,
+                      on_start=starting, on_result=report)
+    except OSError as err:
+        if building:
+            print("failed", flush=True)
+        return _fail(f"{building[0] if building else 'a figure'}: cannot write its output: {err}", 1)
     finally:
         logger.removeHandler(handler)
     print(f"{len(ids)} figure(s) in {time.perf_counter() - t0:.1f}s; output in {args.out}")

@@ -101,3 +101,46 @@ def plain_log_ticks(ax, axis: str = "x") -> None:
     which.set_major_locator(FixedLocator(ticks))
     which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     which.set_minor_formatter(NullFormatter())
+
+
+def fidelity_of(figure_id: str):
+    """The ``FIDELITY`` record of the loaded figure module whose ``FIGURE.id`` is ``figure_id``,
+    or None (looked up among the already imported ``paper_figures.*`` modules, so this module
+    imports no figure module and the figures' cache keys do not grow)."""
+    import sys
+
+    for name, mod in list(sys.modules.items()):
+        spec = getattr(mod, "FIGURE", None)
+        if name.startswith("paper_figures.") and getattr(spec, "id", None) == figure_id:
+            return getattr(mod, "FIDELITY", None)
+    return None
+
+
+def stamp_verdict(fig, figure_id: str):
+    """Stamp ``fig`` with the verdict of figure ``figure_id``'s fidelity record
+    (:class:`paper_figures._fidelity.Fidelity`), in small grey type above the top-right corner of
+    the figure, outside every axes, title and legend (legends go below the axes;
+    ``bbox_inches="tight"`` keeps the stamp in the file).
+
+    Called from :func:`paper_figures._figure.save_figure`, so every saved figure carries it.
+
+    Returns
+    -------
+    matplotlib.text.Text or None
+        The stamp, or None if no loaded figure module has id ``figure_id`` with a record.
+    """
+    rec = fidelity_of(figure_id)
+    if rec is None:
+        return None
+    text = f"{figure_id}: {rec.verdict} ({rec.regime}); `python -m paper_figures status`"
+    return fig.text(0.995, 1.0, text, ha="right", va="bottom", fontsize=6, color="0.35",
+                    style="italic" if rec.verdict == "deviates" else "normal")
+
+
+def reference_marks(ax, x, y, *, label: str, color: str = "k", marker: str = "_",
+                    size: float = 14.0, **kw) -> None:
+    """The paper's values drawn as reference marks (short horizontal ticks by default, no line)
+    at ``(x, y)`` on ``ax``; NaN entries (values the paper does not give) are skipped."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(y)
+    ax.plot(x[keep], y[keep], ls="none", marker=marker, ms=size, mew=1.8, color=color, label=label, **kw)

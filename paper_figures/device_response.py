@@ -16,19 +16,33 @@ parameters are illustrative choices, not fitted presets.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import legend_below, subplots, summarize
 
-_BASE = dict(dw_min=0.01, n_up=300, n_down=300, dw_min_std=0.3, seed=11)
-CONFIGS = {"quick": {**_BASE, "runs": 16}, "full": {**_BASE, "runs": 256}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the device-response figure."""
+
+    runs: int
+    dw_min: float = 0.01
+    n_up: int = 300
+    n_down: int = 300
+    dw_min_std: float = 0.3
+    seed: int = 11
+
+
+CONFIGS = Modes(quick=Settings(runs=16), full=Settings(runs=256))
 NAMES = ("soft_bounds", "linear_step", "constant_step", "power", "exponential")
 TITLES = {
     "soft_bounds": "soft bounds [−0.75, 1.25], up_down = 0.2",
@@ -39,8 +53,8 @@ TITLES = {
 }
 
 
-def _devices(cfg: dict) -> dict:
-    dw, sc = cfg["dw_min"], cfg["dw_min_std"]
+def _devices(cfg: Settings) -> dict:
+    dw, sc = cfg.dw_min, cfg.dw_min_std
     return {
         "soft_bounds": sim.PulsedSoftBounds(dw_min=dw, w_max=1.25, w_min=-0.75, up_down=0.2,
                                             dw_min_std=sc),
@@ -51,12 +65,12 @@ def _devices(cfg: dict) -> dict:
     }
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     out: dict = {}
-    R, dw = cfg["runs"], cfg["dw_min"]
-    signs = np.r_[np.ones(cfg["n_up"]), -np.ones(cfg["n_down"])]
+    R, dw = cfg.runs, cfg.dw_min
+    signs = np.r_[np.ones(cfg.n_up), -np.ones(cfg.n_down)]
     for i, (name, dev) in enumerate(_devices(cfg).items()):
-        rng = BatchRNG(cfg["seed"] + i, range(R), "device_response")
+        rng = BatchRNG(cfg.seed + i, range(R), "device_response")
         w = np.zeros((R, 1))
         trace = [w[:, 0].copy()]
         pulsed = hasattr(dev, "pulsed_update")
@@ -76,7 +90,7 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(3, len(NAMES), width=2.8, height=2.2)
     short = {"soft_bounds": "soft bounds", "linear_step": "linear step",
              "constant_step": "constant step", "power": "power step", "exponential": "exp step"}
@@ -86,10 +100,10 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         # thin mean line, so that it shows
         ax.fill_between(data["pulse_index"], data[f"{name}_pulse_lo"], data[f"{name}_pulse_hi"],
                         color="C0", alpha=0.35, lw=0,
-                        label=f"10–90 % of {cfg['runs']} runs (dw_min_std = {cfg['dw_min_std']:g})")
+                        label=f"10–90 % of {cfg.runs} runs (dw_min_std = {cfg.dw_min_std:g})")
         ax.plot(data["pulse_index"], data[f"{name}_pulse_mean"], color="navy", lw=0.7,
                 label="mean over runs")
-        ax.axvline(cfg["n_up"], color="0.5", lw=0.6, ls=":", label="switch from up to down pulses")
+        ax.axvline(cfg.n_up, color="0.5", lw=0.6, ls=":", label="switch from up to down pulses")
         ax.set_title(TITLES[name])
         ax.set_xlabel("pulse number (up, then down)")
         ax.set_ylabel("weight w")
@@ -97,7 +111,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax = axes[1, j]
         ax.plot(data["pulse_index"], data[f"{name}_pulse_hi"] - data[f"{name}_pulse_lo"], color="C0",
                 lw=0.8, alpha=0.8)
-        ax.axvline(cfg["n_up"], color="0.5", lw=0.6, ls=":")
+        ax.axvline(cfg.n_up, color="0.5", lw=0.6, ls=":")
         ax.set_title(f"{short[name]}: cycle-noise spread")
         ax.set_xlabel("pulse number (up, then down)")
         ax.set_ylabel("w (90 %) − w (10 %)")

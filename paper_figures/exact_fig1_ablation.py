@@ -30,25 +30,41 @@ error over the runs. Quick mode: K = 1500 iterations (the paper: 2500), 8 runs, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
 import sim.presets as presets
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from sim.nets.layers import Linear
+from sim.stats import mean_se, mean_se_rows
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import colors, legend_under, plain_log_ticks, subplots
 
-_BASE = dict(tau=3.0, std=1e-2 / np.sqrt(40), seed=618, tail=0.2, record_every=5, read_draws=2000,
-             paper_plateau=1e-5)
-CONFIGS = {
-    "quick": {**_BASE, "K": 1500, "runs": 8, "alphas": [0.2, 0.03]},
-    "full": {**_BASE, "K": 2500, "runs": 16, "alphas": [0.2, 0.1, 0.05, 0.03]},
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the Fig. 1 plateau ablation."""
+
+    K: int
+    runs: int
+    alphas: tuple[float, ...]
+    tau: float = 3.0
+    std: float = 1e-2 / np.sqrt(40)
+    seed: int = 618
+    tail: float = 0.2
+    record_every: int = 5
+    read_draws: int = 2000
+    paper_plateau: float = 1e-5
+
+
+CONFIGS = Modes(quick=Settings(K=1500, runs=8, alphas=(0.2, 0.03)),
+                full=Settings(K=2500, runs=16, alphas=(0.2, 0.1, 0.05, 0.03)))
 VARIANTS = ("mf_grad", "pulse_grad", "mf_io", "preset", "preset_read", "digital")
 LABELS = {
     "mf_grad": "(a) mean-field, gradient noise",
@@ -60,42 +76,45 @@ LABELS = {
 }
 
 
-def _curves(variant: str, alpha: float, cfg: dict) -> np.ndarray:
+def _curves(variant: str, alpha: float, cfg: Settings) -> np.ndarray:
     """(f(W_k) - f*)/D of every run, shape ``(runs, n_recorded)``, every ``record_every`` steps."""
     prob = sim.paper_problem("exact_fig1")
     preset = presets.fig1(alpha)
-    K, R, every = cfg["K"], cfg["runs"], cfg["record_every"]
+    K, R, every = cfg.K, cfg.runs, cfg.record_every
     if variant in ("mf_grad", "pulse_grad", "digital"):
-        opt = {"mf_grad": sim.AnalogSGD(alpha, sim.SoftBounds(cfg["tau"])),
-               "pulse_grad": preset.analog_sgd(alpha),
-               "digital": sim.DigitalSGD(alpha)}[variant]
-        tr = sim.simulate(prob, opt, steps=K, seeds=R, seed=cfg["seed"],
-                          noise=sim.GaussianNoise(cfg["std"]), record=("loss",), record_every=every,
+        opts: dict[str, sim.Algorithm] = {"mf_grad": sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau)),
+                                          "pulse_grad": preset.analog_sgd(alpha),
+                                          "digital": sim.DigitalSGD(alpha)}
+        opt = opts[variant]
+        tr = sim.simulate(prob, opt, steps=K, seeds=R, seed=cfg.seed,
+                          noise=sim.GaussianNoise(cfg.std), record=("loss",), record_every=every,
                           label=f"fig1 ablation {variant} alpha={alpha}")
         return tr["loss"] / prob.dim
-    opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg["tau"])) if variant == "mf_io" else preset.analog_sgd(alpha)
-    return presets.run_least_squares(preset, opt, steps=K, runs=R, seed=cfg["seed"])[:, ::every]
+    opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau)) if variant == "mf_io" else preset.analog_sgd(alpha)
+    return presets.run_least_squares(preset, opt, steps=K, runs=R, seed=cfg.seed)[:, ::every]
 
 
-def _read_offset(cfg: dict) -> tuple[float, float, float]:
+def _read_offset(cfg: Settings) -> tuple[float, float, float]:
     """Mean extra MSE/D of a forward read through the preset's IO at the optimum (Monte Carlo mean,
     its s.e.) and the closed form :math:`\\sigma_w^2 \\frac1N\\sum_n\\|a_n\\|^2 / D`."""
     preset = presets.fig1()
     prob = sim.paper_problem("exact_fig1")
     A, y = prob.meta["A"], prob.meta["y"]
     N, D = A.shape
-    n = cfg["read_draws"]
+    n = cfg.read_draws
     x_star = np.linalg.lstsq(A, y, rcond=None)[0]
+    assert preset.io is not None  # the Fig. 1 preset has an IO model
     layer = Linear(D, 1, bias=False, io=preset.io)
-    rng = BatchRNG(cfg["seed"], range(n), "exact_fig1_ablation.read")
+    rng = BatchRNG(cfg.seed, range(n), "exact_fig1_ablation.read")
     yhat, _ = layer.forward(np.broadcast_to(x_star, (n, 1, D)), np.broadcast_to(A, (n, N, D)), rng)
     mse = ((yhat[..., 0] - y) ** 2).mean(axis=1) / D - (prob.loss(x_star[None])[0] - prob.f_star) / D
     theory = preset.io.w_noise**2 * float((A**2).sum(axis=1).mean()) / D
-    return float(mse.mean()), float(mse.std(ddof=1) / np.sqrt(n)), theory
+    e = mean_se(mse)
+    return e.mean, e.se, theory
 
 
-def compute(cfg: dict) -> dict:
-    alphas = cfg["alphas"]
+def compute(cfg: Settings) -> dict:
+    alphas = cfg.alphas
     out: dict = {"alphas": np.array(alphas, float)}
     offset, offset_se, offset_theory = _read_offset(cfg)
     out.update(read_offset=offset, read_offset_se=offset_se, read_offset_theory=offset_theory)
@@ -103,15 +122,14 @@ def compute(cfg: dict) -> dict:
     curves["preset_read"] = [c + offset for c in curves["preset"]]
     for v in VARIANTS:
         c = np.array(curves[v])  # (alphas, runs, n)
-        n_tail = max(1, round(cfg["tail"] * c.shape[-1]))
+        n_tail = max(1, round(cfg.tail * c.shape[-1]))
         per_run = c[..., -n_tail:].mean(axis=-1)  # (alphas, runs)
-        out[f"{v}_plateau"] = per_run.mean(axis=1)
-        se = per_run.std(axis=1, ddof=1) / np.sqrt(per_run.shape[1])
+        out[f"{v}_plateau"], se = mean_se_rows(per_run)
         if v == "preset_read":  # the offset's own Monte Carlo error, in quadrature
             se = np.hypot(se, offset_se)
         out[f"{v}_plateau_se"] = se
         out[f"{v}_curve"] = c.mean(axis=1)
-    out["k"] = np.arange(out["mf_grad_curve"].shape[-1]) * cfg["record_every"]
+    out["k"] = np.arange(out["mf_grad_curve"].shape[-1]) * cfg.record_every
     lines = [f"{LABELS[v]}: " + ", ".join(f"α={a:g}: {m:.3g} ± {s:.2g}" for a, m, s in
                                           zip(alphas, out[f"{v}_plateau"], out[f"{v}_plateau_se"],
                                               strict=True)) for v in VARIANTS]
@@ -120,8 +138,8 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
-    print(f"exact_fig1_ablation plateaus (loss/D, mean ± s.e. over {cfg['runs']} runs):\n{data['summary']}")
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
+    print(f"exact_fig1_ablation plateaus (loss/D, mean ± s.e. over {cfg.runs} runs):\n{data['summary']}")
     fig, axes = subplots(1, 2, width=3.6, height=2.9)
     cs = dict(zip(VARIANTS, [*colors(len(VARIANTS) - 1, "plasma"), "0.3"], strict=True))
     markers = dict(zip(VARIANTS, "osD^vx", strict=True))
@@ -131,19 +149,19 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.errorbar(a, data[f"{v}_plateau"], 3 * data[f"{v}_plateau_se"], fmt=markers[v],
                     color=cs[v], ms=4, capsize=2, lw=0.9, ls="--" if v == "digital" else "-",
                     label=LABELS[v])
-    ax.axhline(cfg["paper_plateau"], color="k", ls=":", lw=1, label="paper: analog plateau ≈ 1e-5")
+    ax.axhline(cfg.paper_plateau, color="k", ls=":", lw=1, label="paper: analog plateau ≈ 1e-5")
     ax.set_xscale("log")
     ax.set_yscale("log")
     plain_log_ticks(ax, "x")
     ax.set_xlabel("learning rate α")
-    ax.set_ylabel(f"plateau: mean (f − f*)/D, last {cfg['tail']:.0%}")
-    ax.set_title(f"plateau vs α (bars: ±3 s.e., {cfg['runs']} runs)")
+    ax.set_ylabel(f"plateau: mean (f − f*)/D, last {cfg.tail:.0%}")
+    ax.set_title(f"plateau vs α (bars: ±3 s.e., {cfg.runs} runs)")
     legend_under(ax, ncol=1)
     ax = axes[0, 1]
     i = int(np.argmin(a))
     for v in VARIANTS:
         ax.plot(data["k"], data[f"{v}_curve"][i], color=cs[v], lw=0.9, ls="--" if v == "digital" else "-")
-    ax.axhline(cfg["paper_plateau"], color="k", ls=":", lw=1)
+    ax.axhline(cfg.paper_plateau, color="k", ls=":", lw=1)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*)/D, mean over runs")

@@ -15,72 +15,106 @@ falls below it, hence the extended alpha grid of the right panel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.stats import mean_se
 from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationary_loss
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import band, colors, legend_under, subplots, summarize
+from ._style import band, colors, legend_under, reference_marks, subplots, summarize
 
-_BASE = dict(problem="exact_fig1", tau=3.0, std=1e-2 / np.sqrt(40), K=2500,
-             curve_alphas=[0.2, 0.1, 0.05, 0.03], relax=30.0, seed=618)
-CONFIGS = {
-    "quick": {**_BASE, "runs": 16, "floor_alphas": [0.2, 0.05, 0.01, 0.003]},
-    "full": {**_BASE, "runs": 64, "floor_alphas": [0.2, 0.1, 0.05, 0.03, 0.01, 0.005, 0.002]},
-}
+#: the paper's Analog SGD plateau, loss / D, read off its Fig. 1 (spec: "all Analog SGD curves
+#: plateau at ~1e-5 regardless of alpha")
+PAPER_PLATEAU = 1e-5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of Fig. 1 (learning rates)."""
+
+    runs: int
+    floor_alphas: tuple[float, ...]
+    problem: str = "exact_fig1"
+    tau: float = 3.0
+    std: float = 1e-2 / np.sqrt(40)
+    K: int = 2500
+    curve_alphas: tuple[float, ...] = (0.2, 0.1, 0.05, 0.03)
+    relax: float = 30.0
+    seed: int = 618
+
+
+CONFIGS = Modes(quick=Settings(runs=16, floor_alphas=(0.2, 0.05, 0.01, 0.003)),
+                full=Settings(runs=64, floor_alphas=(0.2, 0.1, 0.05, 0.03, 0.01, 0.005, 0.002)))
 
 
 def _algos(alpha: float, tau: float) -> dict:
     return {"digital": sim.DigitalSGD(alpha), "analog": sim.AnalogSGD(alpha, sim.SoftBounds(tau))}
 
 
-def compute(cfg: dict) -> dict:
-    prob = sim.paper_problem(cfg["problem"])
+def cells(cfg: Settings) -> list[dict]:
+    """One cell per simulation: the loss curve of each (algorithm, curve alpha) and the floor of
+    each (algorithm, floor alpha)."""
+    return [{"panel": panel, "algorithm": name, "alpha": a}
+            for panel, alphas in (("curve", cfg.curve_alphas), ("floor", cfg.floor_alphas))
+            for name in ("digital", "analog") for a in alphas]
+
+
+def compute_cell(cfg: Settings, cell: dict) -> dict:
+    """A curve cell: the loss/D band and its iterations; a floor cell: the floor's mean and s.e."""
+    prob = sim.paper_problem(cfg.problem)
     D = prob.dim
-    noise = sim.GaussianNoise(cfg["std"])
+    noise = sim.GaussianNoise(cfg.std)
+    name, a = cell["algorithm"], cell["alpha"]
+    if cell["panel"] == "curve":
+        tr = sim.simulate(prob, _algos(a, cfg.tau)[name], steps=cfg.K, seeds=cfg.runs,
+                          seed=cfg.seed, noise=noise, record=("loss",), record_every=5,
+                          label=f"{name} alpha={a}")
+        return {**summarize(tr["loss"] / D), "k": tr.k}
+    # relax time constants 1/(alpha mu): the loss falls ~8 decades to the floor, so the
+    # burn-in (first half) must be long; the floor is the second-half average
+    K = max(cfg.K, int(np.ceil(cfg.relax / (a * prob.mu))))
+    tr = sim.simulate(prob, _algos(a, cfg.tau)[name], steps=K, seeds=cfg.runs,
+                      seed=cfg.seed, noise=noise, record=("loss",),
+                      record_every=max(1, K // 500), label=f"{name} floor alpha={a}")
+    e = mean_se(tr.tail_average("loss", 0.5) / D)
+    return {"mean": e.mean, "se": e.se}
+
+
+def assemble(cfg: Settings, results: list[dict]) -> dict:
+    got = {(c["panel"], c["algorithm"], c["alpha"]): r for c, r in zip(cells(cfg), results, strict=True)}
+    prob = sim.paper_problem(cfg.problem)
+    D = prob.dim
     out: dict = {}
     for name in ("digital", "analog"):
-        rows = {"mean": [], "lo": [], "hi": []}
-        for a in cfg["curve_alphas"]:
-            tr = sim.simulate(prob, _algos(a, cfg["tau"])[name], steps=cfg["K"], seeds=cfg["runs"],
-                              seed=cfg["seed"], noise=noise, record=("loss",), record_every=5,
-                              label=f"{name} alpha={a}")
-            for k, v in summarize(tr["loss"] / D).items():
-                rows[k].append(v)
-        for k, v in rows.items():
-            out[f"{name}_{k}"] = np.array(v)
-    out["k"] = tr.k
+        for k in ("mean", "lo", "hi"):
+            out[f"{name}_{k}"] = np.array([got["curve", name, a][k] for a in cfg.curve_alphas])
+    out["k"] = got["curve", "analog", cfg.curve_alphas[-1]]["k"]
     for name in ("digital", "analog"):
-        means, ses = [], []
-        for a in cfg["floor_alphas"]:
-            # relax time constants 1/(alpha mu): the loss falls ~8 decades to the floor, so the
-            # burn-in (first half) must be long; the floor is the second-half average
-            K = max(cfg["K"], int(np.ceil(cfg["relax"] / (a * prob.mu))))
-            tr = sim.simulate(prob, _algos(a, cfg["tau"])[name], steps=K, seeds=cfg["runs"],
-                              seed=cfg["seed"], noise=noise, record=("loss",),
-                              record_every=max(1, K // 500), label=f"{name} floor alpha={a}")
-            floor = tr.tail_average("loss", 0.5) / D
-            means.append(floor.mean())
-            ses.append(floor.std(ddof=1) / np.sqrt(floor.size))
-        out[f"{name}_floor"] = np.array(means)
-        out[f"{name}_floor_se"] = np.array(ses)
-    w_bar = mean_field_fixed_point(prob.H, prob.w_star, cfg["tau"], "gaussian", cfg["std"])
+        out[f"{name}_floor"] = np.array([got["floor", name, a]["mean"] for a in cfg.floor_alphas])
+        out[f"{name}_floor_se"] = np.array([got["floor", name, a]["se"] for a in cfg.floor_alphas])
+    w_bar = mean_field_fixed_point(prob.H, prob.w_star, cfg.tau, "gaussian", cfg.std)
     out["theory_analog_limit"] = quadratic_loss(prob.H, prob.w_star, w_bar) / D
-    grid = np.geomspace(min(cfg["floor_alphas"]), max(cfg["floor_alphas"]), 50)
+    grid = np.geomspace(min(cfg.floor_alphas), max(cfg.floor_alphas), 50)
     out["theory_alpha"] = grid
-    out["theory_digital"] = np.array([sgd_stationary_loss(prob.H, a, cfg["std"]) / D for a in grid])
+    out["theory_digital"] = np.array([sgd_stationary_loss(prob.H, a, cfg.std) / D for a in grid])
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def compute(cfg: Settings) -> dict:
+    return assemble(cfg, [compute_cell(cfg, cell) for cell in cells(cfg)])
+
+
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.6)
     ax = axes[0, 0]
-    cs = colors(len(cfg["curve_alphas"]), "plasma")
-    for i, (a, c) in enumerate(zip(cfg["curve_alphas"], cs, strict=True)):
+    cs = colors(len(cfg.curve_alphas), "plasma")
+    for i, (a, c) in enumerate(zip(cfg.curve_alphas, cs, strict=True)):
         band(ax, data["k"], data["analog_mean"][i], data["analog_lo"][i], data["analog_hi"][i],
              color=c, label=f"analog α={a:g}")
         band(ax, data["k"], data["digital_mean"][i], data["digital_lo"][i], data["digital_hi"][i],
@@ -88,19 +122,22 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"τ = {cfg['tau']:g}; solid: Analog SGD, dashed: digital SGD")
+    ax.set_title(f"τ = {cfg.tau:g}; solid: Analog SGD, dashed: digital SGD")
     ax.plot([], [], color="0.4", ls="--", lw=0.9, label="digital SGD (same α, dashed)")
+    ax.axhline(PAPER_PLATEAU, color="C2", ls="-.", lw=1.2, label="paper: analog plateau ≈ 1e-5")
     legend_under(ax, ncol=2)
     ax = axes[0, 1]
-    a = np.array(cfg["floor_alphas"])
-    ax.errorbar(a, data["analog_floor"], 3 * data["analog_floor_se"], fmt="o-", color="C3",
+    alphas = np.array(cfg.floor_alphas)
+    ax.errorbar(alphas, data["analog_floor"], 3 * data["analog_floor_se"], fmt="o-", color="C3",
                 label="Analog SGD (simulated)", ms=4)
-    ax.errorbar(a, data["digital_floor"], 3 * data["digital_floor_se"], fmt="s-", color="C0",
+    ax.errorbar(alphas, data["digital_floor"], 3 * data["digital_floor_se"], fmt="s-", color="C0",
                 label="digital SGD (simulated)", ms=4)
     ax.plot(data["theory_alpha"], data["theory_digital"], "k:", lw=1,
             label="digital: exact stationary loss ∝ α")
     ax.axhline(data["theory_analog_limit"], color="C3", ls=":", lw=1,
                label="analog α→0: mean-field f(W̄)")
+    reference_marks(ax, cfg.curve_alphas, np.full(len(cfg.curve_alphas), PAPER_PLATEAU), color="C2",
+                    marker="x", size=5, label="paper: analog plateau ≈ 1e-5 at its α")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate α")
@@ -117,6 +154,9 @@ FIGURE = FigureSpec(
     configs=CONFIGS,
     compute=compute,
     render=render,
+    cells=cells,
+    compute_cell=compute_cell,
+    assemble=assemble,
 )
 
 

@@ -20,37 +20,51 @@ a schematic without numbers; tau, dw_min and w_0 here are illustrative.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import legend_under, subplots
 
-_BASE = dict(tau=1.0, dw_min=0.02, w0=0.6, n_grid=9, seed=2)
-CONFIGS = {"quick": {**_BASE, "n_pulses": 300}, "full": {**_BASE, "n_pulses": 600}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of Fig. 2 (response)."""
+
+    n_pulses: int
+    tau: float = 1.0
+    dw_min: float = 0.02
+    w0: float = 0.6
+    n_grid: int = 9
+    seed: int = 2
 
 
-def _devices(cfg: dict) -> dict:
-    tau, dw = cfg["tau"], cfg["dw_min"]
+CONFIGS = Modes(quick=Settings(n_pulses=300), full=Settings(n_pulses=600))
+
+
+def _devices(cfg: Settings) -> dict:
+    tau, dw = cfg.tau, cfg.dw_min
     return {
         "ideal": (sim.PulsedConstantStep(dw_min=dw, w_max=1e6, w_min=-1e6), sim.Ideal()),
         "ald": (sim.PulsedSoftBounds(dw_min=dw, w_max=tau, w_min=-tau), sim.SoftBounds(tau)),
     }
 
 
-def compute(cfg: dict) -> dict:
-    tau, dw, n = cfg["tau"], cfg["dw_min"], cfg["n_pulses"]
-    grid = np.linspace(-tau, tau, cfg["n_grid"])
+def compute(cfg: Settings) -> dict:
+    tau, dw, n = cfg.tau, cfg.dw_min, cfg.n_pulses
+    grid = np.linspace(-tau, tau, cfg.n_grid)
     fine = np.linspace(-tau, tau, 201)
     out: dict = {"w_grid": grid, "w_fine": fine, "pulse": np.arange(n + 1)}
     signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)  # up, down, up, ...
     for name, (pulsed, mean_field) in _devices(cfg).items():
-        rng = BatchRNG(cfg["seed"], range(1), f"exact_fig2_response.{name}")
+        rng = BatchRNG(cfg.seed, range(1), f"exact_fig2_response.{name}")
         w = grid[None, :]
         # one pulse up / down from every grid weight, at pulse level
         out[f"{name}_step_up"] = (pulsed.pulsed_update(w, np.full_like(w, dw), rng) - w)[0] / dw
@@ -59,7 +73,7 @@ def compute(cfg: dict) -> dict:
         out[f"{name}_q_minus"] = np.broadcast_to(mean_field.q_minus(fine), fine.shape).astype(float)
         out[f"{name}_symmetric_point"] = float(mean_field.symmetric_point())
         traj = np.empty(n + 1)
-        x = np.full((1, 1), cfg["w0"])
+        x = np.full((1, 1), cfg.w0)
         traj[0] = x[0, 0]
         for k, s in enumerate(signs):  # sequential in time: one pulse per step
             x = pulsed.pulsed_update(x, np.full_like(x, s * dw), rng)
@@ -69,12 +83,12 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.4, height=2.8)
     ax = axes[0, 0]
     g, f = data["w_grid"], data["w_fine"]
     styles = {"ideal": ("0.35", "ideal (symmetric, linear)"),
-              "ald": ("C3", f"soft bounds, τ = {cfg['tau']:g}")}
+              "ald": ("C3", f"soft bounds, τ = {cfg.tau:g}")}
     for name, (c, label) in styles.items():
         ax.plot(f, data[f"{name}_q_plus"], "-", color=c, lw=1.1, label=f"{label}: +q₊(w)")
         ax.plot(f, -data[f"{name}_q_minus"], "--", color=c, lw=1.1, label=f"{label}: −q₋(w)")
@@ -94,7 +108,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
                label=f"ALD symmetric point w⋄ = {data['ald_symmetric_point']:g}")
     ax.set_xlabel("pulse number (alternating up / down)")
     ax.set_ylabel("weight w")
-    ax.set_title(f"alternating pulses from w₀ = {cfg['w0']:g}, Δw_min = {cfg['dw_min']:g}")
+    ax.set_title(f"alternating pulses from w₀ = {cfg.w0:g}, Δw_min = {cfg.dw_min:g}")
     legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig2_response")
 

@@ -19,19 +19,35 @@ smoothing: the band over seeds replaces it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.stats import mean_se
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, legend_below, subplots, summarize
 
-_BASE = dict(problem="exact_fig3", taus=[1.0, 1.5, 2.0, 2.5], alpha=0.03, K=2500, std=0.1,
-             dw_per_tau=1 / 300, seed=3)
-CONFIGS = {"quick": {**_BASE, "runs": 8}, "full": {**_BASE, "runs": 64}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of Fig. 3 (dynamics)."""
+
+    runs: int
+    problem: str = "exact_fig3"
+    taus: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5)
+    alpha: float = 0.03
+    K: int = 2500
+    std: float = 0.1
+    dw_per_tau: float = 1 / 300
+    seed: int = 3
+
+
+CONFIGS = Modes(quick=Settings(runs=8), full=Settings(runs=64))
 _KINDS = ("digital", "mean_field", "pulsed")
 _LABELS = {"digital": "digital SGD", "mean_field": "Analog SGD (mean-field dynamic)",
            "pulsed": "pulse-level (dw_min = τ/300)"}
@@ -44,30 +60,31 @@ def _algo(kind: str, alpha: float, tau: float, dw: float):
     return sim.AnalogSGD(alpha, dev, mode="pulsed" if kind == "pulsed" else "mean_field")
 
 
-def compute(cfg: dict) -> dict:
-    prob = sim.paper_problem(cfg["problem"])
+def compute(cfg: Settings) -> dict:
+    prob = sim.paper_problem(cfg.problem)
     D = prob.dim
-    noise = sim.GaussianNoise(cfg["std"])
+    noise = sim.GaussianNoise(cfg.std)
     out: dict = {}
     for kind in _KINDS:
         rows: dict[str, list] = {"mean": [], "lo": [], "hi": [], "plateau": [], "plateau_se": []}
-        for tau in cfg["taus"]:
-            tr = sim.simulate(prob, _algo(kind, cfg["alpha"], tau, cfg["dw_per_tau"] * tau),
-                              steps=cfg["K"], seeds=cfg["runs"], seed=cfg["seed"], noise=noise,
+        for tau in cfg.taus:
+            tr = sim.simulate(prob, _algo(kind, cfg.alpha, tau, cfg.dw_per_tau * tau),
+                              steps=cfg.K, seeds=cfg.runs, seed=cfg.seed, noise=noise,
                               record=("loss",), record_every=5, label=f"{kind} tau={tau}")
             for k, v in summarize(tr["loss"] / D).items():
                 rows[k].append(v)
             plateau = tr.tail_average("loss", 0.5) / D
-            rows["plateau"].append(plateau.mean())
-            rows["plateau_se"].append(plateau.std(ddof=1) / np.sqrt(plateau.size))
-        for k, v in rows.items():
-            out[f"{kind}_{k}"] = np.array(v)
+            e = mean_se(plateau)
+            rows["plateau"].append(e.mean)
+            rows["plateau_se"].append(e.se)
+        for k, vals in rows.items():
+            out[f"{kind}_{k}"] = np.array(vals)
     out["k"] = tr.k
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
-    taus = cfg["taus"]
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
+    taus = cfg.taus
     fig, axes = subplots(1, len(taus) + 1, width=2.7)
     styles = {"digital": ("C0", "--"), "mean_field": ("C3", "-"), "pulsed": ("k", ":")}
     for i, tau in enumerate(taus):

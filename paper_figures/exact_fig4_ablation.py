@@ -15,27 +15,68 @@ instead of 200 / 50 so that the plateaus are reached. The x* scale of (d) is not
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.stats import mean_se
 from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationary_loss
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, colors, legend_under, subplots, summarize
 
-_BASE = dict(
-    tau_panel=dict(problem="exact_fig3", alpha=0.03, std=0.1, K=2500,
-                   taus=[1.0, 1.5, 2.0, 2.5, 5.0, 10.0]),
-    sigma_panel=dict(problem="exact_fig4_sigma", alpha=0.1, tau=2.0, K=1000,
-                     sigma2=[1e-3, 1e-2, 1e-1, 1.0]),
-    init_panel=dict(problem="exact_fig4_init", alpha=0.1, tau=1.0, std=1e-2 / np.sqrt(50), K=3000,
-                    constants=[1e3, 1e2, 10.0, 1.0, 1e-2], warm_steps=[10, 20, 30]),
-    seed=618,
-)
-CONFIGS = {"quick": {**_BASE, "runs": 12}, "full": {**_BASE, "runs": 48}}
+
+@dataclass(frozen=True, kw_only=True)
+class TauPanel(Config):
+    """Panels (a, b): the loss against tau."""
+
+    problem: str = "exact_fig3"
+    alpha: float = 0.03
+    std: float = 0.1
+    K: int = 2500
+    taus: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SigmaPanel(Config):
+    """Panel (c): the loss against sigma^2."""
+
+    problem: str = "exact_fig4_sigma"
+    alpha: float = 0.1
+    tau: float = 2.0
+    K: int = 1000
+    sigma2: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitPanel(Config):
+    """Panel (d): the loss against the initialization."""
+
+    problem: str = "exact_fig4_init"
+    alpha: float = 0.1
+    tau: float = 1.0
+    std: float = 1e-2 / np.sqrt(50)
+    K: int = 3000
+    constants: tuple[float, ...] = (1e3, 1e2, 10.0, 1.0, 1e-2)
+    warm_steps: tuple[int, ...] = (10, 20, 30)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the Fig. 4 ablation (one nested config per panel)."""
+
+    runs: int
+    tau_panel: TauPanel = TauPanel()
+    sigma_panel: SigmaPanel = SigmaPanel()
+    init_panel: InitPanel = InitPanel()
+    seed: int = 618
+
+
+CONFIGS = Modes(quick=Settings(runs=12), full=Settings(runs=48))
 
 
 def _curves(prob, algo, *, K, runs, seed, noise, w0=0.0, label=""):
@@ -49,24 +90,25 @@ def _stack(rows: list[dict], prefix: str, out: dict) -> None:
         out[f"{prefix}_{key}"] = np.array([r[key] for r in rows])
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     out: dict = {}
-    runs, seed = cfg["runs"], cfg["seed"]
+    runs, seed = cfg.runs, cfg.seed
     # (a, b) tau
-    p = cfg["tau_panel"]
-    prob = sim.paper_problem(p["problem"])
-    noise = sim.GaussianNoise(p["std"])
+    p = cfg.tau_panel
+    prob = sim.paper_problem(p.problem)
+    noise = sim.GaussianNoise(p.std)
     rows, plateau, plateau_se, pred = [], [], [], []
-    for tau in p["taus"]:
-        tr, summ = _curves(prob, sim.AnalogSGD(p["alpha"], sim.SoftBounds(tau)), K=p["K"],
+    for tau in p.taus:
+        tr, summ = _curves(prob, sim.AnalogSGD(p.alpha, sim.SoftBounds(tau)), K=p.K,
                            runs=runs, seed=seed, noise=noise, label=f"tau={tau}")
         rows.append(summ)
         tail = tr.tail_average("loss", 0.2) / prob.dim
-        plateau.append(tail.mean())
-        plateau_se.append(tail.std(ddof=1) / np.sqrt(tail.size))
-        w_bar = mean_field_fixed_point(prob.H, prob.w_star, tau, "gaussian", p["std"])
+        e = mean_se(tail)
+        plateau.append(e.mean)
+        plateau_se.append(e.se)
+        w_bar = mean_field_fixed_point(prob.H, prob.w_star, tau, "gaussian", p.std)
         pred.append(quadratic_loss(prob.H, prob.w_star, w_bar) / prob.dim)
-    tr, summ = _curves(prob, sim.DigitalSGD(p["alpha"]), K=p["K"], runs=runs, seed=seed,
+    tr, summ = _curves(prob, sim.DigitalSGD(p.alpha), K=p.K, runs=runs, seed=seed,
                        noise=noise, label="digital")
     _stack(rows, "tau", out)
     out.update({f"tau_digital_{k}": v for k, v in summ.items()})
@@ -74,36 +116,36 @@ def compute(cfg: dict) -> dict:
     out["tau_plateau"] = np.array(plateau)
     out["tau_plateau_se"] = np.array(plateau_se)
     out["tau_pred_bias"] = np.array(pred)
-    out["tau_pred_digital_var"] = sgd_stationary_loss(prob.H, p["alpha"], p["std"]) / prob.dim
+    out["tau_pred_digital_var"] = sgd_stationary_loss(prob.H, p.alpha, p.std) / prob.dim
     # (c) sigma^2
-    p = cfg["sigma_panel"]
-    prob = sim.paper_problem(p["problem"])
+    sp = cfg.sigma_panel
+    prob = sim.paper_problem(sp.problem)
     rows, rows_d = [], []
-    for s2 in p["sigma2"]:
+    for s2 in sp.sigma2:
         noise = sim.GaussianNoise.from_sigma(np.sqrt(s2), prob.dim)
-        tr, summ = _curves(prob, sim.AnalogSGD(p["alpha"], sim.SoftBounds(p["tau"])), K=p["K"],
+        tr, summ = _curves(prob, sim.AnalogSGD(sp.alpha, sim.SoftBounds(sp.tau)), K=sp.K,
                            runs=runs, seed=seed, noise=noise, label=f"sigma2={s2}")
         rows.append(summ)
-        _, summ = _curves(prob, sim.DigitalSGD(p["alpha"]), K=p["K"], runs=runs, seed=seed,
+        _, summ = _curves(prob, sim.DigitalSGD(sp.alpha), K=sp.K, runs=runs, seed=seed,
                           noise=noise, label=f"digital sigma2={s2}")
         rows_d.append(summ)
     _stack(rows, "sigma", out)
     _stack(rows_d, "sigma_digital", out)
     out["sigma_k"] = tr.k
     # (d) initialization
-    p = cfg["init_panel"]
-    prob = sim.paper_problem(p["problem"])
-    dev = sim.SoftBounds(p["tau"])
-    noise = sim.GaussianNoise(p["std"])
-    inits = [dev.clip(np.full(prob.dim, c)) for c in p["constants"]]
-    for n in p["warm_steps"]:  # digital gradient descent from 0, then written onto the device
+    ip = cfg.init_panel
+    prob = sim.paper_problem(ip.problem)
+    dev = sim.SoftBounds(ip.tau)
+    noise = sim.GaussianNoise(ip.std)
+    inits = [dev.clip(np.full(prob.dim, c)) for c in ip.constants]
+    for n in ip.warm_steps:  # digital gradient descent from 0, then written onto the device
         w = np.zeros((1, prob.dim))
         for _ in range(n):
-            w = w - p["alpha"] * prob.grad(w)
+            w = w - ip.alpha * prob.grad(w)
         inits.append(dev.clip(w[0]))
     rows, plateau = [], []
     for w0 in inits:
-        tr, summ = _curves(prob, sim.AnalogSGD(p["alpha"], dev), K=p["K"], runs=runs, seed=seed,
+        tr, summ = _curves(prob, sim.AnalogSGD(ip.alpha, dev), K=ip.K, runs=runs, seed=seed,
                            noise=noise, w0=w0, label="init")
         rows.append(summ)
         plateau.append((tr.tail_average("loss", 0.3) / prob.dim).mean())
@@ -113,11 +155,11 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 4, width=3.1)
-    p = cfg["tau_panel"]
+    p = cfg.tau_panel
     ax = axes[0, 0]
-    for i, (tau, c) in enumerate(zip(p["taus"], colors(len(p["taus"])), strict=True)):
+    for i, (tau, c) in enumerate(zip(p.taus, colors(len(p.taus)), strict=True)):
         band(ax, data["tau_k"], data["tau_mean"][i], data["tau_lo"][i], data["tau_hi"][i],
              color=c, label=f"τ={tau:g}")
     band(ax, data["tau_k"], data["tau_digital_mean"], data["tau_digital_lo"],
@@ -125,10 +167,10 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"(a) τ ablation, α={p['alpha']:g}")
+    ax.set_title(f"(a) τ ablation, α={p.alpha:g}")
     legend_under(ax, ncol=3)
     ax = axes[0, 1]
-    taus = np.array(p["taus"])
+    taus = np.array(p.taus)
     ax.errorbar(taus, data["tau_plateau"], 3 * data["tau_plateau_se"], fmt="o", color="C3",
                 ms=4, label="Analog SGD plateau (±3 s.e.)")
     ax.plot(taus, data["tau_pred_bias"] + data["tau_pred_digital_var"], "C3:",
@@ -141,24 +183,24 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_ylabel("plateau of (f − f*) / D")
     ax.set_title("(b) plateau vs τ")
     legend_under(ax, ncol=1)
-    p = cfg["sigma_panel"]
+    sp = cfg.sigma_panel
     ax = axes[0, 2]
-    for i, (s2, c) in enumerate(zip(p["sigma2"], colors(len(p["sigma2"]), "plasma"), strict=True)):
+    for i, (s2, c) in enumerate(zip(sp.sigma2, colors(len(sp.sigma2), "plasma"), strict=True)):
         band(ax, data["sigma_k"], data["sigma_mean"][i], data["sigma_lo"][i],
              data["sigma_hi"][i], color=c, label=f"σ²={s2:g}")
         ax.plot(data["sigma_k"], data["sigma_digital_mean"][i], color=c, ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"(c) σ² ablation, τ={p['tau']:g} (dashed: digital)")
+    ax.set_title(f"(c) σ² ablation, τ={sp.tau:g} (dashed: digital)")
     legend_under(ax, ncol=2)
-    p = cfg["init_panel"]
+    ip = cfg.init_panel
     ax = axes[0, 3]
     # constants outside [-tau, tau] are clipped onto the device range, so several give the same
     # initial point (and the same curve): draw each distinct initial point once, naming them all
-    tau = p["tau"]
+    tau = ip.tau
     groups: dict[float, list[tuple[int, float]]] = {}
-    for i, c in enumerate(p["constants"]):
+    for i, c in enumerate(ip.constants):
         groups.setdefault(float(np.clip(c, -tau, tau)), []).append((i, c))
     curves = []
     for w0, members in groups.items():
@@ -168,14 +210,14 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         if clipped:
             lab += f" (and {', '.join(clipped)} clipped to {w0:g})"
         curves.append((members[0][0], lab))
-    curves += [(len(p["constants"]) + j, f"{n} GD steps") for j, n in enumerate(p["warm_steps"])]
+    curves += [(len(ip.constants) + j, f"{n} GD steps") for j, n in enumerate(ip.warm_steps)]
     for (i, lab), c in zip(curves, colors(len(curves), "tab10"), strict=True):
         band(ax, data["init_k"], data["init_mean"][i], data["init_lo"][i], data["init_hi"][i],
              color=c, label=lab, lw=0.9)
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"(d) initialization, τ={p['tau']:g}")
+    ax.set_title(f"(d) initialization, τ={ip.tau:g}")
     legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig4_ablation")
 

@@ -18,20 +18,32 @@ bound variation and the released scripts' weight-scaling mapping, which this mod
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import legend_under, mean_pm, subplots
 from .exact_fig5_mnist import CONFIGS as FIG5
-from .exact_fig5_mnist import LABELS, train_grid
+from .exact_fig5_mnist import FCN, LABELS, seed_blocks, train_seeds
 
-CONFIGS = {
-    mode: {"seed": 7, "tau": 0.7, "bins": 60, "net": dict(FIG5[mode]["fcn"], taus=[0.7])}
-    for mode in ("quick", "full")
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of Fig. 7: Fig. 5's FCN at one tau, histogram bins."""
+
+    net: FCN
+    seed: int = 7
+    tau: float = 0.7
+    bins: int = 60
+
+
+CONFIGS = Modes(quick=Settings(net=replace(FIG5.quick.fcn, taus=(0.7,))),
+                full=Settings(net=replace(FIG5.full.fcn, taus=(0.7,))))
 
 
 def run_histograms(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -48,18 +60,44 @@ def _flat(arrays: list) -> np.ndarray:
     return np.concatenate([a.reshape(a.shape[0], -1) for a in arrays if a is not None], axis=1)
 
 
-def compute(cfg: dict) -> dict:
-    tau, c = cfg["tau"], cfg["net"]
-    runs = {alg: train_grid("fcn", c, alg, cfg["seed"]) for alg in ("digital", "analog", "tt")}
-    weights = {alg: _flat(r.weights) for alg, r in runs.items()}
-    p_tt = _flat([s.P if s is not None else None for s in runs["tt"].states])
+def cells(cfg: Settings) -> list[dict]:
+    """One cell per (algorithm, block of seeds) (blocks as in Figure 5)."""
+    return [{"algorithm": alg, "seeds": block} for alg in ("digital", "analog", "tt")
+            for block in seed_blocks(cfg.net.seeds)]
+
+
+def compute_cell(cfg: Settings, cell: dict) -> dict:
+    """The final weights of one cell's runs, flattened ``(runs, n)``, their final test accuracy,
+    and (Tiki-Taka) their final P."""
+    res = train_seeds("fcn", cfg.net, cell["algorithm"], cfg.seed, cell["seeds"])
+    out = {"w": _flat(res.weights), "acc": res.test_acc[:, -1]}
+    if cell["algorithm"] == "tt":
+        out["P"] = _flat([s.P if s is not None else None for s in res.states])
+    return out
+
+
+def assemble(cfg: Settings, results: list[dict]) -> dict:
+    def joined(alg: str, key: str) -> np.ndarray:
+        return np.concatenate([r[key] for c, r in zip(cells(cfg), results, strict=True)
+                               if c["algorithm"] == alg])
+
+    weights = {alg: joined(alg, "w") for alg in ("digital", "analog", "tt")}
+    return _histograms(cfg, weights, {alg: joined(alg, "acc") for alg in weights}, joined("tt", "P"))
+
+
+def compute(cfg: Settings) -> dict:
+    return assemble(cfg, [compute_cell(cfg, cell) for cell in cells(cfg)])
+
+
+def _histograms(cfg: Settings, weights: dict, acc: dict, p_tt: np.ndarray) -> dict:
+    tau = cfg.tau
     lim = float(max(np.max(np.abs(w)) for w in weights.values()))
-    w_edges = np.linspace(-lim, lim, cfg["bins"] + 1)
-    s_edges = np.linspace(0.0, 1.0, cfg["bins"] + 1)
+    w_edges = np.linspace(-lim, lim, cfg.bins + 1)
+    s_edges = np.linspace(0.0, 1.0, cfg.bins + 1)
     out: dict = {"w_edges": w_edges, "s_edges": s_edges, "tau": tau}
     for alg, w in weights.items():
         out[f"w_hist_{alg}"] = run_histograms(w, w_edges)
-        out[f"acc_{alg}"] = runs[alg].test_acc[:, -1]
+        out[f"acc_{alg}"] = acc[alg]
     for name, arr in (("analog", weights["analog"]), ("tt", weights["tt"]), ("tt_P", p_tt)):
         sat = np.abs(arr) / tau
         out[f"s_hist_{name}"] = run_histograms(sat, s_edges)
@@ -68,7 +106,7 @@ def compute(cfg: dict) -> dict:
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.8, height=2.8)
     color = {"digital": "k", "analog": "C3", "tt": "C0", "tt_P": "C2"}
 
@@ -113,6 +151,9 @@ FIGURE = FigureSpec(
     configs=CONFIGS,
     compute=compute,
     render=render,
+    cells=cells,
+    compute_cell=compute_cell,
+    assemble=assemble,
 )
 
 

@@ -17,22 +17,40 @@ scaling with the step (right) that separates the two.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.stats import loglog_slope, mean_se
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, legend_under, subplots, summarize
 
-_BASE = dict(problem="exact_fig3", std=0.1, horizon=150.0, floor_tau=1.0, seed=2406)
-CONFIGS = {
-    "quick": {**_BASE, "taus": [1.0, 2.0], "alpha": 0.02, "runs": 8, "floor_alphas": [0.1, 0.05, 0.025]},
-    "full": {**_BASE, "taus": [1.0, 2.0, 5.0], "alpha": 0.01, "runs": 32,
-             "floor_alphas": [0.1, 0.05, 0.025, 0.0125, 0.00625]},
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the Tiki-Taka figure."""
+
+    taus: tuple[float, ...]
+    alpha: float
+    runs: int
+    floor_alphas: tuple[float, ...]
+    problem: str = "exact_fig3"
+    std: float = 0.1
+    horizon: float = 150.0
+    floor_tau: float = 1.0
+    seed: int = 2406
+
+
+CONFIGS = Modes(
+    quick=Settings(taus=(1.0, 2.0), alpha=0.02, runs=8, floor_alphas=(0.1, 0.05, 0.025)),
+    full=Settings(taus=(1.0, 2.0, 5.0), alpha=0.01, runs=32,
+                  floor_alphas=(0.1, 0.05, 0.025, 0.0125, 0.00625)),
+)
 ALGOS = ("digital", "analog", "tiki_taka")
 LABELS = {"digital": "digital SGD", "analog": "Analog SGD", "tiki_taka": "Tiki-Taka"}
 STYLE = {"digital": dict(color="k", ls="--"), "analog": dict(color="C3", ls="-"),
@@ -47,43 +65,46 @@ def _algo(name: str, alpha: float, tau: float):
     return sim.TikiTaka(alpha, alpha, sim.SoftBounds(tau))
 
 
-def compute(cfg: dict) -> dict:
-    prob = sim.paper_problem(cfg["problem"])
-    D, noise = prob.dim, sim.GaussianNoise(cfg["std"])
-    K = round(cfg["horizon"] / cfg["alpha"])
+def compute(cfg: Settings) -> dict:
+    prob = sim.paper_problem(cfg.problem)
+    D, noise = prob.dim, sim.GaussianNoise(cfg.std)
+    K = round(cfg.horizon / cfg.alpha)
     out: dict = {}
     for name in ALGOS:
-        rows = {"mean": [], "lo": [], "hi": []}
-        for tau in cfg["taus"]:
-            tr = sim.simulate(prob, _algo(name, cfg["alpha"], tau), steps=K, seeds=cfg["runs"],
-                              seed=cfg["seed"], noise=noise, record=("loss",), record_every=max(1, K // 300),
+        rows: dict[str, list] = {"mean": [], "lo": [], "hi": []}
+        for tau in cfg.taus:
+            tr = sim.simulate(prob, _algo(name, cfg.alpha, tau), steps=K, seeds=cfg.runs,
+                              seed=cfg.seed, noise=noise, record=("loss",), record_every=max(1, K // 300),
                               label=f"{name} tau={tau:g}")
             for key, v in summarize(tr["loss"] / D).items():
                 rows[key].append(v)
-        for key, v in rows.items():
-            out[f"{name}_{key}"] = np.array(v)
+        for key, vals in rows.items():
+            out[f"{name}_{key}"] = np.array(vals)
     out["k"] = tr.k
     for name in ALGOS:
         means, ses = [], []
-        for a in cfg["floor_alphas"]:
-            Ka = round(cfg["horizon"] / a)
-            tr = sim.simulate(prob, _algo(name, a, cfg["floor_tau"]), steps=Ka, seeds=cfg["runs"],
-                              seed=cfg["seed"], noise=noise, record=("loss",),
+        for a in cfg.floor_alphas:
+            Ka = round(cfg.horizon / a)
+            tr = sim.simulate(prob, _algo(name, a, cfg.floor_tau), steps=Ka, seeds=cfg.runs,
+                              seed=cfg.seed, noise=noise, record=("loss",),
                               record_every=max(1, Ka // 500), label=f"{name} floor alpha={a:g}")
             floor = tr.tail_average("loss", 0.5) / D
-            means.append(floor.mean())
-            ses.append(floor.std(ddof=1) / np.sqrt(floor.size))
+            e = mean_se(floor)
+            means.append(e.mean)
+            ses.append(e.se)
         out[f"{name}_floor"] = np.array(means)
         out[f"{name}_floor_se"] = np.array(ses)
-        fit = np.polyfit(np.log(cfg["floor_alphas"]), np.log(means), 1)
-        out[f"{name}_floor_slope"] = float(fit[0])
+        # weighted by the floors' standard errors, as the claims fit them (sim.stats)
+        fit = loglog_slope(cfg.floor_alphas, means, ses)
+        out[f"{name}_floor_slope"] = fit.slope
+        out[f"{name}_floor_slope_se"] = fit.se_slope
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
-    n = len(cfg["taus"])
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
+    n = len(cfg.taus)
     fig, axes = subplots(1, n + 1, width=3.0)
-    for j, tau in enumerate(cfg["taus"]):
+    for j, tau in enumerate(cfg.taus):
         ax = axes[0, j]
         for name in ALGOS:
             band(ax, data["k"], data[f"{name}_mean"][j], data[f"{name}_lo"][j], data[f"{name}_hi"][j],
@@ -91,11 +112,11 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("iteration k")
         ax.set_ylabel("(f(W_k) − f*) / D")
-        ax.set_title(f"τ = {tau:g}, α = β = {cfg['alpha']:g}")
+        ax.set_title(f"τ = {tau:g}, α = β = {cfg.alpha:g}")
         if j == 0:
             legend_under(ax, ncol=3)
     ax = axes[0, n]
-    a = np.array(cfg["floor_alphas"])
+    a = np.array(cfg.floor_alphas)
     for name, marker in zip(ALGOS, "soD", strict=True):
         ax.errorbar(a, data[f"{name}_floor"], 3 * data[f"{name}_floor_se"], marker=marker, ms=4,
                     label=f"{LABELS[name]} (slope {float(data[f'{name}_floor_slope']):.2f})",
@@ -106,7 +127,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.minorticks_off()
     ax.set_xlabel("step size α (= β)")
     ax.set_ylabel("floor (second-half mean) / D")
-    ax.set_title(f"floor vs step, τ = {cfg['floor_tau']:g} (bars: ±3 s.e.)")
+    ax.set_title(f"floor vs step, τ = {cfg.floor_tau:g} (bars: ±3 s.e.)")
     legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "exact_fig_tt")
 

@@ -8,18 +8,27 @@ Jupyter render), with the symbol names of :data:`SYMBOL_LATEX` (e.g. ``S_K_gener
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
 from theory.tables import TABLE1_ROWS, RateRow, rates_table
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, write_text
 
-CONFIGS = {"quick": {"rows": [list(r) for r in TABLE1_ROWS]},
-           "full": {"rows": [list(r) for r in TABLE1_ROWS]}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """The table's rows: (label, theory bound id)."""
+
+    rows: tuple[tuple[str, str], ...] = TABLE1_ROWS
+
+
+CONFIGS = Modes(quick=Settings(), full=Settings())
 
 
 #: LaTeX of the theory's symbols whose names sympy would typeset wrongly or ambiguously
@@ -68,12 +77,12 @@ def latex(rows: list[RateRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compute(cfg: dict) -> dict:
-    rows = rates_table(tuple(tuple(r) for r in cfg["rows"]))
+def compute(cfg: Settings) -> dict:
+    rows = rates_table(cfg.rows)
     return {"markdown": np.array(markdown(rows)), "latex": np.array(latex(rows))}
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     md_path, tex_path = out_dir / "exact_table1_rates.md", out_dir / "exact_table1_rates.tex"
     note = ("\n$\\rho = W_{\\max}/\\tau$ and $\\rho_P = P_{\\max}/\\tau$ are the saturation degrees;"
             " $S_K$, $\\tilde{S}_K$ and $S_K^{\\mathrm{gen}}$ are the trajectory averages defined in"

@@ -27,6 +27,7 @@ this is the toolkit's own check on a model where the staleness is exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,14 +36,31 @@ from scipy.optimize import lsq_linear
 
 import sim
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
+from sim.stats import mean_se_rows
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import colors, legend_under, plain_log_ticks, subplots
 
-_BASE = {"depths": [1, 2, 4, 8], "c": 1.0, "tau": 4.0, "dim": 4, "sigma": 0.5, "w0": 0.5, "seed": 5}
-CONFIGS = {"quick": {**_BASE, "Ks": [250, 500, 1000], "runs": 8},
-           "full": {**_BASE, "Ks": [250, 500, 1000, 2000, 4000, 8000, 16000, 32000], "runs": 32}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the pipeline complexity figure."""
+
+    Ks: tuple[int, ...]
+    runs: int
+    depths: tuple[int, ...] = (1, 2, 4, 8)
+    c: float = 1.0
+    tau: float = 4.0
+    dim: int = 4
+    sigma: float = 0.5
+    w0: float = 0.5
+    seed: int = 5
+
+
+CONFIGS = Modes(quick=Settings(Ks=(250, 500, 1000), runs=8),
+                full=Settings(Ks=(250, 500, 1000, 2000, 4000, 8000, 16000, 32000), runs=32))
 
 
 class NonnegFit(NamedTuple):
@@ -119,17 +137,17 @@ def nonneg_weighted_fit(X: np.ndarray, y: np.ndarray, se: np.ndarray) -> NonnegF
     return NonnegFit(coef, np.sqrt(np.diag(cov)), cov, unconstrained, chi2_dof)
 
 
-def _E_K(M: int, K: int, cfg: dict) -> np.ndarray:
+def _E_K(M: int, K: int, cfg: Settings) -> np.ndarray:
     """E_K / M of every run, shape ``(runs,)``."""
-    D, R = cfg["dim"], cfg["runs"]
+    D, R = cfg.dim, cfg.runs
     layers = [SeparableQuadratic(1.0, np.zeros(D)) for _ in range(M)]
-    opt = sim.AnalogSGD(cfg["c"] / np.sqrt(K), sim.SoftBounds(cfg["tau"]))
-    run = train_pipeline(layers, list(range(1, M + 1)), [np.full((R, D), cfg["w0"])] * M, [opt] * M,
+    opt = sim.AnalogSGD(cfg.c / np.sqrt(K), sim.SoftBounds(cfg.tau))
+    run = train_pipeline(layers, list(range(1, M + 1)), [np.full((R, D), cfg.w0)] * M, [opt] * M,
                          build_schedule("async", M, K, 1),
-                         lambda rng, j: (cfg["sigma"] * rng.normal((1, D)), None),
+                         lambda rng, j: (cfg.sigma * rng.normal((1, D)), None),
                          lambda out, y: np.zeros_like(out),
                          metrics=lambda Ws: {"g2": sum((W**2).sum(axis=-1) for W in Ws)}, seeds=R,
-                         seed=cfg["seed"])
+                         seed=cfg.seed)
     # E_K = (1/K) sum_{k<K} ||grad f(W_k)||^2 over every iterate, divided by M so depths compare per stage
     return run.metrics["g2"][:, :-1].mean(axis=1) / M
 
@@ -155,12 +173,11 @@ def _design(eps: np.ndarray) -> np.ndarray:
     return np.column_stack([eps**-2.0, eps**-1.0])
 
 
-def compute(cfg: dict) -> dict:
-    Ks = np.array(cfg["Ks"], float)
-    depths = np.array(cfg["depths"])
+def compute(cfg: Settings) -> dict:
+    Ks = np.array(cfg.Ks, float)
+    depths = np.array(cfg.depths)
     runs = np.array([[_E_K(int(M), int(K), cfg) for K in Ks] for M in depths])  # (depths, nK, R)
-    E = runs.mean(axis=-1)
-    E_se = runs.std(axis=-1, ddof=1) / np.sqrt(runs.shape[-1])
+    E, E_se = mean_se_rows(runs)
     # each measured point is K(eps) at eps = E_K; carry se(E) onto K by the local log-log slope
     slope = np.gradient(np.log(np.broadcast_to(Ks, E.shape)), axis=1) / np.gradient(np.log(E), axis=1)
     K_all = np.broadcast_to(Ks, E.shape)
@@ -168,13 +185,11 @@ def compute(cfg: dict) -> dict:
     base = nonneg_weighted_fit(_design(E[0]), Ks, K_se[0])
     # the increment K_M(eps) - K_1(eps) at every measured eps of depth M, paired by seed (every depth
     # runs the same seeds): K_1 of the same seed at that eps by log-log interpolation of its curve
-    R = runs.shape[-1]
     logE1 = np.log(runs[0].T)  # (R, nK)
     logK = np.broadcast_to(np.log(Ks), logE1.shape)
     per_seed = np.stack([Ks - np.exp(_loglog_interp(np.log(runs[i].T), logE1, logK))
                          for i in range(len(depths))])  # (depths, R, nK)
-    inc = per_seed.mean(axis=1)
-    inc_se = per_seed.std(axis=1, ddof=1) / np.sqrt(R)
+    inc, inc_se = mean_se_rows(per_seed, axis=1)
     n = len(depths)
     dC, dC_se, dC_un, dC_chi2 = (np.zeros(n) for _ in range(4))
     for i in range(1, n):
@@ -194,7 +209,7 @@ def compute(cfg: dict) -> dict:
             "fit_summary": "\n".join(lines)}
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     print(f"pipeline_complexity fit:\n{data['fit_summary']}")
     fig, axes = subplots(1, 2, width=3.4, height=2.8)
     depths = data["depths"]
@@ -208,7 +223,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     plain_log_ticks(ax, "x")
     ax.set_xlabel("K (micro-batches = updates)")
     ax.set_ylabel("E_K / M (bars: ± s.e. over seeds)")
-    ax.set_title(f"async pipeline, α = {cfg['c']:g}/√K")
+    ax.set_title(f"async pipeline, α = {cfg.c:g}/√K")
     legend_under(ax, ncol=3)
     ax = axes[0, 1]
     E, inc, inc_se = data["E_K"], data["increment"], data["increment_se"]

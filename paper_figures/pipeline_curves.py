@@ -18,42 +18,46 @@ per clock cycle async processes (B+M-1)/B = 1.375x more samples than sync and 4x
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
 from sim import nets
-from sim.pipeline import build_schedule, digits_task, sample_stream, train_pipeline
+from sim.pipeline import build_schedule, digits_task, sample_stream, staged_mlp, train_pipeline
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, legend_below, plain_log_ticks, subplots, summarize
 
-_BASE = {"sizes": [64, 32, 32, 16, 10], "stages": 4, "B": 8, "b": 4, "alpha": 0.4, "tau": 1.0, "seed": 3,
-         "records": 60}
-CONFIGS = {"quick": {**_BASE, "runs": 2, "n_micro": 1200}, "full": {**_BASE, "runs": 8, "n_micro": 40000}}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the pipeline training curves."""
+
+    runs: int
+    n_micro: int
+    sizes: tuple[int, ...] = (64, 32, 32, 16, 10)
+    stages: int = 4
+    B: int = 8
+    b: int = 4
+    alpha: float = 0.4
+    tau: float = 1.0
+    seed: int = 3
+    records: int = 60
+
+
+CONFIGS = Modes(quick=Settings(runs=2, n_micro=1200), full=Settings(runs=8, n_micro=40000))
 KINDS = ("none", "sync", "async")
 
 
-def _network(cfg: dict) -> tuple[list, list[int]]:
-    sz, M = cfg["sizes"], cfg["stages"]
-    net, stage = [], []
-    for i in range(len(sz) - 1):
-        st = 1 + i * M // (len(sz) - 1)
-        net.append(nets.Linear(sz[i], sz[i + 1]))
-        stage.append(st)
-        if i < len(sz) - 2:
-            net.append(nets.Tanh())
-            stage.append(st)
-    return net, stage
-
-
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     task = digits_task()
-    R, B, M, n = cfg["runs"], cfg["B"], cfg["stages"], cfg["n_micro"]
-    net, stage = _network(cfg)
-    params = nets.init_params(net, sim.BatchRNG(cfg["seed"], range(R), "nets.init"))
+    R, B, M, n = cfg.runs, cfg.B, cfg.stages, cfg.n_micro
+    net, stage = staged_mlp(cfg.sizes, cfg.stages)
+    params = nets.init_params(net, sim.BatchRNG(cfg.seed, range(R), "nets.init"))
     x_te, y_te = task["x_test"], task["y_test"]
 
     def metrics(Ws):
@@ -64,26 +68,26 @@ def compute(cfg: dict) -> dict:
     out: dict = {}
     for kind in KINDS:
         if kind == "async":
-            sched, alpha, every = build_schedule(kind, M, n, 1), cfg["alpha"] / B, max(1, n // cfg["records"])
+            sched, alpha, every = build_schedule(kind, M, n, 1), cfg.alpha / B, max(1, n // cfg.records)
         else:
-            sched, alpha = build_schedule(kind, M, B, n // B), cfg["alpha"]
-            every = max(1, n // B // cfg["records"])
-        opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg["tau"]))
+            sched, alpha = build_schedule(kind, M, B, n // B), cfg.alpha
+            every = max(1, n // B // cfg.records)
+        opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau))
         run = train_pipeline(net, stage, params, [None if W is None else opt for W in params], sched,
-                             sample_stream(task["x_train"], task["y_train"], cfg["b"]),
-                             lambda y, t: nets.nll_loss(y, t)[1], metrics=metrics, seeds=R, seed=cfg["seed"],
-                             micro_batch=cfg["b"], record_every=every)
+                             sample_stream(task["x_train"], task["y_train"], cfg.b),
+                             lambda y, t: nets.nll_loss(y, t)[1], metrics=metrics, seeds=R, seed=cfg.seed,
+                             micro_batch=cfg.b, record_every=every)
         for name in ("loss", "acc"):
             for k, v in summarize(run.metrics[name]).items():
                 out[f"{kind}_{name}_{k}"] = v
         out[f"{kind}_samples"] = run.samples
         out[f"{kind}_cycles"] = run.cycles
         out[f"{kind}_max_saturation"] = float(max(np.abs(W).max() for W in run.weights if W is not None)
-                                              / cfg["tau"])
+                                              / cfg.tau)
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(2, 2, width=3.2)
     style = {"none": ("C2", ":"), "sync": ("C0", "--"), "async": ("C1", "-")}
     labels = {"none": "no pipeline", "sync": "synchronous pipeline", "async": "asynchronous pipeline"}
@@ -112,7 +116,7 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
             if name == "loss":
                 ax.set_yscale("log")
                 plain_log_ticks(ax, "y")
-    fig.suptitle(f"M = {cfg['stages']} stages, B = {cfg['B']} micro-batches of b = {cfg['b']}; "
+    fig.suptitle(f"M = {cfg.stages} stages, B = {cfg.B} micro-batches of b = {cfg.b}; "
                  "band: 10–90 % of runs", fontsize=9)
     legend_below(fig, axes[0, 0], axes[0, 1], ncol=2)
     return save_figure(fig, out_dir, "pipeline_curves")
@@ -137,14 +141,18 @@ FIDELITY = Fidelity(
     evidence=(
         "pipeline.almost_free",
         "pipeline.analog_floor",
+        "figure:pipeline_curves_ablation",
     ),
     regime="mean-field",
     factor=(
-        "per-update batch: async updates on b = 4 samples against sync's B b = 32, so its analog "
-        "floor is higher (pipeline.analog_floor)"
+        "per-update batch, then step (figure:pipeline_curves_ablation): async updates on b = 4"
+        " samples against sync's B b = 32, so its analog floor is higher (pipeline.analog_floor);"
+        " at B b = 32 and step alpha/2 for both it needs 1.08x sync's samples to test NLL 0.2 and"
+        " gets there 1.27x sooner (at alpha: 1.77x the samples, later)"
     ),
     notes=(
-        "No paper counterpart recovered (spec 6.3). In quick mode async is worse than sync at "
-        "equal clock cycles; no ablation with equal per-update batch yet."
+        "No paper counterpart recovered (spec 6.3). Full: async (b = 4) never reaches test NLL 0.2"
+        " (final 0.300 +- 0.023 vs sync 0.161 +- 0.018, accuracy 94.1 vs 96.4 %); quick: it needs"
+        " 1.47x sync's samples to NLL 0.8 and gets there later in clock cycles (1846 vs 1716)."
     ),
 )

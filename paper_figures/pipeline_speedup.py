@@ -12,11 +12,15 @@ uses the stage-separable quadratic, where staleness enters exactly through the d
 Finding: there, for a small step a = alpha*lambda, the dominant root of z^{d+1} - z^d + a is
 1 - a - d a^2 + O(a^3), so staleness slightly *speeds up* the transient and the to-target async
 speedup slightly exceeds M; the paper's drop at 12-16 stages (async about 0.48 M) is not
-reproduced by this model (it needs a network whose stale gradients hurt, or larger steps).
+reproduced with this small step. ``pipeline_speedup_ablation`` varies one factor at a time and
+finds the drop from the step rule: a step tuned at M = 1 between the delay-stability thresholds
+a*(11) and a*(7), halved once the input stage's delay makes it unstable, costs 2x the samples at
+12-16 stages. The paper's bars (spec 6.2) are drawn as reference marks.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,39 +28,74 @@ import numpy as np
 import sim
 import theory
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
+from sim.stats import mean_se
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._style import legend_under, subplots
+from ._style import legend_under, reference_marks, subplots
 
-_BASE = {"stages": [1, 2, 4, 8, 12, 16], "B": 8, "mini_batches": 16, "alpha": 0.02, "tau": 4.0, "dim": 4,
-         "sigma": 0.02, "target": 1e-3, "seed": 11}
-CONFIGS = {"quick": {**_BASE, "runs": 4}, "full": {**_BASE, "runs": 32, "mini_batches": 64}}
+#: the paper's bars (spec 6.2, pixel-read ranges, +-0.05): M -> ((sync lo, hi), (async lo, hi))
+PAPER_BARS = {
+    1: ((1.0, 1.0), (1.0, 1.0)),
+    2: ((1.75, 1.78), (1.85, 1.90)),
+    4: ((2.88, 2.91), (3.89, 3.97)),
+    8: ((4.22, 4.27), (7.52, 7.55)),
+    12: ((5.02, 5.05), (5.78, 5.80)),
+    16: ((5.54, 5.57), (7.73, 7.75)),
+}
 
 
-def _to_target(kind: str, M: int, cfg: dict) -> np.ndarray:
+def paper_bars(stages, kind: str) -> np.ndarray:
+    """Mid-points of the paper's pixel-read bars (``kind``: ``"sync"`` or ``"async"``) at
+    ``stages``; NaN where the chart has no bar."""
+    col = {"sync": 0, "async": 1}[kind]
+    return np.array([float(np.mean(PAPER_BARS[int(m)][col])) if int(m) in PAPER_BARS else np.nan
+                     for m in stages])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the pipeline speed-up figure."""
+
+    runs: int
+    stages: tuple[int, ...] = (1, 2, 4, 8, 12, 16)
+    B: int = 8
+    mini_batches: int = 16
+    alpha: float = 0.02
+    tau: float = 4.0
+    dim: int = 4
+    sigma: float = 0.02
+    target: float = 1e-3
+    seed: int = 11
+
+
+CONFIGS = Modes(quick=Settings(runs=4), full=Settings(runs=32, mini_batches=64))
+
+
+def _to_target(kind: str, M: int, cfg: Settings) -> np.ndarray:
     """Per-run clock cycles until ||grad f||^2 <= target * start."""
-    a, D = cfg["alpha"], cfg["dim"]
-    n = int(np.ceil(2 * np.log(1 / cfg["target"]) / a))
+    a, D = cfg.alpha, cfg.dim
+    n = int(np.ceil(2 * np.log(1 / cfg.target) / a))
     sched = build_schedule("none", M, 1, n) if kind == "none" else build_schedule("async", M, n, 1)
     layers = [SeparableQuadratic(1.0, np.zeros(D)) for _ in range(M)]
-    opt = sim.AnalogSGD(a, sim.SoftBounds(cfg["tau"]))
-    w0 = [np.full((cfg["runs"], D), 0.5)] * M
+    opt = sim.AnalogSGD(a, sim.SoftBounds(cfg.tau))
+    w0 = [np.full((cfg.runs, D), 0.5)] * M
     run = train_pipeline(layers, list(range(1, M + 1)), w0, [opt] * M, sched,
-                         lambda rng, j: (cfg["sigma"] * rng.normal((1, D)), None),
+                         lambda rng, j: (cfg.sigma * rng.normal((1, D)), None),
                          lambda out, y: np.zeros_like(out),
                          metrics=lambda Ws: {"g2": sum((W**2).sum(axis=-1) for W in Ws)},
-                         seeds=cfg["runs"], seed=cfg["seed"])
+                         seeds=cfg.runs, seed=cfg.seed)
     g2 = run.metrics["g2"]
-    hit = g2 <= cfg["target"] * g2[:, :1]
+    hit = g2 <= cfg.target * g2[:, :1]
     if not np.all(hit.any(axis=1)):
         raise RuntimeError(f"{kind} M={M}: target not reached")
     return run.cycles[hit.argmax(axis=1)].astype(float)
 
 
-def compute(cfg: dict) -> dict:
-    B, K = cfg["B"], cfg["mini_batches"]
-    Ms = cfg["stages"]
+def compute(cfg: Settings) -> dict:
+    B, K = cfg.B, cfg.mini_batches
+    Ms = cfg.stages
     sync, thr, formula, tgt, tgt_se = [], [], [], [], []
     for M in Ms:
         c_none = build_schedule("none", M, B, K).cycles
@@ -64,25 +103,30 @@ def compute(cfg: dict) -> dict:
         thr.append(c_none / build_schedule("async", M, B * K, 1).cycles)
         formula.append(float(theory.get("pipeline.speedup.sync").evaluate(B=B, M=M)))
         ratio = _to_target("none", M, cfg) / _to_target("async", M, cfg)
-        tgt.append(ratio.mean())
-        tgt_se.append(ratio.std(ddof=1) / np.sqrt(ratio.size))
+        e = mean_se(ratio)
+        tgt.append(e.mean)
+        tgt_se.append(e.se)
     return {"stages": np.array(Ms), "sync": np.array(sync), "async_throughput": np.array(thr),
             "sync_formula": np.array(formula), "async_to_target": np.array(tgt),
             "async_to_target_se": np.array(tgt_se)}
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 1, width=4.6, height=2.8)
     ax = axes[0, 0]
     Ms = data["stages"]
     x = np.arange(len(Ms))
     w = 0.26
     ax.bar(x, Ms, 3.2 * w, facecolor="none", edgecolor="k", lw=0.8, label="linear speedup M")
-    ax.bar(x - w, data["sync"], w, color="C0", label=f"synchronous (B = {cfg['B']})")
+    ax.bar(x - w, data["sync"], w, color="C0", label=f"synchronous (B = {cfg.B})")
     ax.bar(x, data["async_throughput"], w, color="C1", alpha=0.55, label="asynchronous, throughput")
     ax.bar(x + w, data["async_to_target"], w, yerr=3 * data["async_to_target_se"], color="C1",
            label="asynchronous, cycles to target (±3 s.e.)")
     ax.plot(x - w, data["sync_formula"], "k.", ms=4, label="MB/(B+M−1)")
+    reference_marks(ax, x - w, paper_bars(Ms, "sync"), color="navy", size=9,
+                    label="paper's sync bars (spec 6.2)")
+    reference_marks(ax, x + w, paper_bars(Ms, "async"), color="C3", size=12,
+                    label="paper's async bars (spec 6.2)")
     ax.set_xticks(x, [str(m) for m in Ms])
     ax.set_xlabel("number of stages M")
     ax.set_ylabel("speedup over no pipeline")
@@ -110,14 +154,19 @@ FIDELITY = Fidelity(
     evidence=(
         "pipeline.speedup_formula",
         "pipeline.delayed_stability_threshold",
+        "figure:pipeline_speedup_ablation",
     ),
     regime="mean-field",
     factor=(
-        "model: the separable quadratic, where staleness slightly speeds the transient; the "
-        "paper's network and step sizes (spec 6.2) are unknown"
+        "step size: this figure's a = 0.02 is far below the delay threshold a*(M-1) (0.10 at"
+        " M = 16), so staleness costs nothing; a step tuned at M = 1 inside (a*(11), a*(7)) ="
+        " (0.136, 0.209) and halved once unstable gives ~M/2 at 12-16 stages"
+        " (figure:pipeline_speedup_ablation)"
     ),
     notes=(
-        "Sync bars exact (claim); the async to-target bars exceed linear (16.7 at M = 16) instead"
-        " of the paper's drop. No ablation (deeper network, per-stage delays, step sizes) yet."
+        "Sync bars exact (1.78, 2.91, 4.27, 5.05, 5.57 = the paper's, drawn as marks). Async to-target"
+        " bars exceed linear (quick: 8.23, 12.54, 16.91 at M = 8, 12, 16) instead of the paper's 7.54,"
+        " 5.79, 7.74: on one curvature with a small step, staleness speeds the transient"
+        " (dominant root 1 - a - d a^2). The ablation reproduces the drop by the step rule."
     ),
 )

@@ -38,59 +38,74 @@ figure keeps the mean-field configuration and this deviation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import sim
+from sim.stats import mean_se_rows
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
 from ._style import band, colors, legend_under, subplots, summarize
 
-_BASE = dict(problem="response_fig2", tau=3.5, cs=[0.0, 0.1, 0.2, 0.3], w0=1.0, std=0.1, alpha=0.005,
-             beta=0.05, gamma=0.4, seed=2502)
-CONFIGS = {
-    "quick": {**_BASE, "K": 6000, "runs": 4},
-    "full": {**_BASE, "K": 20000, "runs": 16},
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of 2502.06309 Fig. 2 (Tiki-Taka fails)."""
+
+    K: int
+    runs: int
+    problem: str = "response_fig2"
+    tau: float = 3.5
+    cs: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)
+    w0: float = 1.0
+    std: float = 0.1
+    alpha: float = 0.005
+    beta: float = 0.05
+    gamma: float = 0.4
+    seed: int = 2502
+
+
+CONFIGS = Modes(quick=Settings(K=6000, runs=4), full=Settings(K=20000, runs=16))
 VARIANTS = ("analog", "tt_gamma0", "tt")
 
 
-def compute(cfg: dict) -> dict:
-    prob = sim.paper_problem(cfg["problem"])
-    D, R, cs = prob.dim, cfg["runs"], np.array(cfg["cs"])
+def compute(cfg: Settings) -> dict:
+    prob = sim.paper_problem(cfg.problem)
+    D, R, cs = prob.dim, cfg.runs, np.array(cfg.cs)
     G = cs.size
     c = np.repeat(cs, R)[:, None]  # all c values in one batch; rows of a c share their noise
     seeds = np.tile(np.arange(R), G)
-    dev = sim.GeneralizedLinear(cfg["tau"], c)
-    algos = {
-        "analog": sim.AnalogSGD(cfg["alpha"], dev),
-        "tt_gamma0": sim.TikiTaka(cfg["alpha"], cfg["beta"], dev),
-        "tt": sim.TikiTaka(cfg["alpha"], cfg["beta"], dev, gamma=cfg["gamma"]),
+    dev = sim.GeneralizedLinear(cfg.tau, c)
+    algos: dict[str, sim.Algorithm] = {
+        "analog": sim.AnalogSGD(cfg.alpha, dev),
+        "tt_gamma0": sim.TikiTaka(cfg.alpha, cfg.beta, dev),
+        "tt": sim.TikiTaka(cfg.alpha, cfg.beta, dev, gamma=cfg.gamma),
     }
     out: dict = {}
-    K = cfg["K"]
+    K = cfg.K
     for name, algo in algos.items():
-        tr = sim.simulate(prob, algo, steps=K, seeds=seeds, seed=cfg["seed"],
-                          noise=sim.GaussianNoise(cfg["std"]), w0=cfg["w0"], record=("loss",),
+        tr = sim.simulate(prob, algo, steps=K, seeds=seeds, seed=cfg.seed,
+                          noise=sim.GaussianNoise(cfg.std), w0=cfg.w0, record=("loss",),
                           record_every=max(1, K // 300), label=name)
         loss = (tr["loss"] / D).reshape(G, R, -1)
         stats = [summarize(loss[i]) for i in range(G)]
         for key in ("mean", "lo", "hi"):
             out[f"{name}_{key}"] = np.array([s[key] for s in stats])
         floor = (tr.tail_average("loss", 0.5) / D).reshape(G, R)
-        out[f"{name}_floor"] = floor.mean(axis=1)
-        out[f"{name}_floor_se"] = floor.std(axis=1, ddof=1) / np.sqrt(R)
+        out[f"{name}_floor"], out[f"{name}_floor_se"] = mean_se_rows(floor)
     out["k"] = tr.k
     return out
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.6)
     ax = axes[0, 0]
-    cols = colors(len(cfg["cs"]), "plasma")
-    for i, (c, col) in enumerate(zip(cfg["cs"], cols, strict=True)):
+    cols = colors(len(cfg.cs), "plasma")
+    for i, (c, col) in enumerate(zip(cfg.cs, cols, strict=True)):
         band(ax, data["k"], data["tt_mean"][i], data["tt_lo"][i], data["tt_hi"][i], color=col,
              label=f"c = {c:g}")
         band(ax, data["k"], data["analog_mean"][i], data["analog_lo"][i], data["analog_hi"][i], color=col,
@@ -98,20 +113,20 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.set_yscale("log")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("(f(W_k) − f*) / D")
-    ax.set_title(f"solid: Tiki-Taka (γ = {cfg['gamma']:g}), dashed: Analog SGD")
-    ax.plot([], [], color="0.4", lw=1.2, label=f"Tiki-Taka γ = {cfg['gamma']:g} (solid)")
+    ax.set_title(f"solid: Tiki-Taka (γ = {cfg.gamma:g}), dashed: Analog SGD")
+    ax.plot([], [], color="0.4", lw=1.2, label=f"Tiki-Taka γ = {cfg.gamma:g} (solid)")
     ax.plot([], [], color="0.4", ls="--", lw=0.9, label="Analog SGD (dashed)")
     legend_under(ax, ncol=3)
     ax = axes[0, 1]
-    cs = np.array(cfg["cs"])
+    cs = np.array(cfg.cs)
     for name, label, style in (("analog", "Analog SGD", dict(color="C3", marker="o")),
                                ("tt_gamma0", "Tiki-Taka γ = 0", dict(color="C0", marker="s", ls="--")),
-                               ("tt", f"Tiki-Taka γ = {cfg['gamma']:g}", dict(color="C0", marker="D"))):
+                               ("tt", f"Tiki-Taka γ = {cfg.gamma:g}", dict(color="C0", marker="D"))):
         ax.errorbar(cs, data[f"{name}_floor"], 3 * data[f"{name}_floor_se"], ms=4, label=label, **style)
     ax.set_yscale("log")
     ax.set_xlabel("asymmetry c (symmetric point c τ)")
     ax.set_ylabel("floor (second-half mean) / D")
-    ax.set_title(f"τ = {cfg['tau']:g}, α = {cfg['alpha']:g}, β = {cfg['beta']:g} (bars: ±3 s.e.)")
+    ax.set_title(f"τ = {cfg.tau:g}, α = {cfg.alpha:g}, β = {cfg.beta:g} (bars: ±3 s.e.)")
     legend_under(ax, ncol=2)
     return save_figure(fig, out_dir, "response_fig2_tt_fails")
 

@@ -20,7 +20,7 @@ from ._checks import Diverged
 from ._rng import BatchRNG
 from .devices import Device, Exponential, GeneralizedLinear, Ideal, Power, SoftBounds
 from .noise import GaussianNoise, NoNoise, RademacherNoise
-from .optimizers import UPDATE_MODES, AnalogSGD, DigitalSGD, WeightState, apply_update
+from .optimizers import UPDATE_MODES, Algorithm, AnalogSGD, DigitalSGD, WeightState, apply_update
 from .problems import (
     PAPER_PROBLEMS,
     Quadratic,
@@ -41,14 +41,26 @@ from .pulsed import (
     PulsedSoftBounds,
     PulseFlow,
 )
+from .recorders import (
+    Max,
+    MaxRatio,
+    Mean,
+    Recorder,
+    p_array,
+    p_inf,
+    quadratic_form,
+    query_grad_norm2,
+    s_rl_terms,
+)
 from .run import simulate
 from .tiki_taka import ResidualLearningV2, ResidualLearningV2State, TikiTaka, TikiTakaState
-from .trajectory import METRICS, Trajectory
+from .trajectory import METRICS, Point, Trajectory
 
 __all__ = [
     "METRICS",
     "PAPER_PROBLEMS",
     "UPDATE_MODES",
+    "Algorithm",
     "AnalogSGD",
     "BatchRNG",
     "Device",
@@ -58,7 +70,11 @@ __all__ = [
     "GaussianNoise",
     "GeneralizedLinear",
     "Ideal",
+    "Max",
+    "MaxRatio",
+    "Mean",
     "NoNoise",
+    "Point",
     "Power",
     "PulseFlow",
     "PulsedConstantStep",
@@ -70,6 +86,7 @@ __all__ = [
     "PulsedSoftBounds",
     "Quadratic",
     "RademacherNoise",
+    "Recorder",
     "ResidualLearningV2",
     "ResidualLearningV2State",
     "SoftBounds",
@@ -80,9 +97,14 @@ __all__ = [
     "apply_update",
     "diagonal_quadratic",
     "least_squares",
+    "p_array",
+    "p_inf",
     "paper_problem",
     "quadratic",
+    "quadratic_form",
+    "query_grad_norm2",
     "random_least_squares",
+    "s_rl_terms",
     "scalar_quadratic",
     "simulate",
 ]

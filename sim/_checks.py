@@ -59,7 +59,7 @@ class Diverged(FloatingPointError):
         super().__init__(msg + (f"; {hint}" if hint else ""))
 
 
-def raise_if_nonfinite(where: str, values: np.ndarray, iteration: int, runs: Sequence[int], *,
+def raise_if_nonfinite(where: str, values: np.ndarray, iteration: int, runs: Sequence[int] | np.ndarray, *,
                        what: str = "weights", unit: str = "iteration", epoch: int | None = None,
                        hint: str = "") -> None:
     """Raise :class:`Diverged` if a row of ``values`` (shape ``(R, ...)``) holds a non-finite entry."""

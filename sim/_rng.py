@@ -321,7 +321,7 @@ class BatchRNG:
 
 
 def _as_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
-    shp = (int(shape),) if np.isscalar(shape) else tuple(int(x) for x in shape)  # type: ignore[union-attr]
+    shp = (int(shape),) if np.isscalar(shape) else tuple(int(x) for x in shape)  # type: ignore[arg-type, union-attr]
     if any(s < 0 for s in shp):
         raise ValueError(f"shape must have non-negative sizes, got {shape!r}")
     return shp

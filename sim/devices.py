@@ -16,10 +16,14 @@ Parameters may be scalars or arrays that broadcast against the weights, e.g. ``t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._checks import check_array, check_broadcast
+
+if TYPE_CHECKING:
+    from ._rng import BatchRNG
 
 ArrayLike = float | np.ndarray
 
@@ -113,6 +117,12 @@ class Device:
             )
 
     # -- the analog update ---------------------------------------------------------------------
+    def apparent(self, w: np.ndarray, rng: BatchRNG, *, previous: np.ndarray | None = None,
+                 before: np.ndarray | None = None) -> np.ndarray:
+        """The weight a read sees after a write: ``w`` itself for a device without write noise
+        (devices with ``write_noise_std > 0``, :class:`sim.pulsed.PulsedDevice`, override it)."""
+        return w
+
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         r"""Mean-field update :math:`w + \Delta q_\pm(w)` (sign-split), clipped to the bounds."""
         step = np.where(increment >= 0, increment * self.q_plus(w), increment * self.q_minus(w))
@@ -155,8 +165,9 @@ class SoftBounds(Device):
     def update(self, w: np.ndarray, increment: np.ndarray) -> np.ndarray:
         # w + d - |d| w / tau, written to allocate as little as possible (hot path)
         out = np.abs(increment)
-        if type(out) is np.ndarray and out.shape == np.shape(w) and out.dtype == np.float64:
-            out *= w
+        if (type(out) is np.ndarray and out.shape == np.shape(w)
+                and out.dtype == np.result_type(out, w) and out.dtype.kind == "f"):
+            out *= w  # float64, or float32 weights and increments (sim.nets' float32 path)
         else:
             out = np.asarray(out * w, dtype=float)
         tau = self.tau

@@ -8,6 +8,7 @@ arXiv 2406.12774). The models here are parameterized per coordinate (a scalar or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -90,6 +91,15 @@ class RademacherNoise:
 
     def sigma2(self, dim: int) -> float:
         return float(np.sum(np.broadcast_to(np.asarray(self.scale) ** 2, (dim,))))
+
+
+class NoiseModel(Protocol):
+    r"""What :func:`sim.simulate` needs from a gradient-noise model: per-run samples of shape
+    ``(R, dim)`` from ``rng`` and the total variance :math:`\sigma^2` (sum over coordinates)."""
+
+    def sample(self, rng: BatchRNG, dim: int) -> np.ndarray: ...
+
+    def sigma2(self, dim: int) -> float: ...
 
 
 Noise = NoNoise | GaussianNoise | RademacherNoise

@@ -11,7 +11,7 @@ State is a NamedTuple of ``(R, D)`` arrays; ``alpha`` is a scalar or one value p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -41,25 +41,35 @@ def _write_noisy(device: Device) -> bool:
     return getattr(device, "write_noise_std", 0.0) > 0
 
 
-class Algorithm(Protocol):
-    """What :func:`sim.run.simulate` needs from an optimizer."""
+StateT = TypeVar("StateT")
 
-    name: str
+
+class Algorithm(Protocol[StateT]):
+    """What :func:`sim.run.simulate` needs from an optimizer, generic over its state type.
+
+    ``Algorithm[WeightState]`` is :class:`DigitalSGD` / :class:`AnalogSGD`,
+    ``Algorithm[TikiTakaState]`` is :class:`sim.TikiTaka`; a bare ``Algorithm`` accepts any. The
+    state is whatever ``init`` returns (a NamedTuple of ``(R, ...)`` arrays by convention); the
+    simulator hands it back to ``query``, ``weights`` and ``step`` unchanged.
+    """
+
+    @property
+    def name(self) -> str: ...
 
     @property
     def device(self) -> Device: ...
 
-    def init(self, w0: np.ndarray) -> NamedTuple: ...
+    def init(self, w0: np.ndarray) -> StateT: ...
 
-    def query(self, state: NamedTuple) -> np.ndarray:
+    def query(self, state: StateT) -> np.ndarray:
         """Where the (stochastic) gradient is evaluated."""
         ...
 
-    def weights(self, state: NamedTuple) -> np.ndarray:
+    def weights(self, state: StateT) -> np.ndarray:
         """The model's weights W_k, where the bounds' quantities are measured."""
         ...
 
-    def step(self, state: NamedTuple, g: np.ndarray, rng: BatchRNG) -> NamedTuple: ...
+    def step(self, state: StateT, g: np.ndarray, rng: BatchRNG) -> StateT: ...
 
 
 UpdateMode = Literal["mean_field", "pulsed"]

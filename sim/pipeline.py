@@ -44,7 +44,9 @@ from tqdm.auto import tqdm
 
 from ._checks import check_int, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .optimizers import Algorithm, check_per_run_params
+from .nets.layers import Layer as NetsLayer
+from .nets.layers import Linear, Tanh
+from .optimizers import check_per_run_params
 from .run import _runs, progress_enabled
 
 SCHEDULES: tuple[str, ...] = ("none", "sync", "async", "async_stash")
@@ -174,7 +176,7 @@ def _simulate_block(
 
     while done < 2 * B * M:
         times = [ready(m) if pos[m] < len(orders[m]) else None for m in range(M)]
-        ops = [m for m in range(M) if times[m] is not None and times[m] <= t]
+        ops = [m for m in range(M) if (tm := times[m]) is not None and tm <= t]
         if not ops:  # nothing can run now: jump to the next cycle at which something can
             t = min(x for x in times if x is not None)
             continue
@@ -285,9 +287,9 @@ def render_grid(schedule: Schedule, upto: int | None = None) -> list[str]:
 class Layer(Protocol):
     """A layer as in ``sim.nets`` (contract): tiles ``(R, out, in)``, batched inputs ``(R, b, ...)``."""
 
-    def forward(self, W: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, Any]: ...
+    def forward(self, W: Any, x: np.ndarray) -> tuple[np.ndarray, Any]: ...
 
-    def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def backward(self, W: Any, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 @dataclass(frozen=True)
@@ -328,20 +330,20 @@ class PipelineRun:
     micro: np.ndarray
     samples: np.ndarray
     cycles: np.ndarray
-    weights: list[np.ndarray]
+    weights: list[Any]  # per layer: its final weights, None for a parameter-free layer
 
 
 def train_pipeline(
     layers: Sequence[Layer],
     stage_of_layer: Sequence[int],
     w0: Sequence[np.ndarray],
-    optimizers: Sequence[Algorithm],
+    optimizers: Sequence[Any],  # Algorithm, or None for a parameter-free layer (see below)
     schedule: Schedule,
     data: Callable[[BatchRNG, int], tuple[np.ndarray, Any]],
     loss_grad: Callable[[np.ndarray, Any], np.ndarray],
     *,
-    metrics: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None,
-    seeds: int | Sequence[int] = 1,
+    metrics: Callable[[list[Any]], dict[str, np.ndarray]] | None = None,
+    seeds: int | Sequence[int] | np.ndarray = 1,
     seed: int = 0,
     micro_batch: int = 1,
     record_every: int = 1,
@@ -481,18 +483,19 @@ def train_pipeline(
                     acc[l_idx] = g if acc[l_idx] is None else acc[l_idx] + g
             n_acc += 1
             upd_stages = np.flatnonzero(schedule.update_after[j])
-            for m in upd_stages:
-                for l_idx in np.flatnonzero(sm == m):
+            for m in upd_stages.tolist():
+                for l_idx in np.flatnonzero(sm == m).tolist():
                     if states[l_idx] is None:
                         continue
                     g_mean = acc[l_idx] / n_acc[m]
                     states[l_idx] = optimizers[l_idx].step(states[l_idx], g_mean, algo_rng)
                     acc[l_idx] = None
                     v = int(version[m]) + 1
-                    hist[l_idx][v] = optimizers[l_idx].weights(states[l_idx])
-                    if not np.isfinite(hist[l_idx][v]).all():
+                    w_new = optimizers[l_idx].weights(states[l_idx])
+                    hist[l_idx][v] = w_new
+                    if not np.isfinite(w_new).all():
                         bar.close()
-                        raise_if_nonfinite("train_pipeline", hist[l_idx][v], j, runs,
+                        raise_if_nonfinite("train_pipeline", w_new, j, runs,
                                            what=f"weights (layer {l_idx}, stage {m + 1})",
                                            unit="micro-batch", hint="lower the step size")
                     hist[l_idx].pop(v - oldest_needed - 2, None)
@@ -515,40 +518,49 @@ def train_pipeline(
     )
 
 
-@dataclass(frozen=True)
-class Dense:
-    r"""Fully connected layer :math:`y = \phi(x W^\top)` on analog tiles ``W`` of shape ``(R, out, in)``.
+def staged_mlp(sizes: Sequence[int], stages: int) -> tuple[list[NetsLayer], list[int]]:
+    r"""A tanh MLP of :mod:`sim.nets` layers cut into pipeline stages.
 
-    Follows the ``sim.nets`` layer contract (``forward(W, x) -> (y, cache)``,
-    ``backward(W, cache, dy) -> (dx, dW)``, inputs ``(R, b, in)``); ``activation`` is ``"tanh"`` or
-    ``"linear"``. The gradient :math:`dW = \sum_b \delta_b x_b^\top` is the rank-b outer product an
-    AIMC tile applies as a pulse update (spec 3.1).
+    ``sizes = (n_0, ..., n_T)`` gives T analog tiles ``Linear(n_{i}, n_{i+1})`` with a ``Tanh``
+    after every tile but the last; tile i (and its activation) goes to stage
+    :math:`1 + \lfloor i M / T \rfloor`, so the M stages hold the tiles evenly, in order.
+
+    Parameters
+    ----------
+    sizes
+        Layer widths, at least two positive integers.
+    stages
+        Number of pipeline stages M, ``1 <= M <= T``.
+
+    Returns
+    -------
+    layers, stage_of_layer
+        The layers (``Linear`` / ``Tanh`` of :mod:`sim.nets`) and the stage of each, as
+        :func:`train_pipeline` takes them (``sim.nets.init_params(layers, rng)`` gives the tiles,
+        ``None`` for the activations).
+
+    Examples
+    --------
+    >>> from sim.pipeline import staged_mlp
+    >>> layers, stage = staged_mlp((64, 32, 32, 32, 10), 4)
+    >>> [type(layer).__name__ for layer in layers], stage
+    (['Linear', 'Tanh', 'Linear', 'Tanh', 'Linear', 'Tanh', 'Linear'], [1, 1, 2, 2, 3, 3, 4])
     """
-
-    n_in: int
-    n_out: int
-    activation: str = "tanh"
-
-    def __post_init__(self) -> None:
-        check_int("n_in", self.n_in, minimum=1)
-        check_int("n_out", self.n_out, minimum=1)
-        if self.activation not in ("tanh", "linear"):
-            raise ValueError(f"activation must be 'tanh' or 'linear', got {self.activation!r}")
-
-    def init_params(self, rng: BatchRNG, scale: float = 1.0) -> np.ndarray:
-        """Glorot-like uniform init, ``(R, out, in)``, drawn from ``rng``."""
-        lim = scale * np.sqrt(3.0 / self.n_in)
-        return lim * (2.0 * rng.uniform((self.n_out, self.n_in)) - 1.0)
-
-    def forward(self, W: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        z = np.einsum("rbi,roi->rbo", x, W)
-        y = np.tanh(z) if self.activation == "tanh" else z
-        return y, (x, y)
-
-    def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = cache
-        dz = dy * (1.0 - y**2) if self.activation == "tanh" else dy
-        return np.einsum("rbo,roi->rbi", dz, W), np.einsum("rbo,rbi->roi", dz, x)
+    sizes = [check_int(f"sizes[{i}]", n, minimum=1) for i, n in enumerate(sizes)]
+    n_tiles = len(sizes) - 1
+    if n_tiles < 1:
+        raise ValueError(f"sizes must hold at least two layer widths, got {sizes}")
+    stages = check_int("stages", stages, minimum=1, maximum=n_tiles)
+    layers: list[NetsLayer] = []
+    stage: list[int] = []
+    for i in range(n_tiles):
+        st = 1 + i * stages // n_tiles
+        layers.append(Linear(sizes[i], sizes[i + 1]))
+        stage.append(st)
+        if i < n_tiles - 1:
+            layers.append(Tanh())
+            stage.append(st)
+    return layers, stage
 
 
 # --- a small real-data task --------------------------------------------------------------------------

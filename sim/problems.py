@@ -12,6 +12,7 @@ the matrices differ from the authors' while following the same distribution.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +40,8 @@ class Quadratic:
     f_star: float = 0.0
     name: str = "quadratic"
     meta: dict = field(default_factory=dict, compare=False)
+    if TYPE_CHECKING:  # set in __post_init__ (object.__setattr__); declared for the type checker
+        _eig: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         H = as_real_array("H", self.H)
@@ -183,7 +186,7 @@ def random_least_squares(
 
 
 #: The least-squares problems of arXiv 2406.12774's scripts (spec exact_training.md Sec. 6, 9).
-PAPER_PROBLEMS = {
+PAPER_PROBLEMS: dict[str, dict[str, Any]] = {
     # Fig. 1 (S1-SGD-diff-lr.py): A ~ N(0,1), x* = 0.45 N(0, I), torch MSELoss (not halved).
     "exact_fig1": dict(D=40, N=100, a_scale=1.0, w_scale=0.45, halved=False),
     # Fig. 3 and the D = 40 problem of spec Sec. 9: A = N(0,1)/2, x* = 0.3 N(0, I), MSE/2.

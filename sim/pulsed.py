@@ -87,13 +87,20 @@ probabilities (off at aihwkit's default ``res = 0``).
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ._checks import check_int, check_real, check_seed
 from ._rng import BatchRNG
 from .devices import ArrayLike, Device
+
+# the ufunc behind np.clip, without its Python wrapper (same loop, same numbers); numpy < 2 keeps
+# it in numpy.core
+_clip_ufunc = importlib.import_module("numpy._core.umath" if hasattr(np, "_core")
+                                      else "numpy.core.umath").clip
 
 
 def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
@@ -476,6 +483,20 @@ class PulsedLinearStep(PulsedDevice):
     gamma_down_dtod: float = 0.0
     mean_bound_reference: bool = True
     mult_noise: bool = True
+    if TYPE_CHECKING:  # derived in __post_init__ (object.__setattr__); declared for the type checker
+        _ref: Any = field(init=False)
+        _lo: Any = field(init=False)
+        _hi: Any = field(init=False)
+        _tp_up: Any = field(init=False)
+        _tp_down: Any = field(init=False)
+        _t_up: Any = field(init=False)
+        _t_down: Any = field(init=False)
+        _log_up: Any = field(init=False)
+        _log_down: Any = field(init=False)
+        _log2_up: Any = field(init=False)
+        _log2_down: Any = field(init=False)
+        _addvar_up: Any = field(init=False)
+        _addvar_down: Any = field(init=False)
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:
@@ -538,6 +559,15 @@ class PulsedLinearStep(PulsedDevice):
         # additive noise: Var = a^2 sigma_c^2 sum_{i<n} (1-rho)^{2i} = _addvar * (-expm1(2 n log))
         set_("_addvar_up", (self.a_up * self.dw_min_std) ** 2 / -np.expm1(2 * self._log_up))
         set_("_addvar_down", (self.a_down * self.dw_min_std) ** 2 / -np.expm1(2 * self._log_down))
+        # a symmetric device without variation (scalar constants, T_- = -T_+ < 0, the same
+        # per-pulse logs both ways): the bound an update heads to is copysign(T_+, d + 0), equal
+        # to where(d >= 0, T_+, T_-) for every non-NaN d (d = -0 included: -0 + 0 = +0), one
+        # cheap pass instead of np.where, and each log is one scalar (pulsed_update)
+        pairs = ((self._t_up, -np.asarray(self._t_down)), (self._log_up, self._log_down),
+                 (self._log2_up, self._log2_down), (self._addvar_up, self._addvar_down))
+        set_("_sym_bound", bool(all(np.ndim(a) == 0 and np.ndim(b) == 0 and float(a) == float(b)
+                                    for a, b in pairs)
+                                and 0 < float(self._t_up) < np.inf))
 
     # -- mean-field interface -------------------------------------------------------------------
     @property
@@ -578,7 +608,17 @@ class PulsedLinearStep(PulsedDevice):
         mean and variance of :math:`\prod_i(1 - \rho(1+\sigma_c\xi_i))`; then clip.
         """
         increment = np.asarray(increment, dtype=float)
-        return self.apply_pulses(w, self.pulse_counts(increment, rng), increment >= 0, rng)
+        n = self.pulse_counts(increment, rng)
+        if type(self).apply_pulses is not PulsedLinearStep.apply_pulses:  # a subclass's own law
+            return self.apply_pulses(w, n, increment >= 0, rng)
+        if self._sym_bound and self.desired_bl is None:
+            # stochastic rounding: a NaN increment has n = NaN, so its result is NaN whichever
+            # bound is taken; every other increment gets where(d >= 0, T_+, T_-) (see _precompute)
+            bound = np.add(increment, 0.0)
+            np.copysign(self._t_up, bound, out=bound)
+            return self._closed_form(w, n, None, bound, rng)
+        up = increment >= 0
+        return self._closed_form(w, n, up, None, rng)
 
     def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
                      rng: BatchRNG) -> np.ndarray:
@@ -588,27 +628,54 @@ class PulsedLinearStep(PulsedDevice):
         Written as :math:`w' = w + (T - w)\,g`, :math:`g = 1 - (1-\rho)^n` (``-expm1``), which
         stays exact in floating point when the step's zero T is far away (small slope).
         """
+        return self._closed_form(w, np.array(n, dtype=float), up, None, rng)
+
+    def _closed_form(self, w: np.ndarray, n: np.ndarray, up: np.ndarray | None,
+                     bound: np.ndarray | None, rng: BatchRNG) -> np.ndarray:
+        """:meth:`apply_pulses` on counts ``n`` it may overwrite (a fresh float array), with the
+        bound per element picked from ``up`` or, when ``up`` is None (a symmetric device), given as
+        ``bound`` (overwritten too). Every pass is
+        in place where numpy allows (the hot path of pulse-level runs); the numbers are those of
+        the plain formula, operation for operation."""
         w = np.asarray(w, dtype=float)
-        bound = np.where(up, self._t_up, self._t_down)
-        nl = n * _pick(up, self._log_up, self._log_down)
-        # e = -g = expm1(n log): w' = w + (T - w) g is computed as w + (w - T) e, the same numbers
-        # (both factors negated exactly), one pass less
-        e = np.expm1(nl)
-        if self.dw_min_std > 0 and self.mult_noise:
+        if up is None:  # the symmetric device (bound given): one log per direction, the same scalar
+            bound = cast(np.ndarray, bound)
+            log, log2, addvar = self._log_up, self._log2_up, self._addvar_up
+        else:
+            bound = np.where(up, self._t_up, self._t_down)
+            log = _pick(up, self._log_up, self._log_down)
+            log2 = _pick(up, self._log2_up, self._log2_down)
+            addvar = _pick(up, self._addvar_up, self._addvar_down)
+        noisy = self.dw_min_std > 0
+        nl = np.multiply(n, log)
+        sd = None
+        if noisy and self.mult_noise:
             # the factor 1 - g: mean exp(n log), second moment exp(n log2)
-            sd = np.exp(n * _pick(up, self._log2_up, self._log2_down))
-            sd -= np.exp(2 * nl)
+            sd = np.multiply(n, log2, out=n) if n.shape == nl.shape else n * log2
+            np.exp(sd, out=sd)
+            two = np.add(nl, nl)  # 2 n log, exactly
+            sd -= np.exp(two, out=two)
             np.maximum(sd, 0.0, out=sd)
             np.sqrt(sd, out=sd)
             sd *= rng.normal(w.shape[1:])
+        elif noisy:
+            var = np.add(nl, nl)  # 2 n log, exactly
+            np.expm1(var, out=var)
+            np.negative(var, out=var)
+            var = np.multiply(addvar, var, out=var) if np.ndim(addvar) < var.ndim else addvar * var
+        # e = -g = expm1(n log): w' = w + (T - w) g is computed as w + (w - T) e, the same numbers
+        # (both factors negated exactly), one pass less
+        e = np.expm1(nl, out=nl)
+        if sd is not None:
             e += sd  # g - sd = -(e + sd)
         out = np.subtract(w, bound, out=bound) if bound.shape == w.shape else w - bound
         out *= e
         out += w
-        if self.dw_min_std > 0 and not self.mult_noise:
-            var = np.where(up, self._addvar_up, self._addvar_down) * -np.expm1(2 * nl)
-            out += np.sqrt(var) * rng.normal(w.shape[1:])
-        return np.clip(out, self._lo, self._hi, out=out)
+        if noisy and not self.mult_noise:
+            np.sqrt(var, out=var)
+            var *= rng.normal(w.shape[1:])
+            out += var
+        return _clip_ufunc(out, self._lo, self._hi, out=out)
 
     def pulsed_update_outer(self, w: np.ndarray, x: np.ndarray, d: np.ndarray, lr: float,
                             rng: BatchRNG, *, desired_bl: int = 31, update_management: bool = True,
@@ -701,7 +768,7 @@ class PulsedLinearStep(PulsedDevice):
         n_run = n.reshape(n.shape[0], -1).max(axis=1, initial=0)  # each run's own largest count
         for k in range(int(n.max(initial=0))):
             active = n > k
-            xi = 0.0
+            xi: float | np.ndarray = 0.0
             if self.dw_min_std:  # one normal per element for the runs still pulsing (ragged)
                 xi = rng.normal_ragged((n_run > k).astype(np.int64), increment.shape[1:])[:, 0]
             if self.mult_noise:  # C++ update_once_mult: a (1 - w/T)(1 + sigma xi)
@@ -930,7 +997,7 @@ class _LoopedPulsedDevice(PulsedDevice):
         nf = np.broadcast_to(n, shape).reshape(-1)
         upf = np.broadcast_to(up, shape).reshape(-1)
         per = int(np.prod(shape[1:], dtype=np.int64))
-        params = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
+        params: dict[str, Any] = {k: np.ravel(v) if np.ndim(v) else v for k, v in self._params().items()}
         act = np.flatnonzero(nf > 0)
         # cycle noise: run r draws one block of `per` normals for each pulse index k < n_run[r]
         # (its own largest count), so its stream position never depends on the other runs

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ._checks import Diverged, as_real_array, check_int, check_runs, check_seed, raise_if_nonfinite
 from ._rng import BatchRNG
-from .noise import GaussianNoise, Noise, NoNoise, RademacherNoise
+from .noise import GaussianNoise, Noise, NoiseModel, NoNoise, RademacherNoise
 from .optimizers import Algorithm, check_per_run_params
 from .problems import Quadratic
+from .recorders import Recorder
 
 __all__ = ["DEFAULT_RECORD", "Diverged", "initial_weights", "progress_enabled", "simulate"]
 from .trajectory import MAXIMA, METRICS, Point, Trajectory, _tau_rows
@@ -34,7 +36,7 @@ def progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty()
 
 
-def _runs(seeds: int | Sequence[int], name: str = "seeds") -> np.ndarray:
+def _runs(seeds: int | Sequence[int] | np.ndarray, name: str = "seeds") -> np.ndarray:
     """R (runs ``0..R-1``) or explicit non-negative integer run indices, as an int array."""
     return check_runs(name, seeds)
 
@@ -67,22 +69,41 @@ def _check_algorithm(algorithm: object) -> None:
                         f" (missing {missing})")
 
 
+def _check_recorders(recorders: Mapping[str, Recorder] | None) -> dict[str, Recorder]:
+    """``recorders`` as a dict of objects with start / observe / result, keyed by strings."""
+    if recorders is None:
+        return {}
+    if not isinstance(recorders, Mapping):
+        raise TypeError("recorders must be a mapping name -> recorder (e.g. {'P_max':"
+                        " sim.Max(sim.p_inf)}), got " + type(recorders).__name__)
+    out = {}
+    for name, rec in recorders.items():
+        if not isinstance(name, str):
+            raise ValueError(f"recorders: names must be strings, got {name!r}")
+        if not isinstance(rec, Recorder):
+            raise TypeError(f"recorders[{name!r}] must have start(runs, steps), observe(k, state, point)"
+                            f" and result() (sim.Mean, sim.Max, sim.MaxRatio, ...), got {type(rec).__name__}")
+        out[name] = rec
+    return out
+
+
 def simulate(
     problem: Quadratic,
     algorithm: Algorithm,
     *,
     steps: int,
-    seeds: int | Sequence[int] = 1,
+    seeds: int | Sequence[int] | np.ndarray = 1,
     seed: int = 0,
-    noise: Noise | None = None,
+    noise: Noise | NoiseModel | None = None,
     w0: float | np.ndarray = 0.0,
     record: Sequence[str] = DEFAULT_RECORD,
     record_every: int = 1,
     average_from: int | None = None,
     progress: bool | None = None,
     label: str | None = None,
+    recorders: Mapping[str, Recorder] | None = None,
 ) -> Trajectory:
-    """Run ``algorithm`` on ``problem`` for ``steps`` iterations, R runs at once.
+    r"""Run ``algorithm`` on ``problem`` for ``steps`` iterations, R runs at once.
 
     Parameters
     ----------
@@ -114,19 +135,40 @@ def simulate(
         Show a tqdm bar (``None``: only on a terminal).
     label
         Text for the progress bar.
+    recorders
+        State-aware recorders by name (:mod:`sim.recorders`: :class:`sim.Mean`, :class:`sim.Max`,
+        :class:`sim.MaxRatio` of a metric or of a quantity of the optimizer's state, such as
+        Tiki-Taka's :math:`\|P_k\|_\infty`). Each is restarted, then observes every iteration
+        ``k = 0..K`` (the state before its step and the metrics' :class:`~sim.trajectory.Point`);
+        its ``result()`` is in ``Trajectory.recorded[name]``. Recorders draw no random numbers:
+        the run is the same, bit for bit, with or without them.
 
     Returns
     -------
     Trajectory
         Every recorded value is finite (a divergence raises :class:`sim.Diverged` instead).
 
+    Examples
+    --------
+    Tiki-Taka's :math:`P_{\max} = \max_{k<K}\|P_k\|_\infty` and its second-half floor of
+    :math:`\|\nabla f(W_k)\|^2`, measured along the run:
+
+    >>> import sim
+    >>> traj = sim.simulate(sim.paper_problem("exact_fig3"),
+    ...                     sim.TikiTaka(0.05, 0.05, sim.SoftBounds(1.0)), steps=400, seeds=3,
+    ...                     noise=sim.GaussianNoise(0.1), record=(),
+    ...                     recorders={"P_max": sim.Max(sim.p_inf),
+    ...                                "floor": sim.Mean("grad_norm2", start=200)})
+    >>> sorted(traj.recorded), traj.recorded["P_max"].shape
+    (['P_max', 'floor'], (3,))
+
     Raises
     ------
     ValueError
         On a bad argument, before any computation (the message names the parameter, the allowed
         range or shape and the value received): ``steps``, ``seeds``, ``seed``, ``w0``, ``record``,
-        ``record_every``, ``average_from``, the noise's ``std`` against D, an optimizer's per-run
-        rates or a device parameter against ``(R, D)``.
+        ``record_every``, ``average_from``, a recorder's window, the noise's ``std`` against D,
+        an optimizer's per-run rates or a device parameter against ``(R, D)``.
     sim.Diverged
         As soon as a run's weights :math:`W_k` or its loss become non-finite (NaN or inf), with the
         iteration k and the runs (the divergence policy shared with :func:`sim.nets.train` and
@@ -152,9 +194,13 @@ def simulate(
                         f" sim.RademacherNoise, sim.NoNoise, ...), got {noise!r}")
     runs = _runs(seeds)
     R, D = runs.size, problem.dim
-    if callable(getattr(noise, "check_dim", None)):
-        noise.check_dim(D)
+    check_dim = getattr(noise, "check_dim", None)
+    if callable(check_dim):
+        check_dim(D)
     check_per_run_params(algorithm, R)
+    recorders = _check_recorders(recorders)
+    for rec in recorders.values():
+        rec.start(R, steps)
     device = algorithm.device
     analog = np.isfinite(np.asarray(device.tau)).all()
 
@@ -181,11 +227,11 @@ def simulate(
     maxima = {m: np.zeros(R) for m in MAXIMA}
     first_saturated = np.full(R, -1)
     need_sat = bool(analog)
-    tau_rows = _tau_rows(device, R) if need_sat else None
+    tau_rows: Any = _tau_rows(device, R) if need_sat else None  # None unless need_sat
     # a run saturates when fl(w_inf / tau) >= 1, so only if some |W| >= tau (1 - 2^-52) at least:
     # below this threshold (checked on the whole batch at once) no run can newly saturate
     sat_lo = float(tau_rows.min()) * (1 - 2.0**-50) if need_sat else np.inf
-    w_sum = np.zeros((R, D)) if average_from is not None else None
+    w_sum: Any = np.zeros((R, D)) if average_from is not None else None  # None iff average_from is
     snap_i = 0
     # the running maximum of |W| is kept per element (one pass per iteration) and reduced over
     # coordinates at the end: max over k of max over d is exact in any order
@@ -204,7 +250,7 @@ def simulate(
     # recording the loss every iteration: it is computed straight into its record, halved at the
     # end (the same product 0.5 * <., .> for every entry); the finiteness check is unaffected
     loss_col = fast and every and "loss" in names
-    loss_rec = values["loss"] if loss_col else None
+    loss_rec: Any = values["loss"] if loss_col else None  # None unless loss_col
     own_noise = type(noise) in (GaussianNoise, RademacherNoise)  # sample() returns a new array
 
     show = progress_enabled(progress)
@@ -256,6 +302,14 @@ def simulate(
                 newly = (first_saturated < 0) & (sat >= 1)
                 first_saturated[newly] = k
             current = {"loss": loss}
+            if recorders:
+                # the loss recorded every iteration is still unhalved here: 0.5 * it is the value
+                # stored at the end (bit for bit)
+                point = Point(W, grad_W, 0.5 * loss if loss_col else loss, device, x, grad)
+                if need_w_inf:
+                    point._w_inf = w_inf
+                for rec in recorders.values():
+                    rec.observe(k, state, point)
             if per_point:
                 point = Point(W, grad_W, loss, device)
                 if need_w_inf:
@@ -277,7 +331,7 @@ def simulate(
             if not every:
                 for m in names:
                     running[m] += current[m]
-            if w_sum is not None and k >= average_from:
+            if w_sum is not None and k >= average_from:  # type: ignore[operator]
                 w_sum += W
             xi = noise.sample(noise_rng, D)
             if xi is None:
@@ -314,7 +368,8 @@ def simulate(
         maxima=maxima,
         final_weights=np.array(algorithm.weights(state)),
         first_saturated=first_saturated,
-        mean_weights=None if w_sum is None else w_sum / (steps - average_from),
+        mean_weights=None if w_sum is None else w_sum / (steps - average_from),  # type: ignore[operator]
+        recorded={name: rec.result() for name, rec in recorders.items()},
         meta={
             "problem": problem.name,
             "algorithm": repr(algorithm),

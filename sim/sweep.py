@@ -12,6 +12,11 @@ output, the cell's wall time), so an interrupted sweep loses at most the cells i
 
 Executors: local processes by default (``ProcessPoolExecutor``); pass a thread pool, or a Dask
 cluster's ``distributed.Client(...).get_executor()`` to run the same sweep on many machines.
+
+The same engine runs any list of independent cells (:func:`run_cells`, used by the figure and claim
+grids of ``python -m paper_figures`` / ``python -m verify run``): serially in this process, on a Dask
+``LocalCluster`` of worker processes, or on an existing Dask scheduler (:class:`Engine`), with one
+progress bar over the cells (:class:`CellBar`: done / cached / running).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -101,12 +107,6 @@ def _check_outputs(out: Mapping[str, Any], config: Mapping[str, Any]) -> dict[st
     return res
 
 
-def _timed(fn: CellFn, config: Mapping[str, Any], seed: int) -> tuple[dict[str, float], float]:
-    t0 = time.perf_counter()
-    out = fn(config, seed)
-    return dict(out), time.perf_counter() - t0
-
-
 def run_sweep(
     fn: CellFn,
     configs: Sequence[Mapping[str, Any]],
@@ -160,50 +160,269 @@ def run_sweep(
     if not todo:
         return read_table(path)
     own = executor is None
-    ex = cf.ProcessPoolExecutor(max_workers=max_workers) if own else executor
-    bar = tqdm(total=len(todo), desc=f"sweep {path.name}", disable=not progress_enabled(progress))
+    ex: cf.Executor = cf.ProcessPoolExecutor(max_workers=max_workers) if executor is None else executor
+    bar = CellBar(len(todo), desc=f"sweep {path.name}", progress=progress,
+                  slots=max_workers or os.cpu_count() or 1)
     try:
-        futures = {ex.submit(_timed, fn, c, s): (c, s) for c, s in todo}
         with path.open("a", newline="") as fh:
             writer = None if header is None else csv.DictWriter(fh, fieldnames=header)
-            failure: BaseException | None = None
-            for fut in cf.as_completed(futures):
-                config, seed = futures[fut]
-                if fut.cancelled():
-                    continue
-                try:
-                    out, elapsed = fut.result()
-                except Exception as err:
-                    # A failing cell stops the sweep: cells not started are cancelled, cells already
-                    # finished (whatever order as_completed yields them in) are still written, then
-                    # the first error is raised. So an interruption never loses finished work.
-                    if failure is None:
-                        failure = err
-                        for other in futures:
-                            other.cancel()
-                    continue
+
+            def write_row(i: int, out: Mapping[str, Any], elapsed: float) -> None:
+                nonlocal writer, header
+                config, seed = todo[i]
                 outs = _check_outputs(out, config)
                 row = {"cell": cell_key(config, seed), "seed": seed,
                        **{k: _plain(v) for k, v in sorted(config.items())}, **dict(sorted(outs.items())),
                        "elapsed_s": round(elapsed, 6)}
-                if writer is None:
+                if writer is None or header is None:
                     header = list(row)
                     writer = csv.DictWriter(fh, fieldnames=header)
                     writer.writeheader()
-                if set(row) != set(header):
+                if set(row) != set(header or ()):
                     raise ValueError(f"cell {config} seed {seed}: columns {sorted(row)} differ from the"
-                                     f" table's {sorted(header)}")
+                                     f" table's {sorted(header or ())}")
                 writer.writerow(row)
                 fh.flush()
                 os.fsync(fh.fileno())
-                bar.update()
-            if failure is not None:
-                raise failure
+
+            run_cells(fn, todo, write_row, executor=ex, bar=bar)
     finally:
         bar.close()
         if own:
             ex.shutdown(wait=True, cancel_futures=True)
     return read_table(path)
+
+# --- the engine: independent cells, serially or on Dask -------------------------------------------
+
+
+class CellBar:
+    """One tqdm bar over cells: ``n / total`` counts cells done (cached ones included) and the
+    postfix says how many came from a cache and how many are running.
+
+    Parameters
+    ----------
+    total : int
+        Number of cells, >= 0.
+    cached : int
+        Cells already done before any runs (served from a cache), ``0 <= cached <= total``.
+    slots : int
+        Cells that can run at once (worker threads), >= 1; ``running`` is
+        ``min(slots, cells not yet finished)``.
+    desc : str
+        Bar label.
+    progress : bool or None
+        Show the bar (``None``: when stderr is a terminal and ``AIMC_PROGRESS != 0``).
+    """
+
+    def __init__(self, total: int, *, cached: int = 0, slots: int = 1, desc: str = "cells",
+                 progress: bool | None = None) -> None:
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise ValueError(f"total must be an integer >= 0, got {total!r}")
+        if isinstance(cached, bool) or not isinstance(cached, int) or not 0 <= cached <= total:
+            raise ValueError(f"cached must be an integer in [0, total={total}], got {cached!r}")
+        if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+            raise ValueError(f"slots must be an integer >= 1, got {slots!r}")
+        self.total, self.cached, self.slots = total, cached, slots
+        self.computed = 0
+        self._bar = tqdm(total=total, initial=cached, desc=desc, unit="cell",
+                         disable=not progress_enabled(progress))
+        self._show()
+
+    @property
+    def done(self) -> int:
+        """Cells finished, cached ones included."""
+        return self.cached + self.computed
+
+    @property
+    def running(self) -> int:
+        """Cells in flight: ``min(slots, cells left)``."""
+        return min(self.slots, self.total - self.done)
+
+    def _show(self) -> None:
+        self._bar.set_postfix_str(f"cached {self.cached}, running {self.running}", refresh=False)
+
+    def finished(self) -> None:
+        """One computed cell finished."""
+        self.computed += 1
+        self._show()
+        self._bar.update()
+
+    def close(self) -> None:
+        self._bar.close()
+
+    def __enter__(self) -> CellBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _timed_call(fn: Callable[..., Any], args: tuple) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
+
+
+def run_cells(
+    fn: Callable[..., Any],
+    cells: Sequence[Sequence[Any]],
+    on_done: Callable[[int, Any, float], None],
+    *,
+    executor: cf.Executor | None = None,
+    bar: CellBar | None = None,
+) -> None:
+    """Run ``fn(*cells[i])`` for every ``i``; call ``on_done(i, result, seconds)`` in this process
+    as each one finishes (e.g. to write it to disk at once).
+
+    Parameters
+    ----------
+    fn
+        The cell function. With an executor it must be picklable (a module-level function), and
+        so must its arguments and results; it should be a pure function of its arguments, so that
+        where it runs never changes what it returns.
+    cells
+        Argument tuples, one per cell.
+    on_done
+        ``on_done(index, result, seconds)``; called in the calling process, in completion order.
+    executor
+        ``None``: run the cells one after the other in this process, in order. Otherwise any
+        :class:`concurrent.futures.Executor` (a process pool, ``distributed.Client.get_executor()``;
+        see :class:`Engine`); it is not shut down here.
+    bar
+        Progress bar, told about every finished cell.
+
+    Raises
+    ------
+    Exception
+        The first exception of a cell, after every cell that finished has been passed to
+        ``on_done`` and the cells not yet started have been cancelled (an interruption never
+        loses finished work). An exception of ``on_done`` itself is raised at once.
+    """
+    if executor is None:
+        for i, args in enumerate(cells):
+            out, seconds = _timed_call(fn, tuple(args))
+            on_done(i, out, seconds)
+            if bar is not None:
+                bar.finished()
+        return
+    futures = {executor.submit(_timed_call, fn, tuple(args)): i for i, args in enumerate(cells)}
+    failure: BaseException | None = None
+    try:
+        for fut in cf.as_completed(futures):
+            if fut.cancelled():
+                continue
+            try:
+                out, seconds = fut.result()
+            except Exception as err:
+                # A failing cell stops the run: cells not started are cancelled, cells already
+                # finished (whatever order as_completed yields them in) are still handed over, then
+                # the first error is raised.
+                if failure is None:
+                    failure = err
+                    for other in futures:
+                        other.cancel()
+                continue
+            on_done(futures[fut], out, seconds)
+            if bar is not None:
+                bar.finished()
+    finally:
+        for other in futures:
+            other.cancel()
+    if failure is not None:
+        raise failure
+
+
+class Engine:
+    """Where cells run: in this process (default), on a Dask ``LocalCluster`` of ``workers``
+    processes, or on the existing Dask cluster whose scheduler is at ``scheduler``.
+
+    A context manager: ``with Engine(workers=2) as eng: run_cells(fn, cells, on_done,
+    executor=eng.executor)``. On leaving, the client is closed and a cluster started here is shut
+    down. Dask does the scheduling; this class only starts and stops it.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of local worker processes (one thread each), >= 1.
+    scheduler : str, optional
+        Address of a running Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``. Its workers must
+        import the same project code (same version) as this process.
+
+    Attributes
+    ----------
+    executor : concurrent.futures.Executor or None
+        ``None`` when serial.
+    slots : int
+        Cells that can run at once (the cluster's worker threads; 1 when serial).
+
+    Notes
+    -----
+    Results do not depend on the engine: the project's cell functions draw from random streams
+    keyed by their own seed and run indices (``sim/_rng.py``), so a cell gives the same bits in any
+    process (same numpy / BLAS build and thread settings; local workers inherit the environment,
+    e.g. ``OMP_NUM_THREADS``).
+    """
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                    or workers < 1):
+            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+        if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+            raise ValueError(f"scheduler must be a non-empty address string, got {scheduler!r}")
+        if workers is not None and scheduler is not None:
+            raise ValueError(f"give workers or scheduler, not both (got workers={workers}, "
+                             f"scheduler={scheduler!r})")
+        self.workers, self.scheduler = workers, scheduler
+        self.executor: cf.Executor | None = None
+        self.slots = 1
+        self._client: Any = None
+        self._cluster: Any = None
+
+    @property
+    def serial(self) -> bool:
+        """True when cells run in this process."""
+        return self.workers is None and self.scheduler is None
+
+    def __enter__(self) -> Engine:
+        if self.serial:
+            return self
+        import logging
+
+        try:
+            import distributed
+        except ImportError as err:
+            raise ImportError("workers / scheduler need dask.distributed: pip install "
+                              "'aimc-verify[dask]'") from err
+        try:
+            if self.scheduler is not None:
+                self._client = distributed.Client(self.scheduler, timeout="10s")
+            else:
+                # no dashboard; the scheduler's HTTP server on a free port (never a warning that
+                # 8787 is taken when two runs share a machine)
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
+                self._client = distributed.Client(self._cluster)
+            self.slots = max(1, sum(self._client.nthreads().values()))
+            self.executor = self._client.get_executor()
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def _close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)  # cancels what is still pending
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = self.executor = None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._close()
 
 
 def asgd_floor_cell(config: Mapping[str, Any], seed: int) -> dict[str, float]:

@@ -34,14 +34,22 @@ from .devices import Device
 
 
 class Point:
-    """What the metrics see at one iteration: weights, exact gradient, loss, device (cached)."""
+    r"""What the metrics see at one iteration: weights, exact gradient, loss, device (cached).
 
-    __slots__ = ("W", "_tau", "_w_inf", "device", "grad", "loss")
+    ``x`` and ``grad_x`` are the query point :math:`\bar W_k` of the optimizer (where its
+    stochastic gradient is taken, e.g. :math:`W_k + \gamma P_k`) and the exact gradient there;
+    by default (and whenever the optimizer queries its weights) they are ``W`` and ``grad``.
+    """
 
-    def __init__(self, W: np.ndarray, grad: np.ndarray, loss: np.ndarray, device: Device) -> None:
+    __slots__ = ("W", "_tau", "_w_inf", "device", "grad", "grad_x", "loss", "x")
+
+    def __init__(self, W: np.ndarray, grad: np.ndarray, loss: np.ndarray, device: Device,
+                 x: np.ndarray | None = None, grad_x: np.ndarray | None = None) -> None:
         self.W, self.grad, self.loss, self.device = W, grad, loss, device
-        self._w_inf = None
-        self._tau = None
+        self.x = W if x is None else x
+        self.grad_x = grad if grad_x is None else grad_x
+        self._w_inf: np.ndarray | None = None
+        self._tau: np.ndarray | None = None
 
     @property
     def w_inf(self) -> np.ndarray:
@@ -124,6 +132,9 @@ class Trajectory:
         raises :class:`sim.Diverged` instead of being recorded.)
     mean_weights
         Per-run time average of the weights from ``average_from`` on (``None`` if not asked).
+    recorded
+        Results of the state-aware recorders passed to :func:`sim.simulate` (``recorders=``), by
+        name (:mod:`sim.recorders`; empty if none).
     meta
         Configuration of the run (problem, algorithm, noise, seed, runs).
     """
@@ -137,6 +148,7 @@ class Trajectory:
     first_saturated: np.ndarray
     mean_weights: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    recorded: dict = field(default_factory=dict)
 
     @property
     def runs(self) -> int:

@@ -30,3 +30,21 @@ def test_setup_commands_exist():
     for target in ("test:", "figures:", "verify:", "bench:"):
         assert target in makefile
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _section_code(heading: str) -> str:
+    """The first ```python block after ``heading`` in the README."""
+    start = README.index(heading)
+    return re.search(r"```python\n(.*?)```", README[start:], flags=re.S).group(1)
+
+
+def test_bring_your_own_device_snippet_runs(capsys):
+    """The README's "Bring your own device" snippet: one response -> sim device -> Analog SGD and
+    Tiki-Taka -> the general bound in one call, which holds on the runs."""
+    namespace: dict = {}
+    exec(compile(_section_code("## Bring your own device"), "README.md", "exec"), namespace)
+    ev, dev = namespace["ev"], namespace["dev"]
+    assert ev.bound.id == "asgd.upper.general" and ev.applicable
+    assert ev.check("README").passed is True
+    assert dev.symmetric_point() == 0.0 and namespace["tt"].steps == namespace["K"]
+    assert "1 - w**2/(2*tau**2) | w/(2*tau)" in capsys.readouterr().out

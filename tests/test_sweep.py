@@ -137,3 +137,46 @@ def test_a_failing_cell_never_loses_finished_cells(tmp_path):
     finally:
         FAIL_ON.clear()
     assert read_table(path)["cell"].size == 10
+
+
+# --- the cell engine shared with the figures and the claims ---------------------------------------
+
+
+def _square(x):
+    if x == 3:
+        raise RuntimeError("interrupted")
+    return x * x
+
+
+def test_run_cells_serial_in_order_and_failure_keeps_finished():
+    from sim.sweep import CellBar, run_cells
+
+    got = []
+    bar = CellBar(6, cached=1, slots=2, progress=False)
+    assert (bar.done, bar.running) == (1, 2)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_cells(_square, [(0,), (1,), (2,), (3,), (4,)], lambda i, out, s: got.append((i, out)), bar=bar)
+    assert got == [(0, 0), (1, 1), (2, 4)]  # in order; the cell after the failure never ran
+    assert (bar.done, bar.computed, bar.running) == (4, 3, 2)
+    got.clear()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_cells(_square, [(3,), (1,), (2,)], lambda i, out, s: got.append((i, out)),
+                  executor=_SerialExecutor())
+    assert sorted(got) == [(1, 1), (2, 4)]  # the failure came first, the finished cells still arrive
+    bar.close()
+
+
+def test_engine_and_bar_arguments():
+    from sim.sweep import CellBar, Engine
+
+    with Engine() as eng:
+        assert eng.serial and eng.executor is None and eng.slots == 1
+    for kwargs, match in (({"workers": 0}, "workers must be an integer >= 1, got 0"),
+                          ({"workers": 1.5}, "workers"), ({"scheduler": " "}, "scheduler"),
+                          ({"workers": 2, "scheduler": "tcp://h:1"}, "not both")):
+        with pytest.raises(ValueError, match=match):
+            Engine(**kwargs)
+    with pytest.raises(ValueError, match=r"cached must be an integer in \[0, total=2\], got 3"):
+        CellBar(2, cached=3, progress=False)
+    with pytest.raises(ValueError, match="slots"):
+        CellBar(2, slots=0, progress=False)

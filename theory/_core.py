@@ -123,7 +123,7 @@ class AssumptionChecks(tuple):
     ``holds`` (``checks["saturation"]``), as the dictionary this replaces did.
     """
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key):
         if isinstance(key, str):
             for c in self:
                 if c.name == key:

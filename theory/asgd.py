@@ -41,16 +41,16 @@ from .calculus import (
 from .sgd import AVG_GRAD
 from .symbols import (
     S_K,
-    Delta0,
+    Delta_0,
     F_max,
     K,
     L,
     M_min,
     S_K_general,
-    S_K_tilde,
+    Stilde_K,
     W_max,
     alpha,
-    eps,
+    epsilon,
     sigma,
     tau,
 )
@@ -61,8 +61,8 @@ E_K_GENERAL = (
     r"\frac{1}{K}\sum_{k<K} E\left[\|\nabla f \odot F + |\nabla f| \odot G\|^2"
     r" + 4\|\nabla f\|^2_{M}\right](W_k)"
 )
-PAPER_STEP = sp.sqrt(Delta0 / (sigma**2 * L * K))
-_SQRT = sp.sqrt(Delta0 * sigma**2 * L / K)
+PAPER_STEP = sp.sqrt(Delta_0 / (sigma**2 * L * K))
+_SQRT = sp.sqrt(Delta_0 * sigma**2 * L / K)
 
 _SATURATION = Assumption(
     "saturation", W_max < tau,
@@ -70,7 +70,7 @@ _SATURATION = Assumption(
     " sure bound along every trajectory, not an average)",
 )
 _STILDE = Assumption(
-    "stilde_expectation", S_K_tilde <= rho**2,
+    "stilde_expectation", Stilde_K <= rho**2,
     "Stilde_K = (1/K) sum_k E||W_k||_inf^2/tau^2 is an expectation over the noise; it is <="
     " W_max^2/tau^2 because W_max bounds ||W_k||_inf surely",
 )
@@ -120,7 +120,7 @@ def _descent_identity() -> Derivation:
 def derived_rate_M() -> sp.Expr:
     """Telescoped derived bound in the M-weighted metric (alpha free)."""
     a = alpha / 2
-    b = L * alpha**2 / 2 * (1 + rho) ** 2 * sigma**2 + alpha / 2 * sigma**2 * S_K_tilde
+    b = L * alpha**2 / 2 * (1 + rho) ** 2 * sigma**2 + alpha / 2 * sigma**2 * Stilde_K
     return telescope(a, b)
 
 
@@ -188,7 +188,7 @@ def _derived_step() -> Derivation:
         id="asgd.step_size.derived",
         title="Analog SGD (soft bounds): step size minimizing the derived bound",
         derived=best,
-        expected=sp.sqrt(2 * Delta0 / (K * L * sigma**2)) / (1 + rho),
+        expected=sp.sqrt(2 * Delta_0 / (K * L * sigma**2)) / (1 + rho),
         steps=("d/d alpha [2 Delta_0/(alpha K) + alpha L (1+rho)^2 sigma^2] = 0",),
         provenance=Provenance("derived here", "derived"),
     )
@@ -270,7 +270,7 @@ def _ald_mmin() -> Bound:
         title="Analog SGD (soft bounds), 2024 Thm 2 with 1/M_min: (4 sqrt(.) + 2 sigma^2 Stilde_K)"
         "/(1-rho^2)",
         lhs=AVG_GRAD,
-        expr=(4 * _SQRT + 2 * sigma**2 * S_K_tilde) / (1 - rho**2),
+        expr=(4 * _SQRT + 2 * sigma**2 * Stilde_K) / (1 - rho**2),
         relation="<=",
         assumptions=_PAPER_ASSUMPTIONS,
         provenance=Provenance(_REMARK1 + " (every 1/min M(W_k) replaced by 1/M_min)", "restated"),
@@ -331,7 +331,7 @@ def _asym() -> Derivation:
         id="asgd.asymptotic_error",
         title="Analog SGD: the part of the derived bound that does not vanish with K",
         derived=asymptotic_error(derived_balanced()),
-        expected=sigma**2 * S_K_tilde / (1 - rho**2),
+        expected=sigma**2 * Stilde_K / (1 - rho**2),
         steps=("limit K -> oo of the balanced derived bound",),
         provenance=Provenance("derived here", "derived"),
     )
@@ -373,7 +373,7 @@ def capped_complexity() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
 def _complexity() -> Bound:
     k_eps, k_balanced, k_capped, k_cap = capped_complexity()
     floor = asymptotic_error(derived_balanced())
-    lead = leading_order(k_balanced.subs(S_K_tilde, 0))
+    lead = leading_order(k_balanced.subs(Stilde_K, 0))
     return Bound(
         id="asgd.iteration_complexity",
         title="Analog SGD: K(eps) for the derived bound at the best step alpha <= 1/L: 8 (1+rho)^2"
@@ -383,7 +383,7 @@ def _complexity() -> Bound:
         expr=k_eps,
         relation=">=",
         assumptions=(
-            Assumption("above_floor", eps > floor, "eps above the asymptotic error"),
+            Assumption("above_floor", epsilon > floor, "eps above the asymptotic error"),
             _SATURATION,
             _STILDE,
         ),

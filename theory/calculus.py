@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .symbols import Delta0, K, alpha, eps
+from .symbols import Delta_0, K, alpha, epsilon
 
 
 def _positive(expr: sp.Expr) -> bool:
@@ -21,7 +21,7 @@ def _positive(expr: sp.Expr) -> bool:
     return sp.posify(expr)[0].is_positive is not False
 
 
-def telescope(a: sp.Expr, b: sp.Expr, Delta: sp.Expr = Delta0, n: sp.Expr = K) -> sp.Expr:
+def telescope(a: sp.Expr, b: sp.Expr, Delta: sp.Expr = Delta_0, n: sp.Expr = K) -> sp.Expr:
     r"""Average bound from a per-step inequality.
 
     If :math:`E f_{k+1} \le E f_k - a\, E\|\nabla f_k\|^2 + b` for :math:`k < n` and :math:`f \ge f^*`,
@@ -60,7 +60,7 @@ def rate_part(bound: sp.Expr, n: sp.Symbol = K) -> sp.Expr:
     return bound - asymptotic_error(bound, n)
 
 
-def iteration_complexity(bound: sp.Expr, n: sp.Symbol = K, target: sp.Symbol = eps) -> sp.Expr:
+def iteration_complexity(bound: sp.Expr, n: sp.Symbol = K, target: sp.Symbol = epsilon) -> sp.Expr:
     """Smallest ``n`` with ``bound(n) <= target``, solved symbolically.
 
     ``bound`` must decrease in ``n``; for a bound with an asymptotic error ``B`` the answer holds
@@ -73,6 +73,6 @@ def iteration_complexity(bound: sp.Expr, n: sp.Symbol = K, target: sp.Symbol = e
     return sp.simplify(sols[0]) if len(sols) == 1 else sp.simplify(sp.Max(*sols))
 
 
-def leading_order(expr: sp.Expr, target: sp.Symbol = eps) -> sp.Expr:
+def leading_order(expr: sp.Expr, target: sp.Symbol = epsilon) -> sp.Expr:
     """Leading term of ``expr`` as ``target`` -> 0 (e.g. the eps^-2 coefficient of a complexity)."""
     return sp.simplify(sp.series(expr, target, 0, 1).removeO().as_leading_term(target))

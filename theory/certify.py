@@ -28,6 +28,7 @@ asymptotic error of Analog SGD (an LP over a discrete law, :func:`worst_noise_la
 from __future__ import annotations
 
 import itertools
+import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,19 +45,37 @@ if TYPE_CHECKING:
 
 eps_box = sp.Symbol("epsilon_sat", nonnegative=True)  # saturation radius |w_i| <= eps * tau
 lam = sp.Symbol("lambda", positive=True)  # an eigenvalue of the Hessian
-kappa = sp.Symbol("kappa_P", nonnegative=True)  # decay rate of the Tiki-Taka P array, E|xi|/tau
+kappa_P = sp.Symbol("kappa_P", nonnegative=True)  # decay rate of the Tiki-Taka P array, E|xi|/tau
 q_w = sp.Symbol("q_W", positive=True)  # gain of the transfer into W: 1 -+ w/tau
 mu_g = sp.Symbol("mu_g", real=True)  # mean gradient at the fixed point
 
 SOLVERS = ("CLARABEL", "SCS")
 _OK = "optimal"
+#: the packaging extra that installs the SDP stack (cvxpy, Clarabel, SCS)
+EXTRA = "certify"
+
+
+def _cvxpy() -> types.ModuleType:
+    """cvxpy, imported on first use (it costs ~2 s; only the SDP tools need it).
+
+    Raises ``ImportError`` naming the packaging extra when cvxpy is not installed: the symbolic
+    statements of this module work without it, the numeric certificates do not.
+    """
+    try:
+        import cvxpy
+    except ImportError as err:
+        raise ImportError(
+            "theory.certify's SDP certificates need cvxpy (with the Clarabel and SCS solvers), which"
+            f" is an optional dependency: pip install 'aimc-verify[{EXTRA}]'"
+        ) from err
+    return cvxpy
 
 
 def _solve(prob: cp.Problem, solver: str, accuracy: float) -> str:
     """Solve and return the status. An inaccurate solution is reported by its status
     (``optimal_inaccurate``), which never counts as solved here, so cvxpy's warning about it is
     redundant and silenced; a solver breakdown becomes the status ``solver_error``."""
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     opts = ({"tol_feas": accuracy, "tol_gap_abs": accuracy, "tol_gap_rel": accuracy}
             if solver == "CLARABEL" else {"eps_abs": accuracy, "eps_rel": accuracy})
@@ -104,8 +123,8 @@ def _agd_rate() -> Bound:
 
 def _tt_matrix(H: sp.Expr, q: sp.Expr) -> sp.Matrix:
     # alpha: transfer rate (W array), beta: learning rate of P (the 2024 paper's and sim.TikiTaka's names)
-    return sp.Matrix([[1 - beta * kappa, -beta * H],
-                      [alpha * q * (1 - beta * kappa), 1 - alpha * beta * q * H]])
+    return sp.Matrix([[1 - beta * kappa_P, -beta * H],
+                      [alpha * q * (1 - beta * kappa_P), 1 - alpha * beta * q * H]])
 
 
 @register(
@@ -121,7 +140,7 @@ def _tt_det() -> Derivation:
         title="linearized Tiki-Taka (P, W) recursion, scalar: det = 1 - beta kappa,"
         " trace = 2 - beta kappa - alpha beta q lambda",
         derived=sp.Matrix([sp.expand(A.det()), sp.expand(A.trace())]),
-        expected=sp.Matrix([1 - beta * kappa, 2 - beta * kappa - alpha * beta * q_w * lam]),
+        expected=sp.Matrix([1 - beta * kappa_P, 2 - beta * kappa_P - alpha * beta * q_w * lam]),
         steps=(
             "P' = P - beta (g + |g| P/tau): linearized at (P, W) = (0, W*) with E g = H e,"
             " E|g| = E|xi| = kappa tau, so P' = (1 - beta kappa) P - beta H e",
@@ -277,7 +296,7 @@ def lyapunov_rate(
     RateCertificate
         ``rate`` recomputed from the best :math:`P` found (see the module docstring).
     """
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     vs = _check_vertices(vertices)
     if not 0 < width < 1:
@@ -321,12 +340,13 @@ def lyapunov_rate(
 # --- vertex families -----------------------------------------------------------------------------------
 
 
-def _check_box(eps: float) -> None:
-    if not 0 <= eps < 1:
-        raise ValueError(f"eps (saturation radius, |w_i| <= eps tau) must be in [0, 1), got {eps}")
+def _check_box(epsilon_sat: float) -> None:
+    if not 0 <= epsilon_sat < 1:
+        raise ValueError(f"epsilon_sat (saturation radius, |w_i| <= epsilon_sat tau) must be in [0, 1),"
+                         f" got {epsilon_sat}")
 
 
-def agd_vertices(H: np.ndarray, alpha: float, eps: float) -> list[np.ndarray]:
+def agd_vertices(H: np.ndarray, alpha: float, epsilon_sat: float) -> list[np.ndarray]:
     r"""Vertices :math:`I - \alpha\,\mathrm{Diag}(1 + s\epsilon) H`, :math:`s \in \{\pm1\}^D`.
 
     Linearized noiseless Analog GD on the soft-bounds device: coordinate :math:`i` moves by
@@ -335,19 +355,19 @@ def agd_vertices(H: np.ndarray, alpha: float, eps: float) -> list[np.ndarray]:
     :math:`e' = (I - \alpha Q H) e` exactly while :math:`|w_i| \le \epsilon\tau`.
     """
     H = np.atleast_2d(np.asarray(H, dtype=float))
-    _check_box(eps)
+    _check_box(epsilon_sat)
     if alpha <= 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")
     D = H.shape[0]
     if D > 10:
         raise ValueError(f"H: at most 10 coordinates (2^D vertices), got D = {D}")
     eye = np.eye(D)
-    return [eye - alpha * np.diag(1 + eps * np.array(sg)) @ H
+    return [eye - alpha * np.diag(1 + epsilon_sat * np.array(sg)) @ H
             for sg in itertools.product((-1.0, 1.0), repeat=D)]
 
 
-def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa: float,
-                eps: float) -> list[np.ndarray]:
+def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa_P: float,
+                epsilon_sat: float) -> list[np.ndarray]:
     r"""Vertices of the linearized Tiki-Taka recursion on :math:`x = (P, W - W^*)`.
 
     :math:`A = \begin{pmatrix}(1-\beta\kappa)I & -\beta H\\ \alpha Q(1-\beta\kappa) &
@@ -356,26 +376,26 @@ def tt_vertices(H: np.ndarray, alpha: float, beta: float, kappa: float,
     rate of P (arXiv 2406.12774 Sec. 4 names; ``sim.TikiTaka``); see ``certify.tt_linear_det``.
     """
     H = np.atleast_2d(np.asarray(H, dtype=float))
-    _check_box(eps)
+    _check_box(epsilon_sat)
     for name, v in (("alpha", alpha), ("beta", beta)):
         if v <= 0:
             raise ValueError(f"{name} must be > 0, got {v}")
-    if kappa < 0:
-        raise ValueError(f"kappa must be >= 0, got {kappa}")
+    if kappa_P < 0:
+        raise ValueError(f"kappa_P must be >= 0, got {kappa_P}")
     D = H.shape[0]
     eye = np.eye(D)
     out = []
     for sg in itertools.product((-1.0, 1.0), repeat=D):
-        Q = np.diag(1 + eps * np.array(sg))
-        out.append(np.block([[(1 - beta * kappa) * eye, -beta * H],
-                             [alpha * (1 - beta * kappa) * Q, eye - alpha * beta * Q @ H]]))
+        Q = np.diag(1 + epsilon_sat * np.array(sg))
+        out.append(np.block([[(1 - beta * kappa_P) * eye, -beta * H],
+                             [alpha * (1 - beta * kappa_P) * Q, eye - alpha * beta * Q @ H]]))
     return out
 
 
-def tt_scalar_rate(alpha: float, beta: float, kappa: float, lam: float, q: float) -> float:
+def tt_scalar_rate(alpha: float, beta: float, kappa_P: float, lam: float, q: float) -> float:
     """Spectral radius of the scalar Tiki-Taka matrix from ``certify.tt_linear_det`` (det, trace)."""
-    det = 1 - beta * kappa
-    tr = 2 - beta * kappa - alpha * beta * q * lam
+    det = 1 - beta * kappa_P
+    tr = 2 - beta * kappa_P - alpha * beta * q * lam
     disc = tr**2 - 4 * det
     if disc < 0:
         return float(np.sqrt(det))
@@ -435,7 +455,7 @@ def empirical_constants(
         Constants and the solver status; ``status != "optimal"`` means no envelope is certified
         (e.g. ``"infeasible"`` when the caps cannot cover the curve).
     """
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     K = np.asarray(K, dtype=float)
     y = np.asarray(curve, dtype=float)
@@ -510,7 +530,7 @@ def worst_noise_law(grad: float, s: float, *, n_support: int = 401, span: float 
     spacing :math:`h` loses at most :math:`h^2/4` of variance against the exact two-point optimum,
     so ``ratio >= 1 - h^2/(4 s^2)`` (up to the solver's accuracy).
     """
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     if s <= 0:
         raise ValueError(f"s (noise std) must be > 0, got {s}")
@@ -543,7 +563,7 @@ class ThresholdCertificate:
     matrix gives a numpy-recomputed rate < 1); every bisection point above it was not certified."""
 
     delay: int
-    eps: float
+    epsilon_sat: float
     a_cert: float
     rate_at_a_cert: float
     width: float
@@ -553,7 +573,7 @@ class ThresholdCertificate:
 
 def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
                 feas_tol: float) -> tuple[str, np.ndarray | None]:
-    import cvxpy as cp  # lazy: importing cvxpy costs ~2 s; only the SDP tools need it
+    cp = _cvxpy()
 
     n = vertices[0].shape[0]
     P = cp.Variable((n, n), symmetric=True)
@@ -565,30 +585,31 @@ def _stable_sdp(vertices: list[np.ndarray], cond_max: float,
     return _solve(prob, "CLARABEL", feas_tol), P.value
 
 
-def delay_threshold_certified(delay: int, eps: float = 0.0, *, width: float = 1e-6,
+def delay_threshold_certified(delay: int, epsilon_sat: float = 0.0, *, width: float = 1e-6,
                               cond_max: float = 1e6, feas_tol: float = 1e-9) -> ThresholdCertificate:
     r"""Largest step :math:`a` at which :math:`x_{k+1} = x_k - a q_k x_{k-d}` is certified stable.
 
     The gain :math:`q_k \in [1-\epsilon, 1+\epsilon]` is the soft-bounds factor of an analog write
-    (``eps = 0``: the digital recursion of ``theory.delay``). For each trial ``a`` the SDP
+    (``epsilon_sat = 0``: the digital recursion of ``theory.delay``). For each trial ``a`` the SDP
     :math:`I \preceq P \preceq c_{\max}I`, :math:`P - C_v^\top P C_v \succeq I` over the vertices
     :math:`C_v = C(a(1\pm\epsilon), d)` (companion matrices, :func:`theory.delay.companion_matrix`)
     is solved; ``a`` counts as certified only if the solver reports ``optimal`` and the rate
     recomputed from :math:`P` in numpy is < 1. Bisection on ``a`` in :math:`(0, 2/(1+\epsilon)]`.
-    For ``eps = 0`` the answer tends to the Levin-May threshold :math:`2\cos(d\pi/(2d+1))` as
+    For ``epsilon_sat = 0`` the answer tends to the Levin-May threshold :math:`2\cos(d\pi/(2d+1))` as
     ``cond_max`` grows (Lyapunov matrices grow like :math:`1/(1-\rho^2)` near it).
     """
     from .delay import companion_matrix
 
-    _check_box(eps)
+    _check_box(epsilon_sat)
     if width <= 0 or width >= 1:
         raise ValueError(f"width must be in (0, 1), got {width}")
-    lo, hi = 0.0, 2.0 / (1 + eps)
+    lo, hi = 0.0, 2.0 / (1 + epsilon_sat)
     best_rate = float("nan")
     statuses: list[str] = []
     while hi - lo > width:
         a = (lo + hi) / 2
-        vs = [companion_matrix(a * (1 + sg * eps), delay) for sg in ((-1.0, 1.0) if eps > 0 else (1.0,))]
+        vs = [companion_matrix(a * (1 + sg * epsilon_sat), delay)
+              for sg in ((-1.0, 1.0) if epsilon_sat > 0 else (1.0,))]
         status, P = _stable_sdp(vs, cond_max, feas_tol)
         statuses.append(status)
         rate = np.inf
@@ -601,4 +622,5 @@ def delay_threshold_certified(delay: int, eps: float = 0.0, *, width: float = 1e
             lo, best_rate = a, rate
         else:
             hi = a
-    return ThresholdCertificate(int(delay), float(eps), lo, best_rate, hi - lo, tuple(statuses), cond_max)
+    return ThresholdCertificate(int(delay), float(epsilon_sat), lo, best_rate, hi - lo, tuple(statuses),
+                                cond_max)

@@ -19,6 +19,7 @@ Built-ins: :func:`soft_bounds`, :func:`generalized_linear`, :func:`power`, :func
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -171,6 +172,11 @@ _NEG = {d: -_e}
 _FU = "arXiv 2502.06309 eq. (3)-(5)"
 
 
+def _compact_form_of(factory: Callable[[], Response]) -> Derivation:
+    """:func:`_compact_form` of the response ``factory()`` (a registered statement's factory)."""
+    return _compact_form(factory())
+
+
 def _compact_form(resp: Response) -> Derivation:
     return Derivation(
         id=f"device.{resp.name}.compact_form",
@@ -191,7 +197,7 @@ for _name, _factory in BUILTINS.items():
         f"device.{_name}.compact_form",
         title=f"{_name}: sign-split update = w + d F(w) - |d| G(w)",
         kind="derivation",
-    )(lambda _f=_factory: _compact_form(_f()))
+    )(functools.partial(_compact_form_of, _factory))
 
 
 @register(

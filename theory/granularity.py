@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -675,7 +676,7 @@ def asgd_stationary(H: np.ndarray, w_star: np.ndarray, *, tau_value: float, sigm
     return Stationary(excess, np.zeros(D), np.zeros(D), r, np.zeros(D), a * m / t, 1, rho)
 
 
-def tt_excess(H: np.ndarray, w_star: np.ndarray, dw_min: float | np.ndarray, **kw: float) -> np.ndarray:
+def tt_excess(H: np.ndarray, w_star: np.ndarray, dw_min: float | np.ndarray, **kw: Any) -> np.ndarray:
     """``tt_stationary(dw).floor - tt_stationary(0).floor`` for each ``dw_min`` (array in, out)."""
     dws = np.atleast_1d(np.asarray(dw_min, dtype=float))
     base = tt_stationary(H, w_star, dw_min=0.0, **kw).floor

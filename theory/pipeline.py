@@ -42,10 +42,10 @@ import functools
 
 import sympy as sp
 
-from ._core import Assumption, Bound, Derivation, Provenance, register
+from ._core import Assumption, Bound, Derivation, Provenance, Status, register
 from .asgd import rho
 from .calculus import iteration_complexity, leading_order
-from .symbols import S_K, Delta0, K, L, W_max, alpha, eps, sigma, tau
+from .symbols import S_K, Delta_0, K, L, W_max, alpha, epsilon, sigma, tau
 
 M = sp.Symbol("M", positive=True, integer=True)  #: number of pipeline stages
 B = sp.Symbol("B", positive=True, integer=True)  #: micro-batches per mini-batch
@@ -136,7 +136,7 @@ def _eq(
     lhs: str,
     expr: sp.Expr,
     source: str,
-    status: str = "derived",
+    status: Status = "derived",
     notes: str = "",
     assumptions: tuple = (),
 ) -> Bound:
@@ -293,13 +293,13 @@ _DELAY_CAP = Assumption("delay_cap", alpha * L * M <= 1, "alpha <= 1/(L (1 + (M-
 def sync_rate() -> sp.Expr:
     """Analog SGD (2024 Thm 2 as restated in 2502.06309) with per-update batch B b."""
     sig2 = sigma**2 / (B * b)
-    return 4 / c_rho * sp.sqrt(Delta0 * sig2 * L / K) + 2 * sig2 * S_K
+    return 4 / c_rho * sp.sqrt(Delta_0 * sig2 * L / K) + 2 * sig2 * S_K
 
 
 def async_rate() -> sp.Expr:
     """Reconstructed template for the async pipeline at step size alpha (constants symbolic)."""
     return (
-        2 * Delta0 / (c_rho * alpha * K)
+        2 * Delta_0 / (c_rho * alpha * K)
         + a1 * alpha * L * sigma**2 / (b * c_rho)
         + a2 * alpha**2 * L_s**2 * G_bound**2 * D_M / c_rho
         + a3 * sigma**2 / b * S_K
@@ -452,10 +452,10 @@ def async_complexity() -> sp.Expr:
     their Max; the branch is picked here by evaluating at a positive point, so that limits work.
     """
     rate = _floor_free(async_rate_balanced()).subs(c_rho, _c)
-    sols = sp.solve(sp.Eq(rate, eps), K)
-    point = {x: v for x, v in _positive_point(rate + eps).items() if x != K}
+    sols = sp.solve(sp.Eq(rate, epsilon), K)
+    point = {x: v for x, v in _positive_point(rate + epsilon).items() if x != K}
     best = max(sols, key=lambda r: float(r.subs(point)))
-    residual = float((rate - eps).subs(K, best).subs(point))
+    residual = float((rate - epsilon).subs(K, best).subs(point))
     if abs(residual) > 1e-9:  # pragma: no cover - sympy sanity
         raise RuntimeError(f"the chosen root does not solve bound = eps (residual {residual})")
     return sp.simplify(best).subs(_c, c_rho)
@@ -471,7 +471,7 @@ def _k_sync() -> Derivation:
         "pipeline.sync.iteration_complexity",
         "sync: K(eps) = 16 Delta_0 L sigma^2/(B b c^2 eps^2)",
         derived=sync_complexity(),
-        expected=16 * Delta0 * L * sigma**2 / (B * b * c_rho**2 * eps**2),
+        expected=16 * Delta_0 * L * sigma**2 / (B * b * c_rho**2 * epsilon**2),
         steps=("solve (4/c) sqrt(Delta sigma^2 L/(B b K)) = eps for K (eps above the floor)",),
         provenance=Provenance("pipeline.sync.rate", "derived"),
     )
@@ -487,7 +487,7 @@ def _k_async_lead() -> Derivation:
         "pipeline.async.eps2_coefficient",
         "async: eps^-2 term of K(eps) is 8 a_1 Delta_0 L sigma^2/(b c^2 eps^2) (sync: a_1=2, B=1)",
         derived=leading_order(async_complexity()),
-        expected=8 * a1 * Delta0 * L * sigma**2 / (b * c_rho**2 * eps**2),
+        expected=8 * a1 * Delta_0 * L * sigma**2 / (b * c_rho**2 * epsilon**2),
         steps=(
             "set S_K = 0 (no asymptotic error: eps is the distance above the floor a_3 sigma^2 S_K/b)",
             "solve pipeline.async.rate_balanced = eps for K (largest root)",
@@ -505,7 +505,7 @@ def _k_async_lead() -> Derivation:
 @functools.cache
 def async_eps1_coefficient() -> sp.Expr:
     k_eps = async_complexity()
-    return sp.simplify(sp.limit((k_eps - leading_order(k_eps)) * eps, eps, 0))
+    return sp.simplify(sp.limit((k_eps - leading_order(k_eps)) * epsilon, epsilon, 0))
 
 
 @register(
@@ -518,7 +518,7 @@ def _k_async_next() -> Derivation:
         "pipeline.async.eps1_coefficient",
         "async: eps^-1 coefficient of K(eps) = 4 a_2 D_M L_s^2 G^2 Delta_0 b/(a_1 c L sigma^2)",
         derived=async_eps1_coefficient(),
-        expected=4 * a2 * D_M * L_s**2 * G_bound**2 * Delta0 * b / (a1 * c_rho * L * sigma**2),
+        expected=4 * a2 * D_M * L_s**2 * G_bound**2 * Delta_0 * b / (a1 * c_rho * L * sigma**2),
         steps=("S_K = 0 as in pipeline.async.eps2_coefficient",
                "limit eps -> 0 of eps (K(eps) - eps^-2 term)"),
         provenance=Provenance(_RECON, "derived", "proportional to D_M: grows with the pipeline depth."
@@ -529,7 +529,7 @@ def _k_async_next() -> Derivation:
 
 def _ratio_limit(num: sp.Expr, den: sp.Expr) -> sp.Expr:
     """lim_{eps->0} num/den for two quantities ~ eps^-2: the ratio of lim eps^2 num and lim eps^2 den."""
-    top, bottom = sp.limit(eps**2 * num, eps, 0), sp.limit(eps**2 * den, eps, 0)
+    top, bottom = sp.limit(epsilon**2 * num, epsilon, 0), sp.limit(epsilon**2 * den, epsilon, 0)
     if {top, bottom} & {sp.S.Zero, sp.oo, -sp.oo, sp.zoo}:  # pragma: no cover - sympy sanity
         raise RuntimeError(f"limits {top}, {bottom} are not both finite and non-zero")
     return sp.simplify(top / bottom)

@@ -12,7 +12,7 @@ import sympy as sp
 
 from ._core import Assumption, Bound, Derivation, Provenance, register
 from .calculus import balance_step_size, iteration_complexity, leading_order, telescope
-from .symbols import Delta0, K, L, alpha, eps, sigma
+from .symbols import Delta_0, K, L, alpha, epsilon, sigma
 
 AVG_GRAD = r"\frac{1}{K}\sum_{k<K} E\|\nabla f(W_k)\|^2"
 _STEP_CAP = Assumption("step_cap", alpha * L <= 1, "alpha L <= 1 (descent lemma)")
@@ -59,7 +59,7 @@ def _step() -> Derivation:
         id="sgd.step_size",
         title="digital SGD: step size minimizing the rate bound",
         derived=best,
-        expected=sp.sqrt(2 * Delta0 / (L * K * sigma**2)),
+        expected=sp.sqrt(2 * Delta_0 / (L * K * sigma**2)),
         steps=("d/d alpha [2 Delta_0/(alpha K) + alpha L sigma^2] = 0",),
         provenance=Provenance(_DESCENT, "derived"),
     )
@@ -86,7 +86,7 @@ def _balanced() -> Bound:
           title="digital SGD at alpha = sqrt(Delta_0/(sigma^2 L K)): 3 sqrt(Delta_0 sigma^2 L/K)",
           kind="bound")
 def _paper_step() -> Bound:
-    a_paper = sp.sqrt(Delta0 / (sigma**2 * L * K))
+    a_paper = sp.sqrt(Delta_0 / (sigma**2 * L * K))
     return Bound(
         id="sgd.rate.paper_step",
         title="digital SGD at alpha = sqrt(Delta_0/(sigma^2 L K)): 3 sqrt(Delta_0 sigma^2 L/K)",
@@ -104,7 +104,7 @@ def _paper_step() -> Bound:
 def sgd_capped_rate() -> sp.Expr:
     """Bound with alpha = min(1/L, balanced step): 2 Delta_0 L / K + 2 sqrt(2 Delta_0 L sigma^2/K)."""
     _, value = balance_step_size(sgd_rate_expr())
-    return 2 * Delta0 * L / K + value
+    return 2 * Delta_0 * L / K + value
 
 
 @register("sgd.iteration_complexity",
@@ -112,7 +112,7 @@ def sgd_capped_rate() -> sp.Expr:
 def _complexity() -> Bound:
     k_eps = iteration_complexity(sgd_capped_rate())
     lead = leading_order(k_eps)
-    if sp.simplify(lead - 8 * Delta0 * L * sigma**2 / eps**2) != 0:  # pragma: no cover
+    if sp.simplify(lead - 8 * Delta_0 * L * sigma**2 / epsilon**2) != 0:  # pragma: no cover
         raise RuntimeError(f"unexpected leading order {lead}")
     return Bound(
         id="sgd.iteration_complexity",

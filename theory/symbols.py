@@ -5,6 +5,15 @@ combined and substituted into each other (sympy symbols with the same name but d
 are different objects).
 
 Notation follows arXiv 2406.12774 (Wu et al., NeurIPS 2024) and its follow-up arXiv 2502.06309.
+
+One name per quantity: the Python name of every symbol here is its sympy name
+(``Delta_0 = Symbol("Delta_0")``, ``epsilon``, ``Stilde_K``), which is also the keyword of
+``Bound.evaluate`` and of the toolkit's functions (``verify.evaluate_bound(..., Delta_0=...)``,
+``theory.certify.agd_vertices(H, alpha, epsilon_sat)``). The one exception is :data:`c_lin`, the
+symbol ``c`` (a one-letter module attribute would be shadowed by local variables). Simulator
+metrics are the per-iteration *terms* of the averages, named after the term: ``s_ald`` (of
+``S_K``), ``sat2`` (of ``Stilde_K``), ``g_over_sqrt_f2`` (of ``S_K_general``); see
+``verify.binding.TRAJECTORY_AVERAGES``.
 """
 
 from __future__ import annotations
@@ -19,10 +28,10 @@ import sympy as sp
 # --- problem constants ------------------------------------------------------------------------
 L = sp.Symbol("L", positive=True)  #: smoothness constant of f
 mu = sp.Symbol("mu", positive=True)  #: strong-convexity constant of f
-Delta0 = sp.Symbol("Delta_0", positive=True)  #: f(W_0) - f^*
+Delta_0 = sp.Symbol("Delta_0", positive=True)  #: f(W_0) - f^*
 sigma = sp.Symbol("sigma", nonnegative=True)  #: gradient-noise level, E||g - grad f||^2 <= sigma^2
 K = sp.Symbol("K", positive=True)  #: number of iterations
-eps = sp.Symbol("epsilon", positive=True)  #: target accuracy of the stationarity measure
+epsilon = sp.Symbol("epsilon", positive=True)  #: target accuracy of the stationarity measure
 
 # --- algorithm constants ----------------------------------------------------------------------
 alpha = sp.Symbol("alpha", positive=True)  #: learning rate (step size)
@@ -41,7 +50,7 @@ M_min = sp.Symbol("M_min", positive=True)  #: inf of the saturation vector M = q
 # --- trajectory averages that the bounds consume -----------------------------------------------
 S_K = sp.Symbol("S_K", nonnegative=True)
 """2024 saturation average (1/K) sum_k (||W_k||^2_inf/tau^2) / (1 - ||W_k||^2_inf/tau^2)."""
-S_K_tilde = sp.Symbol("Stilde_K", nonnegative=True)
+Stilde_K = sp.Symbol("Stilde_K", nonnegative=True)
 """Plain saturation average (1/K) sum_k E||W_k||^2_inf / tau^2 (used by the derived bound)."""
 S_K_general = sp.Symbol("S_K_general", nonnegative=True)
 """Follow-up (2502.06309) average (1/K) sum_k ||G(W_k)/sqrt(F(W_k))||^2_inf."""

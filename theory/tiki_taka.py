@@ -45,7 +45,7 @@ import sympy as sp
 from ._core import Assumption, Bound, Derivation, Provenance, register
 from .calculus import balance_step_size
 from .sgd import AVG_GRAD
-from .symbols import Delta0, F_max, K, L, P_max, alpha, beta, c_lin, eps, gamma, mu, sigma, tau
+from .symbols import Delta_0, F_max, K, L, P_max, alpha, beta, c_lin, epsilon, gamma, mu, sigma, tau
 
 C_TT = sp.Symbol("C_TT", positive=True)
 C_RL = sp.Symbol("C_RL", positive=True)
@@ -57,7 +57,7 @@ g_mean = sp.Symbol("mu_g", real=True)  # E g_d (the clean gradient coordinate)
 g_abs = sp.Symbol("m_g", positive=True)  # E |g_d|
 p = sp.Symbol("p", real=True)  # one coordinate of P
 
-_SQRT = sp.sqrt(Delta0 * sigma**2 * L / K)
+_SQRT = sp.sqrt(Delta_0 * sigma**2 * L / K)
 E_K_RL = (r"E_K^{RL} = \frac{1}{K}\sum_{k<K} E\left[\|\nabla f(\bar W_k)\|^2 + \gamma^2\|P_k - P^*(W_k)\|^2"
           r" + \gamma^3\|W_k - W^*\|^2_{M(W_k)}\right]")
 _MEANINGS = {
@@ -265,8 +265,8 @@ def _p_max_admissible() -> Derivation:
         title="the 2024 Tiki-Taka constant is finite iff P_max < tau/sqrt(33)",
         # the root, and the factor's reciprocal at P_max = root (1 - eps): it vanishes like 2 eps
         derived=sp.Matrix([roots[0], sp.series((1 - 33 * P_max**2 / tau**2).subs(
-            P_max, roots[0] * (1 - eps)), eps, 0, 2).removeO()]),
-        expected=sp.Matrix([tau / sp.sqrt(33), 2 * eps]),
+            P_max, roots[0] * (1 - epsilon)), epsilon, 0, 2).removeO()]),
+        expected=sp.Matrix([tau / sp.sqrt(33), 2 * epsilon]),
         steps=("positive root of 1 - 33 P^2/tau^2",
                "at P = root (1 - eps), 1 - 33 P^2/tau^2 = 2 eps + O(eps^2): the factor diverges like"
                " 1/(2 eps)"),
@@ -283,7 +283,7 @@ def _p_max_admissible() -> Derivation:
 def _step_size() -> Derivation:
     # generic per-step inequality after substituting beta = kappa alpha: the kappa dependence is in
     # a_1, a_2 (not recovered); what matters is the exponent of K.
-    bound = a1 * Delta0 / (alpha * K) + a2 * alpha * L * sigma**2
+    bound = a1 * Delta_0 / (alpha * K) + a2 * alpha * L * sigma**2
     bound = bound.subs(beta, kappa * alpha)
     best, value = balance_step_size(bound, alpha)
     exponent = sp.simplify(K * sp.diff(best, K) / best)  # d log alpha* / d log K
@@ -292,8 +292,8 @@ def _step_size() -> Derivation:
         title="beta = kappa alpha, balance a_1 Delta_0/(alpha K) + a_2 alpha L sigma^2: alpha* ~ K^(-1/2),"
         " rate ~ sqrt(Delta_0 L sigma^2/K)",
         derived=sp.Matrix([best, value, exponent]),
-        expected=sp.Matrix([sp.sqrt(a1 * Delta0 / (a2 * L * sigma**2 * K)),
-                            2 * sp.sqrt(a1 * a2 * Delta0 * L * sigma**2 / K), sp.Rational(-1, 2)]),
+        expected=sp.Matrix([sp.sqrt(a1 * Delta_0 / (a2 * L * sigma**2 * K)),
+                            2 * sp.sqrt(a1 * a2 * Delta_0 * L * sigma**2 / K), sp.Rational(-1, 2)]),
         steps=("d/d alpha = 0", "log-derivative of alpha* in K"),
         provenance=Provenance(
             _TT_SOURCE,

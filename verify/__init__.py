@@ -14,6 +14,8 @@ and run it with ``python -m verify run --module mylab.claims``, from an entry po
 ``aimc_verify.claims``, or as pytest items (``pytest --aimc-claims=mylab.claims``).
 """
 
+from typing import TYPE_CHECKING
+
 from ._claim import (
     ENTRY_POINT_GROUP,
     MODES,
@@ -42,16 +44,20 @@ from .stats import Estimate, LinearFit, Z, loglog_slope, mean_se, mean_se_rows, 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "MODES",
+    "BoundEvaluation",
     "Check",
     "Claim",
     "Estimate",
     "Evidence",
     "LinearFit",
+    "ResponseDevice",
     "Z",
     "all_claims",
     "claim",
     "claims_of",
     "close",
+    "device_from_response",
+    "evaluate_bound",
     "exact",
     "get_claim",
     "holds",
@@ -62,6 +68,7 @@ __all__ = [
     "mean_se",
     "mean_se_rows",
     "not_applicable",
+    "response_extremum",
     "row_verdict",
     "slope",
     "unregister",
@@ -69,3 +76,26 @@ __all__ = [
     "violated_assumptions",
     "weighted_linear_fit",
 ]
+
+
+if TYPE_CHECKING:
+    from .binding import BoundEvaluation, evaluate_bound, response_extremum
+    from .devices import ResponseDevice, device_from_response
+
+#: names served lazily, so that ``import verify.stats`` (figures, notebooks) does not load sympy,
+#: theory and sim through the bound binding and the device builder
+_LAZY = {
+    "BoundEvaluation": "binding", "evaluate_bound": "binding", "response_extremum": "binding",
+    "ResponseDevice": "devices", "device_from_response": "devices",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

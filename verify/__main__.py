@@ -1,4 +1,15 @@
-"""``python -m verify list`` / ``python -m verify run [ids...] [--quick] [--json FILE]``.
+"""``python -m verify list`` /
+``python -m verify run [ids...] [--quick] [--json FILE] [--set KEY=VALUE ...]
+[--workers N | --scheduler ADDRESS]``.
+
+``--set KEY=VALUE`` (repeatable) overrides one of the selected claims' settings for this run (parsed
+to the setting's type; tuples as comma lists, dotted keys for nested settings); every selected claim
+must have that setting. The settings used and the overrides are in the ``--json`` report.
+
+``--workers N`` runs every claim and every negative control as an independent cell on a Dask
+``LocalCluster`` of N processes (``--scheduler ADDRESS``: on an existing Dask cluster), with one progress
+bar over the cells (``-q``: none); the evidence and the report are those of the serial run (the
+default), only the times differ.
 
 ``run`` prints one row per claim and exits 0 iff every claim passes and every negative control
 fails (a control that passes means the claim's checks have no power, which is a defect too).
@@ -16,7 +27,8 @@ claim). Modules of the entry-point group ``aimc_verify.claims`` are loaded on ev
 
 Exit codes: 0 all hold (known failures aside); 1 some claim does not hold (including ``error`` and
 ``broken``); 2 bad arguments (unknown claim id or ``--module``, a ``--json`` path that cannot be
-written -- checked before any claim runs); 130 interrupted (Ctrl-C; no JSON written); 141 the
+written, an unknown ``--set`` key or a value that does not parse -- checked before any claim
+runs); 130 interrupted (Ctrl-C; no JSON written); 141 the
 reader of stdout went away (``... | head``).
 """
 
@@ -43,6 +55,7 @@ from ._claim import (
 )
 from ._cli import OneLineParser as _Parser
 from ._cli import cli_guard, nearest_existing, probe_writable
+from .config import parse_sets
 
 
 def _fmt(x: float | None) -> str:
@@ -141,6 +154,28 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_on_engine(claims: list[Claim], mode: str,
+                   args: argparse.Namespace) -> list[tuple[Claim, Evidence, Evidence | None]]:
+    """Every claim and every control as an independent cell on a Dask cluster (``--workers`` /
+    ``--scheduler``); the rows in the order of ``claims``, the same evidence as a serial run."""
+    from sim.sweep import CellBar, Engine, run_cells
+
+    from ._cells import run_cell
+
+    jobs = [(cl.id, mode, control, tuple(args.module or ()), dict(args.overrides)) for cl in claims
+            for control in ((False,) if args.no_controls else (False, True))]
+    got: dict[tuple[str, bool], Evidence] = {}
+
+    def on_done(k: int, ev: Evidence, seconds: float) -> None:
+        got[jobs[k][0], jobs[k][2]] = ev
+
+    with Engine(args.workers, args.scheduler) as engine, \
+            CellBar(len(jobs), slots=engine.slots, desc=f"claims ({mode})",
+                    progress=False if args.quiet else None) as bar:
+        run_cells(run_cell, jobs, on_done, executor=engine.executor, bar=bar)
+    return [(cl, got[cl.id, False], None if args.no_controls else got[cl.id, True]) for cl in claims]
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     mode = "quick" if args.quick else "full"
     try:
@@ -150,14 +185,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     rows = []
     t0 = time.perf_counter()
-    for cl in claims:
-        if not args.quiet:
-            print(f"running {cl.id} ({mode})...", file=sys.stderr, flush=True)
-        # one claim's exception is its verdict `error`, never the end of the run
-        ev = cl.run_guarded(mode)
-        ctl = None if args.no_controls else cl.run_guarded(mode, control=True)
-        rows.append((cl, ev, ctl))
-    print(f"aimc-verify claims ({mode} mode), {time.perf_counter() - t0:.1f}s\n")
+    if args.workers is None and args.scheduler is None:
+        for cl in claims:
+            if not args.quiet:
+                print(f"running {cl.id} ({mode})...", file=sys.stderr, flush=True)
+            # one claim's exception is its verdict `error`, never the end of the run
+            ev = cl.run_guarded(mode, overrides=args.overrides)
+            ctl = None if args.no_controls else cl.run_guarded(mode, control=True,
+                                                               overrides=args.overrides)
+            rows.append((cl, ev, ctl))
+    else:
+        rows = _run_on_engine(claims, mode, args)
+    sets = "".join(f" --set {k}={v}" for k, v in args.overrides.items())
+    print(f"aimc-verify claims ({mode} mode{', ' + sets.strip() if sets else ''}),"
+          f" {time.perf_counter() - t0:.1f}s\n")
     print(_table(rows))
     if args.verbose:
         for _, ev, ctl in rows:
@@ -183,6 +224,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "mode": mode,
+            "overrides": args.overrides,
             "all_pass": ok,
             "claims": [
                 {**ev.as_dict(), "verdict": verdicts[cl.id], "claim_verdict": ev.verdict,
@@ -233,11 +275,26 @@ def _preflight(args: argparse.Namespace) -> str | None:
             return f"--module {name}: registers no claim (decorate a function with verify.claim)"
     if args.cmd != "run":
         return None
+    if args.workers is not None and args.workers < 1:
+        return f"--workers must be an integer >= 1, got {args.workers}"
+    if args.workers is not None and args.scheduler is not None:
+        return "give --workers or --scheduler, not both"
     for cid in args.ids:
         try:
             get_claim(cid)
         except KeyError as err:
             return str(err.args[0])
+    try:
+        args.overrides = parse_sets(args.sets)
+    except ValueError as err:
+        return str(err)
+    if args.overrides:  # every selected claim must take every override
+        mode = "quick" if args.quick else "full"
+        for cl in [get_claim(i) for i in args.ids] if args.ids else _selected(args):
+            try:
+                cl.settings(mode, args.overrides)
+            except ValueError as err:
+                return f"--set: {err}"
     if args.json is not None:
         problem = output_file_problem(Path(args.json))
         if problem:
@@ -266,6 +323,14 @@ def main(argv: list[str] | None = None) -> int:
                    " repeatable")
     p.add_argument("--strict", action="store_true",
                    help="a declared known failure that fails makes the exit code 1 too")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                   help="override a setting of the selected claims (repeatable), e.g. --set runs=64"
+                   " --set alphas=0.1,0.05")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run every claim and control as a cell on a Dask LocalCluster of N processes"
+                        " (default: serial)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the cells on the existing Dask cluster at ADDRESS (e.g. tcp://host:8786)")
     p.set_defaults(fn=_cmd_run)
     args = parser.parse_args(argv)
     problem = _preflight(args)

@@ -16,8 +16,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from .config import Modes
 from .stats import Estimate, LinearFit, Z
 
 Mode = Literal["quick", "full"]
@@ -298,6 +299,10 @@ class Evidence:
     details: dict = field(default_factory=dict)
     #: one-line summary ``Type: message`` of the exception that stopped the claim, else ``None``
     error: str | None = None
+    #: the settings the claim ran with (``Config.as_dict()``; ``None`` for a claim without config)
+    config: dict | None = None
+    #: the command-line overrides (``--set``) applied to them
+    overrides: dict = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -333,6 +338,8 @@ class Evidence:
             "uncertainty": None if head is None else head.se,
             "checks": [c.as_dict() for c in self.checks],
             "details": {k: v for k, v in self.details.items() if _jsonable(v)},
+            "config": self.config,
+            "overrides": dict(self.overrides),
         }
 
 
@@ -361,6 +368,10 @@ class Claim:
         The negative control: the perturbation under which the claim must fail.
     fn
         ``fn(mode, control) -> checks`` or ``(checks, details)``.
+    config
+        The claim's settings (:class:`verify.config.Modes`), read by ``fn`` as ``CONFIG[mode]``;
+        ``None`` if it has none. :meth:`run` with ``overrides`` makes ``CONFIG[mode]`` return the
+        overridden settings while ``fn`` runs.
     known_failures
         Modes in which the claim is known to fail, each with the reason (``{"full": "why"}``).
         ``python -m verify run`` reports such a failure as ``known fail`` (not counted against the
@@ -375,6 +386,7 @@ class Claim:
     control: str
     fn: ClaimFn
     known_failures: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    config: Modes[Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def module(self) -> str:
@@ -385,16 +397,54 @@ class Claim:
         """The declared reason why the claim fails in ``mode``, or ``None`` if it should pass."""
         return self.known_failures.get(mode)
 
-    def run(self, mode: str = "quick", control: bool = False) -> Evidence:
+    def settings(self, mode: str, overrides: Mapping[str, str] | None = None) -> Any:
+        """The claim's settings in ``mode`` with the command-line ``overrides`` applied.
+
+        Raises
+        ------
+        ValueError
+            One line starting with the claim id: an unknown mode, a claim without settings given
+            overrides, an unknown key (with the allowed keys) or a value that does not parse.
+        """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if self.config is None:
+            if overrides:
+                raise ValueError(f"{self.id}: has no settings to override (got"
+                                 f" {', '.join(sorted(overrides))})")
+            return None
+        try:
+            return self.config.resolve(mode, overrides)
+        except ValueError as err:
+            raise ValueError(f"{self.id}: {err}") from None
+
+    def run(self, mode: str = "quick", control: bool = False,
+            overrides: Mapping[str, str] | None = None) -> Evidence:
+        """Run the claim (or its negative control) once.
+
+        Parameters
+        ----------
+        mode : {"quick", "full"}
+        control : bool
+            Run the negative control.
+        overrides : mapping, optional
+            ``{key: text}`` applied to the claim's settings (:meth:`settings`); the evidence
+            records the settings used and the overrides.
+        """
+        cfg = self.settings(mode, overrides)
         t0 = time.perf_counter()
-        out = self.fn(mode, control)
+        if self.config is not None and overrides:
+            with self.config.overridden(mode, cfg):
+                out = self.fn(mode, control)
+        else:
+            out = self.fn(mode, control)
         checks, details = out if isinstance(out, tuple) else (out, {})
         return Evidence(self.id, self.title, mode, control, list(checks),
-                        time.perf_counter() - t0, details)
+                        time.perf_counter() - t0, details,
+                        config=None if cfg is None else cfg.as_dict(), overrides=dict(overrides or {}))
 
-    def run_guarded(self, mode: str = "quick", control: bool = False) -> Evidence:
+    def run_guarded(self, mode: str = "quick", control: bool = False,
+                    overrides: Mapping[str, str] | None = None) -> Evidence:
         """:meth:`run`, but an exception raised by the claim becomes the verdict ``error``.
 
         The returned :class:`Evidence` has no checks and ``error = "Type: message"`` (first line of
@@ -403,7 +453,7 @@ class Claim:
         """
         t0 = time.perf_counter()
         try:
-            return self.run(mode, control)
+            return self.run(mode, control, overrides)
         except Exception as err:  # any failure of one claim is reported, never fatal
             return Evidence(self.id, self.title, mode, control, [], time.perf_counter() - t0,
                             error=error_summary(err))
@@ -444,7 +494,8 @@ ENTRY_POINT_GROUP = "aimc_verify.claims"
 
 
 def claim(id: str, *, title: str, statement: str, reference: str, control: str,
-          known_failures: Mapping[str, str] | None = None) -> Callable[[ClaimFn], ClaimFn]:
+          known_failures: Mapping[str, str] | None = None,
+          config: Modes[Any] | None = None) -> Callable[[ClaimFn], ClaimFn]:
     """Register ``fn(mode, control)`` as a claim (decorator).
 
     The function receives ``mode`` (``"quick"`` or ``"full"``) and ``control`` (``True``: run the
@@ -461,6 +512,9 @@ def claim(id: str, *, title: str, statement: str, reference: str, control: str,
         control perturbs.
     known_failures
         ``{mode: reason}`` for modes in which the claim honestly fails (see :class:`Claim`).
+    config
+        The claim's settings, a :class:`verify.config.Modes` the function reads as
+        ``config[mode]``; ``python -m verify run ID --set key=value`` overrides them.
 
     Returns
     -------
@@ -495,12 +549,16 @@ def claim(id: str, *, title: str, statement: str, reference: str, control: str,
             raise ValueError(f"known_failures[{mode!r}] must be a non-empty reason, got {why!r}"
                              f" (claim {id!r})")
 
+    if config is not None and not isinstance(config, Modes):
+        raise ValueError(f"config must be a verify.config.Modes or None, got {type(config).__name__}"
+                         f" (claim {id!r})")
+
     def deco(fn: ClaimFn) -> ClaimFn:
         old = _CLAIMS.get(id)
         if old is not None and _where(old.fn) != _where(fn):
             raise ValueError(f"claim id {id!r} registered twice ({_where(old.fn)} and {_where(fn)})")
         # the same function registering again is a re-import of its module (reload, notebook)
-        _CLAIMS[id] = Claim(id, title, statement, reference, control, fn, known)
+        _CLAIMS[id] = Claim(id, title, statement, reference, control, fn, known, config)
         return fn
 
     return deco

@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -52,7 +53,7 @@ def install_sigint_handler() -> Callable[[], None]:
     if (not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         return lambda: None
-    saved: dict[str, object] = {}
+    saved: dict[str, Any] = {}
 
     def on_interrupt(signum, frame):
         f = frame

@@ -109,12 +109,12 @@ class ClaimItem(pytest.Item):
             raise ClaimFailure(f"broken: the negative control ({self.claim.control}) does not fail"
                                f" (verdict {ctl.verdict}), so the checks have no power\n{_report(ctl)}")
 
-    def repr_failure(self, excinfo, style=None):  # type: ignore[override]
+    def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ClaimFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
-    def reportinfo(self):  # type: ignore[override]
+    def reportinfo(self):
         fn = self.claim.fn
         try:
             path = Path(inspect.getsourcefile(fn) or ".")

@@ -84,7 +84,8 @@ def _make(x: np.ndarray, y: np.ndarray, side: int, layout: str, test_fraction: f
 def _package_file(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise FileNotFoundError(f"this data set ships with the {package!r} package: pip install {package}")
+        raise FileNotFoundError(f"this data set ships with the {package!r} package: pip install {package}"
+                                " (or pip install 'aimc-verify[data]')")
     path = Path(spec.origin).parent.joinpath(*parts)
     if not path.is_file():
         raise FileNotFoundError(f"{package} is installed but {path} is missing")

@@ -51,6 +51,27 @@ def _check_tile(layer: str, W: np.ndarray, shape: tuple[int, int]) -> None:
         raise ValueError(f"{layer}: weight tile must have shape (R, {shape[0]}, {shape[1]}), got {W.shape}")
 
 
+def _like(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``y`` in ``x``'s float32 type when an IO model computed it in float64 (its noise draws are
+    float64): the float32 path of :func:`sim.nets.train` stays float32 layer to layer."""
+    return y.astype(np.float32) if x.dtype == np.float32 and y.dtype != np.float32 else y
+
+
+def _outer_grad(dy: np.ndarray, x: np.ndarray, bias: bool) -> np.ndarray:
+    r"""Weight gradient :math:`\sum_b \delta_{y,b} \tilde x_b^\top` of a tile, ``(R, out, in[+1])``,
+    from ``dy`` ``(R, B, out)`` and ``x`` ``(R, B, in)``: the product is written straight into the
+    tile-shaped result, the bias column (:math:`\sum_b \delta_{y,b}`) beside it (no concatenation
+    copy; the same products and sums, so the same numbers)."""
+    dyt = dy.transpose(0, 2, 1)
+    if not bias:
+        return np.matmul(dyt, x)
+    n = x.shape[-1]
+    dW = np.empty((*dyt.shape[:2], n + 1), dtype=np.result_type(dy, x))
+    np.matmul(dyt, x, out=dW[..., :n])
+    np.sum(dy, axis=1, out=dW[..., n])
+    return dW
+
+
 def _uniform_init(rng: BatchRNG, shape: tuple[int, int], bound: float) -> np.ndarray:
     """``U(-bound, bound)`` per run, shape ``(R, *shape)`` (PyTorch's default init)."""
     return (2.0 * rng.uniform(shape) - 1.0) * bound
@@ -68,11 +89,13 @@ class Layer:
     def init_params(self, rng: BatchRNG, scale: float | None = None) -> np.ndarray | None:
         return None
 
-    def forward(self, W: np.ndarray | None, x: np.ndarray,
+    # ``W`` is typed Any: a layer with parameters takes its array (shape ``param_shape``), a
+    # parameter-free one ``None``; subclasses narrow it
+    def forward(self, W: Any, x: np.ndarray,
                 rng: BatchRNG | None = None) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 
-    def backward(self, W: np.ndarray | None, cache: Any,
+    def backward(self, W: Any, cache: Any,
                  dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         raise NotImplementedError
 
@@ -122,16 +145,13 @@ class Linear(Layer):
         _check_tile("Linear", W, self.param_shape)
         if x.ndim != 3 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input must have shape (R, B, {self.in_features}), got {x.shape}")
-        y = self.io.forward(W, x, self.bias, rng)
+        y = _like(self.io.forward(W, x, self.bias, rng), x)
         return y, (x, rng)
 
     def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, rng = cache
-        dx = self.io.backward(W, dy, self.bias, rng)
-        dW = np.matmul(dy.transpose(0, 2, 1), x)  # (R, out, in)
-        if self.bias:
-            dW = np.concatenate([dW, dy.sum(axis=1)[..., None]], axis=-1)
-        return dx, dW
+        dx = _like(self.io.backward(W, dy, self.bias, rng), dy)
+        return dx, _outer_grad(dy, x, self.bias)
 
 
 def im2col(x: np.ndarray, k: int) -> np.ndarray:
@@ -200,7 +220,7 @@ class Conv2d(Layer):
         cols = im2col(x, k)  # (R, B, H', W', Ck^2)
         Ho, Wo = cols.shape[2:4]
         flat = cols.reshape(R, B * Ho * Wo, -1)
-        y = self.io.forward(W, flat, self.bias, rng)  # (R, B H' W', out)
+        y = _like(self.io.forward(W, flat, self.bias, rng), flat)  # (R, B H' W', out)
         y = y.reshape(R, B, Ho, Wo, -1).transpose(0, 1, 4, 2, 3)
         return np.ascontiguousarray(y), (flat, (B, H, Wd, Ho, Wo), rng)
 
@@ -208,10 +228,8 @@ class Conv2d(Layer):
         flat, (B, H, Wd, Ho, Wo), rng = cache
         R = dy.shape[0]
         dyf = dy.transpose(0, 1, 3, 4, 2).reshape(R, B * Ho * Wo, -1)
-        dW = np.matmul(dyf.transpose(0, 2, 1), flat)
-        if self.bias:
-            dW = np.concatenate([dW, dyf.sum(axis=1)[..., None]], axis=-1)
-        dcols = self.io.backward(W, dyf, self.bias, rng).reshape(R, B, Ho, Wo, -1)
+        dW = _outer_grad(dyf, flat, self.bias)
+        dcols = _like(self.io.backward(W, dyf, self.bias, rng), dyf).reshape(R, B, Ho, Wo, -1)
         return col2im(dcols, self.in_channels, H, Wd, self.kernel_size), dW
 
 

@@ -1,6 +1,8 @@
 """Issue 13 items: the sign-constrained weighted fit of pipeline_complexity, the response
 schematic (2406.12774 Fig. 2) and the Fig. 1 plateau ablation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -74,7 +76,7 @@ def test_fig2_response_pulse_level_matches_response_functions():
 
     cfg = m.CONFIGS["quick"]
     d = m.compute(cfg)
-    g, tau = d["w_grid"], cfg["tau"]
+    g, tau = d["w_grid"], cfg.tau
     # one noiseless soft-bounds pulse moves by exactly dw_min q_+-(w) = dw_min (1 -+ w/tau)
     np.testing.assert_allclose(d["ald_step_up"], 1 - g / tau, atol=1e-9)
     np.testing.assert_allclose(d["ald_step_down"], -(1 + g / tau), atol=1e-9)
@@ -82,7 +84,7 @@ def test_fig2_response_pulse_level_matches_response_functions():
     np.testing.assert_allclose(d["ideal_step_down"], -1.0, atol=1e-9)
     # alternating pulses: the ideal device stays within one step of w0, the ALD contracts by
     # (1 - dw/tau)^2 per pulse pair towards its pair fixed point -dw/(2 - dw/tau) (exact algebra)
-    dw, w0, n = cfg["dw_min"], cfg["w0"], cfg["n_pulses"]
+    dw, w0, n = cfg.dw_min, cfg.w0, cfg.n_pulses
     assert np.all(np.abs(d["ideal_trajectory"] - w0) <= dw * (1 + 1e-9))
     after_down = d["ald_trajectory"][2::2]
     fp = d["ald_pair_fixed_point"]
@@ -93,7 +95,7 @@ def test_fig2_response_pulse_level_matches_response_functions():
 def test_fig1_ablation_read_offset_and_variants():
     from paper_figures import exact_fig1_ablation as m
 
-    cfg = {**m.CONFIGS["quick"], "K": 200, "runs": 3, "alphas": [0.2], "read_draws": 400}
+    cfg = replace(m.CONFIGS["quick"], K=200, runs=3, alphas=(0.2,), read_draws=400)
     d = m.compute(cfg)
     # Monte Carlo read offset against its closed form, within 4 s.e. of the Monte Carlo mean
     assert abs(d["read_offset"] - d["read_offset_theory"]) < 4 * d["read_offset_se"]

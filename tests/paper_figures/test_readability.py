@@ -58,14 +58,14 @@ def test_fig4_init_panel_labels_clipping_honestly(monkeypatch, tmp_path):
     data = exact_fig4_ablation.compute(cfg)
     figs = _capture(monkeypatch, exact_fig4_ablation)
     exact_fig4_ablation.render(data, cfg, tmp_path)
-    p = cfg["init_panel"]
+    p = cfg.init_panel
     labels = figs[0].axes[3].get_legend_handles_labels()[1]
-    distinct = {float(np.clip(c, -p["tau"], p["tau"])) for c in p["constants"]}
-    assert len(labels) == len(distinct) + len(p["warm_steps"])  # no duplicate curves
-    for c in p["constants"]:
+    distinct = {float(np.clip(c, -p.tau, p.tau)) for c in p.constants}
+    assert len(labels) == len(distinct) + len(p.warm_steps)  # no duplicate curves
+    for c in p.constants:
         named_clipped = any(re.search(rf"\b{c:g}\b[^(]*clipped", lab) or
                             re.search(rf"and [^)]*\b{c:g}\b[^)]*clipped", lab) for lab in labels)
-        assert named_clipped == (abs(c) > p["tau"]), c
+        assert named_clipped == (abs(c) > p.tau), c
     plt.close(figs[0])
 
 

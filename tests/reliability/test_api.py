@@ -281,7 +281,7 @@ CASES = [
     ("train_pipeline micro_batch=0", "ValueError", "micro_batch",
      lambda: _pipeline(micro_batch=0)),  # already
     ("train_pipeline divergence", "Diverged", "train_pipeline diverged", lambda: _pipeline(alpha=1e3, K=200)),
-    ("pipeline.Dense n_in=0", "ValueError", "n_in", lambda: sim.pipeline.Dense(0, 2)),
+    ("pipeline.staged_mlp stages=0", "ValueError", "stages", lambda: sim.pipeline.staged_mlp((3, 2), 0)),
 ]
 
 IDS = [c[0] for c in CASES]

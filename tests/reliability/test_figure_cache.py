@@ -39,15 +39,23 @@ FILES = {
     "lazy.py": "EXTRA = 1\n",
     "unrelated.py": "NOT_IMPORTED = True\n",
     "fig_a.py": """
+        from dataclasses import dataclass
+
         from paper_figures._figure import FigureSpec
+        from verify.config import Config, Modes
         from .helper import train
+
+
+        @dataclass(frozen=True)
+        class Settings(Config):
+            scale: float
 
         CALLS = []
 
         def compute(cfg):
             from . import lazy  # imported inside a function: still part of the closure
-            CALLS.append(dict(cfg))
-            return {"x": train(cfg["scale"]), "label": "a", "n": lazy.EXTRA}
+            CALLS.append(cfg.as_dict())
+            return {"x": train(cfg.scale), "label": "a", "n": lazy.EXTRA}
 
         def render(data, cfg, out_dir):
             path = out_dir / "table.md"
@@ -55,7 +63,7 @@ FILES = {
             write_text(path, str(data["x"]))
             return [path]
 
-        FIGURE = FigureSpec("fig_a", "fake", "none", {"quick": {"scale": 1.0}, "full": {"scale": 2.0}},
+        FIGURE = FigureSpec("fig_a", "fake", "none", Modes(quick=Settings(1.0), full=Settings(2.0)),
                             compute, render)
     """,
 }
@@ -79,9 +87,11 @@ def fake(tmp_path, monkeypatch):
         del sys.modules[name]
 
 
-def _spec(mod, **configs):
-    return mod.FIGURE if not configs else \
-        _figure.FigureSpec("fig_a", "fake", "none", configs, mod.compute, mod.render)
+def _spec(mod, scale: float):
+    """fig_a with ``scale`` as its quick setting."""
+    return _figure.FigureSpec("fig_a", "fake", "none", mod.Modes(quick=mod.Settings(scale),
+                                                                 full=mod.Settings(2.0)),
+                              mod.compute, mod.render)
 
 
 def _edit(path: Path, extra: str = "\n# edited\n") -> None:
@@ -102,7 +112,10 @@ def test_real_fig7_closure_contains_fig5_and_no_claims():
     for fid, spec in figs.items():
         _, ing = _figure.cache_key(spec, "quick")
         files = set(ing["files"])
-        assert not [f for f in files if f.startswith("verify/")], fid
+        # the typed-config base (verify/config.py) brings verify's package core, never a claim
+        core = {"verify/__init__.py", "verify/config.py", "verify/_claim.py", "verify/stats.py",
+                "verify/claims/__init__.py"}
+        assert not [f for f in files if f.startswith("verify/") and f not in core], fid
         assert "paper_figures/__main__.py" not in files
         others = {f"paper_figures/{o}.py" for o in figs if o != fid}
         assert files & others <= ({"paper_figures/exact_fig5_mnist.py"}
@@ -117,7 +130,8 @@ def test_closure_of_fake_figure(fake):
     assert {f"{PKG}", f"{PKG}.fig_a", f"{PKG}.helper", f"{PKG}.deep", f"{PKG}.lazy",
             "paper_figures", "paper_figures._figure"} <= names
     assert f"{PKG}.unrelated" not in names
-    assert not [n for n in names if n.startswith(("numpy", "verify"))]
+    core = {"verify", "verify.config", "verify._claim", "verify.stats", "verify.claims"}  # Config base
+    assert not [n for n in names if n.startswith("numpy") or (n.startswith("verify") and n not in core)]
 
 
 @pytest.mark.parametrize("edited", ["fig_a.py", "helper.py", "deep.py", "lazy.py", "__init__.py"],
@@ -164,8 +178,8 @@ def test_version_change_invalidates(fake, tmp_path, monkeypatch, package):
 def test_config_change_invalidates_and_meta_records_ingredients(fake, tmp_path):
     mod, pkg = fake
     out = tmp_path / "out"
-    build(_spec(mod, quick={"scale": 1.0}), "quick", out, render=False)
-    res = build(_spec(mod, quick={"scale": 3.0}), "quick", out, render=False)
+    build(_spec(mod, 1.0), "quick", out, render=False)
+    res = build(_spec(mod, 3.0), "quick", out, render=False)
     assert not res.cached and res.reason == "stale: config"
     np.testing.assert_array_equal(_figure.load_data(out / "fig_a" / "quick" / "data.npz")["x"],
                                   np.arange(4.0) * 3.0)
@@ -177,11 +191,24 @@ def test_config_change_invalidates_and_meta_records_ingredients(fake, tmp_path):
     assert meta["data_sha256"] == _figure._sha256_file(out / "fig_a" / "quick" / "data.npz")
 
 
-def test_config_must_be_plain_json(fake, tmp_path):
+def test_config_must_be_typed_and_plain(fake, tmp_path):
+    """A config field of a type the key cannot serialise is refused when the config is made; a
+    FigureSpec refuses a plain dict of configs."""
     mod, _ = fake
-    spec = _spec(mod, quick={"scale": 1.0, "obj": object()})
+    from dataclasses import dataclass
+
+    from verify.config import Config
+
+    @dataclass(frozen=True)
+    class Bad(Config):
+        obj: object
+
+    with pytest.raises(TypeError, match="config fields may not have type object"):
+        Bad(object())
+    with pytest.raises(TypeError, match=r"configs must be a verify\.config\.Modes"):
+        _figure.FigureSpec("fig_a", "fake", "none", {"quick": {"scale": 1.0}}, mod.compute, mod.render)
     with pytest.raises(TypeError, match="not JSON-serialisable"):
-        build(spec, "quick", tmp_path, render=False)
+        _figure._canonical_config({"obj": object()})
 
 
 # --- atomic pair ------------------------------------------------------------------------------
@@ -194,7 +221,7 @@ def test_torn_write_serves_old_pair_only_for_its_config(fake, tmp_path, monkeypa
     only for its own config; the new config is recomputed; no temporary directory is left."""
     mod, _ = fake
     out = tmp_path / "out"
-    spec_a, spec_b = _spec(mod, quick={"scale": 1.0}), _spec(mod, quick={"scale": 5.0})
+    spec_a, spec_b = _spec(mod, 1.0), _spec(mod, 5.0)
     build(spec_a, "quick", out, render=False)
     real = _figure._write_meta
 
@@ -219,7 +246,7 @@ def test_other_configs_data_under_this_meta_is_never_served(fake, tmp_path, capl
     """The failure the old non-atomic writer allowed: data.npz of config B next to meta.json of
     config A. The checksum catches it; A is recomputed."""
     mod, _ = fake
-    spec_a, spec_b = _spec(mod, quick={"scale": 1.0}), _spec(mod, quick={"scale": 5.0})
+    spec_a, spec_b = _spec(mod, 1.0), _spec(mod, 5.0)
     build(spec_a, "quick", tmp_path / "a", render=False)
     build(spec_b, "quick", tmp_path / "b", render=False)
     a_dir, b_dir = tmp_path / "a" / "fig_a" / "quick", tmp_path / "b" / "fig_a" / "quick"
@@ -362,3 +389,13 @@ def test_outputs_respect_umask(fake, tmp_path, umask):
         assert stat.S_IMODE((mode_dir / f).stat().st_mode) == 0o666 & ~umask, f
     for d in (out, out / "fig_a", mode_dir):
         assert stat.S_IMODE(d.stat().st_mode) == 0o777 & ~umask, d
+
+
+def test_type_checking_imports_are_not_followed():
+    """``if TYPE_CHECKING:`` imports never run, so they stay out of the key; their ``else`` runs."""
+    src = (b"from typing import TYPE_CHECKING\nimport typing\nif TYPE_CHECKING:\n    import sim.a\n"
+           b"if typing.TYPE_CHECKING:\n    import sim.b\nelse:\n    import sim.c\nimport sim.d\n")
+    stmts = _figure._import_statements(src, "probe-digest", "probe.py")
+    names = {n for _, _, ns in stmts for n in ns}
+    assert {"sim.c", "sim.d", "TYPE_CHECKING"} <= names
+    assert not {"sim.a", "sim.b"} & names

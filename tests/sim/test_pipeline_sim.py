@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 import sim
+from sim import nets
 from sim.pipeline import (
     SCHEDULES,
-    Dense,
     SeparableQuadratic,
     build_schedule,
     render_grid,
+    staged_mlp,
     train_pipeline,
 )
 
@@ -53,11 +54,15 @@ def test_schedule_validation(kwargs, match):
 
 
 def _mlp(R, M, rng_seed=0):
-    sizes = [6, 8, 8, 8, 3][: M + 1]
-    layers = [Dense(sizes[i], sizes[i + 1], "tanh" if i < M - 1 else "linear") for i in range(M)]
-    init = sim.BatchRNG(rng_seed, range(R), "init")
-    w0 = [0.5 * layer.init_params(init) for layer in layers]
-    return layers, w0
+    """M tanh-separated sim.nets Linear tiles, one per stage, and their initial weights."""
+    layers, stage = staged_mlp([6, 8, 8, 8, 3][: M + 1], M)
+    w0 = nets.init_params(layers, sim.BatchRNG(rng_seed, range(R), "init"))
+    return layers, stage, w0
+
+
+def _tiles(run):
+    """The trained tiles (the activations have no weights)."""
+    return [W for W in run.weights if W is not None]
 
 
 def _teacher_data(R, b, n_in, n_out):
@@ -75,34 +80,35 @@ def _mse_grad(out, y):
 
 
 def _train(kind, M=3, B=4, K=5, R=3, seed=0):
-    layers, w0 = _mlp(R, M)
+    layers, stage, w0 = _mlp(R, M)
     sched = build_schedule(kind, M, B, K) if kind in ("none", "sync") else build_schedule(kind, M, B * K, 1)
     opt = sim.AnalogSGD(0.05, sim.SoftBounds(1.0))
-    return train_pipeline(layers, list(range(1, M + 1)), w0, [opt] * M, sched,
-                          _teacher_data(R, 2, 6, layers[-1].n_out), _mse_grad, seeds=R, seed=seed,
+    return train_pipeline(layers, stage, w0, [None if W is None else opt for W in w0], sched,
+                          _teacher_data(R, 2, 6, layers[-1].out_features), _mse_grad, seeds=R, seed=seed,
                           micro_batch=2, progress=False)
 
 
 def test_sync_equals_none_bitwise_and_async_differs():
     none, sync, asyn = _train("none"), _train("sync"), _train("async")
-    for a, b in zip(none.weights, sync.weights, strict=True):
+    assert len(_tiles(none)) == 3
+    for a, b in zip(_tiles(none), _tiles(sync), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert max(np.abs(a - b).max() for a, b in zip(none.weights, asyn.weights, strict=True)) > 0
+    assert max(np.abs(a - b).max() for a, b in zip(_tiles(none), _tiles(asyn), strict=True)) > 0
     assert none.cycles[-1] == 2 * 3 * 4 * 5 and sync.cycles[-1] == 2 * (4 + 3 - 1) * 5
     assert sync.samples[-1] == asyn.samples[-1] == 2 * 4 * 5
 
 
 def test_stashing_changes_backward_weights_only_for_real_networks():
     a, s = _train("async"), _train("async_stash")
-    assert max(np.abs(x - y).max() for x, y in zip(a.weights, s.weights, strict=True)) > 0
+    assert max(np.abs(x - y).max() for x, y in zip(_tiles(a), _tiles(s), strict=True)) > 0
 
 
 def test_training_is_deterministic_and_runs_are_independent_of_batch():
     a, b = _train("async", R=3), _train("async", R=3)
-    for x, y in zip(a.weights, b.weights, strict=True):
+    for x, y in zip(_tiles(a), _tiles(b), strict=True):
         np.testing.assert_array_equal(x, y)
     c = _train("async", R=2)
-    for x, y in zip(a.weights, c.weights, strict=True):
+    for x, y in zip(_tiles(a), _tiles(c), strict=True):
         np.testing.assert_array_equal(x[:2], y)
 
 
@@ -127,11 +133,27 @@ def test_separable_quadratic_follows_delayed_recursion():
 
 
 def test_train_validation():
-    layers, w0 = _mlp(2, 2)
+    layers, stage, w0 = _mlp(2, 2)
+    assert stage == [1, 1, 2]
     sched = build_schedule("sync", 2, 2, 1)
     opt = sim.AnalogSGD(0.05, sim.SoftBounds(1.0))
-    with pytest.raises(ValueError, match="stage_of_layer"):
-        train_pipeline(layers, [1, 1], w0, [opt] * 2, sched, _teacher_data(2, 1, 6, 8), _mse_grad, seeds=2)
+    opts = [None if W is None else opt for W in w0]
+    with pytest.raises(ValueError, match=r"stage_of_layer must be non-decreasing and cover stages 1\.\.2"):
+        train_pipeline(layers, [1, 1, 1], w0, opts, sched, _teacher_data(2, 1, 6, 8), _mse_grad, seeds=2)
     with pytest.raises(ValueError, match="same non-zero length"):
-        train_pipeline(layers, [1, 2], w0[:1], [opt] * 2, sched, _teacher_data(2, 1, 6, 8), _mse_grad,
-                       seeds=2)
+        train_pipeline(layers, stage, w0[:1], opts, sched, _teacher_data(2, 1, 6, 8), _mse_grad, seeds=2)
+
+
+def test_staged_mlp_splits_tiles_evenly_and_checks_its_arguments():
+    layers, stage = staged_mlp((64, 32, 32, 16, 10), 2)
+    assert [type(layer).__name__ for layer in layers] == ["Linear", "Tanh"] * 3 + ["Linear"]
+    assert [(layer.in_features, layer.out_features) for layer in layers[::2]] == [
+        (64, 32), (32, 32), (32, 16), (16, 10)]
+    assert stage == [1, 1, 1, 1, 2, 2, 2]
+    assert staged_mlp((3, 2), 1)[1] == [1]
+    with pytest.raises(ValueError, match="stages must be an integer >= 1 and <= 4, got 5"):
+        staged_mlp((64, 32, 32, 16, 10), 5)
+    with pytest.raises(ValueError, match="at least two layer widths"):
+        staged_mlp((64,), 1)
+    with pytest.raises(ValueError, match=r"sizes\[1\]"):
+        staged_mlp((64, 0), 1)

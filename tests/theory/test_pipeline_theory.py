@@ -107,21 +107,21 @@ def test_one_stage_pipelines_coincide_symbolically():
 
 
 def test_eps1_coefficient_grows_with_delay_factor_and_eps2_does_not():
-    from theory.pipeline import D_M, async_eps1_coefficient, eps
+    from theory.pipeline import D_M, async_eps1_coefficient, epsilon
 
     c1 = async_eps1_coefficient()
     assert sp.diff(c1, D_M).is_positive is not False and sp.simplify(c1.subs(D_M, 0)) == 0
     lead = theory.get("pipeline.async.eps2_coefficient").derived
-    assert D_M not in lead.free_symbols and eps in lead.free_symbols
+    assert D_M not in lead.free_symbols and epsilon in lead.free_symbols
 
 
 def test_wrong_leading_order_is_rejected():
     # negative control: the sync complexity with the batch forgotten is not what sympy derives
     from theory.pipeline import B, b, c_rho
-    from theory.symbols import Delta0, L, eps, sigma
+    from theory.symbols import Delta_0, L, epsilon, sigma
 
     st = theory.get("pipeline.sync.iteration_complexity")
-    wrong = 16 * Delta0 * L * sigma**2 / (b * c_rho**2 * eps**2)
+    wrong = 16 * Delta_0 * L * sigma**2 / (b * c_rho**2 * epsilon**2)
     assert sp.simplify(st.derived - wrong) != 0
     assert sp.simplify(st.derived * B - wrong) == 0
 

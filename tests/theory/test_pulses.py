@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import theory
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from sim.pulsed import PulsedSoftBounds
 from theory.pulses import alternating_limit, expected_one_step, pulse_flow, symmetric_point
 

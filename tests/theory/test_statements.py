@@ -10,7 +10,7 @@ import theory
 from tests.theory._values import plausible
 from theory import Bound, Derivation, Provenance
 from theory.calculus import balance_step_size, iteration_complexity, leading_order, telescope
-from theory.symbols import Delta0, K, L, alpha, eps, sigma
+from theory.symbols import Delta_0, K, L, alpha, epsilon, sigma
 
 ALL = theory.ids()
 DERIVATIONS = [i for i in ALL if theory.get(i).kind == "derivation"]
@@ -60,25 +60,25 @@ def test_unknown_id_message():
 def test_telescope_and_balance():
     # E f_{k+1} <= f_k - (alpha/2) g + L alpha^2 sigma^2 / 2  ->  2 Delta/(alpha K) + alpha L sigma^2
     bound = telescope(alpha / 2, L * alpha**2 * sigma**2 / 2)
-    assert sp.simplify(bound - (2 * Delta0 / (alpha * K) + alpha * L * sigma**2)) == 0
+    assert sp.simplify(bound - (2 * Delta_0 / (alpha * K) + alpha * L * sigma**2)) == 0
     best, value = balance_step_size(bound)
-    assert sp.simplify(best - sp.sqrt(2 * Delta0 / (K * L * sigma**2))) == 0
-    assert sp.simplify(value - 2 * sp.sqrt(2 * Delta0 * L * sigma**2 / K)) == 0
+    assert sp.simplify(best - sp.sqrt(2 * Delta_0 / (K * L * sigma**2))) == 0
+    assert sp.simplify(value - 2 * sp.sqrt(2 * Delta_0 * L * sigma**2 / K)) == 0
 
 
 def test_sgd_complexity_is_eps2_plus_eps1():
     k_eps = theory.get("sgd.iteration_complexity").expr
-    assert sp.simplify(leading_order(k_eps) - 8 * Delta0 * L * sigma**2 / eps**2) == 0
+    assert sp.simplify(leading_order(k_eps) - 8 * Delta_0 * L * sigma**2 / epsilon**2) == 0
     # the next order is Delta_0 L / eps (the alpha <= 1/L cap)
-    rest = sp.simplify(sp.limit((k_eps - 8 * Delta0 * L * sigma**2 / eps**2) * eps, eps, 0))
-    assert sp.simplify(rest - 4 * Delta0 * L) == 0
+    rest = sp.simplify(sp.limit((k_eps - 8 * Delta_0 * L * sigma**2 / epsilon**2) * epsilon, epsilon, 0))
+    assert sp.simplify(rest - 4 * Delta_0 * L) == 0
 
 
 def test_iteration_complexity_inverts_bound():
     b = 3 / sp.sqrt(K) + sp.Rational(1, 10)
     k_eps = iteration_complexity(b)
     for e in (0.2, 0.5, 3.0):  # above the floor 1/10
-        assert float(b.subs(K, k_eps.subs(eps, e))) == pytest.approx(e)
+        assert float(b.subs(K, k_eps.subs(epsilon, e))) == pytest.approx(e)
 
 
 def test_asgd_complexity_reduces_to_digital_order_without_floor():

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 import sim
 import theory
 
 from .._claim import Check, claim, exact, not_applicable, upper, violated_assumptions
+from ..config import Config, Modes
 
-_AGD = {
-    "quick": dict(taus=(1.0, 2.0), runs=8, K=1500, Ks=(10, 30, 100, 300, 1000)),
+
+@dataclass(frozen=True, kw_only=True)
+class _Agd(Config):
+    """Settings of the claims reading ``_AGD[mode]`` (one instance per mode)."""
+
+    taus: tuple[float, ...]
+    runs: int
+    K: int
+    Ks: tuple[int, ...]
+
+
+_AGD = Modes(
+    quick=_Agd(taus=(1.0, 2.0), runs=8, K=1500, Ks=(10, 30, 100, 300, 1000)),
     # tau must exceed max|W*| = 0.67 of the D = 40 problem, or W* is out of the device's reach
-    "full": dict(taus=(1.0, 1.5, 2.0, 4.0), runs=32, K=5000, Ks=(10, 30, 100, 300, 1000, 3000)),
-}
+    full=_Agd(taus=(1.0, 1.5, 2.0, 4.0), runs=32, K=5000, Ks=(10, 30, 100, 300, 1000, 3000)),
+)
 _EPS = float(np.finfo(float).eps)
 
 
@@ -27,6 +41,7 @@ _EPS = float(np.finfo(float).eps)
     reference="arXiv 2502.06309 Thm 6; spec C9; theory agd.noiseless.ald, agd.descent_identity",
     control="add gradient noise (std 0.01): the gradient no longer reaches rounding level, and the"
     " worst-case instance's average exceeds the bound",
+    config=_AGD,
 )
 def noiseless_exact(mode: str, control: bool) -> list[Check]:
     cfg = _AGD[mode]
@@ -35,12 +50,12 @@ def noiseless_exact(mode: str, control: bool) -> list[Check]:
     bound = theory.get("agd.noiseless.ald")
     noise = sim.GaussianNoise(0.01) if control else None
     checks: list[Check] = []
-    for tau in cfg["taus"]:
+    for tau in cfg.taus:
         rng = np.random.default_rng(int(100 * tau))
-        w0 = rng.uniform(-0.5 * tau, 0.5 * tau, (cfg["runs"], D))
+        w0 = rng.uniform(-0.5 * tau, 0.5 * tau, (cfg.runs, D))
         w0[0] = 0.0
-        tr = sim.simulate(prob, sim.AnalogSGD(1 / L, sim.SoftBounds(tau)), steps=cfg["K"],
-                          seeds=cfg["runs"], w0=w0, noise=noise, record=("grad_norm2",))
+        tr = sim.simulate(prob, sim.AnalogSGD(1 / L, sim.SoftBounds(tau)), steps=cfg.K,
+                          seeds=cfg.runs, w0=w0, noise=noise, record=("grad_norm2",))
         W_max = tr.maxima["w_inf"]
         # the theorem assumes max_k ||W_k||_inf < tau (W* reachable): read from the bound itself
         bad = violated_assumptions(bound, W_max=W_max, tau=tau)
@@ -55,7 +70,7 @@ def noiseless_exact(mode: str, control: bool) -> list[Check]:
                             float(tr["grad_norm2"][:, -1].max()), 0.0, atol=floor,
                             reason="float64 rounding of the gradient (16 sqrt(D) eps L max|W|)^2"))
         Delta0 = prob.loss(w0)
-        for K in cfg["Ks"]:
+        for K in cfg.Ks:
             b = bound.evaluate(Delta_0=Delta0, L=L, K=K, W_max=W_max, tau=tau)
             ratio = float(np.max(tr.average("grad_norm2", 0, K) / b))
             checks.append(upper(f"tau={tau:g} K={K}: max over runs of avg / bound", ratio, 1.0,
@@ -69,20 +84,30 @@ def noiseless_exact(mode: str, control: bool) -> list[Check]:
 # measured/bound = 1 - W_max^2/tau^2 = 1 - (W*/tau)^2 exactly (W_max = |W*|). With W*/tau = 3e-3
 # the ratio is 1 - 9e-6: a bound too small by any factor > 1 + 9e-6 fails, one too large by more
 # than that factor fails the lower side.
-_WORST = dict(L=4.0, w_star=3e-3, tau=1.0, Ks=(1, 10, 100))
+@dataclass(frozen=True, kw_only=True)
+class _Worst(Config):
+    """The fixed settings ``_WORST``."""
+
+    L: float
+    w_star: float
+    tau: float
+    Ks: tuple[int, ...]
+
+
+_WORST = _Worst(L=4.0, w_star=3e-3, tau=1.0, Ks=(1, 10, 100))
 
 
 def _worst_case(noise: sim.GaussianNoise | None) -> list[Check]:
-    L, tau = _WORST["L"], _WORST["tau"]
-    prob = sim.scalar_quadratic(L, _WORST["w_star"])
-    tr = sim.simulate(prob, sim.AnalogSGD(1 / L, sim.SoftBounds(tau)), steps=max(_WORST["Ks"]),
+    L, tau = _WORST.L, _WORST.tau
+    prob = sim.scalar_quadratic(L, _WORST.w_star)
+    tr = sim.simulate(prob, sim.AnalogSGD(1 / L, sim.SoftBounds(tau)), steps=max(_WORST.Ks),
                       seeds=2, noise=noise, record=("grad_norm2",))
     W_max = float(tr.maxima["w_inf"].max())
     Delta0 = float(prob.loss(np.zeros((1, 1)))[0])
     bound = theory.get("agd.noiseless.ald")
-    slack = (_WORST["w_star"] / tau) ** 2
+    slack = (_WORST.w_star / tau) ** 2
     checks = []
-    for K in _WORST["Ks"]:
+    for K in _WORST.Ks:
         b = float(bound.evaluate(Delta_0=Delta0, L=L, K=K, W_max=W_max, tau=tau))
         ratio = float(np.max(tr.average("grad_norm2", 0, K))) / b
         checks.append(exact(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -11,34 +13,48 @@ import theory
 from theory.implicit import mean_field_fixed_point, quadratic_loss, ridge_minimizer
 
 from .._claim import Check, claim, close, exact, lower, not_applicable, slope, violated_assumptions
+from ..binding import evaluate_bound, response_extremum
+from ..config import Config, Modes, config_cache
 from ..stats import Estimate, Z, loglog_slope, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- the 1-D lower-bound instance (spec Sec. 4.3): shared by two claims ---------------------------
 
-INSTANCE = dict(L=1.0, w_star=0.5, tau=1.0, s=0.3)
-_INSTANCE_RUNS = {
+INSTANCE: dict[str, Any] = dict(L=1.0, w_star=0.5, tau=1.0, s=0.3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _InstanceRuns(Config):
+    """Settings of the claims reading ``_INSTANCE_RUNS[mode]`` (one instance per mode)."""
+
+    alphas: tuple[float, ...]
+    runs: int
+    horizon: float
+
+
+_INSTANCE_RUNS = Modes(
     # alphas, chains, horizon alpha*K (the second half is averaged)
-    "quick": dict(alphas=(0.1, 0.05, 0.025), runs=2000, horizon=40.0),
-    "full": dict(alphas=(0.1, 0.03, 0.01, 0.003), runs=8000, horizon=60.0),
-}
+    quick=_InstanceRuns(alphas=(0.1, 0.05, 0.025), runs=2000, horizon=40.0),
+    full=_InstanceRuns(alphas=(0.1, 0.03, 0.01, 0.003), runs=8000, horizon=60.0),
+)
 
 
-@functools.cache
+@config_cache
 def _instance_floors(mode: str, optimizer: str) -> dict:
     """Per-alpha floor of E|grad f|^2 (second-half time average) on the 1-D instance."""
     cfg = _INSTANCE_RUNS[mode]
     prob = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
     noise = sim.RademacherNoise(INSTANCE["s"])
     means, ses, ratios, ratio_ses = [], [], [], []
-    for a in cfg["alphas"]:
-        K = round(cfg["horizon"] / a)
+    for a in cfg.alphas:
+        K = round(cfg.horizon / a)
+        algo: sim.Algorithm
         if optimizer == "digital":
             algo = sim.DigitalSGD(a)
         elif optimizer == "analog":
             algo = sim.AnalogSGD(a, sim.SoftBounds(INSTANCE["tau"]))
         else:  # negative control: the same analog recursion with the asymmetric term switched off
             algo = sim.AnalogSGD(a, sim.Ideal())
-        tr = sim.simulate(prob, algo, steps=K, seeds=cfg["runs"], noise=noise,
+        tr = sim.simulate(prob, algo, steps=K, seeds=cfg.runs, noise=noise,
                           record=("grad_norm2", "s_ald"), record_every=max(1, K // 400))
         floor = tr.tail_average("grad_norm2", 0.5)
         e = mean_se(floor)
@@ -49,7 +65,7 @@ def _instance_floors(mode: str, optimizer: str) -> dict:
             r = mean_se(floor / (INSTANCE["s"] ** 2 * s_k))
             ratios.append(r.mean)
             ratio_ses.append(r.se)
-    return dict(alphas=np.array(cfg["alphas"]), mean=np.array(means), se=np.array(ses),
+    return dict(alphas=np.array(cfg.alphas), mean=np.array(means), se=np.array(ses),
                 ratio=np.array(ratios), ratio_se=np.array(ratio_ses))
 
 
@@ -69,6 +85,7 @@ def _instance_values(**extra: float) -> dict:
     reference="arXiv 2406.12774 Fig. 1; spec C2; theory asgd.lower.floor, sgd.floor_1d",
     control="switch the asymmetric term off (ideal device, tau = inf): the 'analog' floor then"
     " scales with alpha and drops below the alpha-independent value",
+    config=_INSTANCE_RUNS,
 )
 def floor_alpha_independent(mode: str, control: bool) -> tuple[list[Check], dict]:
     analog = _instance_floors(mode, "ideal" if control else "analog")
@@ -110,10 +127,11 @@ def floor_alpha_independent(mode: str, control: bool) -> tuple[list[Check], dict
     " theory asgd.lower.floor, asgd.lower.floor_alpha",
     control="switch the asymmetric term off (ideal device): the floor no longer matches the"
     " closed form",
+    config=_INSTANCE_RUNS,
 )
 def lower_bound_instance(mode: str, control: bool) -> tuple[list[Check], dict]:
     runs = _instance_floors(mode, "ideal" if control else "analog")
-    floor_alpha = theory.get("asgd.lower.floor_alpha")
+    floor_alpha = cast(theory.Bound, theory.get("asgd.lower.floor_alpha"))
     checks: list[Check] = []
     for a, m, se in zip(runs["alphas"], runs["mean"], runs["se"], strict=True):
         bad = violated_assumptions(floor_alpha, **_instance_values(alpha=a))
@@ -149,68 +167,61 @@ def lower_bound_instance(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- the Analog SGD upper bounds --------------------------------------------------------------------
 
-_UPPER = {
-    "quick": dict(taus=(1.0, 2.0), stds=(0.03, 0.1), Ks=(400, 2000), runs=32,
-                  inst_K=10_000, inst_runs=400, dev_K=1000),
-    "full": dict(taus=(0.5, 1.0, 2.0, 4.0), stds=(0.03, 0.1, 0.3), Ks=(500, 5000), runs=128,
-                 inst_K=100_000, inst_runs=2000, dev_K=5000),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Upper(Config):
+    """Settings of the claims reading ``_UPPER[mode]`` (one instance per mode)."""
+
+    taus: tuple[float, ...]
+    stds: tuple[float, ...]
+    Ks: tuple[int, ...]
+    runs: int
+    inst_K: int
+    inst_runs: int
+    dev_K: int
+
+
+_UPPER = Modes(
+    quick=_Upper(taus=(1.0, 2.0), stds=(0.03, 0.1), Ks=(400, 2000), runs=32, inst_K=10_000, inst_runs=400,
+                 dev_K=1000),
+    full=_Upper(taus=(0.5, 1.0, 2.0, 4.0), stds=(0.03, 0.1, 0.3), Ks=(500, 5000), runs=128, inst_K=100_000,
+                inst_runs=2000, dev_K=5000),
+)
 _UB_RECORD = ("grad_norm2", "s_ald", "sat2", "grad_norm2_M", "e_k_general", "g_over_sqrt_f2")
 
 
-def _bound_checks(label: str, tr: sim.Trajectory, *, Delta0: float, sigma2: float, L: float,
-                  alpha: float, tau: float, F_max: float, soft_bounds: bool,
+def _bound_checks(label: str, tr: sim.Trajectory, *, Delta_0: float, sigma2: float, L: float,
+                  alpha: float, tau: float, device: sim.Device, soft_bounds: bool,
                   control: bool) -> list[Check]:
-    """Every registered Analog SGD upper bound against one batch of trajectories."""
-    K = tr.steps
-    W_max = float(tr.maxima["w_inf"].max())
-    common = dict(Delta_0=Delta0, sigma=np.sqrt(sigma2), L=L, K=K)
-    E = tr.average("grad_norm2")
-    checks: list[Check] = []
-    paper_step_ok = alpha * L * F_max <= 0.25 + 1e-12
-    sat_ok = W_max < tau
-    # The asymptotic-error term is a trajectory average, different in every run: each run's bound
-    # is the theory object evaluated at that run's own S_K (all constants, including the 2 of
-    # 2 sigma^2 S_K, come from the theory expression). The control sets S_K = 0.
-    def floor_arg(metric: str) -> np.ndarray | float:
-        return 0.0 if control else tr.average(metric)
+    """Every registered Analog SGD upper bound against one batch of trajectories.
 
-    if soft_bounds:
-        forms = [
-            # (name, theory id, measured per run, theory values, applicable)
-            ("2024 Thm 2 (S_K form)", "asgd.upper.ald", E,
-             dict(W_max=W_max, tau=tau, S_K=floor_arg("s_ald")), paper_step_ok and sat_ok),
-            ("2024 Thm 2 (1/M_min form)", "asgd.upper.ald_mmin", E,
-             dict(W_max=W_max, tau=tau, Stilde_K=floor_arg("sat2")), paper_step_ok and sat_ok),
-            ("derived (M-weighted)", "asgd.upper.derived_M", tr.average("grad_norm2_M"),
-             dict(alpha=alpha, W_max=W_max, tau=tau, Stilde_K=floor_arg("sat2")),
-             alpha * L <= 1 and sat_ok),
-        ]
-    else:
-        forms = []
-    forms.append((
-        "2502.06309 Thm 2 (E_K metric)", "asgd.upper.general", tr.average("e_k_general"),
-        dict(F_max=F_max, S_K_general=floor_arg("g_over_sqrt_f2")), paper_step_ok,
-    ))
-    for name, bid, measured_metric, values, ok in forms:
+    Each run's bound is the theory object evaluated at that run's own trajectory averages
+    (:func:`verify.evaluate_bound`; all constants, including the 2 of 2 sigma^2 S_K, come from the
+    theory expression). The control sets every S_K variant to 0.
+    """
+    given = dict(Delta_0=Delta_0, sigma=np.sqrt(sigma2), L=L, alpha=alpha, tau=tau)
+    if control:
+        given.update(S_K=0.0, Stilde_K=0.0, S_K_general=0.0)
+    F_max = response_extremum(device, "F")
+    W_max = float(tr.maxima["w_inf"].max())
+    paper_step_ok = alpha * L * F_max <= 0.25 + 1e-12  # the step the runs used, besides theory's
+    sat_ok = W_max < tau
+    forms = [
+        # (name, theory id, applicable by the claim's own flags)
+        ("2024 Thm 2 (S_K form)", "asgd.upper.ald", paper_step_ok and sat_ok),
+        ("2024 Thm 2 (1/M_min form)", "asgd.upper.ald_mmin", paper_step_ok and sat_ok),
+        ("derived (M-weighted)", "asgd.upper.derived_M", alpha * L <= 1 and sat_ok),
+    ] if soft_bounds else []
+    forms.append(("2502.06309 Thm 2 (E_K metric)", "asgd.upper.general", paper_step_ok))
+    checks: list[Check] = []
+    for name, bid, ok in forms:
         full_name = f"{label}: {name}{' without its floor term' if control else ''}"
-        # the bound's own assumptions (theory), checked on this batch, besides the claim's flags
-        bad = violated_assumptions(theory.get(bid), **{"alpha": alpha, **common, **values})
-        if bad or not ok:
-            why = ", ".join(bad) if bad else "step (alpha L F_max <= 1/4) or saturation"
-            checks.append(not_applicable(full_name, f"assumption violated: {why}"))
+        ev = evaluate_bound(bid, tr, device=device, **given)
+        if ev.applicable and not ok:
+            checks.append(not_applicable(full_name, "assumption violated: step (alpha L F_max <= 1/4)"
+                                         " or saturation"))
             continue
-        per_run = np.broadcast_to(np.asarray(theory.get(bid).evaluate(**common, **values), float),
-                                  measured_metric.shape)
-        # paired per-run difference measured - bound: the decision is mean + Z se <= 0
-        est = mean_se(measured_metric - per_run)
-        total = float(np.mean(per_run))
-        m = float(np.mean(measured_metric))
-        checks.append(Check(full_name, "<=", total, m, est.se, Z * est.se,
-                            f"{Z:g} s.e. of the paired per-run difference (measured - the run's"
-                            " bound at its own S_K)",
-                            bool(est.mean + Z * est.se <= 0.0),
-                            m / total if total > 0 else None))
+        checks.append(ev.check(full_name))
     return checks
 
 
@@ -229,6 +240,7 @@ def _bound_checks(label: str, tr: sim.Trajectory, *, Delta0: float, sigma2: floa
     control="drop the asymptotic-error term from every bound: on the floor-dominated 1-D instance"
     " the measured average exceeds the remaining rate term; and run the worst-case instance of"
     " the derived bound at alpha L = 1/2, where it is not attained",
+    config=_UPPER,
 )
 def upper_bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []
@@ -242,22 +254,32 @@ def upper_bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
 # the worst case of asgd.upper.derived_M: sigma = 0, alpha L = 1, W_0 = 0 on a 1-D quadratic. The
 # soft-bounds update from w = 0 is exact (U(0, d) = d), so W_1 = W* and the M-weighted average is
 # grad_0^2 M(0) / K = L^2 W*^2 / K = 2 Delta_0/(alpha K): the bound holds with equality.
-_TIGHT_M = dict(L=2.0, w_star=0.3, tau=1.0, Ks=(1, 7, 50))
+@dataclass(frozen=True, kw_only=True)
+class _TightM(Config):
+    """The fixed settings ``_TIGHT_M``."""
+
+    L: float
+    w_star: float
+    tau: float
+    Ks: tuple[int, ...]
+
+
+_TIGHT_M = _TightM(L=2.0, w_star=0.3, tau=1.0, Ks=(1, 7, 50))
 
 
 def _derived_M_attained(control: bool) -> list[Check]:
-    L, tau = _TIGHT_M["L"], _TIGHT_M["tau"]
+    L, tau = _TIGHT_M.L, _TIGHT_M.tau
     alpha = (0.5 if control else 1.0) / L
-    prob = sim.scalar_quadratic(L, _TIGHT_M["w_star"])
-    K_max = max(_TIGHT_M["Ks"])
+    prob = sim.scalar_quadratic(L, _TIGHT_M.w_star)
+    K_max = max(_TIGHT_M.Ks)
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, sim.SoftBounds(tau)), steps=K_max, seeds=2,
                       record=("grad_norm2_M",))
-    Delta0 = float(prob.loss(np.zeros((1, 1)))[0])
+    Delta_0 = float(prob.loss(np.zeros((1, 1)))[0])
     W_max = float(tr.maxima["w_inf"].max())
     bound = theory.get("asgd.upper.derived_M")
     checks = []
-    for K in _TIGHT_M["Ks"]:
-        b = float(bound.evaluate(Delta_0=Delta0, sigma=0.0, L=L, K=K, alpha=alpha, W_max=W_max,
+    for K in _TIGHT_M.Ks:
+        b = float(bound.evaluate(Delta_0=Delta_0, sigma=0.0, L=L, K=K, alpha=alpha, W_max=W_max,
                                  tau=tau, Stilde_K=0.0))
         ratio = float(np.max(tr.average("grad_norm2_M", 0, K))) / b
         checks.append(exact(
@@ -268,48 +290,47 @@ def _derived_M_attained(control: bool) -> list[Check]:
     return checks
 
 
-@functools.cache
+@config_cache
 def _upper_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
     """The simulated batches of asgd.upper_bound_holds (cached: the control reuses them)."""
     cfg = _UPPER[mode]
     out = []
     prob = sim.paper_problem("exact_fig3")
     D, L = prob.dim, prob.L
-    Delta0 = float(prob.loss(np.zeros((1, D)))[0])
-    for tau in cfg["taus"]:
-        for std in cfg["stds"]:
+    Delta_0 = float(prob.loss(np.zeros((1, D)))[0])
+    for tau in cfg.taus:
+        for std in cfg.stds:
             sigma2 = D * std**2
-            for K in cfg["Ks"]:
-                alpha = float(np.sqrt(Delta0 / (sigma2 * L * K)))
+            for K in cfg.Ks:
+                alpha = float(np.sqrt(Delta_0 / (sigma2 * L * K)))
                 tr = sim.simulate(prob, sim.AnalogSGD(alpha, sim.SoftBounds(tau)), steps=K,
-                                  seeds=cfg["runs"], noise=sim.GaussianNoise(std),
+                                  seeds=cfg.runs, noise=sim.GaussianNoise(std),
                                   record=_UB_RECORD)
                 out.append((f"D=40 tau={tau:g} sigma^2={sigma2:.3g} K={K}", tr,
-                            dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau,
-                                 F_max=1.0, soft_bounds=True)))
+                            dict(Delta_0=Delta_0, sigma2=sigma2, L=L, alpha=alpha, tau=tau,
+                                 device=sim.SoftBounds(tau), soft_bounds=True)))
     # the floor-dominated 1-D instance (where the bounds are nearly tight)
     p1 = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
-    Delta0_1 = float(p1.loss(np.zeros((1, 1)))[0])
+    Delta_0_1 = float(p1.loss(np.zeros((1, 1)))[0])
     s2 = INSTANCE["s"] ** 2
-    K = cfg["inst_K"]
-    alpha = float(np.sqrt(Delta0_1 / (s2 * INSTANCE["L"] * K)))
+    K = cfg.inst_K
+    alpha = float(np.sqrt(Delta_0_1 / (s2 * INSTANCE["L"] * K)))
     tr = sim.simulate(p1, sim.AnalogSGD(alpha, sim.SoftBounds(INSTANCE["tau"])), steps=K,
-                      seeds=cfg["inst_runs"], noise=sim.RademacherNoise(INSTANCE["s"]),
+                      seeds=cfg.inst_runs, noise=sim.RademacherNoise(INSTANCE["s"]),
                       record=_UB_RECORD, record_every=max(1, K // 500))
     out.append((f"1-D instance K={K}", tr,
-                dict(Delta0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha,
-                     tau=INSTANCE["tau"], F_max=1.0, soft_bounds=True)))
+                dict(Delta_0=Delta_0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha,
+                     tau=INSTANCE["tau"], device=sim.SoftBounds(INSTANCE["tau"]), soft_bounds=True)))
     # general responses: F_max is the sup of F over the device's whole range [-tau, tau]
-    std, tau, K = 0.1, 1.0, cfg["dev_K"]
-    grid = np.linspace(-tau, tau, 2001)
+    std, tau, K = 0.1, 1.0, cfg.dev_K
     for dev in (sim.Power(tau, 0.5), sim.Exponential(tau, 2.0)):
-        F_max = float(dev.F(grid).max())
-        alpha = float(np.sqrt(Delta0 / (D * std**2 * L * K)) / F_max)
-        tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev), steps=K, seeds=cfg["runs"],
+        F_max = response_extremum(dev, "F")
+        alpha = float(np.sqrt(Delta_0 / (D * std**2 * L * K)) / F_max)
+        tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev), steps=K, seeds=cfg.runs,
                           noise=sim.GaussianNoise(std), record=_UB_RECORD)
         out.append((f"{dev.name}(gamma={dev.gamma_res:g}) K={K}", tr,
-                    dict(Delta0=Delta0, sigma2=D * std**2, L=L, alpha=alpha, tau=tau,
-                         F_max=F_max, soft_bounds=False)))
+                    dict(Delta_0=Delta_0, sigma2=D * std**2, L=L, alpha=alpha, tau=tau,
+                         device=dev, soft_bounds=False)))
     return out
 
 
@@ -317,10 +338,20 @@ def _upper_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
 
 # relax = time constants 1/(alpha mu_eff) simulated; the first half is burn-in, so the transient
 # left in the averaged half is below exp(-relax) f(W_0), negligible against every floor here
-_MF = {
-    "quick": dict(taus=(1.0,), alphas=(0.04, 0.02, 0.01), runs=64, relax=14.0),
-    "full": dict(taus=(1.0, 2.0, 5.0), alphas=(0.04, 0.02, 0.01, 0.005), runs=256, relax=16.0),
-}
+@dataclass(frozen=True, kw_only=True)
+class _Mf(Config):
+    """Settings of the claims reading ``_MF[mode]`` (one instance per mode)."""
+
+    taus: tuple[float, ...]
+    alphas: tuple[float, ...]
+    runs: int
+    relax: float
+
+
+_MF = Modes(
+    quick=_Mf(taus=(1.0,), alphas=(0.04, 0.02, 0.01), runs=64, relax=14.0),
+    full=_Mf(taus=(1.0, 2.0, 5.0), alphas=(0.04, 0.02, 0.01, 0.005), runs=256, relax=16.0),
+)
 _MF_STD = 0.1
 
 
@@ -344,6 +375,7 @@ def _stationary(problem: str, w_scale: float, tau: float, std: float, alpha: flo
     tr = sim.simulate(prob, sim.AnalogSGD(alpha, sim.SoftBounds(tau)), steps=K, seeds=runs,
                       noise=sim.GaussianNoise(std), record=("loss",),
                       record_every=max(1, K // 200), average_from=K // 2)
+    assert tr.mean_weights is not None  # average_from was given
     return tr.tail_average("loss", 0.5), tr.mean_weights
 
 
@@ -356,13 +388,14 @@ def _stationary(problem: str, w_scale: float, tau: float, std: float, alpha: flo
     " H(W_bar - W*) + m(H(W_bar - W*)) W_bar / tau = 0 with m(mu) = E|mu + xi| (sympy-derived).",
     reference="spec Sec. 2.5 and C6; theory noise.mean_abs.gaussian, theory.implicit",
     control="predict with the asymmetric term switched off (W_bar = W*, stationary loss f* + 0)",
+    config=_MF,
 )
 def mean_field_fixed_point_claim(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _MF[mode]
     prob = sim.paper_problem("exact_fig3")
     checks: list[Check] = []
     details: dict = {}
-    for tau in cfg["taus"]:
+    for tau in cfg.taus:
         w_bar = prob.w_star.copy() if control else mean_field_fixed_point(
             prob.H, prob.w_star, tau, "gaussian", _MF_STD)
         w_true = mean_field_fixed_point(prob.H, prob.w_star, tau, "gaussian", _MF_STD)
@@ -370,15 +403,15 @@ def mean_field_fixed_point_claim(mode: str, control: bool) -> tuple[list[Check],
         f_pred = quadratic_loss(prob.H, prob.w_star, w_bar)
         shift_pred = float((w_bar - prob.w_star) @ direction)
         loss, loss_se, shift, shift_se = [], [], [], []
-        for a in cfg["alphas"]:
-            tail, w_avg = _stationary("exact_fig3", 1.0, tau, _MF_STD, a, cfg["relax"], cfg["runs"])
+        for a in cfg.alphas:
+            tail, w_avg = _stationary("exact_fig3", 1.0, tau, _MF_STD, a, cfg.relax, cfg.runs)
             e = mean_se(tail)
             p = mean_se((w_avg - prob.w_star) @ direction)
             loss.append(e.mean)
             loss_se.append(e.se)
             shift.append(p.mean)
             shift_se.append(p.se)
-        alphas = np.array(cfg["alphas"])
+        alphas = np.array(cfg.alphas)
         fit_f = weighted_linear_fit(alphas, loss, loss_se)
         fit_w = weighted_linear_fit(alphas, shift, shift_se)
         why = f"{Z:g} s.e. of the intercept of a weighted linear fit in alpha (the O(alpha) SGD term)"
@@ -393,13 +426,26 @@ def mean_field_fixed_point_claim(mode: str, control: bool) -> tuple[list[Check],
 
 # --- floor scaling ----------------------------------------------------------------------------------
 
-_FS = {
-    "quick": dict(stds=(0.01, 0.02, 0.04, 0.08), tau_for_sigma=2.0, taus=(2.0, 4.0, 8.0, 16.0),
-                  std_for_tau=0.1, alpha=0.05, runs=32, relax=14.0),
-    "full": dict(stds=(0.005, 0.01, 0.02, 0.04, 0.08), tau_for_sigma=2.0,
-                 taus=(2.0, 4.0, 8.0, 16.0, 32.0), std_for_tau=0.1, alpha=0.02, runs=128,
-                 relax=16.0),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Fs(Config):
+    """Settings of the claims reading ``_FS[mode]`` (one instance per mode)."""
+
+    stds: tuple[float, ...]
+    tau_for_sigma: float
+    taus: tuple[float, ...]
+    std_for_tau: float
+    alpha: float
+    runs: int
+    relax: float
+
+
+_FS = Modes(
+    quick=_Fs(stds=(0.01, 0.02, 0.04, 0.08), tau_for_sigma=2.0, taus=(2.0, 4.0, 8.0, 16.0), std_for_tau=0.1,
+              alpha=0.05, runs=32, relax=14.0),
+    full=_Fs(stds=(0.005, 0.01, 0.02, 0.04, 0.08), tau_for_sigma=2.0, taus=(2.0, 4.0, 8.0, 16.0, 32.0),
+             std_for_tau=0.1, alpha=0.02, runs=128, relax=16.0),
+)
 
 
 def _bias_floor(prob: sim.Quadratic, W_avg: np.ndarray) -> Estimate:
@@ -427,16 +473,17 @@ def _local_slope(x: np.ndarray, y: np.ndarray) -> float:
     reference="arXiv 2406.12774 Fig. 3/4 (tau, sigma ablations); spec C7; theory.implicit",
     control="test the fitted slopes against the wrong exponents sigma^1 (slope 1/2 in sigma^2) and"
     " tau^-1",
+    config=_FS,
 )
 def floor_scaling(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _FS[mode]
     prob = sim.paper_problem("exact_fig3")
-    H, w_star, a = prob.H, prob.w_star, cfg["alpha"]
+    H, w_star, a = prob.H, prob.w_star, cfg.alpha
 
     def sweep(pairs: list[tuple[float, float]]) -> tuple[list[Estimate], list[float]]:
         est, pred = [], []
         for tau, std in pairs:
-            _, w_avg = _stationary("exact_fig3", 1.0, tau, std, a, cfg["relax"], cfg["runs"])
+            _, w_avg = _stationary("exact_fig3", 1.0, tau, std, a, cfg.relax, cfg.runs)
             est.append(_bias_floor(prob, w_avg))
             pred.append(quadratic_loss(H, w_star,
                                        mean_field_fixed_point(H, w_star, tau, "gaussian", std)))
@@ -445,9 +492,9 @@ def floor_scaling(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []
     details: dict = {}
     sweeps = {
-        "sigma^2": ([(cfg["tau_for_sigma"], s) for s in cfg["stds"]],
-                    np.square(cfg["stds"]), 1.0, 0.5),
-        "tau": ([(t, cfg["std_for_tau"]) for t in cfg["taus"]], np.array(cfg["taus"]), -2.0, -1.0),
+        "sigma^2": ([(cfg.tau_for_sigma, s) for s in cfg.stds],
+                    np.square(cfg.stds), 1.0, 0.5),
+        "tau": ([(t, cfg.std_for_tau) for t in cfg.taus], np.array(cfg.taus), -2.0, -1.0),
     }
     for name, (pairs, x, exponent, wrong) in sweeps.items():
         est, pred = sweep(pairs)
@@ -469,11 +516,11 @@ def floor_scaling(mode: str, control: bool) -> tuple[list[Check], dict]:
     # fixed point of theory.implicit, an independent computation; no theory object states them.
     far = {"sigma^2": (np.square([1e-4, 2e-4, 4e-4]),
                        [quadratic_loss(H, w_star, mean_field_fixed_point(
-                           H, w_star, cfg["tau_for_sigma"], "gaussian", s))
+                           H, w_star, cfg.tau_for_sigma, "gaussian", s))
                         for s in (1e-4, 2e-4, 4e-4)], 1.0),
            "tau": (np.array([1e3, 2e3, 4e3]),
                    [quadratic_loss(H, w_star, mean_field_fixed_point(
-                       H, w_star, t, "gaussian", cfg["std_for_tau"])) for t in (1e3, 2e3, 4e3)],
+                       H, w_star, t, "gaussian", cfg.std_for_tau)) for t in (1e3, 2e3, 4e3)],
                    -2.0)}
     for name, (x, y, exponent) in far.items():
         checks.append(exact(f"mean-field prediction's slope vs {name} far out -> {exponent:g}",
@@ -485,10 +532,22 @@ def floor_scaling(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- initialization ------------------------------------------------------------------------------
 
-_INIT = {
-    "quick": dict(tau=1.0, alpha=0.05, std=0.1, K=2500, runs=32),
-    "full": dict(tau=1.0, alpha=0.05, std=0.1, K=6000, runs=128),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Init(Config):
+    """Settings of the claims reading ``_INIT[mode]`` (one instance per mode)."""
+
+    tau: float
+    alpha: float
+    std: float
+    K: int
+    runs: int
+
+
+_INIT = Modes(
+    quick=_Init(tau=1.0, alpha=0.05, std=0.1, K=2500, runs=32),
+    full=_Init(tau=1.0, alpha=0.05, std=0.1, K=6000, runs=128),
+)
 
 
 @claim(
@@ -501,13 +560,14 @@ _INIT = {
     reference="arXiv 2406.12774 Fig. 4 (right); spec C8",
     control="measure the 'plateau' over the first 3% of the iterations, before the runs forget"
     " their initialization: the differences are then significant",
+    config=_INIT,
 )
 def floor_init_independent(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _INIT[mode]
     plateaus: dict[str, np.ndarray] = {}
     for name, tr in _init_runs(mode).items():
         if control:
-            stop = int(tr.k[np.searchsorted(tr.k, 0.03 * cfg["K"])])
+            stop = int(tr.k[np.searchsorted(tr.k, 0.03 * cfg.K)])
             plateaus[name] = tr.average("loss", 0, max(stop, int(tr.k[1])))
         else:
             plateaus[name] = tr.tail_average("loss", 0.5)
@@ -523,11 +583,11 @@ def floor_init_independent(mode: str, control: bool) -> tuple[list[Check], dict]
     return checks, {k: float(np.mean(v)) for k, v in plateaus.items()}
 
 
-@functools.cache
+@config_cache
 def _init_runs(mode: str) -> dict[str, sim.Trajectory]:
     cfg = _INIT[mode]
     prob = sim.paper_problem("exact_fig3")
-    tau, D = cfg["tau"], prob.dim
+    tau, D = cfg.tau, prob.dim
     inits = {
         "0": 0.0,
         "+0.9 tau": 0.9 * tau,
@@ -536,23 +596,34 @@ def _init_runs(mode: str) -> dict[str, sim.Trajectory]:
         "uniform random": np.random.default_rng(7).uniform(-tau, tau, D),
         "1e3 clipped to tau": np.clip(1e3, -tau, tau),
     }
-    algo = sim.AnalogSGD(cfg["alpha"], sim.SoftBounds(tau))
+    algo = sim.AnalogSGD(cfg.alpha, sim.SoftBounds(tau))
     out = {}
     for i, (name, w0) in enumerate(inits.items()):
         # independent seeds per initialization (common noise would compare transients, not floors)
-        out[name] = sim.simulate(prob, algo, steps=cfg["K"],
-                                 seeds=range(i * cfg["runs"], (i + 1) * cfg["runs"]),
-                                 noise=sim.GaussianNoise(cfg["std"]), w0=w0, record=("loss",),
-                                 record_every=max(1, cfg["K"] // 400))
+        out[name] = sim.simulate(prob, algo, steps=cfg.K,
+                                 seeds=range(i * cfg.runs, (i + 1) * cfg.runs),
+                                 noise=sim.GaussianNoise(cfg.std), w0=w0, record=("loss",),
+                                 record_every=max(1, cfg.K // 400))
     return out
 
 
 # --- implicit ridge penalty ------------------------------------------------------------------------
 
-_RIDGE = {
-    "quick": dict(rhos=(1.0, 0.5), alpha=0.02, runs=64, relax=14.0),
-    "full": dict(rhos=(1.0, 0.5, 0.25), alpha=0.01, runs=256, relax=16.0),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Ridge(Config):
+    """Settings of the claims reading ``_RIDGE[mode]`` (one instance per mode)."""
+
+    rhos: tuple[float, ...]
+    alpha: float
+    runs: int
+    relax: float
+
+
+_RIDGE = Modes(
+    quick=_Ridge(rhos=(1.0, 0.5), alpha=0.02, runs=64, relax=14.0),
+    full=_Ridge(rhos=(1.0, 0.5, 0.25), alpha=0.01, runs=256, relax=16.0),
+)
 
 
 @claim(
@@ -566,6 +637,7 @@ _RIDGE = {
     reference="arXiv 2502.06309 Thm 1 / Thm 5 (eq. (43) form); spec C14; theory"
     " asgd.implicit_penalty.soft_bounds, asgd.implicit_ridge.1d",
     control="switch the implicit penalty off (predict the unpenalized minimizer W*)",
+    config=_RIDGE,
 )
 def implicit_ridge(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _RIDGE[mode]
@@ -575,18 +647,18 @@ def implicit_ridge(mode: str, control: bool) -> tuple[list[Check], dict]:
     Sigma = float(theory.get("noise.mean_abs.gaussian").evaluate(mu_g=0.0, s=std))
     checks: list[Check] = []
     details: dict = {}
-    for rho in cfg["rhos"]:
+    for rho in cfg.rhos:
         prob = sim.quadratic(base.H, rho * base.w_star, name=f"exact_fig3 with W* x {rho:g}")
         w_ridge = prob.w_star.copy() if control else ridge_minimizer(prob.H, prob.w_star, Sigma, tau)
         w_bar = mean_field_fixed_point(prob.H, prob.w_star, tau, "gaussian", std)
         second_order = float(np.linalg.norm(w_bar - ridge_minimizer(prob.H, prob.w_star, Sigma,
                                                                       tau)))
-        _, w_avg = _stationary("exact_fig3", rho, tau, std, cfg["alpha"], cfg["relax"], cfg["runs"])
+        _, w_avg = _stationary("exact_fig3", rho, tau, std, cfg.alpha, cfg.relax, cfg.runs)
         m, se = mean_se_rows(w_avg.T)
         dist = float(np.linalg.norm(m - w_ridge))
         checks.append(close(
             f"W* x {rho:g}: |stationary mean - ridge minimizer|", Estimate(dist, float(
-                np.linalg.norm(se)), cfg["runs"]), 0.0, model_tol=second_order,
+                np.linalg.norm(se)), cfg.runs), 0.0, model_tol=second_order,
             reason=f"{Z:g} x (norm of the per-coordinate s.e.) + the second-order term"
             f" |W_bar - W_ridge| = {second_order:.3g} that a first-order penalty neglects",
         ))

@@ -6,7 +6,6 @@ feasibility tolerance, the bisection width and the LP grid, each named in the ch
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,19 +15,34 @@ import theory
 from theory import certify as cert
 
 from .._claim import Check, claim, close, exact, holds, lower, not_applicable, upper
-from ..stats import Estimate, Z, mean_se, weighted_linear_fit
+from ..config import Config, Modes, config_cache
+from ..stats import Estimate, Z, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- certify.linearized_rate_matches_closed_form ----------------------------------------------------
 
-_RATE = {
-    "quick": dict(spectrum=(0.2, 1.0), alphas=(1.0, 0.5), eps=(0.0, 0.3, 0.6), angle=0.6,
-                  tt=((0.5, 0.5, 0.2, 1.0), (0.3, 1.0, 0.5, 2.0)), tt_eps=(0.0, 0.02, 0.1),
-                  sim_runs=16, sim_K=60),
-    "full": dict(spectrum=(0.1, 0.4, 0.7, 1.0), alphas=(1.0, 0.8, 0.5, 0.25),
-                 eps=(0.0, 0.1, 0.3, 0.6, 0.9), angle=0.6,
-                 tt=((0.5, 0.5, 0.2, 1.0), (0.3, 1.0, 0.5, 2.0), (0.1, 2.0, 1.0, 0.5)),
-                 tt_eps=(0.0, 0.02, 0.05, 0.1, 0.2), sim_runs=64, sim_K=200),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Rate(Config):
+    """Settings of the claims reading ``_RATE[mode]`` (one instance per mode)."""
+
+    spectrum: tuple[float, ...]
+    alphas: tuple[float, ...]
+    eps: tuple[float, ...]
+    angle: float
+    tt: tuple[tuple[float, float, float, float], ...]
+    tt_eps: tuple[float, ...]
+    sim_runs: int
+    sim_K: int
+
+
+_RATE = Modes(
+    quick=_Rate(spectrum=(0.2, 1.0), alphas=(1.0, 0.5), eps=(0.0, 0.3, 0.6), angle=0.6,
+                tt=((0.5, 0.5, 0.2, 1.0), (0.3, 1.0, 0.5, 2.0)), tt_eps=(0.0, 0.02, 0.1), sim_runs=16,
+                sim_K=60),
+    full=_Rate(spectrum=(0.1, 0.4, 0.7, 1.0), alphas=(1.0, 0.8, 0.5, 0.25), eps=(0.0, 0.1, 0.3, 0.6, 0.9),
+               angle=0.6, tt=((0.5, 0.5, 0.2, 1.0), (0.3, 1.0, 0.5, 2.0), (0.1, 2.0, 1.0, 0.5)),
+               tt_eps=(0.0, 0.02, 0.05, 0.1, 0.2), sim_runs=64, sim_K=200),
+)
 _WIDTH = 1e-5
 _COND = 1e4
 _FEAS = 1e-9
@@ -53,24 +67,24 @@ def _sdp_tol(closed: float) -> tuple[float, str]:
                             f" - rho (tol_feas {_FEAS:g}, cond(P) <= {_COND:g}); rate recomputed from P")
 
 
-@functools.cache
+@config_cache
 def _rate_certificates(mode: str) -> dict:
     cfg = _RATE[mode]
-    lam = np.array(cfg["spectrum"])
+    lam = np.array(cfg.spectrum)
     D = lam.size
     H_diag = np.diag(lam)
-    H_rot = _rotation(D, cfg["angle"]) @ H_diag @ _rotation(D, cfg["angle"]).T
-    out = {"agd": [], "tt": []}
-    for a in cfg["alphas"]:
-        for e in cfg["eps"]:
+    H_rot = _rotation(D, cfg.angle) @ H_diag @ _rotation(D, cfg.angle).T
+    out: dict[str, list] = {"agd": [], "tt": []}
+    for a in cfg.alphas:
+        for e in cfg.eps:
             a_ = a / lam.max()
             out["agd"].append(dict(alpha=a_, eps=e,
                                    diag=cert.lyapunov_rate(cert.agd_vertices(H_diag, a_, e), width=_WIDTH,
                                                            cond_max=_COND, feas_tol=_FEAS),
                                    rot=cert.lyapunov_rate(cert.agd_vertices(H_rot, a_, e), width=_WIDTH,
                                                           cond_max=_COND, feas_tol=_FEAS)))
-    for a, b, k, lm in cfg["tt"]:
-        for e in cfg["tt_eps"]:
+    for a, b, k, lm in cfg.tt:
+        for e in cfg.tt_eps:
             c = cert.lyapunov_rate(cert.tt_vertices(np.array([[lm]]), a, b, k, e), width=_WIDTH,
                                    cond_max=_COND, feas_tol=_FEAS)
             out["tt"].append(dict(alpha=a, beta=b, kappa=k, lam=lm, eps=e, cert=c))
@@ -80,28 +94,18 @@ def _rate_certificates(mode: str) -> dict:
 def _lyapunov_along_simulation(H: np.ndarray, alpha: float, eps: float, P: np.ndarray, runs: int,
                                steps: int) -> tuple[float, float]:
     """Max over runs and steps of V(e_{k+1})/V(e_k), V = e^T P e, for noiseless Analog GD on
-    ``H`` started and centred inside the box |w| <= eps tau (tau = 1); and the max |w| reached."""
-    D = H.shape[0]
+    ``H`` started and centred inside the box |w| <= eps tau (tau = 1); and the max |w| reached.
+
+    Measured along :func:`sim.simulate` by the recorder ``sim.MaxRatio(sim.quadratic_form(P, w*))``
+    (pairs with V(e_k) <= 1e-200, converged runs, are skipped)."""
+    D = int(H.shape[0])
     rng = np.random.default_rng(7)
     w_star = rng.uniform(-0.5 * eps, 0.5 * eps, D)
-    prob = sim.quadratic(H, w_star)
-    algo = sim.AnalogSGD(alpha, sim.SoftBounds(1.0))
-    w = rng.uniform(-0.5 * eps, 0.5 * eps, (runs, D))
-    state = algo.init(w)
-    brng = sim.BatchRNG(0, np.arange(runs), "certify")
-    worst, w_max = 0.0, float(np.abs(w).max())
-    for _ in range(steps):
-        e0 = algo.weights(state) - w_star
-        state = algo.step(state, prob.grad(algo.query(state)), brng)
-        W = algo.weights(state)
-        e1 = W - w_star
-        v0 = np.einsum("ri,ij,rj->r", e0, P, e0)
-        v1 = np.einsum("ri,ij,rj->r", e1, P, e1)
-        live = v0 > 1e-200
-        if np.any(live):
-            worst = max(worst, float(np.max(v1[live] / v0[live])))
-        w_max = max(w_max, float(np.abs(W).max()))
-    return worst, w_max
+    w0 = rng.uniform(-0.5 * eps, 0.5 * eps, (runs, D))
+    traj = sim.simulate(sim.quadratic(H, w_star), sim.AnalogSGD(alpha, sim.SoftBounds(1.0)), steps=steps,
+                        seeds=runs, w0=w0, record=(), progress=False,
+                        recorders={"ratio": sim.MaxRatio(sim.quadratic_form(P, w_star), floor=1e-200)})
+    return float(traj.recorded["ratio"].max()), float(traj.maxima["w_inf"].max())
 
 
 @claim(
@@ -119,6 +123,7 @@ def _lyapunov_along_simulation(H: np.ndarray, alpha: float, eps: float, P: np.nd
     " Sec. 3; theory certify.agd_linear_rate, certify.tt_linear_det",
     control="predict with the saturation gain and the P decay switched off (eps = 0, kappa = 0):"
     " the certified rates no longer match",
+    config=_RATE,
 )
 def linearized_rate(mode: str, control: bool) -> tuple[list[Check], dict]:
     res = _rate_certificates(mode)
@@ -160,9 +165,9 @@ def linearized_rate(mode: str, control: bool) -> tuple[list[Check], dict]:
                                   statuses=sorted(set(c.statuses))))
     # the certificate governs the simulator's own recursion: V decreases by rho^2 every step
     cfg = _RATE[mode]
-    sel = next(r for r in res["agd"] if r["eps"] == max(cfg["eps"]) and r["alpha"] * L_ == 1.0)
+    sel = next(r for r in res["agd"] if r["eps"] == max(cfg.eps) and r["alpha"] * L_ == 1.0)
     worst, w_max = _lyapunov_along_simulation(res["H_rot"], sel["alpha"], sel["eps"], sel["rot"].P,
-                                              cfg["sim_runs"], cfg["sim_K"])
+                                              cfg.sim_runs, cfg.sim_K)
     name = f"simulated Analog GD (rotated H, eps={sel['eps']:g}): max V(e_k+1)/V(e_k) <= rho^2"
     if w_max > sel["eps"]:
         checks.append(not_applicable(name, f"the runs left the box: max|w| = {w_max:.3g} > eps tau"))
@@ -175,11 +180,35 @@ def linearized_rate(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- certify.empirical_constants_within_theory -------------------------------------------------------
 
-_CONST = {
-    "quick": dict(alpha=0.05, K=4000, runs=256, agd_K=400, agd_runs=16),
-    "full": dict(alpha=0.02, K=40_000, runs=1024, agd_K=2000, agd_runs=64),
-}
-_INST = dict(L=1.0, w_star=0.5, tau=1.0, s=0.3)
+
+@dataclass(frozen=True, kw_only=True)
+class _Const(Config):
+    """Settings of the claims reading ``_CONST[mode]`` (one instance per mode)."""
+
+    alpha: float
+    K: int
+    runs: int
+    agd_K: int
+    agd_runs: int
+
+
+_CONST = Modes(
+    quick=_Const(alpha=0.05, K=4000, runs=256, agd_K=400, agd_runs=16),
+    full=_Const(alpha=0.02, K=40_000, runs=1024, agd_K=2000, agd_runs=64),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Inst(Config):
+    """The fixed settings ``_INST``."""
+
+    L: float
+    w_star: float
+    tau: float
+    s: float
+
+
+_INST = _Inst(L=1.0, w_star=0.5, tau=1.0, s=0.3)
 _LP_ACC = 1e-9
 
 
@@ -212,33 +241,33 @@ class _Curve:
     attained: float | None = None
 
 
-@functools.cache
+@config_cache
 def _curves(mode: str) -> dict[str, _Curve]:
     cfg = _CONST[mode]
-    prob = sim.scalar_quadratic(_INST["L"], _INST["w_star"])
-    a, K = cfg["alpha"], cfg["K"]
-    tr = sim.simulate(prob, sim.AnalogSGD(a, sim.SoftBounds(_INST["tau"])), steps=K, seeds=cfg["runs"],
-                      noise=sim.RademacherNoise(_INST["s"]), record=("grad_norm2", "grad_norm2_M", "sat2"),
+    prob = sim.scalar_quadratic(_INST.L, _INST.w_star)
+    a, K = cfg.alpha, cfg.K
+    tr = sim.simulate(prob, sim.AnalogSGD(a, sim.SoftBounds(_INST.tau)), steps=K, seeds=cfg.runs,
+                      noise=sim.RademacherNoise(_INST.s), record=("grad_norm2", "grad_norm2_M", "sat2"),
                       record_every=max(1, K // 400))
     Ks = tr.k[tr.k >= 10]
     W_max = float(tr.maxima["w_inf"].max())
     # Stilde_K is a trajectory average: the bound needs it for every K, so take its largest mean
     stilde = max(float(np.mean(tr.average("sat2", 0, int(k)))) for k in Ks)
     Delta0 = float(prob.loss(np.zeros((1, 1)))[0])
-    vals = dict(Delta_0=Delta0, sigma=_INST["s"], L=_INST["L"], alpha=a, W_max=W_max, tau=_INST["tau"],
+    vals = dict(Delta_0=Delta0, sigma=_INST.s, L=_INST.L, alpha=a, W_max=W_max, tau=_INST.tau,
                 Stilde_K=stilde)
     out = {}
     for key, metric in (("asgd.upper.derived", "grad_norm2"), ("asgd.upper.derived_M", "grad_norm2_M")):
         per = np.array([tr.average(metric, 0, int(k)) for k in Ks])  # (nK, R)
-        m, se = per.mean(axis=1), per.std(axis=1, ddof=1) / np.sqrt(per.shape[1])
+        m, se = mean_se_rows(per)
         out[key] = _Curve(Ks.astype(float), m, se, vals)
     # noiseless Analog GD at alpha = 1/L on the D = 40 problem (deterministic runs: se = 0)
     p40 = sim.paper_problem("exact_fig3")
     rng = np.random.default_rng(3)
     tau = 1.5
-    w0 = rng.uniform(-0.5 * tau, 0.5 * tau, (cfg["agd_runs"], p40.dim))
-    tr = sim.simulate(p40, sim.AnalogSGD(1 / p40.L, sim.SoftBounds(tau)), steps=cfg["agd_K"],
-                      seeds=cfg["agd_runs"], w0=w0, record=("grad_norm2",))
+    w0 = rng.uniform(-0.5 * tau, 0.5 * tau, (cfg.agd_runs, p40.dim))
+    tr = sim.simulate(p40, sim.AnalogSGD(1 / p40.L, sim.SoftBounds(tau)), steps=cfg.agd_K,
+                      seeds=cfg.agd_runs, w0=w0, record=("grad_norm2",))
     Ks = tr.k[tr.k >= 1]
     per = np.array([tr.average("grad_norm2", 0, int(k)) for k in Ks])
     # deterministic bound per run: normalize by Delta_0 so that runs share one envelope
@@ -252,7 +281,7 @@ def _curves(mode: str) -> dict[str, _Curve]:
     # 1 - (W*/tau)^2 (W_max = |W*|)
     Lw, ws, tw = 4.0, 1e-2, 1.0  # band (W*/tau)^2 = 1e-4 relative, far above the LP accuracy
     p1 = sim.scalar_quadratic(Lw, ws)
-    tr = sim.simulate(p1, sim.AnalogSGD(1 / Lw, sim.SoftBounds(tw)), steps=cfg["agd_K"], seeds=2,
+    tr = sim.simulate(p1, sim.AnalogSGD(1 / Lw, sim.SoftBounds(tw)), steps=cfg.agd_K, seeds=2,
                       record=("grad_norm2",))
     Ks = tr.k[tr.k >= 1]
     per = np.array([tr.average("grad_norm2", 0, int(k)) for k in Ks]).max(axis=1)
@@ -275,6 +304,7 @@ def _curves(mode: str) -> dict[str, _Curve]:
     reference="arXiv 2406.12774 Thm 2 (derived form here), 2502.06309 Thm 6; theory asgd.upper.derived,"
     " asgd.upper.derived_M, agd.noiseless.ald",
     control="the theory without its asymptotic-error term (floor = 0): the fitted floor exceeds it",
+    config=_CONST,
 )
 def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []
@@ -320,12 +350,27 @@ def empirical_constants(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- certify.lower_bound_gap --------------------------------------------------------------------------
 
-_GAP = {
-    "quick": dict(u=(0.1, 0.25, 0.5), s=0.3, n_support=401, span_factor=1.5, sim_u=0.25,
-                  alphas=(0.1, 0.05, 0.025), runs=2000, horizon=40.0),
-    "full": dict(u=(0.02, 0.1, 0.25, 0.5, 0.75, 0.9), s=0.3, n_support=1601, span_factor=1.5, sim_u=0.5,
-                 alphas=(0.1, 0.03, 0.01), runs=8000, horizon=60.0),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Gap(Config):
+    """Settings of the claims reading ``_GAP[mode]`` (one instance per mode)."""
+
+    u: tuple[float, ...]
+    s: float
+    n_support: int
+    span_factor: float
+    sim_u: float
+    alphas: tuple[float, ...]
+    runs: int
+    horizon: float
+
+
+_GAP = Modes(
+    quick=_Gap(u=(0.1, 0.25, 0.5), s=0.3, n_support=401, span_factor=1.5, sim_u=0.25,
+               alphas=(0.1, 0.05, 0.025), runs=2000, horizon=40.0),
+    full=_Gap(u=(0.02, 0.1, 0.25, 0.5, 0.75, 0.9), s=0.3, n_support=1601, span_factor=1.5, sim_u=0.5,
+              alphas=(0.1, 0.03, 0.01), runs=8000, horizon=60.0),
+)
 
 
 @dataclass(frozen=True)
@@ -351,19 +396,19 @@ class DiscreteNoise:
         return float(dim * (np.asarray(self.probs) @ np.asarray(self.values) ** 2))
 
 
-def _witness(u: float, s: float, cfg: dict, symmetric: bool) -> tuple[cert.NoiseWitness, float]:
+def _witness(u: float, s: float, cfg: _Gap, symmetric: bool) -> tuple[cert.NoiseWitness, float]:
     """The LP witness at saturation ``u`` and its grid spacing h. The grid spans ``span_factor``
     times the support of the exact two-point optimum, -grad +- sqrt(grad^2 + s^2)."""
     grad = -s * np.sqrt(u / (1 - u))  # the stationary gradient of the exact two-point optimum at u
-    span = cfg["span_factor"] * (abs(grad) + np.hypot(grad, s)) / s
-    w = cert.worst_noise_law(grad, s, n_support=cfg["n_support"], span=span, symmetric=symmetric)
-    return w, 2 * span * s / (cfg["n_support"] - 1)
+    span = cfg.span_factor * (abs(grad) + np.hypot(grad, s)) / s
+    w = cert.worst_noise_law(grad, s, n_support=cfg.n_support, span=span, symmetric=symmetric)
+    return w, 2 * span * s / (cfg.n_support - 1)
 
 
-@functools.cache
+@config_cache
 def _witness_floors(mode: str, symmetric: bool) -> dict:
     cfg = _GAP[mode]
-    w, _ = _witness(cfg["sim_u"], cfg["s"], cfg, symmetric)
+    w, _ = _witness(cfg.sim_u, cfg.s, cfg, symmetric)
     tau, Lq = 1.0, 1.0
     w_bar = -w.grad * tau / w.mean_abs
     w_star = w_bar - w.grad / Lq
@@ -371,14 +416,14 @@ def _witness_floors(mode: str, symmetric: bool) -> dict:
     noise = DiscreteNoise(w.support[keep], w.probs[keep] / w.probs[keep].sum())
     prob = sim.scalar_quadratic(Lq, float(w_star))
     means, ses = [], []
-    for a in cfg["alphas"]:
-        K = round(cfg["horizon"] / a)
-        tr = sim.simulate(prob, sim.AnalogSGD(a, sim.SoftBounds(tau)), steps=K, seeds=cfg["runs"],
+    for a in cfg.alphas:
+        K = round(cfg.horizon / a)
+        tr = sim.simulate(prob, sim.AnalogSGD(a, sim.SoftBounds(tau)), steps=K, seeds=cfg.runs,
                           noise=noise, w0=float(w_bar), record=("grad_norm2",), record_every=max(1, K // 400))
         e = mean_se(tr.tail_average("grad_norm2", 0.5))
         means.append(e.mean)
         ses.append(e.se)
-    return dict(witness=w, w_star=float(w_star), alphas=np.array(cfg["alphas"]), mean=np.array(means),
+    return dict(witness=w, w_star=float(w_star), alphas=np.array(cfg.alphas), mean=np.array(means),
                 se=np.array(ses), sigma2=noise.sigma2(1))
 
 
@@ -397,14 +442,15 @@ def _witness_floors(mode: str, symmetric: bool) -> dict:
     " asgd.upper.derived, asgd.lower.floor",
     control="restrict the class to symmetric noise laws (Rademacher-like): the best ratio stays"
     " clearly below 1",
+    config=_GAP,
 )
 def lower_bound_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _GAP[mode]
-    s = cfg["s"]
+    s = cfg.s
     acc_tol = 1e-6  # LP accuracy 1e-10 on O(1) data, propagated through m^2 / s^2 with margin
     checks: list[Check] = []
     rows = []
-    for u in cfg["u"]:
+    for u in cfg.u:
         w, h = _witness(u, s, cfg, symmetric=control)
         grid_loss = h**2 / (4 * s**2)
         if w.status != "optimal":
@@ -422,7 +468,7 @@ def lower_bound_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     sims = _witness_floors(mode, control)
     fit = weighted_linear_fit(sims["alphas"], sims["mean"], sims["se"])
     w = sims["witness"]
-    checks.append(close(f"simulated floor on the u={cfg['sim_u']:g} witness, alpha -> 0 = witness floor",
+    checks.append(close(f"simulated floor on the u={cfg.sim_u:g} witness, alpha -> 0 = witness floor",
                         Estimate(fit.intercept, fit.se_intercept, 0), w.floor,
                         reason=f"{Z:g} s.e. of the weighted fit's intercept (the floor is linear in"
                         " alpha to first order)"))
@@ -434,14 +480,25 @@ def lower_bound_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- certify.delay_threshold_matches_exact ------------------------------------------------------------
 
-_DELAY = {
-    "quick": dict(delays=(0, 1, 2, 3, 5), eps=(0.2,), width=1e-6, cond_max=1e6),
+
+@dataclass(frozen=True, kw_only=True)
+class _Delay(Config):
+    """Settings of the claims reading ``_DELAY[mode]`` (one instance per mode)."""
+
+    delays: tuple[int, ...]
+    eps: tuple[float, ...]
+    width: float
+    cond_max: float
+
+
+_DELAY = Modes(
+    quick=_Delay(delays=(0, 1, 2, 3, 5), eps=(0.2,), width=1e-6, cond_max=1e6),
     # cond_max stays 1e6 in full mode: at 1e7 Clarabel (tol 1e-9) reports inaccurate solutions or
     # fails near the threshold, so a larger cond_max would not bring the certificate closer. Delays
     # stop at 5: beyond, Clarabel's failures near the threshold leave gaps (1e-5 at d = 6, 3e-5 at
     # d = 10) above this claim's tolerance model (README, "Certificates": known limitation).
-    "full": dict(delays=tuple(range(0, 6)), eps=(0.1, 0.2, 0.4), width=1e-7, cond_max=1e6),
-}
+    full=_Delay(delays=tuple(range(0, 6)), eps=(0.1, 0.2, 0.4), width=1e-7, cond_max=1e6),
+)
 
 
 def _spectral_threshold(d: int) -> float:
@@ -479,11 +536,11 @@ def _cond_gap(d: int, cond_max: float) -> float:
     return a_num - lo
 
 
-@functools.cache
+@config_cache
 def _delay_certs(mode: str) -> list:
     cfg = _DELAY[mode]
-    return [cert.delay_threshold_certified(d, e, width=cfg["width"], cond_max=cfg["cond_max"])
-            for d in cfg["delays"] for e in (0.0, *cfg["eps"])]
+    return [cert.delay_threshold_certified(d, e, width=cfg.width, cond_max=cfg.cond_max)
+            for d in cfg.delays for e in (0.0, *cfg.eps)]
 
 
 @claim(
@@ -499,6 +556,7 @@ def _delay_certs(mode: str) -> list:
     " theory delay.stability_threshold, delay.charpoly",
     control="the delay removed from the prediction (a*(0) = 2): the certified thresholds for d >= 1"
     " do not match",
+    config=_DELAY,
 )
 def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
     from theory.delay import levin_may_threshold, spectral_radius
@@ -508,14 +566,14 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
     rows = []
     for c in _delay_certs(mode):
         a_star = float(levin_may_threshold(0 if control else c.delay))
-        label = f"d={c.delay}, eps={c.eps:g}"
-        if c.eps == 0:
-            gap = _cond_gap(c.delay, cfg["cond_max"])
+        label = f"d={c.delay}, eps={c.epsilon_sat:g}"
+        if c.epsilon_sat == 0:
+            gap = _cond_gap(c.delay, cfg.cond_max)
             tol = c.width + 10 * gap
             checks.append(exact(f"{label}: certified threshold = 2 cos(d pi/(2d+1))", c.a_cert, a_star,
                                 atol=tol, reason=f"bisection width {c.width:.1g} + 10 x the gap"
                                 f" {gap:.2g} below a* at which a Lyapunov matrix needs"
-                                f" cond > {cfg['cond_max']:g}"
+                                f" cond > {cfg.cond_max:g}"
                                 " (numpy spectral radius; 10 for the eigenvector conditioning)"))
             checks.append(upper(f"{label}: numpy spectral radius at the certified a < 1",
                                 float(spectral_radius(c.a_cert, c.delay)), 1.0,
@@ -533,9 +591,9 @@ def delay_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
                                 " 1e-8 for the eigenvalues' sensitivity near the double root"))
         else:
             checks.append(upper(f"{label}: certified threshold <= a*(d)/(1 + eps)", c.a_cert,
-                                a_star / (1 + c.eps), "exact inequality: the uniform gain 1 + eps is one of"
-                                " the switching sequences"))
-        rows.append(dict(delay=c.delay, eps=c.eps, a_cert=c.a_cert, levin_may=a_star,
-                         ratio=c.a_cert * (1 + c.eps) / a_star, solves=len(c.statuses),
+                                a_star / (1 + c.epsilon_sat), "exact inequality: the uniform gain 1 + eps is"
+                                " one of the switching sequences"))
+        rows.append(dict(delay=c.delay, eps=c.epsilon_sat, a_cert=c.a_cert, levin_may=a_star,
+                         ratio=c.a_cert * (1 + c.epsilon_sat) / a_star, solves=len(c.statuses),
                          statuses=sorted({s.split(":")[0] for s in c.statuses})))
     return checks, {"thresholds": rows}

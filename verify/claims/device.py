@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import cast
+
 import numpy as np
 
 import sim
@@ -9,6 +12,7 @@ import theory
 from theory import devices as tdev
 
 from .._claim import Check, claim, exact, holds
+from ..config import Config, Modes
 
 _DERIVATIONS = (
     "device.soft_bounds.identities",
@@ -23,6 +27,16 @@ _DERIVATIONS = (
 _ATOL = 1e-12
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Grid(Config):
+    """Points of the w grid (and of the random d) per tau."""
+
+    n: int
+
+
+_GRID = Modes(quick=_Grid(n=201), full=_Grid(n=2001))
+
+
 @claim(
     "device.ald_identities",
     title="ALD: F = 1, G = w/tau, M = 1 - w^2/tau^2, U = w + d - |d| w/tau, box invariant, odd",
@@ -33,13 +47,14 @@ _ATOL = 1e-12
     reference="arXiv 2406.12774 Sec. 2; arXiv 2502.06309 eq. (3)-(5); spec C1",
     control="run the numeric checks on the generalized linear device with c = 0.2 (symmetric"
     " point 0.2 tau) in place of soft bounds: G = w/tau, the symmetric point and odd symmetry fail",
+    config=_GRID,
 )
 def ald_identities(mode: str, control: bool) -> list[Check]:
     checks = [
-        holds(f"sympy: {sid}", theory.get(sid).verify(), "symbolic identity (exact)")
+        holds(f"sympy: {sid}", cast(theory.Derivation, theory.get(sid)).verify(), "symbolic identity (exact)")
         for sid in _DERIVATIONS
     ]
-    n = 201 if mode == "quick" else 2001
+    n = _GRID[mode].n
     rng = np.random.default_rng(0)
     for tau in (0.5, 1.0, 3.0):
         dev = sim.GeneralizedLinear(tau, 0.2) if control else sim.SoftBounds(tau)

@@ -42,7 +42,8 @@ a constant fit, and no crossing.
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,52 +51,78 @@ import sim
 from theory.granularity import asgd_stationary, granularity_threshold, tt_stationary
 
 from .._claim import Check, claim, close, holds
+from ..config import Config, Modes, config_cache
 from ..stats import Estimate, Z, mean_se, weighted_fit
 
-_CFG = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Cfg(Config):
+    """Settings of the claims reading ``_CFG[mode]`` (one instance per mode)."""
+
+    alpha: float
+    steps: int
+    runs: int
+    inv_dw: tuple[int, ...]
+
+
+_CFG = Modes(
     # alpha = beta = 0.0125 as in the issue's table. P's write beta|g| ~ 1.0e-3 (E|g| = 0.08), the
     # transfer alpha|P| ~ 3e-4: the sweep runs from many-pulse writes (dw = 1/2400) to sub-pulse ones.
     # Relaxation: the linearized recursion's covariance relaxes like rho^(2k), rho^(2 * 2000) ~ 0.08
     # (quick) and rho^(2 * 6000) ~ 6e-4 (full) at the end of the burn-in from W0 = W*, P0 = 0; that
     # fraction of the predicted excess is the stated warm-up term of the excess checks.
-    "quick": dict(alpha=0.0125, steps=4000, runs=32, inv_dw=(800, 400, 300, 200)),
-    "full": dict(alpha=0.0125, steps=12000, runs=64,
-                 inv_dw=(4800, 2400, 1200, 800, 500, 400, 340, 300, 250, 200)),
-}
-_PROBLEM = dict(name="exact_fig3", tau=1.0, std=0.1)
+    quick=_Cfg(alpha=0.0125, steps=4000, runs=32, inv_dw=(800, 400, 300, 200)),
+    full=_Cfg(alpha=0.0125, steps=12000, runs=64,
+              inv_dw=(4800, 2400, 1200, 800, 500, 400, 340, 300, 250, 200)),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Problem(Config):
+    """The fixed settings ``_PROBLEM``."""
+
+    name: str
+    tau: float
+    std: float
+
+
+_PROBLEM = _Problem(name="exact_fig3", tau=1.0, std=0.1)
 _BRACKET = (1 / 8000, 1 / 100)  # where the derived threshold is searched
 
 
-@functools.cache
+@config_cache
 def _floors(mode: str, kind: str, inv_dw: float, block: int) -> np.ndarray:
     """Per-run floors (mean f/D over the second half) of ``kind`` at dw_min = tau/inv_dw (0: mean
     field), runs of seed block ``block`` (independent blocks for independent sweep points)."""
     cfg = _CFG[mode]
-    prob = sim.paper_problem(_PROBLEM["name"])
-    tau = _PROBLEM["tau"]
+    prob = sim.paper_problem(_PROBLEM.name)
+    tau = _PROBLEM.tau
+    dev: sim.Device
+    upd: sim.optimizers.UpdateMode
     if inv_dw == 0:
         dev, upd = sim.SoftBounds(tau), "mean_field"
     else:
         dev, upd = sim.PulsedSoftBounds(dw_min=tau / inv_dw, w_max=tau, w_min=-tau), "pulsed"
-    a = cfg["alpha"]
-    algo = sim.TikiTaka(a, a, dev, mode=upd) if kind == "tt" else sim.AnalogSGD(a, dev, mode=upd)
-    R = cfg["runs"]
-    tr = sim.simulate(prob, algo, steps=cfg["steps"], seeds=np.arange(block * R, (block + 1) * R),
-                      noise=sim.GaussianNoise(_PROBLEM["std"]), w0=prob.w_star, record=("loss",),
+    a = cfg.alpha
+    algo: sim.Algorithm = (sim.TikiTaka(a, a, dev, mode=upd) if kind == "tt"
+                           else sim.AnalogSGD(a, dev, mode=upd))
+    R = cfg.runs
+    tr = sim.simulate(prob, algo, steps=cfg.steps, seeds=np.arange(block * R, (block + 1) * R),
+                      noise=sim.GaussianNoise(_PROBLEM.std), w0=prob.w_star, record=("loss",),
                       progress=False)
     return tr.tail_average("loss", 0.5) / prob.dim
 
 
-@functools.cache
-def _predictions(mode: str) -> dict[str, object]:
+@config_cache
+def _predictions(mode: str) -> dict[str, Any]:
     cfg = _CFG[mode]
-    prob = sim.paper_problem(_PROBLEM["name"])
-    kw = dict(tau_value=_PROBLEM["tau"], sigma=_PROBLEM["std"], alpha_value=cfg["alpha"])
-    dws = _PROBLEM["tau"] / np.array(cfg["inv_dw"], dtype=float)
-    base = tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=0.0, **kw)
-    tts = [tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=x, **kw) for x in dws]
+    prob = sim.paper_problem(_PROBLEM.name)
+    kw: dict[str, Any] = dict(tau_value=_PROBLEM.tau, sigma=_PROBLEM.std, alpha_value=cfg.alpha)
+    dws = _PROBLEM.tau / np.array(cfg.inv_dw, dtype=float)
+    base = tt_stationary(prob.H, prob.w_star, beta_value=cfg.alpha, dw_min=0.0, **kw)
+    tts = [tt_stationary(prob.H, prob.w_star, beta_value=cfg.alpha, dw_min=x, **kw) for x in dws]
     asgds = [asgd_stationary(prob.H, prob.w_star, dw_min=x, **kw) for x in dws]
-    k0 = cfg["steps"] // 2  # the floor averages the second half
+    k0 = cfg.steps // 2  # the floor averages the second half
     # warm-up term: a covariance relaxes like rho^(2k) (rho: spectral radius of the linearized
     # recursion); the runs start with no fluctuation, so the tail average misses at most rho^(2 k0)
     # of the stationary excess (slowest of the pulse-level and mean-field recursions)
@@ -104,7 +131,7 @@ def _predictions(mode: str) -> dict[str, object]:
 
     def excesses(dw: float) -> tuple[float, float]:
         """Model excess of Tiki-Taka (unscaled) and of Analog SGD at one dw_min."""
-        tt = tt_stationary(prob.H, prob.w_star, beta_value=cfg["alpha"], dw_min=dw, tol=1e-7, **kw)
+        tt = tt_stationary(prob.H, prob.w_star, beta_value=cfg.alpha, dw_min=dw, tol=1e-7, **kw)
         return tt.floor - base.floor, asgd_stationary(prob.H, prob.w_star, dw_min=dw, **kw).floor
 
     return dict(dws=dws, x_tt=np.array([t.floor - base.floor for t in tts]),
@@ -112,7 +139,7 @@ def _predictions(mode: str) -> dict[str, object]:
                 model_mf_floor=base.floor, excesses=excesses)
 
 
-@functools.cache
+@config_cache
 def derived_threshold(mode: str) -> tuple[float, float]:
     r"""The derived granularity threshold dw* of ``mode`` and the s.e. of log dw*.
 
@@ -171,10 +198,11 @@ def _root(x1: float, x2: float, y1: float, y2: float) -> float:
     " (derived here); arXiv 2406.12774 Sec. 4 (Tiki-Taka); aihwkit stochastic rounding",
     control="predict the pulse-level floors with the mean-field floors alone (no rounding excess):"
     " the excess checks, the intercept of a constant fit and the crossing (none predicted) fail",
+    config=_CFG,
 )
 def granularity_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _CFG[mode]
-    inv = cfg["inv_dw"]
+    inv = cfg.inv_dw
     pred = _predictions(mode)
     dws = pred["dws"]
     tt_mf, a_mf = _floors(mode, "tt", 0, 0), _floors(mode, "asgd", 0, 0)

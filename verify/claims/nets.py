@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,14 +20,25 @@ import sim
 from sim import nets
 
 from .._claim import Check, claim, exact, lower, slope, upper
-from ..stats import Z, mean_se, weighted_linear_fit
+from ..config import Config, Modes, config_cache
+from ..stats import Z, mean_se, mean_se_rows, weighted_linear_fit
 
 # --- nets.gradient_check -------------------------------------------------------------------------
 
-_GRAD = {
-    "quick": dict(runs=4, batch=5, eps=1e-5),
-    "full": dict(runs=16, batch=10, eps=1e-5),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Grad(Config):
+    """Settings of the claims reading ``_GRAD[mode]`` (one instance per mode)."""
+
+    runs: int
+    batch: int
+    eps: float
+
+
+_GRAD = Modes(
+    quick=_Grad(runs=4, batch=5, eps=1e-5),
+    full=_Grad(runs=16, batch=10, eps=1e-5),
+)
 # Central differences in float64: truncation eps^2 |L'''| / 6 ~ 1e-10 and rounding u |L| / eps ~ 1e-11
 # for losses and curvatures of order one; 1e-6 relative leaves four decades for larger curvature,
 # while a wrong backward pass (the control) is off by O(1).
@@ -63,10 +77,11 @@ def _grad_stacks(control: bool) -> dict[str, tuple[list, tuple[int, ...]]]:
     " aihwkit AnalogLinear / AnalogConv2d (im2col)",
     control="drop the sigmoid's derivative from its backward pass: backprop then disagrees with the"
     " finite differences",
+    config=_GRAD,
 )
 def gradient_check(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _GRAD[mode]
-    R, B = cfg["runs"], cfg["batch"]
+    R, B = cfg.runs, cfg.batch
     checks, details = [], {}
     for name, (net, shape) in _grad_stacks(control).items():
         params = nets.init_params(net, sim.BatchRNG(0, range(R), "nets.init"), scale=0.8)
@@ -74,7 +89,7 @@ def gradient_check(mode: str, control: bool) -> tuple[list[Check], dict]:
         labels = np.floor(sim.BatchRNG(2, range(R), "y").uniform(B) * 5).astype(int)
         drng = sim.BatchRNG(3, range(R), "direction")
         dirs = [None if W is None else drng.normal(W.shape[1:]) for W in params]
-        analytic, numeric = nets.directional_gradient_check(net, params, x, labels, dirs, eps=cfg["eps"])
+        analytic, numeric = nets.directional_gradient_check(net, params, x, labels, dirs, eps=cfg.eps)
         rel = float(np.max(np.abs(analytic - numeric) / np.maximum(np.abs(numeric), 1e-12)))
         checks.append(exact(f"{name}: max relative error over {R} runs", rel, 0.0, atol=_GRAD_RTOL,
                             reason="central differences in float64 (eps = 1e-5): truncation ~1e-10 and"
@@ -85,29 +100,42 @@ def gradient_check(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- nets.analog_reduces_to_digital ------------------------------------------------------------------
 
-_REDUCE = {
-    "quick": dict(taus=(1e2, 1e3, 1e4, 1e5), runs=4, epochs=1, batch=10, lr=0.1, hidden=32),
-    "full": dict(taus=(1e2, 1e3, 1e4, 1e5, 1e6), runs=8, epochs=3, batch=10, lr=0.1, hidden=64),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Reduce(Config):
+    """Settings of the claims reading ``_REDUCE[mode]`` (one instance per mode)."""
+
+    taus: tuple[float, ...]
+    runs: int
+    epochs: int
+    batch: int
+    lr: float
+    hidden: int
 
 
-@functools.cache
+_REDUCE = Modes(
+    quick=_Reduce(taus=(1e2, 1e3, 1e4, 1e5), runs=4, epochs=1, batch=10, lr=0.1, hidden=32),
+    full=_Reduce(taus=(1e2, 1e3, 1e4, 1e5, 1e6), runs=8, epochs=3, batch=10, lr=0.1, hidden=64),
+)
+
+
+@config_cache
 def _reduce_runs(mode: str, control: bool) -> dict:
     cfg = _REDUCE[mode]
     data = nets.load_digits(seed=0)
-    net = [nets.Linear(64, cfg["hidden"]), nets.Sigmoid(), nets.Linear(cfg["hidden"], 10)]
-    common = dict(lr=cfg["lr"], epochs=cfg["epochs"], batch_size=cfg["batch"], runs=cfg["runs"], seed=5)
+    net = [nets.Linear(64, cfg.hidden), nets.Sigmoid(), nets.Linear(cfg.hidden, 10)]
+    common: dict[str, Any] = dict(lr=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch, runs=cfg.runs, seed=5)
     dig = nets.train(net, data, sim.DigitalSGD, **common)
     w_d = np.concatenate([W.reshape(W.shape[0], -1) for W in dig.weights if W is not None], axis=1)
     devs, accs = [], []
-    for tau in cfg["taus"]:
+    for tau in cfg.taus:
         # control: an asymmetric device (symmetric point c tau) whose response tends to 1 +- c, not 1
         device = sim.GeneralizedLinear(tau, c=0.2) if control else sim.SoftBounds(tau)
-        ana = nets.train(net, data, lambda lr, d=device: sim.AnalogSGD(lr, d), **common)
+        ana = nets.train(net, data, functools.partial(sim.AnalogSGD, device=device), **common)
         w_a = np.concatenate([W.reshape(W.shape[0], -1) for W in ana.weights if W is not None], axis=1)
         devs.append(np.max(np.abs(w_a - w_d), axis=1) / np.max(np.abs(w_d), axis=1))
         accs.append(np.abs(ana.test_acc[:, -1] - dig.test_acc[:, -1]))
-    return dict(taus=np.array(cfg["taus"]), dev=np.array(devs), acc=np.array(accs),
+    return dict(taus=np.array(cfg.taus), dev=np.array(devs), acc=np.array(accs),
                 digital_acc=dig.test_acc[:, -1])
 
 
@@ -122,12 +150,12 @@ def _reduce_runs(mode: str, control: bool) -> dict:
     " ('When tau -> infinity the device becomes ideal and analog SGD becomes digital SGD')",
     control="an asymmetric generalized-linear device (c = 0.2): its response tends to 1 +- c, not to"
     " the ideal one, so the deviation does not vanish",
+    config=_REDUCE,
 )
 def analog_reduces_to_digital(mode: str, control: bool) -> tuple[list[Check], dict]:
     r = _reduce_runs(mode, control)
     logd = np.log(r["dev"])  # (taus, runs)
-    m = logd.mean(axis=1)
-    se = logd.std(axis=1, ddof=1) / np.sqrt(logd.shape[1])
+    m, se = mean_se_rows(logd)
     fit = weighted_linear_fit(np.log(r["taus"]), m, np.maximum(se, 1e-3))
     # the exponent -1 is an independent fact, not a theory constant: the analog update differs from
     # the digital one by |d| G(w) with G = w/tau (device.soft_bounds.identities), so the deviation is
@@ -151,12 +179,33 @@ def analog_reduces_to_digital(mode: str, control: bool) -> tuple[list[Check], di
 # --- nets.tt_beats_asgd --------------------------------------------------------------------------------
 
 _MNIST_FCN = (784, 256, 128, 10)
-_TT = {
-    "quick": dict(data="digits", sizes=(64, 32, 10), tau=0.6, control_tau=20.0, runs=8, epochs=15,
-                  lr=0.1, beta=0.1, transfer=1.0, columns=None, step=None, batch=10, few_points=0.05),
-    "full": dict(data="mnist5k", sizes=_MNIST_FCN, tau=0.6, control_tau=20.0, runs=3, epochs=30,
-                 lr=0.05, beta=0.1, transfer=0.2, columns=None, step=20, batch=10, few_points=0.03),
-}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Tt(Config):
+    """Settings of the claims reading ``_TT[mode]`` (one instance per mode)."""
+
+    data: str
+    sizes: tuple[int, ...]
+    tau: float
+    control_tau: float
+    runs: int
+    epochs: int
+    lr: float
+    beta: float
+    transfer: float
+    columns: int | None
+    step: int | None
+    batch: int
+    few_points: float
+
+
+_TT = Modes(
+    quick=_Tt(data="digits", sizes=(64, 32, 10), tau=0.6, control_tau=20.0, runs=8, epochs=15, lr=0.1,
+              beta=0.1, transfer=1.0, columns=None, step=None, batch=10, few_points=0.05),
+    full=_Tt(data="mnist5k", sizes=_MNIST_FCN, tau=0.6, control_tau=20.0, runs=3, epochs=30, lr=0.05,
+             beta=0.1, transfer=0.2, columns=None, step=20, batch=10, few_points=0.03),
+)
 # Tiki-Taka: P learns at beta, W receives a full-array transfer every step at rate transfer * lr (the
 # scheduled rate). The paper's aihwkit setting (beta = 0.01, one column per transfer at rate lr)
 # learns far more slowly in the mean-field model, and a full transfer at rate lr drives W to its
@@ -167,8 +216,8 @@ def _load(name: str, layout: str = "flat") -> nets.Dataset:
     return nets.load_digits(layout) if name == "digits" else nets.load_mnist5k(layout)
 
 
-def _tt(lr: float | np.ndarray, cfg: dict, device: sim.Device) -> sim.TikiTaka:
-    return sim.TikiTaka(cfg["transfer"] * lr, cfg["beta"], device, columns_per_transfer=cfg["columns"])
+def _tt(lr: float | np.ndarray, cfg: _Tt, device: sim.Device) -> sim.TikiTaka:
+    return sim.TikiTaka(cfg.transfer * lr, cfg.beta, device, columns_per_transfer=cfg.columns)
 
 
 def _tt_runs(mode: str, algorithm: str, tau: float) -> nets.TrainResult:
@@ -176,19 +225,20 @@ def _tt_runs(mode: str, algorithm: str, tau: float) -> nets.TrainResult:
     return _tt_runs_cached(mode, algorithm, np.inf if algorithm == "digital" else tau)
 
 
-@functools.cache
+@config_cache
 def _tt_runs_cached(mode: str, algorithm: str, tau: float) -> nets.TrainResult:
     cfg = _TT[mode]
-    data = _load(cfg["data"])
+    data = _load(cfg.data)
     device = sim.Ideal() if algorithm == "digital" else sim.SoftBounds(tau)
-    make = {
+    makers: dict[str, Callable[[Any], sim.Algorithm]] = {
         "digital": sim.DigitalSGD,
         "analog": lambda lr: sim.AnalogSGD(lr, device),
         "tt": lambda lr: _tt(lr, cfg, device),
-    }[algorithm]
-    sched = None if cfg["step"] is None else nets.StepLR(cfg["step"], 0.1)
-    return nets.train(nets.fcn(cfg["sizes"]), data, make, lr=cfg["lr"], epochs=cfg["epochs"],
-                      batch_size=cfg["batch"], runs=cfg["runs"], seed=11, schedule=sched,
+    }
+    make = makers[algorithm]
+    sched = None if cfg.step is None else nets.StepLR(cfg.step, 0.1)
+    return nets.train(nets.fcn(cfg.sizes), data, make, lr=cfg.lr, epochs=cfg.epochs,
+                      batch_size=cfg.batch, runs=cfg.runs, seed=11, schedule=sched,
                       label=f"{algorithm} tau={tau:g}")
 
 
@@ -213,23 +263,24 @@ def _final_acc(res: nets.TrainResult, last: int = 3) -> np.ndarray:
                     " TT - Analog SGD = 16.6 +- 10.5 points: Tiki-Taka stalls in some seeds (the spread"
                     " over seeds, not the mean, fails both checks; see exact_fig5_mnist); digital -"
                     " Analog SGD = 23.3 +- 1.6 points holds"},
+    config=_TT,
 )
 def tt_beats_asgd(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _TT[mode]
-    tau = cfg["control_tau"] if control else cfg["tau"]
+    tau = cfg.control_tau if control else cfg.tau
     acc = {a: _final_acc(_tt_runs(mode, a, tau)) for a in ("digital", "analog", "tt")}
-    few = cfg["few_points"]
+    few = cfg.few_points
     gap_tt = mean_se(acc["digital"] - acc["tt"])
     gap_da = mean_se(acc["digital"] - acc["analog"])
     gap_a = mean_se(acc["tt"] - acc["analog"])
-    why = f"{Z:g} s.e. over {cfg['runs']} paired seeds; 'a few points' = {100 * few:g} points"
+    why = f"{Z:g} s.e. over {cfg.runs} paired seeds; 'a few points' = {100 * few:g} points"
     checks = [
         upper(f"digital - TT accuracy (tau = {tau:g}) <= {few:g}", gap_tt, few, reason=why),
         lower(f"digital - Analog SGD accuracy (tau = {tau:g}) > {few:g}", gap_da, few, reason=why),
         lower(f"TT - Analog SGD accuracy (tau = {tau:g}) > 0", gap_a, 0.0,
-              reason=f"{Z:g} s.e. over {cfg['runs']} paired seeds (lower confidence limit > 0)"),
+              reason=f"{Z:g} s.e. over {cfg.runs} paired seeds (lower confidence limit > 0)"),
     ]
-    details = {f"{a}_acc_mean": float(v.mean()) for a, v in acc.items()}
+    details: dict[str, Any] = {f"{a}_acc_mean": float(v.mean()) for a, v in acc.items()}
     details.update({f"{a}_acc_std": float(v.std(ddof=1)) for a, v in acc.items()})
     details.update(tau=tau, gap_digital_minus_tt=[gap_tt.mean, gap_tt.se],
                    gap_digital_minus_analog=[gap_da.mean, gap_da.se],
@@ -263,17 +314,18 @@ def _sat(arrays: list[np.ndarray], tau: float) -> tuple[np.ndarray, np.ndarray]:
     " spec Sec. 6",
     control="compare Tiki-Taka's model weights W (what Figure 7 plots) instead of its gradient array P"
     " (the 'wrong array'): W holds the solution and is more saturated than Analog SGD's W",
+    config=_TT,
 )
 def saturation_lower_for_tt(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _TT[mode]
-    tau = cfg["tau"]
+    tau = cfg.tau
     analog = _tt_runs(mode, "analog", tau)
     tt = _tt_runs(mode, "tt", tau)
     a_max, a_mean = _sat([W for W in analog.weights if W is not None], tau)
     p_max, p_mean = _sat([s.P for s in tt.states if s is not None], tau)
     w_max, w_mean = _sat([W for W in tt.weights if W is not None], tau)
     t_mean, arr = (w_mean, "W") if control else (p_mean, "P")
-    why = f"{Z:g} s.e. over {cfg['runs']} paired seeds (lower confidence limit > 0)"
+    why = f"{Z:g} s.e. over {cfg.runs} paired seeds (lower confidence limit > 0)"
     # Only the mean saturation is checked: ||.||_inf is the single most extreme of ~2e5 entries and
     # scatters widely between seeds (full mode: A-SGD ||W||_inf - TT ||P||_inf = -0.13 +- 0.14, an
     # inconclusive check); it is reported in the details.

@@ -11,7 +11,9 @@ check's reason) and every claim has a negative control that fails.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,13 +22,28 @@ from sim import BatchRNG
 from theory import devices as tdev
 
 from .._claim import Check, claim, close, exact, holds
-from ..stats import Estimate, Z, mean_se
+from ..config import Config, Modes, config_cache
+from ..stats import Estimate, Z, mean_se, sd_se_normal
 from .tt import _drive
 
 # --- sim.exact_averages -----------------------------------------------------------------------------
 
-_AVG = dict(lam=(0.5, 1.0, 2.0), w_star=(0.3, -0.2, 0.1), w0=(-0.4, 0.5, 0.05), alpha=0.3, K=60,
-            every=7, average_from=20)
+
+@dataclass(frozen=True, kw_only=True)
+class _Avg(Config):
+    """The fixed settings ``_AVG``."""
+
+    lam: tuple[float, ...]
+    w_star: tuple[float, ...]
+    w0: tuple[float, ...]
+    alpha: float
+    K: int
+    every: int
+    average_from: int
+
+
+_AVG = _Avg(lam=(0.5, 1.0, 2.0), w_star=(0.3, -0.2, 0.1), w0=(-0.4, 0.5, 0.05), alpha=0.3, K=60, every=7,
+            average_from=20)
 
 
 def _geometric(r2: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -50,10 +67,10 @@ def _geometric(r2: np.ndarray, start: int, stop: int) -> np.ndarray:
     control="predict with the sums shifted by one iteration (k = a+1 .. b): a one-iteration offset of"
     " the averages is then seen",
 )
-def exact_averages(mode: str, control: bool) -> tuple[list[Check], dict]:
-    lam = np.array(_AVG["lam"])
-    w_star, w0 = np.array(_AVG["w_star"]), np.array(_AVG["w0"])
-    a, K, a0 = _AVG["alpha"], _AVG["K"], _AVG["average_from"]
+def exact_averages(mode: str, control: bool) -> list[Check]:
+    lam = np.array(_AVG.lam)
+    w_star, w0 = np.array(_AVG.w_star), np.array(_AVG.w0)
+    a, K, a0 = _AVG.alpha, _AVG.K, _AVG.average_from
     prob = sim.quadratic(np.diag(lam), w_star)
     e0 = w0 - w_star
     r = 1 - a * lam
@@ -61,7 +78,7 @@ def exact_averages(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []
     for algo in (sim.DigitalSGD(a), sim.AnalogSGD(a, sim.Ideal())):
         tr = sim.simulate(prob, algo, steps=K, seeds=2, w0=w0, record=("grad_norm2", "loss"),
-                          record_every=_AVG["every"], average_from=a0)
+                          record_every=_AVG.every, average_from=a0)
         snaps = [int(k) for k in tr.k]
         windows = [(0, K), (0, snaps[1]), (snaps[2], snaps[-2]), (snaps[3], K)]
         for start, stop in windows:
@@ -89,9 +106,9 @@ def _bound_metrics(shift: int) -> list[Check]:
     """Every metric the bounds consume, recorded by simulate along noiseless Analog GD on the
     soft-bounds device, against its definition (theory's symbol table) evaluated on the iterates of
     a plain reference recursion U(w, d) = w + d q_+-(w) with theory.devices' responses."""
-    lam = np.array(_AVG["lam"])
-    w_star, w0 = np.array(_AVG["w_star"]), np.array(_AVG["w0"])
-    a, K, tau = _AVG["alpha"], _AVG["K"], 0.8
+    lam = np.array(_AVG.lam)
+    w_star, w0 = np.array(_AVG.w_star), np.array(_AVG.w0)
+    a, K, tau = _AVG.alpha, _AVG.K, 0.8
     resp = tdev.soft_bounds()
     q = {k: resp.numeric(k, tau=tau) for k in ("q_plus", "q_minus", "F", "G", "M")}
     Ws = [w0]
@@ -114,7 +131,7 @@ def _bound_metrics(shift: int) -> list[Check]:
     }
     prob = sim.quadratic(np.diag(lam), w_star)
     tr = sim.simulate(prob, sim.AnalogSGD(a, sim.SoftBounds(tau)), steps=K, seeds=2, w0=w0,
-                      record=tuple(defs), record_every=_AVG["every"])
+                      record=tuple(defs), record_every=_AVG.every)
     checks = []
     for metric, per_k in defs.items():
         pred = float(np.mean(per_k[shift:K + shift]))
@@ -133,7 +150,19 @@ def _bound_metrics(shift: int) -> list[Check]:
 
 # --- sim.random_streams_independent ------------------------------------------------------------------
 
-_STREAMS = dict(dw=0.0625, s=0.5, D=16, runs=1024, w=0.25)
+
+@dataclass(frozen=True, kw_only=True)
+class _Streams(Config):
+    """The fixed settings ``_STREAMS``."""
+
+    dw: float
+    s: float
+    D: int
+    runs: int
+    w: float
+
+
+_STREAMS = _Streams(dw=0.0625, s=0.5, D=16, runs=1024, w=0.25)
 
 
 @claim(
@@ -150,16 +179,16 @@ _STREAMS = dict(dw=0.0625, s=0.5, D=16, runs=1024, w=0.25)
 )
 def random_streams_independent(mode: str, control: bool) -> tuple[list[Check], dict]:
     c = _STREAMS
-    alpha = 0.5 * c["dw"] / c["s"]
-    prob = sim.quadratic(np.eye(c["D"]), np.full(c["D"], c["w"]))
-    dev = sim.PulsedSoftBounds(dw_min=c["dw"])
-    noise = sim.RademacherNoise(c["s"])
-    common = dict(steps=1, seeds=c["runs"], noise=noise, w0=c["w"], record=("loss",))
+    alpha = 0.5 * c.dw / c.s
+    prob = sim.quadratic(np.eye(c.D), np.full(c.D, c.w))
+    dev = sim.PulsedSoftBounds(dw_min=c.dw)
+    noise = sim.RademacherNoise(c.s)
+    common: dict[str, Any] = dict(steps=1, seeds=c.runs, noise=noise, w0=c.w, record=("loss",))
     pulsed = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="pulsed"), **common)
     mf = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="mean_field"), **common)
-    moved = pulsed.final_weights - c["w"]
+    moved = pulsed.final_weights - c.w
     fired = (moved != 0).astype(float)
-    sign_xi = -np.sign(mf.final_weights - c["w"])  # the step is -alpha xi times a positive gain
+    sign_xi = -np.sign(mf.final_weights - c.w)  # the step is -alpha xi times a positive gain
     other = np.where(moved < 0, 1.0, -1.0) if control else sign_xi
     stat = mean_se(((2 * fired - 1) * other).ravel())
     checks = [
@@ -175,7 +204,7 @@ def random_streams_independent(mode: str, control: bool) -> tuple[list[Check], d
               reason="identity for +-1 samples (sample variance N(1 - m^2)/(N - 1)); float64"
               " rounding of a mean over 16384 terms"),
         exact("mean-field run: every noise sign seen (|step| = alpha s (1 -+ w/tau))",
-              float(np.min(np.abs(mf.final_weights - c["w"]))), alpha * c["s"] * (1 - c["w"]),
+              float(np.min(np.abs(mf.final_weights - c.w))), alpha * c.s * (1 - c.w),
               rtol=1e-12, reason="soft-bounds update of a +-alpha s increment at w; float rounding"),
     ]
     return checks, {"statistic": stat.mean, "se": stat.se}
@@ -183,7 +212,7 @@ def random_streams_independent(mode: str, control: bool) -> tuple[list[Check], d
 
 # --- device.update_clips -----------------------------------------------------------------------------
 
-_CLIP_DEVICES = (
+_CLIP_DEVICES: tuple[tuple[str, Callable[[float], sim.Device], dict[str, float]], ...] = (
     ("generalized_linear", lambda t: sim.GeneralizedLinear(t, 0.2), dict(c=0.2)),
     ("power", lambda t: sim.Power(t, 0.5), dict(gamma_res=0.5)),
     ("power", lambda t: sim.Power(t, 2.0), dict(gamma_res=2.0)),
@@ -191,6 +220,16 @@ _CLIP_DEVICES = (
     ("exponential", lambda t: sim.Exponential(t, 3.0), dict(gamma_res=3.0)),
     ("soft_bounds", lambda t: sim.SoftBounds(t), {}),
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Clips(Config):
+    """Random (w, d) pairs per device and tau."""
+
+    n: int
+
+
+_CLIPS = Modes(quick=_Clips(n=401), full=_Clips(n=4001))
 
 
 @claim(
@@ -203,9 +242,10 @@ _CLIP_DEVICES = (
     " exactly on the bound.",
     reference="theory.devices (responses, ranges); aihwkit clips at w_max/w_min; spec C1",
     control="compare with the unclipped update w + d q_+-(w)",
+    config=_CLIPS,
 )
 def update_clips(mode: str, control: bool) -> list[Check]:
-    n = 401 if mode == "quick" else 4001
+    n = _CLIPS[mode].n
     rng = np.random.default_rng(11)
     checks: list[Check] = []
     for tau in (0.5, 2.0):
@@ -240,9 +280,40 @@ def update_clips(mode: str, control: bool) -> list[Check]:
 
 # --- tt.simulate_paths --------------------------------------------------------------------------------
 
-_TTP = dict(D=6, R=6, K=300, alpha=0.1, beta=0.2, gamma=0.4, tau=1.0, std=0.05)
-_SCHED = dict(lam=(0.5, 1.0, 1.5, 2.0, 0.8), w_star=(0.3, -0.2, 0.1, 0.25, -0.35), alpha=0.3,
-              beta=0.2, gamma=0.25, every=3, cols=2, K=25)
+
+@dataclass(frozen=True, kw_only=True)
+class _Ttp(Config):
+    """The fixed settings ``_TTP``."""
+
+    D: int
+    R: int
+    K: int
+    alpha: float
+    beta: float
+    gamma: float
+    tau: float
+    std: float
+
+
+_TTP = _Ttp(D=6, R=6, K=300, alpha=0.1, beta=0.2, gamma=0.4, tau=1.0, std=0.05)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Sched(Config):
+    """The fixed settings ``_SCHED``."""
+
+    lam: tuple[float, ...]
+    w_star: tuple[float, ...]
+    alpha: float
+    beta: float
+    gamma: float
+    every: int
+    cols: int
+    K: int
+
+
+_SCHED = _Sched(lam=(0.5, 1.0, 1.5, 2.0, 0.8), w_star=(0.3, -0.2, 0.1, 0.25, -0.35), alpha=0.3, beta=0.2,
+                gamma=0.25, every=3, cols=2, K=25)
 
 
 def _schedule_reference(every: int, cols: int) -> np.ndarray:
@@ -251,15 +322,15 @@ def _schedule_reference(every: int, cols: int) -> np.ndarray:
     ``cols`` columns at a cyclic pointer, which then advances by ``cols``. A plain loop, written
     from the documentation (not from sim's code)."""
     s = _SCHED
-    lam, w_star = np.array(s["lam"]), np.array(s["w_star"])
+    lam, w_star = np.array(s.lam), np.array(s.w_star)
     N = lam.size
     W, P = np.zeros(N), np.zeros(N)
     pointer = 0
-    for k in range(1, s["K"] + 1):
-        P = P - s["beta"] * lam * (W + s["gamma"] * P - w_star)
+    for k in range(1, s.K + 1):
+        P = P - s.beta * lam * (W + s.gamma * P - w_star)
         if k % every == 0:
             idx = (pointer + np.arange(cols)) % N
-            W[idx] = W[idx] + s["alpha"] * P[idx]
+            W[idx] = W[idx] + s.alpha * P[idx]
             pointer = (pointer + cols) % N
     return W
 
@@ -270,8 +341,9 @@ def _schedule_reference(every: int, cols: int) -> np.ndarray:
     " transfer schedule",
     statement="Regime: mean-field (sim.SoftBounds / sim.Ideal, mode = mean_field). Residual learning"
     " (gamma = 0.4, soft-bounds arrays, Gaussian noise) run through"
-    " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' own loop"
-    " (tt._drive, same seeds and streams) to rounding; and with transfer_every = 3 and"
+    " sim.simulate gives the same (1/K) sum ||grad f(W_k)||^2 per run as the claims' recorders"
+    " (tt._drive: sim.Mean over the same run, a running sum against the Trajectory's cumulative"
+    " sums) to rounding; and with transfer_every = 3 and"
     " columns_per_transfer = 2 of 5 columns, noiseless runs on ideal arrays end exactly where the"
     " documented schedule (P update at W + gamma P every step; every 3rd step, 2 columns at a cyclic"
     " pointer) puts them.",
@@ -283,26 +355,26 @@ def _schedule_reference(every: int, cols: int) -> np.ndarray:
 def tt_simulate_paths(mode: str, control: bool) -> list[Check]:
     t = _TTP
     prob = sim.paper_problem("exact_fig3")
-    dev = sim.SoftBounds(t["tau"])
-    noise = sim.GaussianNoise(t["std"])
-    runs = np.arange(t["R"])
-    ref = _drive(prob, sim.TikiTaka(t["alpha"], t["beta"], dev, gamma=t["gamma"]), steps=t["K"],
+    dev = sim.SoftBounds(t.tau)
+    noise = sim.GaussianNoise(t.std)
+    runs = np.arange(t.R)
+    ref = _drive(prob, sim.TikiTaka(t.alpha, t.beta, dev, gamma=t.gamma), steps=t.K,
                  runs=runs, noise=noise)
-    algo = sim.TikiTaka(t["alpha"], t["beta"], dev, gamma=0.0 if control else t["gamma"])
-    tr = sim.simulate(prob, algo, steps=t["K"], seeds=runs, noise=noise, record=("grad_norm2",))
+    algo = sim.TikiTaka(t.alpha, t.beta, dev, gamma=0.0 if control else t.gamma)
+    tr = sim.simulate(prob, algo, steps=t.K, seeds=runs, noise=noise, record=("grad_norm2",))
     got = tr.average("grad_norm2")
     checks = [exact("residual learning gamma=0.4: simulate's avg ||grad f(W_k)||^2 = tt._drive's"
                     " (worst run, relative)", float(np.max(np.abs(got / ref["avg"] - 1))), 0.0,
                     atol=1e-12, reason="same seeds and streams, same arithmetic: equal up to the"
                     " order of float64 summation (1e-12 relative)")]
     s = _SCHED
-    prob5 = sim.quadratic(np.diag(s["lam"]), np.array(s["w_star"]))
-    for every, cols in ((s["every"], s["cols"]), (1, None), (2, 3)):
-        algo = sim.TikiTaka(s["alpha"], s["beta"], sim.Ideal(), gamma=s["gamma"],
+    prob5 = sim.quadratic(np.diag(s.lam), np.array(s.w_star))
+    for every, cols in ((s.every, s.cols), (1, None), (2, 3)):
+        algo = sim.TikiTaka(s.alpha, s.beta, sim.Ideal(), gamma=s.gamma,
                             transfer_every=every, columns_per_transfer=cols)
-        tr = sim.simulate(prob5, algo, steps=s["K"], seeds=2, record=("loss",))
-        pred = (_schedule_reference(1, len(s["lam"])) if control else
-                _schedule_reference(every, len(s["lam"]) if cols is None else cols))
+        tr = sim.simulate(prob5, algo, steps=s.K, seeds=2, record=("loss",))
+        pred = (_schedule_reference(1, len(s.lam)) if control else
+                _schedule_reference(every, len(s.lam) if cols is None else cols))
         checks.append(exact(f"transfer_every={every}, columns_per_transfer={cols}: final W ="
                             " documented schedule", float(np.max(np.abs(tr.final_weights - pred))),
                             0.0, atol=1e-13, reason="deterministic linear recursion; 1e-13 for float64"
@@ -312,12 +384,29 @@ def tt_simulate_paths(mode: str, control: bool) -> list[Check]:
 
 # --- pulse.device_paths -------------------------------------------------------------------------------
 
-_PP = {
-    "quick": dict(runs=4000, dw=0.0625, n=8, sigma_c=0.3, wn=2.0, wn_runs=256, wn_K=40,
-                  dtod_D=400, beta=-0.3, dtod=0.2),
-    "full": dict(runs=40000, dw=0.0625, n=8, sigma_c=0.3, wn=2.0, wn_runs=2048, wn_K=100,
-                 dtod_D=4000, beta=-0.3, dtod=0.2),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Pp(Config):
+    """Settings of the claims reading ``_PP[mode]`` (one instance per mode)."""
+
+    runs: int
+    dw: float
+    n: int
+    sigma_c: float
+    wn: float
+    wn_runs: int
+    wn_K: int
+    dtod_D: int
+    beta: float
+    dtod: float
+
+
+_PP = Modes(
+    quick=_Pp(runs=4000, dw=0.0625, n=8, sigma_c=0.3, wn=2.0, wn_runs=256, wn_K=40, dtod_D=400, beta=-0.3,
+              dtod=0.2),
+    full=_Pp(runs=40000, dw=0.0625, n=8, sigma_c=0.3, wn=2.0, wn_runs=2048, wn_K=100, dtod_D=4000, beta=-0.3,
+             dtod=0.2),
+)
 
 
 def _variance(x: np.ndarray) -> Estimate:
@@ -325,14 +414,14 @@ def _variance(x: np.ndarray) -> Estimate:
     return mean_se((x - x.mean()) ** 2)
 
 
-@functools.cache
+@config_cache
 def _fast_vs_sequential(mode: str) -> dict[str, np.ndarray]:
     c = _PP[mode]
-    dev = sim.PulsedSoftBounds(dw_min=c["dw"], dw_min_std=c["sigma_c"])
-    w = np.zeros((c["runs"], 1))
-    d = np.full_like(w, c["n"] * c["dw"])  # exactly n pulses (dw is a power of 2)
-    fast = dev.pulsed_update(w, d, BatchRNG(5, range(c["runs"]), "pulse_fast"))
-    seq = dev.pulsed_update_sequential(w, d, BatchRNG(6, range(c["runs"]), "pulse_seq"))
+    dev = sim.PulsedSoftBounds(dw_min=c.dw, dw_min_std=c.sigma_c)
+    w = np.zeros((c.runs, 1))
+    d = np.full_like(w, c.n * c.dw)  # exactly n pulses (dw is a power of 2)
+    fast = dev.pulsed_update(w, d, BatchRNG(5, range(c.runs), "pulse_fast"))
+    seq = dev.pulsed_update_sequential(w, d, BatchRNG(6, range(c.runs), "pulse_seq"))
     return {"fast": fast[:, 0], "sequential": seq[:, 0]}
 
 
@@ -356,13 +445,14 @@ def _fast_vs_sequential(mode: str) -> dict[str, np.ndarray]:
     control="predict without cycle noise (zero spread), with write noise redrawn on every element at"
     " every write but absent from a fresh draw, and with the docstring's symmetric split"
     " a_+ - a_- = 2 up_down dw_min",
+    config=_PP,
 )
 def device_paths(mode: str, control: bool) -> tuple[list[Check], dict]:
     c = _PP[mode]
     checks: list[Check] = []
     # (1) fast path vs sequential reference vs exact moments
-    rho, n, b = c["dw"] / 1.0, c["n"], 1.0
-    sig = 0.0 if control else c["sigma_c"]
+    rho, n, b = c.dw / 1.0, c.n, 1.0
+    sig = 0.0 if control else c.sigma_c
     mean_pred = b * (1 - (1 - rho) ** n)
     var_pred = b**2 * (((1 - rho) ** 2 + rho**2 * sig**2) ** n - (1 - rho) ** (2 * n))
     for name, x in _fast_vs_sequential(mode).items():
@@ -372,55 +462,55 @@ def device_paths(mode: str, control: bool) -> tuple[list[Check], dict]:
                             _variance(x), var_pred,
                             reason=f"{Z:g} s.e. of the mean squared deviation over {x.size} runs"))
     # (2) write noise through simulate: no pulses fire (|d| <= alpha L 8 sigma_w << dw_min)
-    wn_dev = sim.PulsedSoftBounds(dw_min=c["dw"], write_noise_std=c["wn"])
+    wn_dev = sim.PulsedSoftBounds(dw_min=c.dw, write_noise_std=c.wn)
     lam = np.array([0.5, 1.0, 2.0])
     prob = sim.quadratic(np.diag(lam), np.array([0.2, -0.1, 0.3]))
     # |d|/dw_min = alpha lam |xi| write_noise_std ~ 4e-9: a pulse fires with that probability per
     # element and step, ~1e-4 expected fires over the whole quick run (1e-3 in full mode)
     alpha = 1e-9
-    tr = sim.simulate(prob, sim.AnalogSGD(alpha, wn_dev, mode="pulsed"), steps=c["wn_K"],
-                      seeds=c["wn_runs"], w0=prob.w_star, record=("loss",))
-    sw = 0.0 if control else c["wn"] * c["dw"]
-    sw_all = c["wn"] * c["dw"]
+    tr = sim.simulate(prob, sim.AnalogSGD(alpha, wn_dev, mode="pulsed"), steps=c.wn_K,
+                      seeds=c.wn_runs, w0=prob.w_star, record=("loss",))
+    sw = 0.0 if control else c.wn * c.dw
+    sw_all = c.wn * c.dw
     # aihwkit redraws w_apparent only on the elements a pulse touched: no pulse fired, so the read
     # weights stay the persistent ones (control: every element redrawn at every write)
     checks.append(close("write noise: no pulse fired, so nothing was redrawn: average loss of the read"
                         " weights over 1 <= k < K = 0 (aihwkit: only touched elements)",
-                        mean_se(tr.average("loss", 1, c["wn_K"])),
+                        mean_se(tr.average("loss", 1, c.wn_K)),
                         float(lam.sum() / 2 * sw_all**2) if control else 0.0,
                         reason=f"{Z:g} s.e. over runs (exactly 0 when no element is touched)"))
     # a touched element reads persistent + write_noise_std dw_min N(0, 1): every element redrawn
-    read = wn_dev.apparent(np.tile(prob.w_star, (c["wn_runs"], 1)),
-                           BatchRNG(7, range(c["wn_runs"]), "write_noise_probe"))
+    read = wn_dev.apparent(np.tile(prob.w_star, (c.wn_runs, 1)),
+                           BatchRNG(7, range(c.wn_runs), "write_noise_probe"))
     checks.append(close("write noise: loss of freshly redrawn read weights at W* ="
                         " tr(H)/2 (write_noise_std dw_min)^2", mean_se(prob.loss(read) - prob.f_star),
                         float(lam.sum() / 2 * sw**2),
                         reason=f"{Z:g} s.e. over runs (i.i.d. N(0, 1) per element)"))
     checks.append(exact("write noise: persistent weights stay at W* (no pulse fired)",
                         float(np.max(np.abs(tr.final_weights.mean(axis=0) - prob.w_star))), 0.0,
-                        atol=6 * sw / np.sqrt(c["wn_runs"]) + 1e-12,
+                        atol=6 * sw / np.sqrt(c.wn_runs) + 1e-12,
                         reason="the final read weight averaged over runs: 6 s.d. of the mean of the"
                         " read noise (no drift of the persistent weight)"))
     # (3) device-to-device variation with up_down < 0, noiseless pulses (exact closed form)
-    D = c["dtod_D"]
-    dev = sim.PulsedSoftBounds(dw_min=c["dw"], up_down=c["beta"], dw_min_dtod=c["dtod"], shape=(D,),
+    D = c.dtod_D
+    dev = sim.PulsedSoftBounds(dw_min=c.dw, up_down=c.beta, dw_min_dtod=c.dtod, shape=(D,),
                                seed=3)
     rng = BatchRNG(0, [0], "dtod_probe")
     w0 = np.zeros((1, D))
-    up = dev.pulsed_update(w0, np.full((1, D), c["dw"]), rng)[0]  # one pulse each way, from 0
-    down = dev.pulsed_update(w0, np.full((1, D), -c["dw"]), rng)[0]
+    up = dev.pulsed_update(w0, np.full((1, D), c.dw), rng)[0]  # one pulse each way, from 0
+    down = dev.pulsed_update(w0, np.full((1, D), -c.dw), rng)[0]
     a_up, a_down = up, -down  # from w = 0 one pulse moves by exactly a_+ (1 - 0) = a_+
-    beta = c["beta"] * (2 if control else 1)
+    beta = c.beta * (2 if control else 1)
     # enforce_consistency takes |.| of each step: a_+ = |a_- + up_down dw_min| (a_- = g dw_min > 0;
     # an element with g < |up_down|, about 1 in 4000 at dtod 0.2, gets its up step flipped back)
     checks.append(exact("dtod, up_down = -0.3: a_+ = |a_- + up_down dw_min| per element (worst)",
-                        float(np.max(np.abs(a_up - np.abs(a_down + beta * c["dw"])))), 0.0,
+                        float(np.max(np.abs(a_up - np.abs(a_down + beta * c.dw)))), 0.0,
                         atol=1e-15, reason="aihwkit C++ populate: a_+ = |g + min(beta, 0)| dw_min,"
                         " a_- = |g - max(beta, 0)| dw_min; float64 rounding"))
-    g = a_down / c["dw"]
-    spread = Estimate(float(np.std(g, ddof=1)), float(np.std(g, ddof=1) / np.sqrt(2 * (D - 1))), D)
+    g = a_down / c.dw
+    spread = sd_se_normal(g)
     checks.append(close("dtod: s.d. of a_-/dw_min over elements = dw_min_dtod", spread,
-                        0.0 if control else c["dtod"],
+                        0.0 if control else c.dtod,
                         reason=f"{Z:g} x the normal-theory s.e. of a sample s.d., s/sqrt(2(D-1))"))
     return checks, {"fast_var": float(_variance(_fast_vs_sequential(mode)["fast"]).mean),
                     "var_pred": var_pred}

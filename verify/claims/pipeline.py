@@ -10,6 +10,8 @@ delayed recursion is known in closed form (a Lyapunov equation), and on a tanh M
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -22,11 +24,13 @@ from sim.pipeline import (
     digits_task,
     render_grid,
     sample_stream,
+    staged_mlp,
     train_pipeline,
 )
 from theory.delay import levin_may_threshold, stability_threshold_numeric, stationary_variance
 
 from .._claim import Check, claim, close, exact, holds, lower, not_applicable, slope
+from ..config import Config, Modes
 from ..stats import Estimate, Z, loglog_slope, mean_se
 
 # The authors' Fig. 1 (M = 4, B = 5), read from the PDF's text layer (spec 3.3), stage 4 first.
@@ -57,10 +61,18 @@ def _ev(sid: str, **values: float) -> float:
 
 # --- schedules ----------------------------------------------------------------------------------------
 
-_SHAPES = {
-    "quick": [(4, 5), (16, 8), (2, 3), (8, 1)],
-    "full": [(m, b) for m in (1, 2, 4, 8, 16) for b in (1, 4, 8, 32)],
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Shapes(Config):
+    """Schedule shapes (M, B) whose density is checked."""
+
+    shapes: tuple[tuple[int, int], ...]
+
+
+_SHAPES = Modes(
+    quick=_Shapes(shapes=((4, 5), (16, 8), (2, 3), (8, 1))),
+    full=_Shapes(shapes=tuple((m, b) for m in (1, 2, 4, 8, 16) for b in (1, 4, 8, 32))),
+)
 _MINI = 3
 _N_ASYNC = 200
 
@@ -74,6 +86,7 @@ _N_ASYNC = 200
     "B/(B+M-1) (5/8 at M=4, B=5), async 2n+2(M-1) cycles and density n/(n+M-1), no pipeline 2MB and 1/M.",
     reference="arXiv 2410.15155 Fig. 1; spec 3.3, 9.1; theory pipeline.cycles.*, pipeline.density.*",
     control="predict the synchronous density without the fill/drain bubble (B/B = 1)",
+    config=_SHAPES,
 )
 def schedule_density(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []
@@ -89,7 +102,7 @@ def schedule_density(mode: str, control: bool) -> tuple[list[Check], dict]:
             )
         )
     dens = {}
-    for M, B in _SHAPES[mode]:
+    for M, B in _SHAPES[mode].shapes:
         sync = build_schedule("sync", M, B, _MINI)
         none = build_schedule("none", M, B, _MINI)
         asyn = build_schedule("async", M, _N_ASYNC, 1)
@@ -128,6 +141,16 @@ def _ev_density_sync(M: int, B: int) -> float:
     return float(theory.get("pipeline.density.sync").evaluate(B=B, M=M))
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Depths(Config):
+    """Pipeline depths M whose delays are counted."""
+
+    Ms: tuple[int, ...]
+
+
+_DEPTHS = Modes(quick=_Depths(Ms=(2, 4, 8)), full=_Depths(Ms=(2, 3, 4, 6, 8, 12, 16)))
+
+
 @claim(
     "pipeline.delay_structure",
     title="async pipeline: stage m's forward weights are M - m updates old; backward uses current weights",
@@ -137,10 +160,11 @@ def _ev_density_sync(M: int, B: int) -> float:
     "schedules have no delay, and F/B happen at t_F = (m-1)+2j, t_B = (2M-m)+2j.",
     reference="arXiv 2410.15155 abstract (stale weights), spec 3.4, 9.2; theory pipeline.delay",
     control="predict the reversed delay m - 1 (input stage freshest)",
+    config=_DEPTHS,
 )
 def delay_structure(mode: str, control: bool) -> list[Check]:
     checks: list[Check] = []
-    Ms = (2, 4, 8) if mode == "quick" else (2, 3, 4, 6, 8, 12, 16)
+    Ms = _DEPTHS[mode].Ms
     for M in Ms:
         n = 8 * M
         s = build_schedule("async", M, n, 1)
@@ -151,7 +175,7 @@ def delay_structure(mode: str, control: bool) -> list[Check]:
         pred = (
             (m - 1)
             if control
-            else np.array([float(theory.get("pipeline.delay").evaluate(M=M, m=k)) for k in m])
+            else np.array([float(theory.get("pipeline.delay").evaluate(M=M, m=int(k))) for k in m])
         )
         checks.append(
             exact(
@@ -200,6 +224,17 @@ def delay_structure(mode: str, control: bool) -> list[Check]:
     return checks
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Speedup(Config):
+    """Mini-batches K of the speedup table and the length of the long asynchronous stream."""
+
+    K: int
+    n_long: int
+
+
+_SPEEDUP = Modes(quick=_Speedup(K=4, n_long=2000), full=_Speedup(K=16, n_long=20000))
+
+
 @claim(
     "pipeline.speedup_formula",
     title="speedup over no pipeline: sync M B/(B+M-1) (the paper's bars, B = 8), async -> M",
@@ -209,10 +244,11 @@ def delay_structure(mode: str, control: bool) -> list[Check]:
     "speedup 2MBK/(2BK+2(M-1)), which tends to M.",
     reference="arXiv 2410.15155 speedup chart (2024-pipeline.png, spec 6.2); theory pipeline.speedup.*",
     control="predict the linear speedup M for the synchronous pipeline",
+    config=_SPEEDUP,
 )
 def speedup_formula(mode: str, control: bool) -> tuple[list[Check], dict]:
     B = 8
-    K = 4 if mode == "quick" else 16
+    K = _SPEEDUP[mode].K
     checks: list[Check] = []
     table = {}
     for M in (1, 2, 4, 8, 12, 16):
@@ -246,7 +282,7 @@ def speedup_formula(mode: str, control: bool) -> tuple[list[Check], dict]:
         )
         table[M] = [meas, a_meas]
     # async -> M: a long stream
-    n_long = 2000 if mode == "quick" else 20000
+    n_long = _SPEEDUP[mode].n_long
     M = 16
     a_long = build_schedule("none", M, 1, n_long).cycles / build_schedule("async", M, n_long, 1).cycles
     checks.append(
@@ -263,7 +299,18 @@ def speedup_formula(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- delayed-gradient stability --------------------------------------------------------------------------
 
-_STAB = {"quick": dict(Ms=(2, 4)), "full": dict(Ms=(2, 4, 8, 16))}
+
+@dataclass(frozen=True, kw_only=True)
+class _Stab(Config):
+    """Settings of the claims reading ``_STAB[mode]`` (one instance per mode)."""
+
+    Ms: tuple[int, ...]
+
+
+_STAB = Modes(
+    quick=_Stab(Ms=(2, 4)),
+    full=_Stab(Ms=(2, 4, 8, 16)),
+)
 
 
 def _steps_for(a: float, delay: int) -> int:
@@ -301,13 +348,14 @@ def _stage_amplitudes(M: int, a: float, steps: int) -> np.ndarray:
     "converges at both.",
     reference="Levin & May 1976; theory delay.stability_threshold, delay.charpoly; spec 4 (step-size cap)",
     control="use the delay-free threshold 2 for the input stage",
+    config=_STAB,
 )
 def delayed_stability_threshold(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _STAB[mode]
     checks: list[Check] = [
         holds(
             "sympy re-derives a*(d) = 2 cos(d pi/(2d+1))",
-            theory.get("delay.stability_threshold").verify(),
+            cast(theory.Derivation, theory.get("delay.stability_threshold")).verify(),
             "symbolic identity",
         )
     ]
@@ -322,7 +370,7 @@ def delayed_stability_threshold(mode: str, control: bool) -> tuple[list[Check], 
             )
         )
     amps = {}
-    for M in cfg["Ms"]:
+    for M in cfg.Ms:
         a_star = 2.0 if control else float(levin_may_threshold(M - 1))
         for factor in (0.9, 1.1):
             a = factor * a_star
@@ -355,7 +403,7 @@ def delayed_stability_threshold(mode: str, control: bool) -> tuple[list[Check], 
 
 # --- convergence on the stage-separable quadratic -------------------------------------------------------
 
-QUAD = dict(lam=1.0, D=4, sigma=0.5, w0=0.5)
+QUAD: dict[str, Any] = dict(lam=1.0, D=4, sigma=0.5, w0=0.5)
 
 
 @functools.cache
@@ -384,10 +432,21 @@ def _quad_run(kind: str, M: int, B: int, n_micro: int, alpha: float, runs: int, 
                           seed=seed, micro_batch=b, record_every=record_every, progress=False)
 
 
-_EPS2 = {
-    "quick": dict(Ks=(500, 2000, 8000), runs=16, c=0.5, M=4, tau=4.0),
-    "full": dict(Ks=(1000, 4000, 16000, 64000), runs=64, c=0.5, M=8, tau=4.0),
-}
+@dataclass(frozen=True, kw_only=True)
+class _Eps2(Config):
+    """Settings of the claims reading ``_EPS2[mode]`` (one instance per mode)."""
+
+    Ks: tuple[int, ...]
+    runs: int
+    c: float
+    M: int
+    tau: float
+
+
+_EPS2 = Modes(
+    quick=_Eps2(Ks=(500, 2000, 8000), runs=16, c=0.5, M=4, tau=4.0),
+    full=_Eps2(Ks=(1000, 4000, 16000, 64000), runs=64, c=0.5, M=8, tau=4.0),
+)
 
 
 @functools.cache
@@ -396,10 +455,10 @@ def _eps2_slope() -> float:
     leading term of pipeline.async.eps2_coefficient as eps d log K / d eps) means E_K ~ K^(1/q)."""
     import sympy as sp
 
-    from theory.symbols import eps
+    from theory.symbols import epsilon
 
-    lead = theory.get("pipeline.async.eps2_coefficient").derived
-    q = sp.simplify(eps * sp.diff(sp.log(lead), eps))
+    lead = cast(theory.Derivation, theory.get("pipeline.async.eps2_coefficient")).derived
+    q = sp.simplify(epsilon * sp.diff(sp.log(lead), epsilon))
     if not q.is_number or q == 0:
         raise ValueError(f"pipeline.async.eps2_coefficient is not a power of eps (exponent {q})")
     return float(1 / q)
@@ -414,22 +473,23 @@ def _eps2_slope() -> float:
     "pipeline.async.eps2_coefficient.",
     reference="arXiv 2410.15155 v2/v3 abstract (O(eps^-2 + eps^-1)); spec 9.6; theory pipeline.async.*",
     control="predict twice the theory's exponent (-1: an eps^-1 complexity)",
+    config=_EPS2,
 )
 def eps2_exponent(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _EPS2[mode]
     means, ses = [], []
-    for K in cfg["Ks"]:
-        run = _quad_run("async", cfg["M"], 1, K, cfg["c"] / np.sqrt(K), cfg["runs"], cfg["tau"])
+    for K in cfg.Ks:
+        run = _quad_run("async", cfg.M, 1, K, cfg.c / np.sqrt(K), cfg.runs, cfg.tau)
         e = mean_se(run.metrics["g2"][:, :-1].mean(axis=1))
         means.append(e.mean)
         ses.append(e.se)
-    fit = loglog_slope(np.array(cfg["Ks"], float), np.array(means), np.array(ses))
+    fit = loglog_slope(np.array(cfg.Ks, float), np.array(means), np.array(ses))
     # model term: with alpha = c/sqrt(K) every term of E_K is c1 K^-1/2 + c2 K^-1 (transient Delta/(alpha K)
     # and stationary alpha L sigma^2 are both K^-1/2; staleness alpha^2 and the alpha^2 corrections of the
     # stationary variance are K^-1). The K^-1 share at the smallest K, alpha L (1 + d_max) =
     # c(1+d)/sqrt(K_min),
     # bounds the slope bias.
-    model = cfg["c"] * QUAD["lam"] * cfg["M"] / np.sqrt(cfg["Ks"][0])
+    model = cfg.c * QUAD["lam"] * cfg.M / np.sqrt(cfg.Ks[0])
     exponent = _eps2_slope()
     pred = 2 * exponent if control else exponent
     checks = [
@@ -441,13 +501,23 @@ def eps2_exponent(mode: str, control: bool) -> tuple[list[Check], dict]:
             reason=f"{Z:g} s.e. of the weighted fit + K^-1 terms: alpha L (1 + d_max) at the smallest K",
         )
     ]
-    return checks, {"K": list(cfg["Ks"]), "E_K": means, "se": ses, "slope": fit.slope}
+    return checks, {"K": list(cfg.Ks), "E_K": means, "se": ses, "slope": fit.slope}
 
 
-_DELAY = {
-    "quick": dict(Ms=(1, 2, 4), n=2000, runs=16, alpha=0.1),
-    "full": dict(Ms=(1, 2, 4, 8), n=40000, runs=64, alpha=0.05),
-}
+@dataclass(frozen=True, kw_only=True)
+class _Delay(Config):
+    """Settings of the claims reading ``_DELAY[mode]`` (one instance per mode)."""
+
+    Ms: tuple[int, ...]
+    n: int
+    runs: int
+    alpha: float
+
+
+_DELAY = Modes(
+    quick=_Delay(Ms=(1, 2, 4), n=2000, runs=16, alpha=0.1),
+    full=_Delay(Ms=(1, 2, 4, 8), n=40000, runs=64, alpha=0.05),
+)
 
 
 @claim(
@@ -462,16 +532,17 @@ _DELAY = {
     reference="arXiv 2410.15155 (stale weights, eps^-1 term); spec T2, 9.7; theory delay, "
     "pipeline.async.rate",
     control="remove the delay from the prediction (V(a, d) -> V(a, 0)): predicted excess 0",
+    config=_DELAY,
 )
 def delay_term(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _DELAY[mode]
-    lam, D, s, a = QUAD["lam"], QUAD["D"], QUAD["sigma"], cfg["alpha"]
+    lam, D, s, a = QUAD["lam"], QUAD["D"], QUAD["sigma"], cfg.alpha
     checks: list[Check] = []
     out = {}
     prev = None
-    for M in cfg["Ms"]:
-        asyn = _quad_run("async", M, 1, cfg["n"], a, cfg["runs"], None)
-        base = _quad_run("none", M, 1, cfg["n"], a, cfg["runs"], None)
+    for M in cfg.Ms:
+        asyn = _quad_run("async", M, 1, cfg.n, a, cfg.runs, None)
+        base = _quad_run("none", M, 1, cfg.n, a, cfg.runs, None)
         half = asyn.metrics["g2"].shape[1] // 2
         excess = mean_se(
             asyn.metrics["g2"][:, half:].mean(axis=1) - base.metrics["g2"][:, half:].mean(axis=1)
@@ -503,11 +574,11 @@ def delay_term(mode: str, control: bool) -> tuple[list[Check], dict]:
         prev = (M, excess)
         out[M] = [excess.mean, excess.se, pred]
     # alpha ~ 1/sqrt(K): halving alpha (K x 4) should divide the excess by ~4, i.e. an O(1/K) term.
-    M = cfg["Ms"][-1]
+    M = cfg.Ms[-1]
     half = []
     for alpha in (a, a / 2):
-        asyn = _quad_run("async", M, 1, int(cfg["n"] * a / alpha), alpha, cfg["runs"], None)
-        base = _quad_run("none", M, 1, int(cfg["n"] * a / alpha), alpha, cfg["runs"], None)
+        asyn = _quad_run("async", M, 1, int(cfg.n * a / alpha), alpha, cfg.runs, None)
+        base = _quad_run("none", M, 1, int(cfg.n * a / alpha), alpha, cfg.runs, None)
         h = asyn.metrics["g2"].shape[1] // 2
         half.append(mean_se(asyn.metrics["g2"][:, h:].mean(axis=1) - base.metrics["g2"][:, h:].mean(axis=1)))
     V = [sum(stationary_variance(x * lam, M - m) - stationary_variance(x * lam, 0) for m in range(1, M + 1))
@@ -526,23 +597,7 @@ def delay_term(mode: str, control: bool) -> tuple[list[Check], dict]:
 # --- the synchronous pipeline computes mini-batch Analog SGD ------------------------------------------
 
 #: tanh MLP on the digits, 4 analog tiles (with bias columns), one tile per stage
-MLP = dict(sizes=(64, 32, 32, 16, 10), tau=1.0, lr=0.1, b=4)
-
-
-def mlp(stages: int = 4) -> tuple[list, list[int]]:
-    """The network (a list of ``sim.nets`` layers) and the stage of each layer (tiles split evenly)."""
-    sz = MLP["sizes"]
-    net: list = []
-    stage: list[int] = []
-    n_tiles = len(sz) - 1
-    for i in range(n_tiles):
-        st = 1 + i * stages // n_tiles
-        net.append(nets.Linear(sz[i], sz[i + 1]))
-        stage.append(st)
-        if i < n_tiles - 1:
-            net.append(nets.Tanh())
-            stage.append(st)
-    return net, stage
+MLP: dict[str, Any] = dict(sizes=(64, 32, 32, 16, 10), tau=1.0, lr=0.1, b=4)
 
 
 def _reference_minibatch(net, params, opt, data, rng_seed, runs, B, K):
@@ -564,6 +619,19 @@ def _reference_minibatch(net, params, opt, data, rng_seed, runs, B, K):
     return [None if s is None else opt.weights(s) for s in states]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Sync(Config):
+    """Runs R, micro-batches per mini-batch B, mini-batches K and stages M."""
+
+    R: int
+    B: int
+    K: int
+    M: int
+
+
+_SYNC = Modes(quick=_Sync(R=4, B=4, K=12, M=4), full=_Sync(R=8, B=8, K=100, M=4))
+
+
 @claim(
     "pipeline.sync_equals_minibatch",
     title="the synchronous pipeline computes exactly (bitwise) the iterates of mini-batch Analog SGD",
@@ -573,12 +641,14 @@ def _reference_minibatch(net, params, opt, data, rng_seed, runs, B, K):
     "MB/(B+M-1)).",
     reference="arXiv 2410.15155 (sync = Analog SGD with batch B b), spec T1, 9.3; theory pipeline.sync.rate",
     control="train with the asynchronous schedule instead: the iterates differ",
+    config=_SYNC,
 )
 def sync_equals_minibatch(mode: str, control: bool) -> tuple[list[Check], dict]:
-    R, B, K, M = (4, 4, 12, 4) if mode == "quick" else (8, 8, 100, 4)
+    cfg = _SYNC[mode]
+    R, B, K, M = cfg.R, cfg.B, cfg.K, cfg.M
     task = digits_task()
     data = sample_stream(task["x_train"], task["y_train"], MLP["b"])
-    net, stage = mlp(M)
+    net, stage = staged_mlp(MLP["sizes"], M)
     params = nets.init_params(net, sim.BatchRNG(1, range(R), "nets.init"))
     opt = sim.AnalogSGD(MLP["lr"], sim.SoftBounds(MLP["tau"]))
     ref = _reference_minibatch(net, params, opt, data, 0, R, B, K)
@@ -602,8 +672,23 @@ def sync_equals_minibatch(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- async is almost free in samples, and faster in clock cycles ------------------------------------------
 
-_FREE = {"quick": dict(M=4, B=8, alphas=(0.05, 0.0125), runs=8, sigma=0.002, target=1e-4),
-         "full": dict(M=8, B=8, alphas=(0.05, 0.0125, 0.003125), runs=32, sigma=0.002, target=1e-4)}
+
+@dataclass(frozen=True, kw_only=True)
+class _Free(Config):
+    """Settings of the claims reading ``_FREE[mode]`` (one instance per mode)."""
+
+    M: int
+    B: int
+    alphas: tuple[float, ...]
+    runs: int
+    sigma: float
+    target: float
+
+
+_FREE = Modes(
+    quick=_Free(M=4, B=8, alphas=(0.05, 0.0125), runs=8, sigma=0.002, target=1e-4),
+    full=_Free(M=8, B=8, alphas=(0.05, 0.0125, 0.003125), runs=32, sigma=0.002, target=1e-4),
+)
 
 
 def _hitting(run, target: float) -> tuple[np.ndarray, np.ndarray]:
@@ -626,7 +711,7 @@ def _predicted_hitting(a: float, B: int, M: int, target: float, n: int) -> tuple
     from theory.delay import delayed_recursion
 
     k_sp = int(np.ceil(np.log(target) / (2 * np.log(1 - B * a))))
-    g2 = sum(delayed_recursion(a, M - m, n) ** 2 for m in range(1, M + 1))
+    g2 = np.asarray(sum(delayed_recursion(a, M - m, n) ** 2 for m in range(1, M + 1)))
     k_ap = int(np.argmax(g2 <= target * g2[0]))
     if g2[k_ap] > target * g2[0]:
         raise RuntimeError("the noise-free async recursion does not reach the target in n steps")
@@ -645,21 +730,22 @@ def _predicted_hitting(a: float, B: int, M: int, target: float, n: int) -> tuple
     reference="arXiv 2410.15155 v2/v3 abstract ('almost free'); spec T2-T3, 9.8; theory "
     "pipeline.almost_free.samples, pipeline.almost_free.cycles, delay",
     control="predict no clock-cycle gain from the asynchronous pipeline (cycle ratio sync/async = 1)",
+    config=_FREE,
 )
 def almost_free(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _FREE[mode]
-    M, B = cfg["M"], cfg["B"]
+    M, B = cfg.M, cfg.B
     checks: list[Check] = []
     out = {}
     gaps = []
-    for a in cfg["alphas"]:
+    for a in cfg.alphas:
         n = int(np.ceil(12 * np.log(10) / a))  # enough micro-batches to fall 1e4 below the start
-        sp_run = _quad_run("sync", M, B, n, B * a, cfg["runs"], None, sigma=cfg["sigma"])
-        ap_run = _quad_run("async", M, 1, n, a, cfg["runs"], None, sigma=cfg["sigma"])
-        n_sp, c_sp = _hitting(sp_run, cfg["target"])
-        n_ap, c_ap = _hitting(ap_run, cfg["target"])
+        sp_run = _quad_run("sync", M, B, n, B * a, cfg.runs, None, sigma=cfg.sigma)
+        ap_run = _quad_run("async", M, 1, n, a, cfg.runs, None, sigma=cfg.sigma)
+        n_sp, c_sp = _hitting(sp_run, cfg.target)
+        n_ap, c_ap = _hitting(ap_run, cfg.target)
         ratio = mean_se(n_ap / n_sp)
-        p_sp, p_ap = _predicted_hitting(a, B, M, cfg["target"], n)
+        p_sp, p_ap = _predicted_hitting(a, B, M, cfg.target, n)
         pred = p_ap / p_sp
         grain = (B + 1) / p_sp
         checks.append(close(f"alpha={a:g}: samples async/sync = noise-free hitting-time ratio", ratio, pred,
@@ -686,8 +772,25 @@ def almost_free(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- the analog floor depends on the per-update batch ----------------------------------------------------
 
-_FLOOR = {"quick": dict(M=4, B=4, alpha=0.02, n=8000, runs=8, tau=1.0, w_star=0.6, sigma=1.0),
-          "full": dict(M=4, B=8, alpha=0.01, n=40000, runs=32, tau=1.0, w_star=0.6, sigma=1.0)}
+
+@dataclass(frozen=True, kw_only=True)
+class _Floor(Config):
+    """Settings of the claims reading ``_FLOOR[mode]`` (one instance per mode)."""
+
+    M: int
+    B: int
+    alpha: float
+    n: int
+    runs: int
+    tau: float
+    w_star: float
+    sigma: float
+
+
+_FLOOR = Modes(
+    quick=_Floor(M=4, B=4, alpha=0.02, n=8000, runs=8, tau=1.0, w_star=0.6, sigma=1.0),
+    full=_Floor(M=4, B=8, alpha=0.01, n=40000, runs=32, tau=1.0, w_star=0.6, sigma=1.0),
+)
 
 
 @claim(
@@ -701,21 +804,22 @@ _FLOOR = {"quick": dict(M=4, B=4, alpha=0.02, n=8000, runs=8, tau=1.0, w_star=0.
     reference="arXiv 2406.12774 Thm 2-3 (floor 2 sigma^2 S_K / batch); spec T2 caveat, 9.5, 9.9; theory "
     "pipeline.sync.rate, pipeline.async.rate",
     control="compare async with micro-batch b (per-update batch not matched) against sync",
+    config=_FLOOR,
 )
 def analog_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _FLOOR[mode]
-    M, B, a, n, R = cfg["M"], cfg["B"], cfg["alpha"], cfg["n"], cfg["runs"]
-    kw = dict(w_star=cfg["w_star"], sigma=cfg["sigma"])
+    M, B, a, n, R = cfg.M, cfg.B, cfg.alpha, cfg.n, cfg.runs
+    kw = dict(w_star=cfg.w_star, sigma=cfg.sigma)
 
     def floor(run):
         half = run.metrics["g2"].shape[1] // 2
         return run.metrics["g2"][:, half:].mean(axis=1)
 
-    sync = floor(_quad_run("sync", M, B, n, a, R, cfg["tau"], **kw))
+    sync = floor(_quad_run("sync", M, B, n, a, R, cfg.tau, **kw))
     sync_dig = floor(_quad_run("sync", M, B, n, a, R, None, **kw))
-    a_matched = floor(_quad_run("async", M, 1, n // B, a, R, cfg["tau"], b=B, **kw))
-    a_small = floor(_quad_run("async", M, 1, n // B, a, R, cfg["tau"], b=1, **kw))
-    sat = float(_quad_run("sync", M, B, n, a, R, cfg["tau"], **kw).metrics["sat"].max())
+    a_matched = floor(_quad_run("async", M, 1, n // B, a, R, cfg.tau, b=B, **kw))
+    a_small = floor(_quad_run("async", M, 1, n // B, a, R, cfg.tau, b=1, **kw))
+    sat = float(_quad_run("sync", M, B, n, a, R, cfg.tau, **kw).metrics["sat"].max())
     checks: list[Check] = []
     if sat >= 1:
         return [not_applicable("saturation < 1", "max ||W||_inf / tau >= 1", sat, 1.0)], {}
@@ -725,7 +829,7 @@ def analog_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     # staleness excess at matched batch, from the delayed recursion (digital), as the model term
     lam, D = QUAD["lam"], QUAD["D"]
     V0 = stationary_variance(a * lam, 0)
-    excess = sum(D * lam**2 * a**2 * cfg["sigma"] ** 2 / B * (stationary_variance(a * lam, M - m) - V0)
+    excess = sum(D * lam**2 * a**2 * cfg.sigma ** 2 / B * (stationary_variance(a * lam, M - m) - V0)
                  for m in range(1, M + 1))
     other = a_small if control else a_matched
     ratio = mean_se(other / sync)  # per run: both floors' fluctuations enter the standard error

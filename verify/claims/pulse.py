@@ -7,13 +7,13 @@ the predictions come from :mod:`theory.pulses` (closed forms re-derived with sym
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 
 import numpy as np
 
 import sim
 import theory
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from theory.pulses import (
     alternating_limit,
     expected_one_step,
@@ -22,30 +22,32 @@ from theory.pulses import (
 )
 
 from .._claim import Check, claim, close, lower, slope
-from ..stats import Estimate, Z, loglog_slope, mean_se, weighted_linear_fit
+from ..config import Config, Modes, config_cache
+from ..stats import Estimate, Z, loglog_slope, mean_se, sd_se, weighted_linear_fit
 from .asgd import INSTANCE, _bound_checks
 
 # --- one-step mean-field gap ----------------------------------------------------------------------
 
-_GAP = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Gap(Config):
+    """Settings of the claims reading ``_GAP[mode]`` (one instance per mode)."""
+
+    w0: float
+    d: float
+    dws: tuple[float, ...]
+    runs: int
+    elements: int
+    sigma_c: float
+
+
+_GAP = Modes(
     # w0, d: one up update of d from w0 on bounds +-1 (d/dw_min not an integer, so the rounding
     # is random); samples = runs x elements (all iid)
-    "quick": dict(w0=0.2, d=0.0517, dws=(2e-3, 1e-3, 5e-4, 2.5e-4), runs=8, elements=25_000,
-                  sigma_c=0.3),
-    "full": dict(w0=0.2, d=0.0517, dws=(4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4), runs=32,
-                 elements=50_000, sigma_c=0.3),
-}
-
-
-def _sd_se(x: np.ndarray) -> Estimate:
-    """Sample standard deviation with its standard error from the fourth moment
-    (se(s^2) = sqrt((m4 - s^4)/N), se(s) = se(s^2)/(2 s); distribution-free to first order)."""
-    x = np.ravel(x)
-    c = x - x.mean()
-    s2 = float(np.mean(c * c))
-    m4 = float(np.mean(c**4))
-    s = np.sqrt(s2)
-    return Estimate(float(s), float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size) / (2 * s)), x.size)
+    quick=_Gap(w0=0.2, d=0.0517, dws=(2e-3, 1e-3, 5e-4, 2.5e-4), runs=8, elements=25_000, sigma_c=0.3),
+    full=_Gap(w0=0.2, d=0.0517, dws=(4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4), runs=32, elements=50_000,
+              sigma_c=0.3),
+)
 
 
 def _one_update(mode: str, dw: float, sigma_c: float, seed: int,
@@ -53,10 +55,10 @@ def _one_update(mode: str, dw: float, sigma_c: float, seed: int,
     """One pulsed update of d from w0 for runs x elements iid samples, by the per-pulse reference
     (not the moment-matched fast path): the physics under test."""
     cfg = _GAP[mode]
-    shape = (cfg["runs"], cfg["elements"])
+    shape = (cfg.runs, cfg.elements)
     dev = sim.PulsedSoftBounds(dw_min=dw, w_max=1.0, w_min=-1.0, dw_min_std=sigma_c)
-    rng = BatchRNG(seed, range(cfg["runs"]), stream)
-    return dev.pulsed_update_sequential(np.full(shape, cfg["w0"]), np.full(shape, cfg["d"]), rng)
+    rng = BatchRNG(seed, range(cfg.runs), stream)
+    return dev.pulsed_update_sequential(np.full(shape, cfg.w0), np.full(shape, cfg.d), rng)
 
 
 def spread_rerun(mode: str, dw: float, seeds) -> list[dict]:
@@ -70,25 +72,25 @@ def spread_rerun(mode: str, dw: float, seeds) -> list[dict]:
     -0.56, -1.38, +0.06, +1.09 (the claim's seed 104: +3.65).
     """
     cfg = _GAP[mode]
-    pred = expected_one_step(cfg["w0"], cfg["d"], dw, dw, 1.0, cfg["sigma_c"])[1]
+    pred = expected_one_step(cfg.w0, cfg.d, dw, dw, 1.0, cfg.sigma_c)[1]
     out = []
     for seed in seeds:
-        s = _sd_se(_one_update(mode, dw, cfg["sigma_c"], int(seed), "pulse_gap_rerun"))
+        s = sd_se(_one_update(mode, dw, cfg.sigma_c, int(seed), "pulse_gap_rerun"))
         out.append({"seed": int(seed), "sd": s.mean, "se": s.se, "predicted": pred,
                     "z": (s.mean - pred) / s.se})
     return out
 
 
-@functools.cache
+@config_cache
 def _one_step(mode: str, sigma_c: float) -> dict:
     cfg = _GAP[mode]
     bias, spread = [], []
-    for i, dw in enumerate(cfg["dws"]):
+    for i, dw in enumerate(cfg.dws):
         out = _one_update(mode, dw, sigma_c, 100 + i)
-        flow = pulse_flow(cfg["w0"], cfg["d"], 1.0, 1.0)
+        flow = pulse_flow(cfg.w0, cfg.d, 1.0, 1.0)
         e = mean_se(out.ravel())
         bias.append(Estimate(e.mean - flow, e.se, e.n))
-        spread.append(_sd_se(out))
+        spread.append(sd_se(out))
     return {"bias": bias, "spread": spread}
 
 
@@ -100,29 +102,41 @@ def _one_step(mode: str, sigma_c: float) -> dict:
 # same seeds), so z >= 5 at slope 0.19 needs s.e. <= 0.038, i.e. runs >= 48 (0.056/0.038)^2 ~ 104;
 # 128 runs give expected z ~ 5.6 (P(z < 3) ~ 0.5 %) for ~+2.3 s. Seeds 0-7 at 128 runs: z = 5.5,
 # 6.2, 4.9, 6.2, 4.6, 6.8, 6.4, 5.6 (2026-12-07).
-_TRAJ = {
-    "quick": dict(dws=(2e-4, 4e-4, 8e-4), runs=128, K=3000, alpha=0.03, std=0.1, sigma_c=0.5),
-    "full": dict(dws=(1e-4, 2e-4, 4e-4, 8e-4), runs=128, K=4000, alpha=0.03, std=0.1, sigma_c=0.5),
-}
+@dataclass(frozen=True, kw_only=True)
+class _Traj(Config):
+    """Settings of the claims reading ``_TRAJ[mode]`` (one instance per mode)."""
+
+    dws: tuple[float, ...]
+    runs: int
+    K: int
+    alpha: float
+    std: float
+    sigma_c: float
 
 
-@functools.cache
+_TRAJ = Modes(
+    quick=_Traj(dws=(2e-4, 4e-4, 8e-4), runs=128, K=3000, alpha=0.03, std=0.1, sigma_c=0.5),
+    full=_Traj(dws=(1e-4, 2e-4, 4e-4, 8e-4), runs=128, K=4000, alpha=0.03, std=0.1, sigma_c=0.5),
+)
+
+
+@config_cache
 def _trajectory_gaps(mode: str) -> dict:
     """Per-run stationary loss (second-half average) of pulsed, flow and mean-field runs."""
     cfg = _TRAJ[mode]
     prob = sim.paper_problem("exact_fig3")
-    noise = sim.GaussianNoise(cfg["std"])
+    noise = sim.GaussianNoise(cfg.std)
 
     def plateau(algo) -> np.ndarray:
-        tr = sim.simulate(prob, algo, steps=cfg["K"], seeds=cfg["runs"], noise=noise,
+        tr = sim.simulate(prob, algo, steps=cfg.K, seeds=cfg.runs, noise=noise,
                           record=("loss",), record_every=10)
         return tr.tail_average("loss", 0.5)
 
-    ref = sim.PulsedSoftBounds(dw_min=cfg["dws"][0], dw_min_std=cfg["sigma_c"])
-    flow = plateau(sim.AnalogSGD(cfg["alpha"], sim.PulseFlow(ref)))
-    mf = plateau(sim.AnalogSGD(cfg["alpha"], sim.SoftBounds(1.0)))
-    pulsed = [plateau(sim.AnalogSGD(cfg["alpha"], sim.PulsedSoftBounds(
-        dw_min=dw, dw_min_std=cfg["sigma_c"]), mode="pulsed")) for dw in cfg["dws"]]
+    ref = sim.PulsedSoftBounds(dw_min=cfg.dws[0], dw_min_std=cfg.sigma_c)
+    flow = plateau(sim.AnalogSGD(cfg.alpha, sim.PulseFlow(ref)))
+    mf = plateau(sim.AnalogSGD(cfg.alpha, sim.SoftBounds(1.0)))
+    pulsed = [plateau(sim.AnalogSGD(cfg.alpha, sim.PulsedSoftBounds(
+        dw_min=dw, dw_min_std=cfg.sigma_c), mode="pulsed")) for dw in cfg.dws]
     return {"flow": flow, "mf": mf, "pulsed": pulsed}
 
 
@@ -140,18 +154,19 @@ def _trajectory_gaps(mode: str) -> dict:
     " pulse.mean_field_limit, pulse.one_step_bias",
     control="predict with the mean-field model itself: zero spread and the bias of U(w, d), which"
     " does not shrink with dw_min",
+    config=_GAP,
 )
 def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _GAP[mode]
-    dws = np.array(cfg["dws"])
-    w0, d = cfg["w0"], cfg["d"]
+    dws = np.array(cfg.dws)
+    w0, d = cfg.w0, cfg.d
     flow = pulse_flow(w0, d, 1.0, 1.0)
     u_mf = w0 + d * (1 - w0)  # the mean-field map U(w, d) on soft bounds +-1
     checks: list[Check] = []
     bias = _one_step(mode, 0.0)["bias"]
-    spread = _one_step(mode, cfg["sigma_c"])["spread"]
+    spread = _one_step(mode, cfg.sigma_c)["spread"]
     pred_bias = np.array([expected_one_step(w0, d, dw, dw, 1.0)[0] - flow for dw in dws])
-    pred_sd = np.array([expected_one_step(w0, d, dw, dw, 1.0, cfg["sigma_c"])[1] for dw in dws])
+    pred_sd = np.array([expected_one_step(w0, d, dw, dw, 1.0, cfg.sigma_c)[1] for dw in dws])
     if control:
         pred_bias = np.full(dws.size, u_mf - flow)
         pred_sd = np.zeros(dws.size)
@@ -159,7 +174,7 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
         checks.append(close(f"bias E[w'] - flow at dw_min={dw:g}", b, float(p),
                             reason=f"{Z:g} s.e. over {b.n} iid pulsed updates (sigma_c = 0)"))
     for dw, s, p in zip(dws, spread, pred_sd, strict=True):
-        checks.append(close(f"spread sd[w'] at dw_min={dw:g} (sigma_c={cfg['sigma_c']:g})", s,
+        checks.append(close(f"spread sd[w'] at dw_min={dw:g} (sigma_c={cfg.sigma_c:g})", s,
                             float(p), reason=f"{Z:g} s.e. of the sample sd (fourth-moment formula)"))
     why = (f"{Z:g} s.e. of the weighted log-log fit; the prediction is the derived closed form's"
            " slope on the same grid (pre-asymptotic)")
@@ -177,7 +192,7 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     runs = _trajectory_gaps(mode)
     ref = runs["mf"] if control else runs["flow"]
     gaps = [mean_se(p - ref) for p in runs["pulsed"]]
-    tdws = np.array(tcfg["dws"])
+    tdws = np.array(tcfg.dws)
     fit = weighted_linear_fit(tdws, [g.mean for g in gaps], [g.se for g in gaps])
     checks.append(close(
         "trajectory: stationary-loss gap (pulsed - " + ("mean-field" if control else "pulse flow")
@@ -191,7 +206,7 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
     # sigma_c^2 dw_min |d| q^2 (linear in dw_min) plus the
     # rounding variance p(1-p) dw_min^2 q^2 (second order); the latter's share at the largest
     # dw_min, at most dw_max / (6 sigma_c^2 E|d|) with E|d| >= alpha s sqrt(2/pi), is the model term
-    share = max(tdws) / (6 * tcfg["sigma_c"] ** 2 * tcfg["alpha"] * tcfg["std"] * np.sqrt(2 / np.pi))
+    share = max(tdws) / (6 * tcfg.sigma_c ** 2 * tcfg.alpha * tcfg.std * np.sqrt(2 / np.pi))
     tfit = loglog_slope(tdws, [g.mean for g in gaps], [g.se for g in gaps])
     checks.append(slope("trajectory: log-log slope of the gap vs dw_min = 1", tfit, 1.0,
                         model_tol=share,
@@ -214,26 +229,48 @@ def mean_field_gap(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- symmetric point ---------------------------------------------------------------------------
 
-_SYM = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Sym(Config):
+    """Settings of the claims reading ``_SYM[mode]`` (one instance per mode)."""
+
+    dws: tuple[float, ...]
+    runs: int
+    elements: int
+    relax: float
+    sigma_c: float
+
+
+_SYM = Modes(
     # aihwkit-style device: bounds [-0.75, 1.25], up_down = +0.2 (C++: only the down step shrinks)
-    "quick": dict(dws=(0.02, 0.01, 0.005), runs=64, elements=8, relax=12.0, sigma_c=0.3),
-    "full": dict(dws=(0.02, 0.01, 0.005, 0.0025, 0.00125), runs=256, elements=8, relax=14.0,
-                 sigma_c=0.3),
-}
-_SYM_DEV = dict(w_max=1.25, w_min=-0.75, up_down=0.2)
+    quick=_Sym(dws=(0.02, 0.01, 0.005), runs=64, elements=8, relax=12.0, sigma_c=0.3),
+    full=_Sym(dws=(0.02, 0.01, 0.005, 0.0025, 0.00125), runs=256, elements=8, relax=14.0, sigma_c=0.3),
+)
 
 
-@functools.cache
+@dataclass(frozen=True, kw_only=True)
+class _SymDev(Config):
+    """The fixed settings ``_SYM_DEV``."""
+
+    w_max: float
+    w_min: float
+    up_down: float
+
+
+_SYM_DEV = _SymDev(w_max=1.25, w_min=-0.75, up_down=0.2)
+
+
+@config_cache
 def _alternate(mode: str) -> list[Estimate]:
     """Settled weight (read after each down pulse, second-half time average) per dw_min."""
     cfg = _SYM[mode]
     out = []
-    for i, dw in enumerate(cfg["dws"]):
-        dev = sim.PulsedSoftBounds(dw_min=dw, dw_min_std=cfg["sigma_c"], **_SYM_DEV)
+    for i, dw in enumerate(cfg.dws):
+        dev = sim.PulsedSoftBounds(dw_min=dw, dw_min_std=cfg.sigma_c, **_SYM_DEV.as_dict())
         rate = dev.a_up / dev.b_max - dev.a_down / dev.b_min  # relaxation per cycle
-        cycles = int(np.ceil(cfg["relax"] / rate))
-        rng = BatchRNG(200 + i, range(cfg["runs"]), "pulse_alternate")
-        w = np.zeros((cfg["runs"], cfg["elements"]))
+        cycles = int(np.ceil(cfg.relax / rate))
+        rng = BatchRNG(200 + i, range(cfg.runs), "pulse_alternate")
+        w = np.zeros((cfg.runs, cfg.elements))
         up = np.full_like(w, dw)  # exactly one pulse per update (|d|/dw_min = 1)
         acc = np.zeros_like(w)
         for k in range(cycles):
@@ -257,12 +294,13 @@ def _alternate(mode: str) -> list[Estimate]:
     " theory pulse.symmetric_point, pulse.alternating_fixed_point, pulse.aihwkit_mapping",
     control="predict with the up_down docstring's symmetric split (steps (1 +- beta) dw_min) instead"
     " of aihwkit's C++ rule (only the down step shrinks)",
+    config=_SYM,
 )
 def symmetric_point_claim(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _SYM[mode]
-    dws = np.array(cfg["dws"])
-    beta = _SYM_DEV["up_down"]
-    bmax, bmin = _SYM_DEV["w_max"], _SYM_DEV["w_min"]
+    dws = np.array(cfg.dws)
+    beta = _SYM_DEV.up_down
+    bmax, bmin = _SYM_DEV.w_max, _SYM_DEV.w_min
     if control:
         steps = [((1 + beta) * dw, (1 - beta) * dw) for dw in dws]
     else:
@@ -289,25 +327,47 @@ def symmetric_point_claim(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- saturation ------------------------------------------------------------------------------------
 
-_SAT = {
-    "quick": dict(dw=0.01, pulses=300, runs=256, record=(0, 50, 100, 150, 200, 250, 300)),
-    "full": dict(dw=0.005, pulses=800, runs=1024,
-                 record=(0, 100, 200, 300, 400, 500, 600, 700, 800)),
-}
-_SAT_DEV = dict(w_max=1.25, w_min=-0.75, up_down=0.3, dw_min_std=0.3)
+
+@dataclass(frozen=True, kw_only=True)
+class _Sat(Config):
+    """Settings of the claims reading ``_SAT[mode]`` (one instance per mode)."""
+
+    dw: float
+    pulses: int
+    runs: int
+    record: tuple[int, ...]
 
 
-@functools.cache
+_SAT = Modes(
+    quick=_Sat(dw=0.01, pulses=300, runs=256, record=(0, 50, 100, 150, 200, 250, 300)),
+    full=_Sat(dw=0.005, pulses=800, runs=1024, record=(0, 100, 200, 300, 400, 500, 600, 700, 800)),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _SatDev(Config):
+    """The fixed settings ``_SAT_DEV``."""
+
+    w_max: float
+    w_min: float
+    up_down: float
+    dw_min_std: float
+
+
+_SAT_DEV = _SatDev(w_max=1.25, w_min=-0.75, up_down=0.3, dw_min_std=0.3)
+
+
+@config_cache
 def _saturate(mode: str) -> dict:
     cfg = _SAT[mode]
-    dev = sim.PulsedSoftBounds(dw_min=cfg["dw"], **_SAT_DEV)
-    rng = BatchRNG(300, range(cfg["runs"]), "pulse_saturation")
-    w = np.full((cfg["runs"], 4), _SAT_DEV["w_min"] / 2)
-    one = np.full_like(w, cfg["dw"])
+    dev = sim.PulsedSoftBounds(dw_min=cfg.dw, **_SAT_DEV.as_dict())
+    rng = BatchRNG(300, range(cfg.runs), "pulse_saturation")
+    w = np.full((cfg.runs, 4), _SAT_DEV.w_min / 2)
+    one = np.full_like(w, cfg.dw)
     gaps = {0: dev.b_max - w}
-    for k in range(1, cfg["pulses"] + 1):
+    for k in range(1, cfg.pulses + 1):
         w = dev.pulsed_update(w, one, rng)  # one up pulse per call
-        if k in cfg["record"]:
+        if k in cfg.record:
             gaps[k] = dev.b_max - w
     return {k: mean_se(v.mean(axis=1)) for k, v in gaps.items()}
 
@@ -321,13 +381,14 @@ def _saturate(mode: str) -> dict:
     reference="anchors.md 1.4 (saturation); theory pulse.n_pulses, pulse.aihwkit_mapping",
     control="predict the ratio with the up_down docstring's symmetric split (up step (1 + beta)"
     " dw_min)",
+    config=_SAT,
 )
 def saturation_geometric(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _SAT[mode]
     gaps = _saturate(mode)
-    beta = _SAT_DEV["up_down"]
-    a_up = (1 + beta) * cfg["dw"] if control else cfg["dw"]
-    ratio = 1 - a_up / _SAT_DEV["w_max"]
+    beta = _SAT_DEV.up_down
+    a_up = (1 + beta) * cfg.dw if control else cfg.dw
+    ratio = 1 - a_up / _SAT_DEV.w_max
     ns = np.array(sorted(gaps))
     means = np.array([gaps[k].mean for k in ns])
     ses = np.array([gaps[k].se for k in ns])
@@ -346,42 +407,55 @@ def saturation_geometric(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- Analog SGD upper bound at pulse level ----------------------------------------------------------
 
-_UBP = {
-    "quick": dict(tau=1.0, std=0.1, K=2000, runs=32, dw_per_tau=1e-3, inst_K=10_000, inst_runs=200),
-    "full": dict(tau=1.0, std=0.1, K=5000, runs=128, dw_per_tau=1e-3, inst_K=100_000,
-                 inst_runs=1000),
-}
+
+@dataclass(frozen=True, kw_only=True)
+class _Ubp(Config):
+    """Settings of the claims reading ``_UBP[mode]`` (one instance per mode)."""
+
+    tau: float
+    std: float
+    K: int
+    runs: int
+    dw_per_tau: float
+    inst_K: int
+    inst_runs: int
+
+
+_UBP = Modes(
+    quick=_Ubp(tau=1.0, std=0.1, K=2000, runs=32, dw_per_tau=1e-3, inst_K=10_000, inst_runs=200),
+    full=_Ubp(tau=1.0, std=0.1, K=5000, runs=128, dw_per_tau=1e-3, inst_K=100_000, inst_runs=1000),
+)
 _UB_RECORD = ("grad_norm2", "s_ald", "sat2", "grad_norm2_M", "e_k_general", "g_over_sqrt_f2")
 
 
-@functools.cache
+@config_cache
 def _pulsed_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
     cfg = _UBP[mode]
     out = []
     prob = sim.paper_problem("exact_fig3")
-    D, L, tau, std, K = prob.dim, prob.L, cfg["tau"], cfg["std"], cfg["K"]
+    D, L, tau, std, K = prob.dim, prob.L, cfg.tau, cfg.std, cfg.K
     Delta0 = float(prob.loss(np.zeros((1, D)))[0])
     sigma2 = D * std**2
     alpha = float(np.sqrt(Delta0 / (sigma2 * L * K)))
-    dev = sim.PulsedSoftBounds(dw_min=cfg["dw_per_tau"] * tau, w_max=tau, w_min=-tau)
-    tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="pulsed"), steps=K, seeds=cfg["runs"],
+    dev = sim.PulsedSoftBounds(dw_min=cfg.dw_per_tau * tau, w_max=tau, w_min=-tau)
+    tr = sim.simulate(prob, sim.AnalogSGD(alpha, dev, mode="pulsed"), steps=K, seeds=cfg.runs,
                       noise=sim.GaussianNoise(std), record=_UB_RECORD)
     out.append((f"pulsed D=40 tau={tau:g} dw_min={dev.dw_min:g} K={K}", tr,
-                dict(Delta0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau, F_max=1.0,
+                dict(Delta_0=Delta0, sigma2=sigma2, L=L, alpha=alpha, tau=tau, device=dev,
                      soft_bounds=True)))
     p1 = sim.scalar_quadratic(INSTANCE["L"], INSTANCE["w_star"])
     Delta0_1 = float(p1.loss(np.zeros((1, 1)))[0])
     s2 = INSTANCE["s"] ** 2
-    K1 = cfg["inst_K"]
+    K1 = cfg.inst_K
     alpha1 = float(np.sqrt(Delta0_1 / (s2 * INSTANCE["L"] * K1)))
-    dev1 = sim.PulsedSoftBounds(dw_min=cfg["dw_per_tau"] * INSTANCE["tau"], w_max=INSTANCE["tau"],
+    dev1 = sim.PulsedSoftBounds(dw_min=cfg.dw_per_tau * INSTANCE["tau"], w_max=INSTANCE["tau"],
                                 w_min=-INSTANCE["tau"])
     tr = sim.simulate(p1, sim.AnalogSGD(alpha1, dev1, mode="pulsed"), steps=K1,
-                      seeds=cfg["inst_runs"], noise=sim.RademacherNoise(INSTANCE["s"]),
+                      seeds=cfg.inst_runs, noise=sim.RademacherNoise(INSTANCE["s"]),
                       record=_UB_RECORD, record_every=max(1, K1 // 500))
     out.append((f"pulsed 1-D instance dw_min={dev1.dw_min:g} K={K1}", tr,
-                dict(Delta0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha1, tau=INSTANCE["tau"],
-                     F_max=1.0, soft_bounds=True)))
+                dict(Delta_0=Delta0_1, sigma2=s2, L=INSTANCE["L"], alpha=alpha1, tau=INSTANCE["tau"],
+                     device=dev1, soft_bounds=True)))
     return out
 
 
@@ -396,6 +470,7 @@ def _pulsed_batches(mode: str) -> list[tuple[str, sim.Trajectory, dict]]:
     reference="arXiv 2406.12774 Thm 2; 2502.06309 Thm 2 and Thm 4; theory asgd.upper.*",
     control="drop the asymptotic-error term from every bound: on the 1-D instance the pulsed run"
     " exceeds the remaining rate term",
+    config=_UBP,
 )
 def upper_bound_holds_pulsed(mode: str, control: bool) -> tuple[list[Check], dict]:
     checks: list[Check] = []

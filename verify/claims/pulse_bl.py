@@ -11,42 +11,41 @@ read off a constant-step device).
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 
 import numpy as np
 
 import sim
-from sim._rng import BatchRNG
+from sim import BatchRNG
 from theory.pulses import bl_count_moments
 
 from .._claim import Check, claim, close
-from ..stats import Estimate, Z
+from ..config import Config, Modes, config_cache
+from ..stats import Z, mean_se, variance_se
 
 #: requested changes r = |d|/dw_min (non-integers: at an integer r the count is deterministic)
 _R = (0.1, 0.3, 0.55, 0.9, 1.4, 2.5, 3.7, 6.2, 9.7)
 _BL = 31  # aihwkit's default desired_bl (the maximum length under BL management)
-_CFG = {
-    "quick": dict(rs=_R, runs=64, elements=4000, outer_runs=20_000),
-    "full": dict(rs=_R, runs=256, elements=8000, outer_runs=100_000),
-}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Cfg(Config):
+    """Settings of the claims reading ``_CFG[mode]`` (one instance per mode)."""
+
+    rs: tuple[float, ...]
+    runs: int
+    elements: int
+    outer_runs: int
+
+
+_CFG = Modes(
+    quick=_Cfg(rs=_R, runs=64, elements=4000, outer_runs=20_000),
+    full=_Cfg(rs=_R, runs=256, elements=8000, outer_runs=100_000),
+)
 _DW = 1e-3
 
 
-def _var_se(x: np.ndarray) -> Estimate:
-    """Sample variance with its standard error sqrt((m4 - s^4)/N) (distribution-free, first order)."""
-    x = np.ravel(x)
-    c = x - x.mean()
-    s2 = float(np.mean(c * c))
-    m4 = float(np.mean(c**4))
-    return Estimate(s2, float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size)), x.size)
-
-
-def _mean_se(x: np.ndarray) -> Estimate:
-    x = np.ravel(x)
-    return Estimate(float(x.mean()), float(x.std() / np.sqrt(x.size)), x.size)
-
-
-@functools.cache
+@config_cache
 def _counts(mode: str) -> dict:
     """Pulse counts per r: elementwise (runs x elements, iid given r) and outer product (one 1 x 1
     tile per run, so runs are iid)."""
@@ -55,11 +54,11 @@ def _counts(mode: str) -> dict:
     # constant step on wide bounds: the displacement of a rank-1 update is exactly n dw_min
     cst = sim.PulsedConstantStep(dw_min=_DW, w_max=1e3, w_min=-1e3)
     out: dict = {"elementwise": [], "outer": []}
-    for i, r in enumerate(cfg["rs"]):
-        rng = BatchRNG(500 + i, range(cfg["runs"]), "pulse_bl_counts")
-        inc = np.full((cfg["runs"], cfg["elements"]), r * _DW)
+    for i, r in enumerate(cfg.rs):
+        rng = BatchRNG(500 + i, range(cfg.runs), "pulse_bl_counts")
+        inc = np.full((cfg.runs, cfg.elements), r * _DW)
         out["elementwise"].append(dev.pulse_counts(inc, rng))
-        R = cfg["outer_runs"]
+        R = cfg.outer_runs
         rng = BatchRNG(600 + i, range(R), "pulse_bl_outer")
         lr = 0.1  # lr |x d| = r dw_min with x = 1, d = r dw_min / lr
         x, d = np.ones((R, 1)), np.full((R, 1), -r * _DW / lr)
@@ -80,17 +79,18 @@ def _counts(mode: str) -> dict:
     reference="aihwkit rpu_pulsed_meta_parameter.cpp::performUpdateManagement,"
     " sparse_bit_line_maker.cpp; theory pulse.bl_management_moments",
     control="predict the variances with the fixed-BL train (L = 31 slots for every update)",
+    config=_CFG,
 )
 def update_bl_management(mode: str, control: bool) -> tuple[list[Check], dict]:
     cfg = _CFG[mode]
     counts = _counts(mode)
     checks: list[Check] = []
-    details: dict = {"r": list(cfg["rs"]), "bl": _BL}
+    details: dict = {"r": list(cfg.rs), "bl": _BL}
     for path in ("elementwise", "outer"):
         means, vars_, pred_v = [], [], []
-        for r, n in zip(cfg["rs"], counts[path], strict=True):
+        for r, n in zip(cfg.rs, counts[path], strict=True):
             mean_p, var_p = bl_count_moments(r, _BL, managed=not control)
-            m, v = _mean_se(n), _var_se(n)
+            m, v = mean_se(np.ravel(n), ddof=0), variance_se(n)
             checks.append(close(f"{path}: mean count at r={r:g}", m, mean_p,
                                 reason=f"{Z:g} s.e. over {m.n} iid counts"))
             checks.append(close(f"{path}: count variance at r={r:g}", v, var_p,
@@ -102,5 +102,5 @@ def update_bl_management(mode: str, control: bool) -> tuple[list[Check], dict]:
         details[f"{path}_mean"] = means
         details[f"{path}_var"] = vars_
         details[f"{path}_var_predicted"] = pred_v
-    details["fixed_bl_var"] = [bl_count_moments(r, _BL, managed=False)[1] for r in cfg["rs"]]
+    details["fixed_bl_var"] = [bl_count_moments(r, _BL, managed=False)[1] for r in cfg.rs]
     return checks, details

@@ -58,19 +58,19 @@ reported as not applicable with the measured F (details ``tt_rate_F``, ``tt_rate
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 import sim
 import theory
-from sim._rng import BatchRNG
-from sim.run import initial_weights
 from theory.implicit import mean_abs
 from theory.tiki_taka import p_fixed_point_value
 
 from .._claim import Check, claim, close, holds, lower, not_applicable
-from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, weighted_fit
+from ..config import Config, Modes, config_cache
+from ..stats import Estimate, Fit, Z, loglog_slope, mean_se, mean_se_rows, weighted_fit
 from .granularity import _CFG as _GRANULARITY_CFG
 from .granularity import _PROBLEM as _GRANULARITY_PROBLEM
 from .granularity import _floors as _granularity_floors
@@ -82,45 +82,28 @@ _FIT_WHY = (f"{Z:g} s.e. of the weighted least-squares coefficient (per-point er
 
 def _drive(problem: sim.Quadratic, algo, *, steps: int, runs: np.ndarray, noise, w0=0.0,
            seed: int = 0, tail: float = 0.5) -> dict[str, np.ndarray]:
-    """Run ``algo`` like :func:`sim.simulate` (same random streams) and keep what the TT claims need.
+    """Run ``algo`` through :func:`sim.simulate` and return what the TT claims need (its recorders).
 
-    Returns per-run arrays: ``avg`` = (1/K) sum_k ||grad f(W_k)||^2, ``avg_bar`` the same at the
-    query point W + gamma P, ``floor`` / ``loss`` the tail averages of ||grad f(W)||^2 and
-    f(W) - f*, ``p_max`` = max_k ||P_k||_inf, ``s_rl`` = (1/K) sum_k ||G(P_k)/sqrt(F(P_k))||_inf^2
-    and ``p_mean`` the tail average of P (shape ``(R, D)``).
+    Per-run arrays: ``avg`` = (1/K) sum_{k<K} ||grad f(W_k)||^2, ``avg_bar`` the same at the query
+    point W + gamma P, ``floor`` / ``loss`` the averages of ||grad f(W_k)||^2 and f(W_k) - f* over the
+    tail ``k0 <= k < K`` (k0 = int(K (1 - tail))); for a two-array optimizer also ``p_max`` =
+    max_{k<K} ||P_k||_inf, ``s_rl`` = (1/K) sum_{k<K} ||G(P_k)/sqrt(F(P_k))||_inf^2 and ``p_mean``
+    the tail average of P (shape ``(R, D)``); for a one-array optimizer ``p_max`` and ``s_rl`` are 0.
     """
-    R, D = runs.size, problem.dim
-    state = algo.init(initial_weights(w0, R, D))
-    noise_rng = BatchRNG(seed, runs, "gradient_noise")
-    algo_rng = BatchRNG(seed, runs, "algorithm")
     k0 = int(steps * (1 - tail))
-    out = {name: np.zeros(R) for name in ("avg", "avg_bar", "floor", "loss", "p_max", "s_rl")}
-    p_sum = np.zeros((R, D))
-    dev_p = getattr(algo, "device", None)
-    for k in range(steps):
-        x = algo.query(state)
-        gx = problem.grad(x)
-        W = algo.weights(state)
-        gW = gx if x is W else problem.grad(W)
-        n2 = np.einsum("rd,rd->r", gW, gW)
-        out["avg"] += n2
-        out["avg_bar"] += n2 if x is W else np.einsum("rd,rd->r", gx, gx)
-        if k >= k0:
-            out["floor"] += n2
-            out["loss"] += problem.loss_from_grad(W, gW)
-        P = getattr(state, "P", None)
-        if P is not None:
-            np.maximum(out["p_max"], np.abs(P).max(axis=1), out=out["p_max"])
-            out["s_rl"] += (dev_p.G(P) ** 2 / dev_p.F(P)).max(axis=1)
-            if k >= k0:
-                p_sum += P
-        xi = noise.sample(noise_rng, D)
-        state = algo.step(state, gx + xi, algo_rng)
-    for name in ("avg", "avg_bar", "s_rl"):
-        out[name] /= steps
-    for name in ("floor", "loss"):
-        out[name] /= steps - k0
-    out["p_mean"] = p_sum / (steps - k0)
+    recorders: dict[str, sim.Recorder] = {
+        "avg": sim.Mean("grad_norm2"), "avg_bar": sim.Mean(sim.query_grad_norm2),
+        "floor": sim.Mean("grad_norm2", start=k0), "loss": sim.Mean("loss", start=k0)}
+    two_array = hasattr(algo, "beta")
+    if two_array:
+        recorders |= {"p_max": sim.Max(sim.p_inf), "s_rl": sim.Mean(sim.s_rl_terms(algo.device)),
+                      "p_mean": sim.Mean(sim.p_array, start=k0)}
+    traj = sim.simulate(problem, algo, steps=steps, seeds=runs, seed=seed, noise=noise, w0=w0, record=(),
+                        recorders=recorders, progress=False)
+    out = dict(traj.recorded)
+    if not two_array:
+        R = runs.size
+        out |= {"p_max": np.zeros(R), "s_rl": np.zeros(R), "p_mean": np.zeros((R, problem.dim))}
     return out
 
 
@@ -135,16 +118,38 @@ def _group(x: np.ndarray, groups: int) -> np.ndarray:
 
 # --- tt.no_floor ------------------------------------------------------------------------------------
 
-_NO_FLOOR = {
+
+@dataclass(frozen=True, kw_only=True)
+class _NoFloor(Config):
+    """Settings of the claims reading ``_NO_FLOOR[mode]`` (one instance per mode)."""
+
+    alphas: tuple[float, ...]
+    horizon: float
+    Ks: tuple[int, ...]
+    alpha0: float
+    runs: int
+
+
+_NO_FLOOR = Modes(
     # D = 40 problem, tau = 1, Gaussian std 0.1 (spec C10). Fixed steps alpha = beta with K = 150/alpha
     # (second half averaged); the K sweep uses alpha = beta = alpha0 sqrt(K0 / K).
     # Five points per fit (three-parameter models leave two degrees of freedom for the chi2 check).
-    "quick": dict(alphas=tuple(0.1 * 2.0 ** (-j / 2) for j in range(5)), horizon=150.0,
-                  Ks=tuple(1000 * 2**j for j in range(5)), alpha0=0.1, runs=16),
-    "full": dict(alphas=(0.025, 0.0125, 0.00625, 0.003125, 0.0015625), horizon=150.0,
-                 Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=32),
-}
-_D40 = dict(tau=1.0, std=0.1)
+    quick=_NoFloor(alphas=tuple(0.1 * 2.0 ** (-j / 2) for j in range(5)), horizon=150.0,
+                   Ks=tuple(1000 * 2**j for j in range(5)), alpha0=0.1, runs=16),
+    full=_NoFloor(alphas=(0.025, 0.0125, 0.00625, 0.003125, 0.0015625), horizon=150.0,
+                  Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=32),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _D40Settings(Config):
+    """The fixed settings ``_D40``."""
+
+    tau: float
+    std: float
+
+
+_D40 = _D40Settings(tau=1.0, std=0.1)
 
 
 # (iii) pulse level: dw_min = factor * dw*, dw* = theory.granularity threshold derived on
@@ -157,7 +162,7 @@ def _pulse_block(mode: str) -> int:
     """Seed block of the pulse-level runs: the first block tt.granularity_floor does not use (its
     mean-field floors, from which dw* is derived, are block 0, its sweep blocks 1..n), so the runs
     that test the threshold are independent of those that place it."""
-    return len(_GRANULARITY_CFG[mode]["inv_dw"]) + 1
+    return len(_GRANULARITY_CFG[mode].inv_dw) + 1
 
 
 def _two_array(kind: str, a: float, dev: sim.Device, **kw):
@@ -168,35 +173,34 @@ def _two_array(kind: str, a: float, dev: sim.Device, **kw):
     raise ValueError(kind)
 
 
-@functools.cache
+@config_cache
 def _d40_fixed(mode: str, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cfg = _NO_FLOOR[mode]
-    prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40["std"])
+    prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40.std)
     floors = [
-        _drive(prob, _two_array(kind, a, sim.SoftBounds(_D40["tau"])), steps=round(cfg["horizon"] / a),
-               runs=_seeds(cfg["runs"]), noise=noise)["floor"]
-        for a in cfg["alphas"]
+        _drive(prob, _two_array(kind, a, sim.SoftBounds(_D40.tau)), steps=round(cfg.horizon / a),
+               runs=_seeds(cfg.runs), noise=noise)["floor"]
+        for a in cfg.alphas
     ]
-    return np.array(cfg["alphas"]), np.array(floors), np.array([mean_se(f).se for f in floors])
+    return np.array(cfg.alphas), np.array(floors), np.array([mean_se(f).se for f in floors])
 
 
-@functools.cache
+@config_cache
 def _d40_sweep(mode: str, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per K: the runs' averaged squared gradient ``avg`` (K, R) and max over runs of ||P_k||_inf (K,)."""
     cfg = _NO_FLOOR[mode]
-    prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40["std"])
-    Ks = np.array(cfg["Ks"])
+    prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40.std)
+    Ks = np.array(cfg.Ks)
     runs = [
-        _drive(prob, _two_array(kind, cfg["alpha0"] * np.sqrt(Ks[0] / K), sim.SoftBounds(_D40["tau"])),
-               steps=int(K), runs=_seeds(cfg["runs"]), noise=noise)
+        _drive(prob, _two_array(kind, cfg.alpha0 * np.sqrt(Ks[0] / K), sim.SoftBounds(_D40.tau)),
+               steps=int(K), runs=_seeds(cfg.runs), noise=noise)
         for K in Ks
     ]
     return Ks, np.array([r["avg"] for r in runs]), np.array([r["p_max"].max() for r in runs])
 
 
 def _fit(x: np.ndarray, samples: np.ndarray):
-    m = samples.mean(axis=1)
-    se = samples.std(axis=1, ddof=1) / np.sqrt(samples.shape[1])
+    m, se = mean_se_rows(samples)
     return loglog_slope(x, m, se), m, se
 
 
@@ -212,8 +216,7 @@ def _rate_design(K: np.ndarray) -> np.ndarray:
 
 
 def _model_fit(design, x: np.ndarray, samples: np.ndarray) -> Fit:
-    m = samples.mean(axis=1)
-    se = samples.std(axis=1, ddof=1) / np.sqrt(samples.shape[1])
+    m, se = mean_se_rows(samples)
     return weighted_fit(design(np.asarray(x, dtype=float)), m, se)
 
 
@@ -261,6 +264,7 @@ def _no_floor_checks(label: str, fit: Fit, i_zero: int, i_pos: int, names: tuple
     " theory.certify.empirical_constants (the rate basis); theory.granularity (dw*); issue 12",
     control="replace Tiki-Taka by Analog SGD on the same device (one array, asymmetric drift on W):"
     " the fitted floors c0 and F are then significantly positive",
+    config=_NO_FLOOR,
 )
 def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     tt_kind = "asgd" if control else "tt"
@@ -282,7 +286,7 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     # measured P_max violates it the comparison is not applicable (never a pass); the measured F is
     # reported (module docstring: on this problem it is a pre-asymptotic misfit, not an asymptotic
     # error). The control (Analog SGD) has no P array and no such assumption: its F is always tested.
-    tau = _D40["tau"]
+    tau = _D40.tau
     rate = theory.get("tt.rate")
     sat_ok = [bool(rate.check_assumptions(P_max=float(p), tau=tau, c_noise=1.0)["p_saturation"])
               for p in tt_pmax]
@@ -308,9 +312,9 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
     # (iii) pulse level below / above the derived granularity threshold (paired runs on one block)
     star, star_se_log = derived_threshold(mode)
     block = _pulse_block(mode)
-    pulse = {}
+    pulse: dict[float, dict[str, Any]] = {}
     for factor in _PULSE_FACTORS:
-        inv = _GRANULARITY_PROBLEM["tau"] / (factor * star)  # _floors takes dw_min = tau / inv
+        inv = _GRANULARITY_PROBLEM.tau / (factor * star)  # _floors takes dw_min = tau / inv
         t_f = _granularity_floors(mode, tt_kind, inv, block)
         a_f = _granularity_floors(mode, "asgd", inv, block)
         pulse[factor] = dict(dw_min=factor * star, tt_floor=mean_se(t_f), asgd_floor=mean_se(a_f),
@@ -356,24 +360,35 @@ def no_floor(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- tt.p_tracks_scaled_gradient ----------------------------------------------------------------------
 
-_TRACK = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Track(Config):
+    """Settings of the claims reading ``_TRACK[mode]`` (one instance per mode)."""
+
+    stds: tuple[float, ...]
+    beta: float
+    steps: int
+    runs: int
+
+
+_TRACK = Modes(
     # W frozen at W0 = 0 of the D = 40 problem (transfer_every > K); Gaussian noise of std s; the
     # relaxation time of coordinate d is tau/(beta m_d) <= 1/(0.1 * 0.024) ~ 420 steps at s = 0.03, so
     # the averaged second half starts after >= 4.7 time constants (bias < 1 % of the smallest target).
-    "quick": dict(stds=(0.3, 0.1, 0.03), beta=0.1, steps=4000, runs=16),
-    "full": dict(stds=(1.0, 0.3, 0.1, 0.03, 0.01), beta=0.05, steps=40000, runs=64),
-}
+    quick=_Track(stds=(0.3, 0.1, 0.03), beta=0.1, steps=4000, runs=16),
+    full=_Track(stds=(1.0, 0.3, 0.1, 0.03, 0.01), beta=0.05, steps=40000, runs=64),
+)
 
 
-@functools.cache
+@config_cache
 def _track(mode: str, c: float) -> list[dict]:
     cfg = _TRACK[mode]
     prob, tau = sim.paper_problem("exact_fig3"), 1.0
     out = []
-    for s in cfg["stds"]:
-        algo = sim.TikiTaka(1e-3, cfg["beta"], sim.GeneralizedLinear(tau, c), device_w=sim.SoftBounds(tau),
-                           transfer_every=cfg["steps"] + 1)  # W never receives a transfer: frozen
-        r = _drive(prob, algo, steps=cfg["steps"], runs=_seeds(cfg["runs"]), noise=sim.GaussianNoise(s))
+    for s in cfg.stds:
+        algo = sim.TikiTaka(1e-3, cfg.beta, sim.GeneralizedLinear(tau, c), device_w=sim.SoftBounds(tau),
+                           transfer_every=cfg.steps + 1)  # W never receives a transfer: frozen
+        r = _drive(prob, algo, steps=cfg.steps, runs=_seeds(cfg.runs), noise=sim.GaussianNoise(s))
         mu = prob.grad(np.zeros((1, prob.dim)))[0]
         m = mean_abs("gaussian", s)(mu)
         pred = np.asarray(theory.get("tt.p_fixed_point").evaluate(tau=tau, mu_g=mu, m_g=m), dtype=float)
@@ -403,7 +418,8 @@ def _agreement(label: str, p_mean: np.ndarray, pred: np.ndarray, tau: float) -> 
     if D < 5:
         checks.append(not_applicable(name, "fewer than 5 coordinates with |P_bar| <= 0.9 tau"))
         return checks, e.mean
-    z = (pm.mean(axis=0) - pred[inner]) / (pm.std(axis=0, ddof=1) / np.sqrt(R))
+    pm_mean, pm_se = mean_se_rows(pm, axis=0)
+    z = (pm_mean - pred[inner]) / pm_se
     e_t2, e_t4 = nu / (nu - 2), 3 * nu**2 / ((nu - 2) * (nu - 4))
     checks.append(close(name, Estimate(float(np.mean(z**2)), float(np.sqrt((e_t4 - e_t2**2) / D)), D), e_t2,
                         reason=f"{Z:g} s.d. of the mean of {D} independent squared Student-t({nu})"
@@ -426,6 +442,7 @@ def _agreement(label: str, p_mean: np.ndarray, pred: np.ndarray, tau: float) -> 
     reference="arXiv 2406.12774 Sec. 4 (2502.06309 App. B eq. 24); spec C11, S8; theory tt.p_fixed_point",
     control="give P a generalized linear response with symmetric point 0.2 tau (c = 0.2): P then"
     " settles at tau (c m - mu)/(m - c mu), not at the scaled gradient",
+    config=_TRACK,
 )
 def p_tracks_scaled_gradient(mode: str, control: bool) -> tuple[list[Check], dict]:
     runs = _track(mode, 0.2 if control else 0.0)
@@ -458,30 +475,42 @@ def p_tracks_scaled_gradient(mode: str, control: bool) -> tuple[list[Check], dic
 
 # --- tt.needs_zero_symmetric_point --------------------------------------------------------------------
 
-_SYM = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Sym(Config):
+    """Settings of the claims reading ``_SYM[mode]`` (one instance per mode)."""
+
+    cs: tuple[float, ...]
+    alpha: float
+    steps: int
+    runs: int
+
+
+_SYM = Modes(
     # 1-D instance of spec C12: f = (w - 0.5)^2 / 2, Rademacher +-0.3, tau = 1, alpha = beta = 0.01,
     # generalized linear response with asymmetry c on both arrays; second half of K averaged.
-    "quick": dict(cs=(0.0, 0.1, 0.2, 0.3), alpha=0.01, steps=8000, runs=256),
-    "full": dict(cs=(0.0, 0.1, 0.2, 0.3), alpha=0.01, steps=20000, runs=2000),
-}
+    quick=_Sym(cs=(0.0, 0.1, 0.2, 0.3), alpha=0.01, steps=8000, runs=256),
+    full=_Sym(cs=(0.0, 0.1, 0.2, 0.3), alpha=0.01, steps=20000, runs=2000),
+)
 
 
-@functools.cache
+@config_cache
 def _sym(mode: str, kind: str) -> np.ndarray:
     """Per-c, per-run floors ``(len(cs), R)``; all c values run as one batch (c broadcast per row)."""
     cfg = _SYM[mode]
     prob, noise = sim.scalar_quadratic(1.0, 0.5), sim.RademacherNoise(0.3)
-    G = len(cfg["cs"])
-    c = np.repeat(np.array(cfg["cs"]), cfg["runs"])[:, None]
+    G = len(cfg.cs)
+    c = np.repeat(np.array(cfg.cs), cfg.runs)[:, None]
     dev = sim.GeneralizedLinear(1.0, c)
-    a = cfg["alpha"]
+    a = cfg.alpha
+    algo: sim.Algorithm
     if kind == "tt":
         algo = sim.TikiTaka(a, a, dev)
     elif kind == "tt_zero_p":  # P zero-shifted (c = 0 on P), W keeps its asymmetry
         algo = sim.TikiTaka(a, a, sim.GeneralizedLinear(1.0, 0.0 * c), device_w=dev)
     else:
         algo = sim.AnalogSGD(a, dev)
-    r = _drive(prob, algo, steps=cfg["steps"], runs=_seeds(cfg["runs"], G), noise=noise)
+    r = _drive(prob, algo, steps=cfg.steps, runs=_seeds(cfg.runs, G), noise=noise)
     return _group(r["floor"], G)
 
 
@@ -498,9 +527,10 @@ def _sym(mode: str, kind: str) -> np.ndarray:
     reference="arXiv 2502.06309 Sec. 5 and Fig. 2; spec C12; theory tt.p_fixed_point.shifted",
     control="zero-shift P (c = 0 on the P array, W keeps its c): the floor no longer grows with c and"
     " Tiki-Taka beats Analog SGD at c = 0.3",
+    config=_SYM,
 )
 def needs_zero_symmetric_point(mode: str, control: bool) -> tuple[list[Check], dict]:
-    cs = _SYM[mode]["cs"]
+    cs = _SYM[mode].cs
     tt = _sym(mode, "tt_zero_p" if control else "tt")
     asgd = _sym(mode, "asgd")
     checks: list[Check] = [
@@ -517,31 +547,41 @@ def needs_zero_symmetric_point(mode: str, control: bool) -> tuple[list[Check], d
 
 # --- rl.exact_convergence ------------------------------------------------------------------------------
 
-_RL = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Rl(Config):
+    """Settings of the claims reading ``_RL[mode]`` (one instance per mode)."""
+
+    gammas: tuple[float, ...]
+    alphas: tuple[float, ...]
+    horizon: float
+    runs: int
+
+
+_RL = Modes(
     # D = 40 problem (strongly convex, mu = 0.034), tau = 1, Gaussian std 0.1, alpha = beta, K = 150/alpha,
     # gamma in {0, 0.1, 0.4} batched with shared noise.
     # five steps per mode: the quadratic floor model leaves two degrees of freedom
-    "quick": dict(gammas=(0.0, 0.1, 0.4), alphas=tuple(0.1 * 2.0 ** (-j / 2) for j in range(5)),
-                  horizon=150.0, runs=16),
-    "full": dict(gammas=(0.0, 0.1, 0.4), alphas=(0.1, 0.05, 0.025, 0.0125, 0.00625), horizon=150.0,
-                 runs=32),
-}
+    quick=_Rl(gammas=(0.0, 0.1, 0.4), alphas=tuple(0.1 * 2.0 ** (-j / 2) for j in range(5)), horizon=150.0,
+              runs=16),
+    full=_Rl(gammas=(0.0, 0.1, 0.4), alphas=(0.1, 0.05, 0.025, 0.0125, 0.00625), horizon=150.0, runs=32),
+)
 
 
-@functools.cache
+@config_cache
 def _rl(mode: str, c: float) -> tuple[np.ndarray, np.ndarray]:
     """Floors ``(alphas, gammas, R)`` of residual learning with P on GeneralizedLinear(1, c)."""
     cfg = _RL[mode]
-    prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40["std"])
-    G = len(cfg["gammas"])
-    gam = np.repeat(np.array(cfg["gammas"]), cfg["runs"])
+    prob, noise = sim.paper_problem("exact_fig3"), sim.GaussianNoise(_D40.std)
+    G = len(cfg.gammas)
+    gam = np.repeat(np.array(cfg.gammas), cfg.runs)
     out = []
-    for a in cfg["alphas"]:
-        algo = sim.TikiTaka(a, a, sim.GeneralizedLinear(_D40["tau"], c), device_w=sim.SoftBounds(_D40["tau"]),
+    for a in cfg.alphas:
+        algo = sim.TikiTaka(a, a, sim.GeneralizedLinear(_D40.tau, c), device_w=sim.SoftBounds(_D40.tau),
                             gamma=gam, name="residual learning")
-        r = _drive(prob, algo, steps=round(cfg["horizon"] / a), runs=_seeds(cfg["runs"], G), noise=noise)
+        r = _drive(prob, algo, steps=round(cfg.horizon / a), runs=_seeds(cfg.runs, G), noise=noise)
         out.append(_group(r["floor"], G))
-    return np.array(cfg["alphas"]), np.array(out)
+    return np.array(cfg.alphas), np.array(out)
 
 
 @claim(
@@ -563,10 +603,11 @@ def _rl(mode: str, c: float) -> tuple[np.ndarray, np.ndarray]:
                     " 0.1..0.00625 gives c0 = 8.2e-5 +- 2.3e-5 (3.5 s.e.); the quadratic floor model is"
                     " misspecified over this alpha range (as for tt.no_floor's c0 = 7.4e-5 +- 2.9e-5),"
                     " not resolved"},
+    config=_RL,
 )
 def exact_convergence(mode: str, control: bool) -> tuple[list[Check], dict]:
     alphas, fl = _rl(mode, 0.2 if control else 0.0)
-    gammas = _RL[mode]["gammas"]
+    gammas = _RL[mode].gammas
     checks: list[Check] = []
     for i, a in enumerate(alphas):
         checks.append(lower(f"alpha={a:g}: floor(gamma=0) - floor(gamma={gammas[-1]:g}) > 0 (paired)",
@@ -587,13 +628,25 @@ def exact_convergence(mode: str, control: bool) -> tuple[list[Check], dict]:
 
 # --- tt.bound_holds ----------------------------------------------------------------------------------
 
-_BOUND = {
+
+@dataclass(frozen=True, kw_only=True)
+class _Bound(Config):
+    """Settings of the claims reading ``_BOUND[mode]`` (one instance per mode)."""
+
+    Ks: tuple[int, ...]
+    alpha0: float
+    runs: int
+    tau: float
+    std: float
+
+
+_BOUND = Modes(
     # well-conditioned diagonal quadratic (D = 10, eigenvalues 0.5..1), tau = 8, Gaussian std 1 (noise
     # dominates the gradient, the regime of assumption A5), alpha = beta = alpha0 sqrt(K0/K).
     # five (seven) K values: the three-parameter model of C_hat(K) keeps two (four) degrees of freedom
-    "quick": dict(Ks=tuple(1000 * 2**j for j in range(5)), alpha0=0.1, runs=16, tau=8.0, std=1.0),
-    "full": dict(Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=64, tau=8.0, std=1.0),
-}
+    quick=_Bound(Ks=tuple(1000 * 2**j for j in range(5)), alpha0=0.1, runs=16, tau=8.0, std=1.0),
+    full=_Bound(Ks=tuple(1000 * 2**j for j in range(7)), alpha0=0.1, runs=64, tau=8.0, std=1.0),
+)
 
 
 def _bound_problem() -> sim.Quadratic:
@@ -601,20 +654,20 @@ def _bound_problem() -> sim.Quadratic:
     return sim.diagonal_quadratic(np.linspace(0.5, 1.0, 10), 0.3 * rng.standard_normal(10), "diag(D=10)")
 
 
-@functools.cache
+@config_cache
 def _bound_runs(mode: str, fixed_step: bool) -> dict:
     cfg = _BOUND[mode]
     prob = _bound_problem()
-    Ks = np.array(cfg["Ks"])
-    gam = np.repeat([0.0, 0.4], cfg["runs"])
+    Ks = np.array(cfg.Ks)
+    gam = np.repeat([0.0, 0.4], cfg.runs)
     res = []
     for K in Ks:
-        a = cfg["alpha0"] if fixed_step else cfg["alpha0"] * np.sqrt(Ks[0] / K)
-        algo = sim.TikiTaka(a, a, sim.SoftBounds(cfg["tau"]), gamma=gam)
-        r = _drive(prob, algo, steps=int(K), runs=_seeds(cfg["runs"], 2), noise=sim.GaussianNoise(cfg["std"]))
+        a = cfg.alpha0 if fixed_step else cfg.alpha0 * np.sqrt(Ks[0] / K)
+        algo = sim.TikiTaka(a, a, sim.SoftBounds(cfg.tau), gamma=gam)
+        r = _drive(prob, algo, steps=int(K), runs=_seeds(cfg.runs, 2), noise=sim.GaussianNoise(cfg.std))
         res.append({k: _group(r[k], 2) for k in ("avg", "avg_bar", "p_max")})
     D0 = float(prob.loss(np.zeros((1, prob.dim)))[0])
-    return dict(Ks=Ks, res=res, Delta0=D0, sigma2=prob.dim * cfg["std"] ** 2, L=prob.L, tau=cfg["tau"])
+    return dict(Ks=Ks, res=res, Delta0=D0, sigma2=prob.dim * cfg.std ** 2, L=prob.L, tau=cfg.tau)
 
 
 @claim(
@@ -635,6 +688,7 @@ def _bound_runs(mode: str, fixed_step: bool) -> dict:
     " rl.corollary1",
     control="keep the step fixed (alpha = beta = alpha0 for every K, violating alpha ~ 1/sqrt(K)):"
     " the implied constant grows like sqrt(K) (g significantly positive)",
+    config=_BOUND,
 )
 def bound_holds(mode: str, control: bool) -> tuple[list[Check], dict]:
     d = _bound_runs(mode, control)
