@@ -66,6 +66,7 @@ budget in every model: TT-v1 needs far more steps (the paper: 80 epochs x 6,000 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,7 @@ import numpy as np
 import sim
 import sim.presets as presets
 from sim import nets
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
@@ -93,31 +95,76 @@ ROWS: dict[str, tuple[str, str, float, float, int | None, bool, bool]] = {
 }
 REFERENCES = ("digital", "analog_mean_field", "analog_pulsed", "analog_pulsed_dtod")
 
+@dataclass(frozen=True, kw_only=True)
+class Net(Config):
+    """One network's grid: data, batch, tau, epochs, seeds."""
+
+    data: str
+    batch: int
+    tau: float
+    epochs: int
+    seeds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FCN(Net):
+    """The fully connected network: layer sizes."""
+
+    sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CNN(Net):
+    """The LeNet-style CNN: input side, channels, kernel sizes, hidden width."""
+
+    side: int
+    channels: tuple[int, int]
+    kernels: tuple[int, int]
+    hidden: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of the ablation: seed, rate, table metric, the rows run, the two networks."""
+
+    seed: int
+    lr: float
+    last: int
+    stall_points: float
+    flat_points: float
+    rows: tuple[str, ...]
+    fcn: FCN
+    cnn: CNN
+
+
 _COMMON = dict(seed=2406, lr=0.05, last=3, stall_points=15.0, flat_points=2.0)
-CONFIGS = {
-    "quick": {
-        **_COMMON, "rows": list(ROWS),
-        "fcn": dict(data="digits", sizes=[64, 32, 10], batch=10, tau=0.8, epochs=6, seeds=2),
-        "cnn": dict(data="digits", side=8, channels=[4, 8], kernels=[3, 2], hidden=32, batch=16,
-                    tau=0.7, epochs=4, seeds=2),
-    },
-    "full": {
-        # the IO row is left out of the full grid (time); quick mode runs it
-        **_COMMON, "rows": [r for r in ROWS if r != "pulse_ttv1_io"],
-        "fcn": dict(data="mnist5k", sizes=[784, 256, 128, 10], batch=10, tau=0.8, epochs=12, seeds=3),
-        "cnn": dict(data="mnist5k", side=28, channels=[4, 8], kernels=[5, 5], hidden=32, batch=8,
-                    tau=0.7, epochs=6, seeds=2),
-    },
-}
+CONFIGS = Modes(
+    quick=Settings(
+        **_COMMON, rows=tuple(ROWS),
+        fcn=FCN(data="digits", sizes=(64, 32, 10), batch=10, tau=0.8, epochs=6, seeds=2),
+        cnn=CNN(data="digits", side=8, channels=(4, 8), kernels=(3, 2), hidden=32, batch=16, tau=0.7,
+                epochs=4, seeds=2),
+    ),
+    # the IO row is left out of the full grid (time); quick mode runs it
+    full=Settings(
+        **_COMMON, rows=tuple(r for r in ROWS if r != "pulse_ttv1_io"),
+        fcn=FCN(data="mnist5k", sizes=(784, 256, 128, 10), batch=10, tau=0.8, epochs=12, seeds=3),
+        cnn=CNN(data="mnist5k", side=28, channels=(4, 8), kernels=(5, 5), hidden=32, batch=8, tau=0.7,
+                epochs=6, seeds=2),
+    ),
+)
 
 
-def _network(kind: str, c: dict, io: bool) -> tuple[list, nets.Dataset]:
-    load = nets.load_digits if c["data"] == "digits" else nets.load_mnist5k
+def _network(kind: str, c: Net, io: bool) -> tuple[list, nets.Dataset]:
+    load = nets.load_digits if c.data == "digits" else nets.load_mnist5k
     tile_io = nets.AIHWKIT_IO if io else nets.PERFECT_IO
-    if kind == "fcn":
-        return nets.fcn(c["sizes"], io=tile_io), load("flat")
-    return (nets.lenet(side=c["side"], channels=tuple(c["channels"]), kernels=tuple(c["kernels"]),
-                       hidden=c["hidden"], io=tile_io), load("image"))
+    if kind == "fcn" and isinstance(c, FCN):
+        return nets.fcn(c.sizes, io=tile_io), load("flat")
+    if kind == "cnn" and isinstance(c, CNN):
+        return (nets.lenet(side=c.side, channels=c.channels, kernels=c.kernels, hidden=c.hidden,
+                           io=tile_io), load("image"))
+    raise ValueError(f"kind must be 'fcn' with FCN settings or 'cnn' with CNN settings, got {kind!r} with"
+                     f" {type(c).__name__}")
 
 
 class PerTile:
@@ -183,23 +230,23 @@ def optimizer_factory(row: str, tau: float):
     return lambda lr: sim.TikiTaka(transfer * lr, beta, device, columns_per_transfer=columns, mode=model)
 
 
-def train_row(kind: str, c: dict, row: str, cfg: dict) -> nets.TrainResult:
-    """Train ``c["seeds"]`` runs of one row (or reference) on ``kind`` ("fcn" / "cnn")."""
+def train_row(kind: str, c: Net, row: str, cfg: Settings) -> nets.TrainResult:
+    """Train ``c.seeds`` runs of one row (or reference) on ``kind`` ("fcn" / "cnn")."""
     io = row in ROWS and ROWS[row][5]
     net, data = _network(kind, c, io)
-    return nets.train(net, data, optimizer_factory(row, c["tau"]), lr=cfg["lr"], epochs=c["epochs"],
-                      batch_size=c["batch"], runs=c["seeds"], seed=cfg["seed"], label=f"{kind} {row}")
+    return nets.train(net, data, optimizer_factory(row, c.tau), lr=cfg.lr, epochs=c.epochs,
+                      batch_size=c.batch, runs=c.seeds, seed=cfg.seed, label=f"{kind} {row}")
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     out: dict = {}
     for kind in ("fcn", "cnn"):
-        c = cfg[kind]
-        for row in (*REFERENCES, *cfg["rows"]):
+        c = getattr(cfg, kind)
+        for row in (*REFERENCES, *cfg.rows):
             res = train_row(kind, c, row, cfg)
             out[f"{kind}_{row}_acc"] = 100 * res.test_acc
             # rounded: seeds stuck at the same accuracy must not print a float-noise spread
-            out[f"{kind}_{row}_final"] = np.round(100 * res.test_acc[:, -cfg["last"]:].mean(axis=1), 10)
+            out[f"{kind}_{row}_final"] = np.round(100 * res.test_acc[:, -cfg.last:].mean(axis=1), 10)
             out[f"{kind}_{row}_saturation"] = res.saturation
             out[f"{kind}_{row}_seconds"] = res.elapsed
     out["table"] = table(out, cfg)
@@ -221,18 +268,18 @@ def _label(row: str) -> str:
                                              "analog_pulsed_dtod": "A SGD pulse + variation"}[row]
 
 
-def table(data: dict, cfg: dict) -> str:
+def table(data: dict, cfg: Settings) -> str:
     """Markdown: final accuracy per row (mean ± std over seeds), stalled seeds, TT - A SGD of the
     same model (paired by seed)."""
     lines = ["| row | FCN acc. (%) | FCN stalled | FCN TT - A SGD | CNN acc. (%) | CNN TT - A SGD |",
              "|---|---|---|---|---|---|"]
-    for row in (*REFERENCES, *cfg["rows"]):
+    for row in (*REFERENCES, *cfg.rows):
         cells = [_label(row)]
         for kind in ("fcn", "cnn"):
             f = data[f"{kind}_{row}_final"]
             cells.append(mean_pm(f))
             if kind == "fcn":
-                cells.append(f"{stalled(data, kind, row, cfg['stall_points'], cfg['flat_points'])}/{f.size}"
+                cells.append(f"{stalled(data, kind, row, cfg.stall_points, cfg.flat_points)}/{f.size}"
                              if row in ROWS else "—")
             if row in ROWS:
                 ref = "analog_mean_field" if ROWS[row][1] == "mean_field" else (
@@ -244,12 +291,12 @@ def table(data: dict, cfg: dict) -> str:
     return "\n".join(lines)
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
-    rows = [*REFERENCES, *cfg["rows"]]
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
+    rows = [*REFERENCES, *cfg.rows]
     fig, axes = subplots(1, 2, width=3.9, height=0.32 * len(rows) + 1.2)
     y = np.arange(len(rows))[::-1]
     for ax, kind in zip(axes[0], ("fcn", "cnn"), strict=True):
-        c = cfg[kind]
+        c = getattr(cfg, kind)
         for yi, row in zip(y, rows, strict=True):
             f = data[f"{kind}_{row}_final"]
             color = "k" if row == "digital" else ("C3" if row.startswith("analog") else "C0")
@@ -261,12 +308,12 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
                        ls=ls, lw=0.8)
         ax.set_yticks(y, [_label(r) for r in rows])
         ax.set_xlabel("test accuracy (%), last-epochs mean")
-        ax.set_title(f"{kind.upper()} τ={c['tau']:g} ({c['data']}, {c['epochs']} ep., {c['seeds']} seeds)")
+        ax.set_title(f"{kind.upper()} τ={c.tau:g} ({c.data}, {c.epochs} ep., {c.seeds} seeds)")
     paths = save_figure(fig, out_dir, "exact_fig5_ablation")
     md = out_dir / "exact_fig5_ablation_table.md"
-    note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg['last']} epochs;"
-            f" stalled: seeds more than {cfg['stall_points']:g} points below digital SGD that gained less"
-            f" than {cfg['flat_points']:g} points over the second half of training; TT - A SGD is"
+    note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg.last} epochs;"
+            f" stalled: seeds more than {cfg.stall_points:g} points below digital SGD that gained less"
+            f" than {cfg.flat_points:g} points over the second half of training; TT - A SGD is"
             " paired by seed against Analog SGD of the same model (mean-field or pulse level).\n")
     write_text(md, "# Figure 5 ablation: one factor at a time\n\n" + str(data["table"]) + note)
     return [*paths, md]

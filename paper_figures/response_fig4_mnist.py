@@ -42,6 +42,7 @@ Table: as the paper's insets, mean +- std over seeds of the mean test accuracy o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ from matplotlib.ticker import MaxNLocator
 
 import sim
 from sim import nets
+from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
@@ -57,53 +59,100 @@ from ._style import legend_under, mean_pm, subplots
 ALGORITHMS = ("digital", "analog", "rl")
 LABELS = {"digital": "D SGD", "analog": "A SGD", "rl": "TT/RL"}
 
+@dataclass(frozen=True, kw_only=True)
+class Net(Config):
+    """Training and device settings shared by the FCN and the CNN."""
+
+    data: str
+    batch: int
+    taus: tuple[float, ...]
+    epochs: int
+    seeds: int
+    lr: float
+    beta: float
+    gamma: float
+    columns: int | None
+    gamma_res: float
+    dw_min: float
+    bl: int
+    dw_min_std: float
+    io: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class FCN(Net):
+    """The fully connected network: layer sizes."""
+
+    sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CNN(Net):
+    """The LeNet-style CNN: input side, channels, kernel sizes, hidden width."""
+
+    side: int
+    channels: tuple[int, int]
+    kernels: tuple[int, int]
+    hidden: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of 2502.06309 Fig. 4: seed, epochs averaged for the table, the two networks."""
+
+    seed: int
+    last: int
+    fcn: FCN
+    cnn: CNN
+
+
 _DEVICE = dict(gamma_res=0.5, dw_min=1e-3, bl=32, dw_min_std=0.3, io=True)
 _PAPER_RATES = dict(lr=0.05, beta=0.01, gamma=0.4, columns=1)
 # smoke test: coarse pulses (dw_min = 1e-2: ~10x fewer pulse-loop passes), larger rates
 _QUICK = dict(_DEVICE, dw_min=1e-2, lr=0.2, beta=0.1, gamma=0.4, columns=1)
-CONFIGS = {
-    "quick": {
-        "seed": 2502, "last": 2,
-        "fcn": dict(_QUICK, data="digits", sizes=[64, 32, 10],
-                    batch=32, taus=[0.5, 0.6, 0.7], epochs=5, seeds=2),
-        "cnn": dict(_QUICK, data="digits", side=8,
-                    channels=[4, 8], kernels=[3, 2], hidden=32, batch=32, taus=[0.6, 0.7, 0.8], epochs=2,
-                    seeds=2),
-    },
+CONFIGS = Modes(
+    quick=Settings(
+        seed=2502, last=2,
+        fcn=FCN(**_QUICK, data="digits", sizes=(64, 32, 10), batch=32, taus=(0.5, 0.6, 0.7), epochs=5,
+                seeds=2),
+        cnn=CNN(**_QUICK, data="digits", side=8, channels=(4, 8), kernels=(3, 2), hidden=32, batch=32,
+                taus=(0.6, 0.7, 0.8), epochs=2, seeds=2),
+    ),
     # stated reduced grid: the paper's device, IO and rates on the 8x8 digits (MNIST-5k at these rates
     # needs ~10x the compute per epoch and far more epochs than 2 shared cores allow; see the docstring)
-    "full": {
-        "seed": 2502, "last": 3,
-        "fcn": dict(_DEVICE, **_PAPER_RATES, data="digits", sizes=[64, 32, 10], batch=10,
-                    taus=[0.5, 0.6, 0.7], epochs=40, seeds=2),
-        "cnn": dict(_DEVICE, **_PAPER_RATES, data="digits", side=8, channels=[4, 8], kernels=[3, 2],
-                    hidden=32, batch=8, taus=[0.6, 0.7, 0.8], epochs=10, seeds=2),
-    },
-}
+    full=Settings(
+        seed=2502, last=3,
+        fcn=FCN(**_DEVICE, **_PAPER_RATES, data="digits", sizes=(64, 32, 10), batch=10,
+                taus=(0.5, 0.6, 0.7), epochs=40, seeds=2),
+        cnn=CNN(**_DEVICE, **_PAPER_RATES, data="digits", side=8, channels=(4, 8), kernels=(3, 2),
+                hidden=32, batch=8, taus=(0.6, 0.7, 0.8), epochs=10, seeds=2),
+    ),
+)
 
 
-def power_device(tau: float, c: dict) -> sim.PulsedPowStep:
+def power_device(tau: float, c: Net) -> sim.PulsedPowStep:
     """The tile: aihwkit ``PowStepDevice`` on :math:`[-\\tau, \\tau]` with ``c``'s gamma_res, dw_min,
     BL (update and BL management on) and cycle-to-cycle noise; no device-to-device variation."""
-    return sim.PulsedPowStep(dw_min=c["dw_min"], w_max=tau, w_min=-tau, pow_gamma=c["gamma_res"],
-                             dw_min_std=c["dw_min_std"], desired_bl=c["bl"])
+    return sim.PulsedPowStep(dw_min=c.dw_min, w_max=tau, w_min=-tau, pow_gamma=c.gamma_res,
+                             dw_min_std=c.dw_min_std, desired_bl=c.bl)
 
 
-def network(kind: str, c: dict) -> tuple[list, nets.Dataset]:
+def network(kind: str, c: Net) -> tuple[list, nets.Dataset]:
     """``(layers, data)`` of ``kind`` ("fcn" / "cnn") with ``c``'s sizes, data set and IO."""
-    load = nets.load_digits if c["data"] == "digits" else nets.load_mnist5k
-    io = nets.AIHWKIT_IO if c["io"] else nets.PERFECT_IO
-    if kind == "fcn":
-        return nets.fcn(c["sizes"], io=io), load("flat")
-    if kind == "cnn":
-        return (nets.lenet(side=c["side"], channels=tuple(c["channels"]), kernels=tuple(c["kernels"]),
-                           hidden=c["hidden"], io=io), load("image"))
-    raise ValueError(f"kind must be 'fcn' or 'cnn', got {kind!r}")
+    load = nets.load_digits if c.data == "digits" else nets.load_mnist5k
+    io = nets.AIHWKIT_IO if c.io else nets.PERFECT_IO
+    if kind == "fcn" and isinstance(c, FCN):
+        return nets.fcn(c.sizes, io=io), load("flat")
+    if kind == "cnn" and isinstance(c, CNN):
+        return (nets.lenet(side=c.side, channels=c.channels, kernels=c.kernels, hidden=c.hidden, io=io),
+                load("image"))
+    raise ValueError(f"kind must be 'fcn' with FCN settings or 'cnn' with CNN settings, got {kind!r} with"
+                     f" {type(c).__name__}")
 
 
-def optimizer_factory(algorithm: str, tau: float, c: dict, gamma: float | np.ndarray | None = None):
+def optimizer_factory(algorithm: str, tau: float, c: Net, gamma: float | np.ndarray | None = None):
     """``lr -> optimizer`` at pulse level; TT/RL's transfer rate is the scheduled SGD rate (aihwkit
-    ``scale_transfer_lr``), its P rate ``c["beta"]`` is absolute; ``gamma`` (default ``c["gamma"]``)
+    ``scale_transfer_lr``), its P rate ``c.beta`` is absolute; ``gamma`` (default ``c.gamma``)
     may be one value per run."""
     if algorithm == "digital":
         return sim.DigitalSGD
@@ -111,52 +160,52 @@ def optimizer_factory(algorithm: str, tau: float, c: dict, gamma: float | np.nda
     if algorithm == "analog":
         return lambda lr: sim.AnalogSGD(lr, dev, mode="pulsed")
     if algorithm == "rl":
-        g = c["gamma"] if gamma is None else gamma
-        return lambda lr: sim.TikiTaka(lr, c["beta"], dev, gamma=g, columns_per_transfer=c["columns"],
+        g = c.gamma if gamma is None else gamma
+        return lambda lr: sim.TikiTaka(lr, c.beta, dev, gamma=g, columns_per_transfer=c.columns,
                                        mode="pulsed", name="residual learning")
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
 
 
-def train(kind: str, c: dict, algorithm: str, tau: float, seed: int, *,
+def train(kind: str, c: Net, algorithm: str, tau: float, seed: int, *,
           runs: int | list[int] | None = None, gamma: float | np.ndarray | None = None) -> nets.TrainResult:
     """Train stacked networks of one algorithm at one tau: ``runs`` as :func:`sim.nets.train` takes it
-    (default ``c["seeds"]`` runs); ``gamma`` one TT/RL mixing weight per run (default ``c["gamma"]``)."""
+    (default ``c.seeds`` runs); ``gamma`` one TT/RL mixing weight per run (default ``c.gamma``)."""
     net, data = network(kind, c)
-    return nets.train(net, data, optimizer_factory(algorithm, tau, c, gamma), lr=c["lr"],
-                      epochs=c["epochs"], batch_size=c["batch"], runs=c["seeds"] if runs is None else runs,
+    return nets.train(net, data, optimizer_factory(algorithm, tau, c, gamma), lr=c.lr,
+                      epochs=c.epochs, batch_size=c.batch, runs=c.seeds if runs is None else runs,
                       seed=seed, label=f"{kind} {LABELS[algorithm]} tau={tau:g}")
 
 
-def compute(cfg: dict) -> dict:
+def compute(cfg: Settings) -> dict:
     out: dict = {}
     for kind in ("fcn", "cnn"):
-        c = cfg[kind]
+        c = getattr(cfg, kind)
         for alg in ALGORITHMS:
-            taus = [c["taus"][0]] if alg == "digital" else c["taus"]  # digital does not see tau
-            res = [train(kind, c, alg, tau, cfg["seed"]) for tau in taus]
+            taus = [c.taus[0]] if alg == "digital" else c.taus  # digital does not see tau
+            res = [train(kind, c, alg, tau, cfg.seed) for tau in taus]
             acc = 100 * np.stack([r.test_acc for r in res])  # (taus or 1, seeds, epochs + 1)
             out[f"{kind}_{alg}_acc"] = acc
             # rounded: seeds stuck at the same accuracy must not print a float-noise spread
-            out[f"{kind}_{alg}_final"] = np.round(acc[..., -cfg["last"]:].mean(axis=-1), 10)
+            out[f"{kind}_{alg}_final"] = np.round(acc[..., -cfg.last:].mean(axis=-1), 10)
             out[f"{kind}_{alg}_seconds"] = float(sum(r.elapsed for r in res))
-        out[f"{kind}_taus"] = np.asarray(c["taus"], dtype=float)
-        out[f"{kind}_epoch"] = np.arange(c["epochs"] + 1)
+        out[f"{kind}_taus"] = np.asarray(c.taus, dtype=float)
+        out[f"{kind}_epoch"] = np.arange(c.epochs + 1)
     out["table"] = accuracy_table(out, cfg)
     return out
 
 
-def accuracy_table(data: dict, cfg: dict) -> str:
+def accuracy_table(data: dict, cfg: Settings) -> str:
     """Markdown: mean +- std over seeds of the last-epochs mean test accuracy (%)."""
     lines = ["| algorithm | tau (FCN / CNN) | FCN | CNN |", "|---|---|---|---|"]
     for alg in ALGORITHMS:
-        for i in range(1 if alg == "digital" else len(cfg["fcn"]["taus"])):
-            taus = "—" if alg == "digital" else f"{cfg['fcn']['taus'][i]:g} / {cfg['cnn']['taus'][i]:g}"
+        for i in range(1 if alg == "digital" else len(cfg.fcn.taus)):
+            taus = "—" if alg == "digital" else f"{cfg.fcn.taus[i]:g} / {cfg.cnn.taus[i]:g}"
             cells = [mean_pm(data[f"{k}_{alg}_final"][i]) for k in ("fcn", "cnn")]
             lines.append(f"| {LABELS[alg]} | {taus} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.8, height=2.9)
     styles = ["-", "--", ":"]
     color = {"digital": "k", "analog": "C3", "rl": "C0"}
@@ -173,13 +222,13 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("test accuracy (%)")
-        c = cfg[kind]
-        ax.set_title(f"{kind.upper()} ({c['data']}, power γ_res={c['gamma_res']:g};"
-                     f" ± std, {c['seeds']} seeds)")
+        c = getattr(cfg, kind)
+        ax.set_title(f"{kind.upper()} ({c.data}, power γ_res={c.gamma_res:g};"
+                     f" ± std, {c.seeds} seeds)")
         legend_under(ax, ncol=3)
     paths = save_figure(fig, out_dir, "response_fig4_mnist")
     md = out_dir / "response_fig4_mnist_table.md"
-    note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg['last']} epochs;"
+    note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg.last} epochs;"
             " pulse-level power-step tiles.\n")
     write_text(md, "# 2502.06309 Figure 4: final test accuracy\n\n" + str(data["table"]) + note)
     return [*paths, md]

@@ -21,43 +21,59 @@ smoke-test settings of ``response_fig4_mnist``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from verify.config import Config, Modes
+
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
 from ._style import colors, legend_under, mean_pm, subplots
 from .response_fig4_mnist import CONFIGS as FIG4_CONFIGS
-from .response_fig4_mnist import train
-
-CONFIGS = {
-    "quick": {"seed": 2502, "last": 2, "tau": 0.6, "gammas": [0.0, 0.1, 0.2, 0.3, 0.4],
-              "fcn": dict(FIG4_CONFIGS["quick"]["fcn"], epochs=5, seeds=2)},
-    "full": {"seed": 2502, "last": 3, "tau": 0.6, "gammas": [0.0, 0.1, 0.2, 0.3, 0.4],
-             "fcn": dict(FIG4_CONFIGS["full"]["fcn"], epochs=24, seeds=2)},
-}
+from .response_fig4_mnist import FCN, train
 
 
-def compute(cfg: dict) -> dict:
-    c = cfg["fcn"]
-    gammas = np.asarray(cfg["gammas"], dtype=float)
-    S = c["seeds"]
+@dataclass(frozen=True, kw_only=True)
+class Settings(Config):
+    """Settings of 2502.06309 Fig. 5: seed, epochs averaged, tau, the gammas, the FCN."""
+
+    seed: int
+    last: int
+    tau: float
+    gammas: tuple[float, ...]
+    fcn: FCN
+
+
+_GAMMAS = (0.0, 0.1, 0.2, 0.3, 0.4)
+CONFIGS = Modes(
+    quick=Settings(seed=2502, last=2, tau=0.6, gammas=_GAMMAS,
+                   fcn=replace(FIG4_CONFIGS["quick"].fcn, epochs=5, seeds=2)),
+    full=Settings(seed=2502, last=3, tau=0.6, gammas=_GAMMAS,
+                  fcn=replace(FIG4_CONFIGS["full"].fcn, epochs=24, seeds=2)),
+)
+
+
+def compute(cfg: Settings) -> dict:
+    c = cfg.fcn
+    gammas = np.asarray(cfg.gammas, dtype=float)
+    S = c.seeds
     # batch slot g * S + s runs gamma g with run index s: every gamma's run s shares the init,
     # shuffles, pulse and IO streams (common random numbers, paired differences)
     runs = [s for _ in gammas for s in range(S)]
-    res = train("fcn", c, "rl", cfg["tau"], cfg["seed"], runs=runs, gamma=np.repeat(gammas, S))
+    res = train("fcn", c, "rl", cfg.tau, cfg.seed, runs=runs, gamma=np.repeat(gammas, S))
     acc = 100 * res.test_acc.reshape(len(gammas), S, -1)
-    final = np.round(acc[..., -cfg["last"]:].mean(axis=-1), 10)
+    final = np.round(acc[..., -cfg.last:].mean(axis=-1), 10)
     lines = ["| gamma | final test accuracy (%) | gain over gamma = 0 (paired) |", "|---|---|---|"]
     for i, g in enumerate(gammas):
         lines.append(f"| {g:g} | {mean_pm(final[i])} | {mean_pm(final[i] - final[0]) if i else '—'} |")
-    return {"gammas": gammas, "acc": acc, "final": final, "epoch": np.arange(c["epochs"] + 1),
+    return {"gammas": gammas, "acc": acc, "final": final, "epoch": np.arange(c.epochs + 1),
             "seconds": res.elapsed, "table": "\n".join(lines)}
 
 
-def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
+def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     fig, axes = subplots(1, 2, width=3.6, height=2.8)
     ax, bx = axes[0]
     gammas = data["gammas"]
@@ -69,20 +85,20 @@ def render(data: dict, cfg: dict, out_dir: Path) -> list[Path]:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    c = cfg["fcn"]
-    ax.set_title(f"FCN τ={cfg['tau']:g} ({c['data']}; ± std over {c['seeds']} seeds)")
+    c = cfg.fcn
+    ax.set_title(f"FCN τ={cfg.tau:g} ({c.data}; ± std over {c.seeds} seeds)")
     legend_under(ax, ncol=3)
     final = data["final"]
     for j in range(final.shape[1]):
         bx.plot(gammas, final[:, j], "o", ms=3, color="C0", alpha=0.5)
     bx.plot(gammas, final.mean(axis=1), "-", color="C0", lw=1.4)
     bx.set_xlabel("mixing weight γ")
-    bx.set_ylabel(f"final test accuracy (%, last {cfg['last']} ep.)")
+    bx.set_ylabel(f"final test accuracy (%, last {cfg.last} ep.)")
     bx.set_title("final accuracy vs γ (line: mean; dots: seeds)")
     paths = save_figure(fig, out_dir, "response_fig5_gamma")
     md = out_dir / "response_fig5_gamma_table.md"
     write_text(md, "# 2502.06309 Figure 5: gamma ablation\n\n" + str(data["table"]) +
-               f"\n\nMean ± std over seeds of the mean test accuracy of the last {cfg['last']} epochs.\n")
+               f"\n\nMean ± std over seeds of the mean test accuracy of the last {cfg.last} epochs.\n")
     return [*paths, md]
 
 

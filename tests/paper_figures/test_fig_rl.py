@@ -1,6 +1,8 @@
 """2502.06309 Figs. 4 / 5 (response_fig4_mnist, response_fig5_gamma) and the 2406.12774 Fig. 5 ablation
 (exact_fig5_ablation): devices, optimizer rows, pairing of the gamma runs, the stall count."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -12,11 +14,11 @@ from paper_figures import response_fig5_gamma as f5
 
 def test_power_device_is_the_papers_power_response():
     # aihwkit PowStepDevice on [-tau, tau]: q_+-(w) = 2^-gamma (1 -+ w/tau)^gamma (exact identity)
-    c = f4.CONFIGS["full"]["fcn"]
+    c = f4.CONFIGS["full"].fcn
     tau = 0.6
     dev = f4.power_device(tau, c)
     w = np.linspace(-0.55, 0.55, 23)
-    g = c["gamma_res"]
+    g = c.gamma_res
     np.testing.assert_allclose(dev.q_plus(w), 2.0**-g * (1 - w / tau) ** g, rtol=1e-12)
     np.testing.assert_allclose(dev.q_minus(w), 2.0**-g * (1 + w / tau) ** g, rtol=1e-12)
     assert abs(dev.symmetric_point()) < 1e-12
@@ -24,21 +26,21 @@ def test_power_device_is_the_papers_power_response():
 
 
 def test_fig4_rl_optimizer_has_the_papers_rates():
-    c = f4.CONFIGS["full"]["fcn"]
+    c = f4.CONFIGS["full"].fcn
     opt = f4.optimizer_factory("rl", 0.6, c)(0.05)
     assert isinstance(opt, sim.TikiTaka) and opt.mode == "pulsed"
     assert (opt.alpha, opt.beta, opt.gamma, opt.columns_per_transfer) == (0.05, 0.01, 0.4, 1)
     assert f4.optimizer_factory("analog", 0.6, c)(0.05).mode == "pulsed"
     with pytest.raises(ValueError, match="algorithm must be one of"):
         f4.optimizer_factory("sgd", 0.6, c)
-    with pytest.raises(ValueError, match="kind must be 'fcn' or 'cnn'"):
-        f4.network("rnn", c)
+    with pytest.raises(ValueError, match="kind must be 'fcn' with FCN settings"):
+        f4.network("cnn", c)
 
 
 def test_fig5_stacked_gammas_are_paired_with_standalone_runs():
     # batch slot (gamma g, seed s) uses run index s: gamma = 0 inside the stacked batch gives the same
     # numbers as a standalone Tiki-Taka run (same init, shuffles, pulses and IO noise)
-    c = dict(f5.CONFIGS["quick"]["fcn"], epochs=1, sizes=[64, 8, 10])
+    c = replace(f5.CONFIGS["quick"].fcn, epochs=1, sizes=(64, 8, 10))
     stacked = f4.train("fcn", c, "rl", 0.6, 7, runs=[0, 1, 0, 1], gamma=np.array([0.0, 0.0, 0.4, 0.4]))
     alone = f4.train("fcn", c, "rl", 0.6, 7, runs=[0, 1], gamma=0.0)
     np.testing.assert_array_equal(stacked.test_acc[:2], alone.test_acc)
