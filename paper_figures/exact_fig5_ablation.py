@@ -68,12 +68,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import sim
 import sim.presets as presets
 from sim import nets
+from sim.optimizers import UpdateMode
 from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
@@ -137,7 +139,7 @@ class Settings(Config):
     cnn: CNN
 
 
-_COMMON = dict(seed=2406, lr=0.05, last=3, stall_points=15.0, flat_points=2.0)
+_COMMON: dict[str, Any] = dict(seed=2406, lr=0.05, last=3, stall_points=15.0, flat_points=2.0)
 CONFIGS = Modes(
     quick=Settings(
         **_COMMON, rows=tuple(ROWS),
@@ -174,7 +176,8 @@ class PerTile:
     (cached); ``device`` is the nominal device (no variation), for the saturation metric."""
 
     def __init__(self, make, device: sim.Device, name: str) -> None:
-        self._make, self._opts = make, {}
+        self._make = make
+        self._opts: dict[tuple[int, ...], Any] = {}
         self.device, self.name = device, name
 
     def _of(self, W: np.ndarray):
@@ -220,7 +223,8 @@ def optimizer_factory(row: str, tau: float):
                                   pulse_device(tau), "Analog SGD per tile")
     if row not in ROWS:
         raise ValueError(f"row must be one of {(*ROWS, *REFERENCES)}, got {row!r}")
-    _, model, beta, transfer, columns, _, varied = ROWS[row]
+    _, model_name, beta, transfer, columns, _, varied = ROWS[row]
+    model: UpdateMode = "pulsed" if model_name == "pulsed" else "mean_field"
     if varied:
         return lambda lr: PerTile(
             lambda shape: sim.TikiTaka(transfer * lr, beta, pulse_device(tau, shape),

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -106,10 +107,10 @@ class Settings(Config):
     cnn: CNN
 
 
-_DEVICE = dict(gamma_res=0.5, dw_min=1e-3, bl=32, dw_min_std=0.3, io=True)
-_PAPER_RATES = dict(lr=0.05, beta=0.01, gamma=0.4, columns=1)
+_DEVICE: dict[str, Any] = dict(gamma_res=0.5, dw_min=1e-3, bl=32, dw_min_std=0.3, io=True)
+_PAPER_RATES: dict[str, Any] = dict(lr=0.05, beta=0.01, gamma=0.4, columns=1)
 # smoke test: coarse pulses (dw_min = 1e-2: ~10x fewer pulse-loop passes), larger rates
-_QUICK = dict(_DEVICE, dw_min=1e-2, lr=0.2, beta=0.1, gamma=0.4, columns=1)
+_QUICK: dict[str, Any] = dict(_DEVICE, dw_min=1e-2, lr=0.2, beta=0.1, gamma=0.4, columns=1)
 CONFIGS = Modes(
     quick=Settings(
         seed=2502, last=2,
