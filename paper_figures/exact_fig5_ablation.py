@@ -49,8 +49,9 @@ over seeds, TT - A SGD paired against Analog SGD of the same model):
   at epoch 12); beta = 0.01 78.5 +- 8.2 (0/3 stalled, rising); both (TT-v1 rates) 11.3 +- 1.8 (chance:
   not started learning within 4,800 steps; 2 seeds count as "stalled" by the flatness rule). Pulse
   level with the baseline rates: 92.0 +- 1.7 (93.40 / 90.13 / 92.40, **0/3 stalled**, above digital;
-  50 min for this one row at the machine's load). The other pulse-level FCN rows (Analog SGD at pulse
-  level, TT-v1 and variation rows) were not finished in the session.
+  50 min for this one row at the machine's load), Analog SGD at pulse level 55.2 +- 2.5, so TT - A SGD
+  = +36.8 +- 2.5 at pulse level. The TT-v1 and variation rows of the FCN were not finished in the
+  session.
 * CNN, MNIST-5k, small LeNet (4/8 channels, fc32), tau = 0.7, 6 epochs, 2 seeds: digital 95.5, Analog SGD
   93.70 +- 0.52 (mean-field) / 93.72 +- 0.49 (pulse) / 93.58 +- 0.82 (pulse + variation). TT - A SGD:
   baseline +0.15 +- 0.35, pulse level -0.45 +- 0.54, pulse + variation +0.35 +- 0.54; one-column
@@ -351,8 +352,9 @@ FIDELITY = Fidelity(
     " this scale",
     notes="Full grid (MNIST-5k): FCN tau = 0.8, 12 epochs, 3 seeds: baseline stalls 1/3 seeds (17.6 %),"
     " one-column transfer 0/3 (35.8 +- 2.6, rising), beta = 0.01 0/3 (78.5 +- 8.2), TT-v1 rates at chance"
-    " (11.3 +- 1.8), pulse level 0/3 (92.0 +- 1.7; digital 87.6); small CNN tau = 0.7, 6 epochs,"
+    " (11.3 +- 1.8), pulse level 0/3 (92.0 +- 1.7; digital 87.6, A SGD pulse 55.2 +- 2.5); small CNN"
+    " tau = 0.7, 6 epochs,"
     " 2 seeds: TT - A SGD = +0.15 / -0.45 / +0.35 points"
-    " (mean-field / pulse / pulse + variation), -30 with TT-v1 rates. Pulse-level FCN rows not run in"
-    " the session except the baseline-rate row.",
+    " (mean-field / pulse / pulse + variation), -30 with TT-v1 rates. The FCN's TT-v1 and variation"
+    " rows at pulse level were not run in the session.",
 )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import sim
+from paper_figures import _rl_mnist as rl
 from paper_figures import exact_fig5_ablation as abl
 from paper_figures import response_fig4_mnist as f4
 from paper_figures import response_fig5_gamma as f5
@@ -16,7 +17,7 @@ def test_power_device_is_the_papers_power_response():
     # aihwkit PowStepDevice on [-tau, tau]: q_+-(w) = 2^-gamma (1 -+ w/tau)^gamma (exact identity)
     c = f4.CONFIGS["full"].fcn
     tau = 0.6
-    dev = f4.power_device(tau, c)
+    dev = rl.power_device(tau, c)
     w = np.linspace(-0.55, 0.55, 23)
     g = c.gamma_res
     np.testing.assert_allclose(dev.q_plus(w), 2.0**-g * (1 - w / tau) ** g, rtol=1e-12)
@@ -27,22 +28,22 @@ def test_power_device_is_the_papers_power_response():
 
 def test_fig4_rl_optimizer_has_the_papers_rates():
     c = f4.CONFIGS["full"].fcn
-    opt = f4.optimizer_factory("rl", 0.6, c)(0.05)
+    opt = rl.optimizer_factory("rl", 0.6, c)(0.05)
     assert isinstance(opt, sim.TikiTaka) and opt.mode == "pulsed"
     assert (opt.alpha, opt.beta, opt.gamma, opt.columns_per_transfer) == (0.05, 0.01, 0.4, 1)
-    assert f4.optimizer_factory("analog", 0.6, c)(0.05).mode == "pulsed"
+    assert rl.optimizer_factory("analog", 0.6, c)(0.05).mode == "pulsed"
     with pytest.raises(ValueError, match="algorithm must be one of"):
-        f4.optimizer_factory("sgd", 0.6, c)
+        rl.optimizer_factory("sgd", 0.6, c)
     with pytest.raises(ValueError, match="kind must be 'fcn' with FCN settings"):
-        f4.network("cnn", c)
+        rl.network("cnn", c)
 
 
 def test_fig5_stacked_gammas_are_paired_with_standalone_runs():
     # batch slot (gamma g, seed s) uses run index s: gamma = 0 inside the stacked batch gives the same
     # numbers as a standalone Tiki-Taka run (same init, shuffles, pulses and IO noise)
     c = replace(f5.CONFIGS["quick"].fcn, epochs=1, sizes=(64, 8, 10))
-    stacked = f4.train("fcn", c, "rl", 0.6, 7, runs=[0, 1, 0, 1], gamma=np.array([0.0, 0.0, 0.4, 0.4]))
-    alone = f4.train("fcn", c, "rl", 0.6, 7, runs=[0, 1], gamma=0.0)
+    stacked = rl.train("fcn", c, "rl", 0.6, 7, runs=[0, 1, 0, 1], gamma=np.array([0.0, 0.0, 0.4, 0.4]))
+    alone = rl.train("fcn", c, "rl", 0.6, 7, runs=[0, 1], gamma=0.0)
     np.testing.assert_array_equal(stacked.test_acc[:2], alone.test_acc)
     # and gamma matters: the two gammas' weights differ after one epoch
     assert not np.array_equal(stacked.weights[0][:2], stacked.weights[0][2:])
