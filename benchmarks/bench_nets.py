@@ -24,8 +24,7 @@ import time
 import numpy as np
 
 import sim
-from sim import nets
-from sim._rng import BatchRNG
+from sim import BatchRNG, nets
 
 from ._common import Result, Target, best_times
 

@@ -29,9 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from sim.config import parse_sets
 from verify._cli import OneLineParser as _Parser
 from verify._cli import cli_guard, nearest_existing, probe_writable
-from verify.config import parse_sets
 
 from ._figure import DEFAULT_OUT
 

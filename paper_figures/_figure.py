@@ -2,8 +2,8 @@
 
 A figure module defines ``FIGURE = FigureSpec(...)`` with
 
-* ``configs``: the figure's settings, a :class:`verify.config.Modes` of one frozen
-  :class:`verify.config.Config` dataclass instance per mode (``"quick"``, ``"full"``);
+* ``configs``: the figure's settings, a :class:`sim.config.Modes` of one frozen
+  :class:`sim.config.Config` dataclass instance per mode (``"quick"``, ``"full"``);
 * ``compute(config) -> data``: simulation and theory, returning a flat dict of numpy arrays /
   scalars / strings (saved as ``data.npz``);
 * ``render(data, config, out_dir) -> [paths]``: plots (PNG + PDF) or tables (Markdown + LaTeX) from
@@ -58,7 +58,7 @@ a Dask cluster (``python -m paper_figures --workers N``) with the same bits as a
 Overrides
 ---------
 ``build(..., overrides={"tau": "2"})`` (``python -m paper_figures ID --set tau=2``) computes with
-the mode's configuration overridden (:meth:`verify.config.Config.override`) into its own
+the mode's configuration overridden (:meth:`sim.config.Config.override`) into its own
 directory ``<out>/<id>/<mode>-set-<hash>/`` (hash of the overrides), never into the default
 ``<mode>/``; its ``meta.json`` records the overrides and they are part of the cache key.
 """
@@ -91,7 +91,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.config import Config, Modes
+from sim.config import Config, Modes
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 MODES = ("quick", "full")
@@ -125,7 +125,7 @@ class FigureSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.configs, Modes):
-            raise TypeError(f"{self.id}: configs must be a verify.config.Modes of Config instances,"
+            raise TypeError(f"{self.id}: configs must be a sim.config.Modes of Config instances,"
                             f" got {type(self.configs).__name__}")
 
     def config(self, mode: str, overrides: dict[str, str] | None = None) -> Any:
@@ -348,7 +348,7 @@ def overrides_dir(mode: str, overrides: dict[str, str] | None) -> str:
 def _canonical_config(config: dict | Config) -> str:
     """The configuration as canonical JSON (sorted keys; tuples as lists; numpy scalars and arrays
     as numbers and lists). Anything else is an error: a ``repr`` with an address would make the key
-    change on every run. A :class:`~verify.config.Config` enters as :func:`dataclasses.asdict`."""
+    change on every run. A :class:`~sim.config.Config` enters as :func:`dataclasses.asdict`."""
     if isinstance(config, Config):
         config = config.as_dict()
 

@@ -23,7 +23,7 @@ import numpy as np
 
 import sim
 from sim import BatchRNG
-from verify.config import Config, Modes
+from sim.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

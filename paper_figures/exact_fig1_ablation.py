@@ -38,9 +38,9 @@ import numpy as np
 import sim
 import sim.presets as presets
 from sim import BatchRNG
+from sim.config import Config, Modes
 from sim.nets.layers import Linear
 from sim.stats import mean_se, mean_se_rows
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.config import Config, Modes
 from sim.stats import mean_se
 from theory.implicit import mean_field_fixed_point, quadratic_loss, sgd_stationary_loss
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 import sim
+from sim.config import Config, Modes
 from sim.stats import mean_se
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from sim.config import Config, Modes
 from theory.tables import TABLE1_ROWS, RateRow, rates_table
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, write_text

@@ -35,9 +35,9 @@ import numpy as np
 from scipy.optimize import lsq_linear
 
 import sim
+from sim.config import Config, Modes
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
 from sim.stats import mean_se_rows
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

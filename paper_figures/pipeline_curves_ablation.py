@@ -25,8 +25,8 @@ import numpy as np
 
 import sim
 from sim import nets
+from sim.config import Config, Modes
 from sim.pipeline import build_schedule, digits_task, sample_stream, staged_mlp, train_pipeline
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.config import Config, Modes
 from sim.pipeline import build_schedule
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

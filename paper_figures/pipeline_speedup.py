@@ -27,9 +27,9 @@ import numpy as np
 
 import sim
 import theory
+from sim.config import Config, Modes
 from sim.pipeline import SeparableQuadratic, build_schedule, train_pipeline
 from sim.stats import mean_se
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 import sim
+from sim.config import Config, Modes
 from sim.pipeline import build_schedule, train_pipeline
 from theory.delay import levin_may_threshold
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure

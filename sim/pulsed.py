@@ -111,8 +111,12 @@ def _check(name: str, value: float, lo: float, hi: float, *, lo_open: bool = Fal
 
 def _int_power(q: np.ndarray, n: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
     """``q ** n`` of ``shape`` for non-negative integer exponents ``n`` (broadcasting) by binary
-    exponentiation: about log2(max n) vectorized passes (numpy's float ``power`` is far slower)."""
-    e = np.asarray(n, dtype=np.int64)
+    exponentiation: about log2(max n) vectorized passes (numpy's float ``power`` is far slower).
+    A non-finite exponent (a NaN increment upstream) gives NaN there: cast to int64 it would be a
+    negative garbage value whose arithmetic shift never reaches 0."""
+    nf = np.asarray(n, dtype=float)
+    finite = np.isfinite(nf)
+    e = np.where(finite, nf, 0.0).astype(np.int64)
     out = np.ones(shape)
     base = np.array(np.broadcast_to(q, shape), dtype=float)
     while True:
@@ -120,8 +124,11 @@ def _int_power(q: np.ndarray, n: np.ndarray | float, shape: tuple[int, ...]) -> 
         np.multiply(out, base, out=out, where=np.broadcast_to(odd, shape))
         e = e >> 1
         if not e.any():
-            return out
+            break
         base *= base
+    if not finite.all():
+        out[~np.broadcast_to(finite, shape)] = np.nan
+    return out
 
 
 def _pick(up: np.ndarray, a: ArrayLike, b: ArrayLike) -> ArrayLike:
@@ -159,7 +166,14 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     shape = np.broadcast_shapes(u.shape, p.shape)
     q = np.subtract(1.0, p, out=np.empty(p.shape))
     pm = _int_power(q, n, shape)  # P(0); 0 where p = 1 or where it underflows
-    bad = bool(pm.min(initial=1.0) == 0.0) if pm.size else False
+    lowest = pm.min(initial=1.0) if pm.size else 1.0
+    nan = None
+    if np.isnan(lowest):  # a NaN p or n (a NaN increment): NaN counts there, the rest as usual
+        nan = np.isnan(pm)
+        pm[nan] = 1.0
+        n = np.where(np.isnan(n), 0.0, n)
+        lowest = pm.min(initial=1.0)
+    bad = bool(lowest == 0.0)
     if bad:
         zero = pm == 0.0
         p = np.where(zero, 0.0, p)
@@ -192,6 +206,8 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
         if under.any():
             kb[under] = binom.ppf(np.broadcast_to(u, shape)[zero][under], nb[under], pb[under])
         k[zero] = kb
+    if nan is not None:
+        k[nan] = np.nan
     return k
 
 
@@ -497,6 +513,7 @@ class PulsedLinearStep(PulsedDevice):
         _log2_down: Any = field(init=False)
         _addvar_up: Any = field(init=False)
         _addvar_down: Any = field(init=False)
+        _sym_bound: bool = field(init=False)
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:

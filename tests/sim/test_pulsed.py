@@ -219,3 +219,18 @@ def test_contract_apply_update_drives_layer_tiles_in_both_modes():
     algo = sim.AnalogSGD(np.array([0.1, 0.2, 0.1, 0.2, 0.1, 0.2]), dev, mode="pulsed")
     st = algo.step(algo.init(w), -np.ones(w.shape), _rng(R=6))
     assert st.W.shape == w.shape and np.all(st.W[1::2].mean() > st.W[::2].mean())
+
+
+@pytest.mark.parametrize("management", [True, False])
+def test_nan_increment_under_bl_gives_nan_counts_not_a_hang(management):
+    """A NaN increment with a pulse train (desired_bl) used to hang: the NaN train length, cast to
+    int64, was a negative value that binary exponentiation shifted forever. Now its counts are NaN
+    (the whole run's under BL management, whose train length is the run's NaN maximum) and the
+    other runs draw as before."""
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, desired_bl=31, update_bl_management=management)
+    inc = np.array([[0.01, np.nan, 0.002], [0.004, 0.0, -0.003]])
+    counts = dev.pulse_counts(inc.copy(), sim.BatchRNG(0, range(2), "probe"))
+    clean = dev.pulse_counts(inc[1:].copy(), sim.BatchRNG(0, [1], "probe"))
+    assert np.isnan(counts[0, 1])
+    assert np.all(np.isnan(counts[0])) == management
+    np.testing.assert_array_equal(counts[1:], clean)
