@@ -14,7 +14,7 @@ import numpy as np
 
 import sim
 from sim import nets
-from verify.config import Config
+from sim.config import Config
 
 ALGORITHMS = ("digital", "analog", "rl")
 LABELS = {"digital": "D SGD", "analog": "A SGD", "rl": "TT/RL"}

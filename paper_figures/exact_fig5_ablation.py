@@ -81,8 +81,8 @@ import numpy as np
 import sim
 import sim.presets as presets
 from sim import nets
+from sim.config import Config, Modes
 from sim.optimizers import UpdateMode
-from verify.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
