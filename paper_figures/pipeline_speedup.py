@@ -33,25 +33,8 @@ from sim.stats import mean_se
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
+from ._pipeline_reference import paper_bars
 from ._style import legend_under, reference_marks, subplots
-
-#: the paper's bars (spec 6.2, pixel-read ranges, +-0.05): M -> ((sync lo, hi), (async lo, hi))
-PAPER_BARS = {
-    1: ((1.0, 1.0), (1.0, 1.0)),
-    2: ((1.75, 1.78), (1.85, 1.90)),
-    4: ((2.88, 2.91), (3.89, 3.97)),
-    8: ((4.22, 4.27), (7.52, 7.55)),
-    12: ((5.02, 5.05), (5.78, 5.80)),
-    16: ((5.54, 5.57), (7.73, 7.75)),
-}
-
-
-def paper_bars(stages, kind: str) -> np.ndarray:
-    """Mid-points of the paper's pixel-read bars (``kind``: ``"sync"`` or ``"async"``) at
-    ``stages``; NaN where the chart has no bar."""
-    col = {"sync": 0, "async": 1}[kind]
-    return np.array([float(np.mean(PAPER_BARS[int(m)][col])) if int(m) in PAPER_BARS else np.nan
-                     for m in stages])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,8 +49,8 @@ from theory.delay import levin_may_threshold
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
+from ._pipeline_reference import paper_bars
 from ._style import legend_below, reference_marks, subplots
-from .pipeline_speedup import paper_bars
 
 #: the bar groups: (label, step rule, a1, kappa, delays); one factor changed at a time from the
 #: reference; delays "per-stage": d_m = M - m (the schedule's), "uniform": M - 1 at every stage

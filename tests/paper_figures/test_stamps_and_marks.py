@@ -171,3 +171,13 @@ def test_curves_ablation_equal_samples_and_time_units():
     for key, *_ in abl.VARIANTS:
         assert np.all(np.isfinite(data[f"{key}_loss_mean"])), key
         assert np.all(np.diff(data[f"{key}_time"]) > 0), key
+
+
+def test_paper_bars_are_the_spec_midpoints():
+    from paper_figures._pipeline_reference import paper_bars
+
+    np.testing.assert_allclose(paper_bars([1, 12, 16], "async"), [1.0, 5.79, 7.74])
+    np.testing.assert_allclose(paper_bars([2, 8], "sync"), [1.765, 4.245])
+    assert np.isnan(paper_bars([3], "sync")[0])
+    with pytest.raises(ValueError, match="kind"):
+        paper_bars([1], "none")
