@@ -6,9 +6,12 @@ other figure's source (``tests/reliability/test_figure_cache.py``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import sim
+from sim.optimizers import UpdateMode
 from sim.pulsed import binomial_icdf
 
 
@@ -60,11 +63,11 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
     K = cfg["K_long"] if variant == "long" else cfg["figure"]["K"] if fig else cfg["K"]
     every = max(1, K // cfg["n_records"])
     pulsed = variant in ("preset", "long", "per_sample")
-    mode = "pulsed" if pulsed else "mean_field"
+    mode: UpdateMode = "pulsed" if pulsed else "mean_field"
     dev = _device(c, cfg, pulsed)
     lr, beta = (cfg["figure"]["alpha"], cfg["figure"]["beta"]) if fig else (cfg["lr"], cfg["beta"])
     std = cfg["figure"]["std"] if fig else 0.0
-    algos = {"analog": sim.AnalogSGD(lr, dev, mode=mode),
+    algos: dict[str, Any] = {"analog": sim.AnalogSGD(lr, dev, mode=mode),
              "tt": sim.TikiTaka(lr, beta, dev, gamma=cfg["gamma"], mode=mode)}
     out: dict[str, np.ndarray] = {"k": np.arange(every, K + 1, every)}
     for name, opt in algos.items():

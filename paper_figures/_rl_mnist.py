@@ -16,6 +16,8 @@ import sim
 from sim import nets
 from sim.config import Config
 
+from ._net_shapes import CNNShape, FCNShape
+
 ALGORITHMS = ("digital", "analog", "rl")
 LABELS = {"digital": "D SGD", "analog": "A SGD", "rl": "TT/RL"}
 
@@ -40,20 +42,13 @@ class Net(Config):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FCN(Net):
-    """The fully connected network: layer sizes."""
-
-    sizes: tuple[int, ...]
+class FCN(Net, FCNShape):
+    """The fully connected network's settings."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class CNN(Net):
-    """The LeNet-style CNN: input side, channels, kernel sizes, hidden width."""
-
-    side: int
-    channels: tuple[int, int]
-    kernels: tuple[int, int]
-    hidden: int
+class CNN(Net, CNNShape):
+    """The LeNet-style CNN's settings."""
 
 
 

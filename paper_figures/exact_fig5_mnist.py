@@ -54,6 +54,7 @@ from sim.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure, write_text
+from ._net_shapes import CNNShape, FCNShape
 from ._style import legend_under, subplots
 
 ALGORITHMS = ("digital", "analog", "tt")
@@ -76,20 +77,13 @@ class Net(Config):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FCN(Net):
-    """The fully connected network: layer sizes."""
-
-    sizes: tuple[int, ...]
+class FCN(Net, FCNShape):
+    """The fully connected network's settings."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class CNN(Net):
-    """The LeNet-style CNN: input side, channels, kernel sizes, hidden width."""
-
-    side: int
-    channels: tuple[int, int]
-    kernels: tuple[int, int]
-    hidden: int
+class CNN(Net, CNNShape):
+    """The LeNet-style CNN's settings."""
 
 
 @dataclass(frozen=True, kw_only=True)

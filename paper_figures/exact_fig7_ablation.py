@@ -43,6 +43,7 @@ import sim.presets as presets
 from sim import nets
 from sim.config import Config, Modes
 from sim.devices import Device
+from sim.optimizers import UpdateMode
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
@@ -170,7 +171,7 @@ class VariedSoftBounds(Device):
 def _optimizer(variant: str, algorithm: str, cfg: dict, device: Device, lr0: float):
     """``lr -> optimizer`` of one variant (rates scale with the epoch's lr as in exact_fig5_mnist)."""
     c, s = cfg["net"], (cfg["scale"] if variant == "mapping" else 1.0)
-    mode = "pulsed" if variant == "pulse" else "mean_field"
+    mode: UpdateMode = "pulsed" if variant == "pulse" else "mean_field"
     if algorithm == "analog":
         return lambda lr: sim.AnalogSGD(lr * s**2, device, mode=mode)
     beta = 0.01 if variant in ("beta", "tt_v1") else c["beta"]

@@ -105,7 +105,7 @@ def compute(settings: Settings) -> dict:
     R = cfg["runs"]
     out: dict = {"cs": cs}
     for v in VARIANTS:
-        finals = {"analog": [], "tt": []}
+        finals: dict[str, list[np.ndarray]] = {"analog": [], "tt": []}
         for c in cs:
             res = run_pair(float(c), cfg, v)
             n_tail = max(1, round(cfg["tail"] * res["k"].size))
@@ -115,8 +115,8 @@ def compute(settings: Settings) -> dict:
                 out[f"{v}_curve_c{c:g}_k"] = res["k"]
                 for name in finals:
                     out[f"{v}_curve_c{c:g}_{name}"] = res[name][0].mean(axis=0)
-        for name, f in finals.items():
-            f = np.array(f)  # (c, 2, R)
+        for name, rows in finals.items():
+            f = np.array(rows)  # (c, 2, R)
             out[f"{v}_{name}_final"] = f.mean(axis=-1)  # (c, 2): at W-bar, at W
             out[f"{v}_{name}_final_se"] = f.std(axis=-1, ddof=1) / np.sqrt(R)
         lr = np.log(np.array(finals["tt"]) / np.array(finals["analog"]))  # paired per run

@@ -124,8 +124,8 @@ def compute(cfg: Settings) -> dict:
                 out[f"pulse_{name}_mean_c{i}"] = res[name][0].mean(axis=0)
                 finals[name].append(res[name][0][:, -n_tail:].mean(axis=-1))
             out["pulse_k"] = res["k"]
-        for name, f in finals.items():
-            f = np.array(f)  # (c, runs)
+        for name, rows in finals.items():
+            f = np.array(rows)  # (c, runs)
             out[f"pulse_{name}_final"] = f.mean(axis=1)
             out[f"pulse_{name}_final_se"] = f.std(axis=1, ddof=1) / np.sqrt(f.shape[1])
     return out
@@ -169,7 +169,8 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("iteration k")
         ax.set_ylabel("(f(W + γP) − f*) / D, mean over runs")
-        ax.set_title(f"paper's preset, pulse level ({cfg.pulse.runs} runs; dashed: A SGD)")
+        runs = cfg.pulse.runs if cfg.pulse is not None else "?"
+        ax.set_title(f"paper's preset, pulse level ({runs} runs; dashed: A SGD)")
         legend_under(ax, ncol=1)
     return save_figure(fig, out_dir, "response_fig2_tt_fails")
 
