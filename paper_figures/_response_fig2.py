@@ -6,13 +6,37 @@ other figure's source (``tests/reliability/test_figure_cache.py``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import sim
+from sim.config import Config
 from sim.optimizers import UpdateMode
 from sim.pulsed import binomial_icdf
+
+#: the mean-field figure's steps and gradient noise (response_fig2_tt_fails; the ablation's comparison row)
+MEAN_FIELD_STEPS: dict[str, float] = dict(alpha=0.005, beta=0.05, std=0.1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preset(Config):
+    """The paper's script setting for Fig. 2 at pulse level, defined once for both figures: the
+    least-squares problem, soft bounds tau 3.5, dw_min 1e-4, BL 8, lr = fast lr = 0.8, gamma 0.4,
+    W_0 = 1, 1000 iterations, no gradient noise; ``tail`` and ``n_records`` say how it is read."""
+
+    problem: str = "response_fig2"
+    tau: float = 3.5
+    dw_min: float = 1e-4
+    desired_bl: int = 8
+    lr: float = 0.8
+    beta: float = 0.8
+    gamma: float = 0.4
+    w0: float = 1.0
+    K: int = 1000
+    tail: float = 0.1
+    n_records: int = 100
 
 
 def per_sample_update(device: sim.PulsedSoftBounds, w: np.ndarray, increments: np.ndarray, bl: int,

@@ -23,30 +23,22 @@ from pathlib import Path
 
 import numpy as np
 
-import sim
-from sim import nets
-from sim.config import Config, Modes
-from sim.pipeline import build_schedule, digits_task, sample_stream, staged_mlp, train_pipeline
+from sim.config import Modes
+from sim.pipeline import build_schedule
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
+from ._pipeline_curves import CurvesSetup, trainer
 from ._style import band, legend_below, plain_log_ticks, subplots, summarize
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(Config):
-    """Settings of the pipeline training curves."""
+class Settings(CurvesSetup):
+    """Settings of the pipeline training curves: the shared set-up, ``runs`` runs, ``n_micro``
+    micro-batches."""
 
     runs: int
     n_micro: int
-    sizes: tuple[int, ...] = (64, 32, 32, 16, 10)
-    stages: int = 4
-    B: int = 8
-    b: int = 4
-    alpha: float = 0.4
-    tau: float = 1.0
-    seed: int = 3
-    records: int = 60
 
 
 CONFIGS = Modes(quick=Settings(runs=2, n_micro=1200), full=Settings(runs=8, n_micro=40000))
@@ -54,17 +46,8 @@ KINDS = ("none", "sync", "async")
 
 
 def compute(cfg: Settings) -> dict:
-    task = digits_task()
-    R, B, M, n = cfg.runs, cfg.B, cfg.stages, cfg.n_micro
-    net, stage = staged_mlp(cfg.sizes, cfg.stages)
-    params = nets.init_params(net, sim.BatchRNG(cfg.seed, range(R), "nets.init"))
-    x_te, y_te = task["x_test"], task["y_test"]
-
-    def metrics(Ws):
-        out, _ = nets.forward(net, Ws, np.broadcast_to(x_te, (R, *x_te.shape)))
-        loss, _ = nets.nll_loss(out, np.broadcast_to(y_te, (R, len(y_te))))
-        return {"loss": loss, "acc": (out.argmax(axis=-1) == y_te).mean(axis=1)}
-
+    B, M, n = cfg.B, cfg.stages, cfg.n_micro
+    train = trainer(cfg, cfg.runs)
     out: dict = {}
     for kind in KINDS:
         if kind == "async":
@@ -72,11 +55,7 @@ def compute(cfg: Settings) -> dict:
         else:
             sched, alpha = build_schedule(kind, M, B, n // B), cfg.alpha
             every = max(1, n // B // cfg.records)
-        opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau))
-        run = train_pipeline(net, stage, params, [None if W is None else opt for W in params], sched,
-                             sample_stream(task["x_train"], task["y_train"], cfg.b),
-                             lambda y, t: nets.nll_loss(y, t)[1], metrics=metrics, seeds=R, seed=cfg.seed,
-                             micro_batch=cfg.b, record_every=every)
+        run = train(sched, alpha, cfg.b, every)
         for name in ("loss", "acc"):
             for k, v in summarize(run.metrics[name]).items():
                 out[f"{kind}_{name}_{k}"] = v

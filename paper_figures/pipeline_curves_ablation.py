@@ -23,31 +23,23 @@ from pathlib import Path
 
 import numpy as np
 
-import sim
-from sim import nets
-from sim.config import Config, Modes
-from sim.pipeline import build_schedule, digits_task, sample_stream, staged_mlp, train_pipeline
+from sim.config import Modes
+from sim.pipeline import build_schedule
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
+from ._pipeline_curves import CurvesSetup, trainer
 from ._style import band, legend_below, plain_log_ticks, subplots, summarize
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(Config):
-    """Settings of the pipeline curves ablation (network and data as ``pipeline_curves``)."""
+class Settings(CurvesSetup):
+    """Settings of the pipeline curves ablation: ``pipeline_curves``' set-up, ``runs`` runs,
+    ``samples`` training samples per variant, the test-NLL target."""
 
     runs: int
     samples: int
     target_nll: float
-    sizes: tuple[int, ...] = (64, 32, 32, 16, 10)
-    stages: int = 4
-    B: int = 8
-    b: int = 4
-    alpha: float = 0.4
-    tau: float = 1.0
-    seed: int = 3
-    records: int = 60
 
 
 CONFIGS = Modes(quick=Settings(runs=2, samples=4800, target_nll=0.8),
@@ -63,18 +55,10 @@ VARIANTS = (
 
 
 def compute(cfg: Settings) -> dict:
-    task = digits_task()
-    R, B, M, b = cfg.runs, cfg.B, cfg.stages, cfg.b
+    B, M, b = cfg.B, cfg.stages, cfg.b
     if any(mult not in (1, B) for _, _, mult, _, _ in VARIANTS):
         raise ValueError(f"micro-batch multiples must be 1 or B = {B}")
-    net, stage = staged_mlp(cfg.sizes, cfg.stages)
-    params = nets.init_params(net, sim.BatchRNG(cfg.seed, range(R), "nets.init"))
-    x_te, y_te = task["x_test"], task["y_test"]
-
-    def metrics(Ws):
-        out, _ = nets.forward(net, Ws, np.broadcast_to(x_te, (R, *x_te.shape)))
-        loss, _ = nets.nll_loss(out, np.broadcast_to(y_te, (R, len(y_te))))
-        return {"loss": loss, "acc": (out.argmax(axis=-1) == y_te).mean(axis=1)}
+    train = trainer(cfg, cfg.runs)
 
     out: dict = {}
     for key, kind, mult, step, _ in VARIANTS:
@@ -84,11 +68,7 @@ def compute(cfg: Settings) -> dict:
             sched, updates = build_schedule(kind, M, B, n // B), n // B
         else:
             sched, updates = build_schedule(kind, M, n, 1), n
-        opt = sim.AnalogSGD(cfg.alpha * step / B, sim.SoftBounds(cfg.tau))
-        run = train_pipeline(net, stage, params, [None if W is None else opt for W in params], sched,
-                             sample_stream(task["x_train"], task["y_train"], mb),
-                             lambda y, t: nets.nll_loss(y, t)[1], metrics=metrics, seeds=R, seed=cfg.seed,
-                             micro_batch=mb, record_every=max(1, updates // cfg.records))
+        run = train(sched, cfg.alpha * step / B, mb, max(1, updates // cfg.records))
         for name in ("loss", "acc"):
             for k, v in summarize(run.metrics[name]).items():
                 out[f"{key}_{name}_{k}"] = v

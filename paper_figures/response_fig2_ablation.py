@@ -51,7 +51,7 @@ from sim.config import Config, Modes
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._response_fig2 import run_pair
+from ._response_fig2 import MEAN_FIELD_STEPS, Preset, run_pair
 from ._style import legend_under, subplots
 
 
@@ -59,30 +59,19 @@ from ._style import legend_under, subplots
 class FigureRun(Config):
     """The mean-field figure's configuration (response_fig2_tt_fails)."""
 
-    alpha: float = 0.005
-    beta: float = 0.05
-    std: float = 0.1
+    alpha: float = MEAN_FIELD_STEPS["alpha"]
+    beta: float = MEAN_FIELD_STEPS["beta"]
+    std: float = MEAN_FIELD_STEPS["std"]
     K: int = 6000
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(Config):
+class Settings(Preset):
     """Settings of the 2502.06309 Fig. 2 ablation."""
 
     cs: tuple[float, ...]
     runs: int
     K_long: int
-    problem: str = "response_fig2"
-    tau: float = 3.5
-    dw_min: float = 1e-4
-    desired_bl: int = 8
-    lr: float = 0.8
-    beta: float = 0.8
-    gamma: float = 0.4
-    w0: float = 1.0
-    K: int = 1000
-    tail: float = 0.1
-    n_records: int = 100
     seed: int = 2502
     figure: FigureRun = FigureRun()
 

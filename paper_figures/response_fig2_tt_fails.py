@@ -43,26 +43,14 @@ from sim.stats import mean_se_rows
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
-from ._response_fig2 import run_pair
+from ._response_fig2 import MEAN_FIELD_STEPS, Preset, run_pair
 from ._style import band, colors, legend_under, subplots, summarize
 
 
 @dataclass(frozen=True, kw_only=True)
-class PulseSettings(Config):
-    """The paper's preset at pulse level (response_fig2_ablation's "preset"): BL 8, lr = fast lr
-    = 0.8, gamma 0.4, 1000 iterations, no gradient noise."""
+class PulseSettings(Preset):
+    """The paper's preset at pulse level (response_fig2_ablation's "preset"), on ``runs`` runs."""
 
-    problem: str = "response_fig2"
-    tau: float = 3.5
-    dw_min: float = 1e-4
-    desired_bl: int = 8
-    lr: float = 0.8
-    beta: float = 0.8
-    gamma: float = 0.4
-    w0: float = 1.0
-    K: int = 1000
-    tail: float = 0.1
-    n_records: int = 100
     runs: int = 8
 
 
@@ -76,9 +64,9 @@ class Settings(Config):
     tau: float = 3.5
     cs: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)
     w0: float = 1.0
-    std: float = 0.1
-    alpha: float = 0.005
-    beta: float = 0.05
+    std: float = MEAN_FIELD_STEPS["std"]
+    alpha: float = MEAN_FIELD_STEPS["alpha"]
+    beta: float = MEAN_FIELD_STEPS["beta"]
     gamma: float = 0.4
     seed: int = 2502
     #: full mode also runs the paper's preset at pulse level, the mean-field runs being the comparison
