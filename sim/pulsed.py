@@ -93,6 +93,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from . import _kernels
 from ._checks import check_int, check_real, check_seed
 from ._rng import BatchRNG
 from .devices import ArrayLike, Device
@@ -514,6 +515,8 @@ class PulsedLinearStep(PulsedDevice):
         _addvar_up: Any = field(init=False)
         _addvar_down: Any = field(init=False)
         _sym_bound: bool = field(init=False)
+        _dw_min_below: float = field(init=False)
+        _scan_consts: tuple[float, float, float, float, float, float] = field(init=False)
     name = "pulsed_linear_step"
 
     def _check_step_size(self) -> None:
@@ -582,6 +585,12 @@ class PulsedLinearStep(PulsedDevice):
         # cheap pass instead of np.where, and each log is one scalar (pulsed_update)
         pairs = ((self._t_up, -np.asarray(self._t_down)), (self._log_up, self._log_down),
                  (self._log2_up, self._log2_down), (self._addvar_up, self._addvar_down))
+        # the candidate test of _rounded_update: u * dw_min (1 - 1e-9) < |d| holds whenever the
+        # rounded |d| / dw_min exceeds u (relative rounding errors are ~1e-16)
+        set_("_dw_min_below", self.dw_min * (1 - 1e-9))
+        set_("_scan_consts", (self._dw_min_below, float(self.dw_min), float(np.max(self._t_up)),
+                              float(np.max(self._log_up)), float(np.min(self._lo)),
+                              float(np.max(self._hi))))  # used only when _sym_bound (all scalar)
         set_("_sym_bound", bool(all(np.ndim(a) == 0 and np.ndim(b) == 0 and float(a) == float(b)
                                     for a, b in pairs)
                                 and 0 < float(self._t_up) < np.inf))
@@ -625,8 +634,12 @@ class PulsedLinearStep(PulsedDevice):
         mean and variance of :math:`\prod_i(1 - \rho(1+\sigma_c\xi_i))`; then clip.
         """
         increment = np.asarray(increment, dtype=float)
+        own_law = type(self).apply_pulses is not PulsedLinearStep.apply_pulses
+        if (not own_law and self._sym_bound and self.desired_bl is None and self.dw_min_std == 0
+                and increment.ndim >= 1 and np.shape(w) == increment.shape):
+            return self._rounded_update(np.asarray(w, dtype=float), increment, rng)
         n = self.pulse_counts(increment, rng)
-        if type(self).apply_pulses is not PulsedLinearStep.apply_pulses:  # a subclass's own law
+        if own_law:  # a subclass's own law
             return self.apply_pulses(w, n, increment >= 0, rng)
         if self._sym_bound and self.desired_bl is None:
             # stochastic rounding: a NaN increment has n = NaN, so its result is NaN whichever
@@ -636,6 +649,63 @@ class PulsedLinearStep(PulsedDevice):
             return self._closed_form(w, n, None, bound, rng)
         up = increment >= 0
         return self._closed_form(w, n, up, None, rng)
+
+    def _rounded_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        """:meth:`pulsed_update` of a noiseless symmetric device with stochastic rounding, computed
+        on the elements that may receive a pulse only (the hot path of pulse-level networks).
+
+        With one uniform ``u`` per element, an element gets ``n = 0`` pulses exactly when
+        ``u >= |d|/dw_min``, and then the closed form leaves it at ``w + (w - T) expm1(0) = w``. The
+        candidates ``|d| > u * dw_min (1 - 1e-9)`` (no division; NaN increments included) are a
+        superset of the pulsed elements, so writing the closed form on them and the clipped weight
+        elsewhere gives the dense formula's numbers, from the same uniforms, operation for operation
+        (a weight of exactly -0.0 outside the candidates keeps its sign). With numba
+        (:mod:`sim._kernels`) the listing and the writing are two compiled loops around numpy's
+        ``expm1``; without it, numpy passes, dense ones when over a quarter of the elements are
+        candidates (small problems, large steps). ``tests/sim/test_pulsed_kernels.py`` holds every
+        route to the dense formula's numbers.
+        """
+        u = rng.uniform(increment.shape[1:])
+        kernels = _kernels.pulse_kernels()
+        if kernels is not None:
+            pulse_scan, pulse_apply = kernels
+            R = w.shape[0]
+            w2 = np.ascontiguousarray(w).reshape(R, -1)
+            out = np.empty(w.shape)
+            idx = np.empty(w2.size, dtype=np.intp)
+            nl, tb = np.empty(w2.size), np.empty(w2.size)
+            below, dw_min, t, log, lo, hi = self._scan_consts
+            k = pulse_scan(w2, increment.reshape(R, -1), u.reshape(R, -1),
+                           out.reshape(R, -1), below, dw_min, t, log, lo, hi, idx, nl, tb)
+            e = np.expm1(nl[:k], out=nl[:k])
+            pulse_apply(w2.reshape(-1), out.reshape(-1), idx[:k], e, tb[:k], lo, hi)
+            return out
+        ad = np.abs(increment)
+        cand = np.greater_equal(np.multiply(u, self._dw_min_below), ad)
+        np.logical_not(cand, out=cand)  # >= then not: a NaN increment is a candidate
+        if 4 * np.count_nonzero(cand) > cand.size:  # over a quarter are candidates: dense passes
+            ad /= self.dw_min
+            n = np.floor(ad)
+            n += u < np.subtract(ad, n, out=ad)
+            bound = np.add(increment, 0.0)
+            np.copysign(self._t_up, bound, out=bound)
+            return self._closed_form(w, n, None, bound, rng)
+        idx = np.flatnonzero(cand)
+        out = _clip_ufunc(w, self._lo, self._hi, out=np.empty(w.shape))  # C order: flat indices
+        x = np.take(ad, idx)
+        x /= self.dw_min
+        frac, n = np.modf(x, out=(x, np.empty_like(x)))  # x >= 0: modf = (x - floor x, floor x)
+        n += np.take(u, idx) < frac
+        ws = np.take(w, idx)
+        # a candidate's increment is nonzero or NaN, so the sign of d is that of d + 0
+        bound = np.copysign(self._t_up, np.take(increment, idx))
+        n *= self._log_up
+        np.expm1(n, out=n)
+        np.subtract(ws, bound, out=bound)
+        bound *= n
+        bound += ws
+        out.reshape(-1)[idx] = _clip_ufunc(bound, self._lo, self._hi, out=bound)
+        return out
 
     def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
                      rng: BatchRNG) -> np.ndarray:

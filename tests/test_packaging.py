@@ -59,7 +59,8 @@ def test_extras_split_the_dependencies():
     assert _names(extras["certify"]) == {"cvxpy", "clarabel", "scs"}
     assert _names(extras["data"]) == {"scikit-learn", "mlxtend"}
     assert _names(extras["dask"]) == {"dask"}
-    assert extras["all"] == ["aimc-verify[certify,data,dask]"]
+    assert _names(extras["fast"]) == {"numba"}
+    assert extras["all"] == ["aimc-verify[certify,data,dask,fast]"]
     # the README set-up (make) installs every extra, so CI runs what it ran before
     assert '-e ".[all,test]"' in (ROOT / "Makefile").read_text()
 
@@ -86,6 +87,7 @@ def test_every_imported_third_party_package_is_declared():
                     rel = path.relative_to(ROOT).as_posix()
                     ok = (dist in core or (dist in certify and rel == "theory/certify.py")
                           or (top == "distributed" and rel == "sim/sweep.py")  # the [dask] extra
+                          or (top == "numba" and rel == "sim/_kernels.py")  # the [fast] extra
                           or (dist == "pytest" and rel == "verify/pytest_plugin.py"))
                     if not ok:
                         undeclared.append(f"{rel}: {top}")

@@ -1,0 +1,128 @@
+"""The three routes of the stochastically rounded pulse update give the dense formula's numbers.
+
+``PulsedLinearStep.pulsed_update`` of a noiseless symmetric device has a compiled route (numba,
+``sim._kernels``), a sparse numpy route (only the elements that may get a pulse) and the dense
+closed form every other device uses. Tolerance: exact equality of every value (``==``, NaN equal
+to NaN) from the same uniforms. The only bit allowed to differ is the sign of an exact zero weight
+that receives no pulse (the dense formula adds ``+-0`` to it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import sim
+from sim import BatchRNG, _kernels
+
+
+def _dense(dev: sim.PulsedSoftBounds, w: np.ndarray, inc: np.ndarray, seed: int) -> np.ndarray:
+    """The dense route: pulse counts for every element, then the closed form on all of them."""
+    rng = BatchRNG(seed, range(w.shape[0]), "kernels")
+    with np.errstate(invalid="ignore"):  # inf increments: inf - inf in the fractional part
+        n = dev.pulse_counts(np.array(inc), rng)
+        bound = np.copysign(dev._t_up, inc + 0.0)
+        return dev._closed_form(w, n, None, bound, rng)
+
+
+def _route(dev, w, inc, seed, numba: bool) -> np.ndarray:
+    with pytest.MonkeyPatch.context() as m, np.errstate(invalid="ignore"):
+        if not numba:
+            m.setattr(_kernels, "pulse_kernels", lambda: None)
+        return dev.pulsed_update(w, inc, BatchRNG(seed, range(w.shape[0]), "kernels"))
+
+
+@st.composite
+def _cases(draw):
+    R = draw(st.integers(1, 3))
+    shape = (R, *draw(st.lists(st.integers(1, 40), min_size=1, max_size=2)))
+    seed = draw(st.integers(0, 2**31 - 1))
+    g = np.random.default_rng(seed)
+    dw_min = draw(st.sampled_from([1e-4, 1e-3, 1e-2]))
+    tau = draw(st.sampled_from([0.3, 0.7, 1.0]))
+    # from almost no pulses (sparse) to several per element (dense); some weights off the bounds
+    scale = dw_min * draw(st.sampled_from([0.01, 0.1, 1.0, 10.0]))
+    w = g.uniform(-1.3 * tau, 1.3 * tau, shape)
+    inc = g.normal(0.0, scale, shape)
+    flat = inc.reshape(-1)
+    for special in draw(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0]), max_size=4)):
+        flat[g.integers(flat.size)] = special
+    return sim.PulsedSoftBounds(dw_min=dw_min, w_max=tau, w_min=-tau), w, inc, seed
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+
+
+@given(_cases())
+def test_sparse_numpy_route_is_the_dense_formula(case):
+    dev, w, inc, seed = case
+    assert _same(_route(dev, w, inc, seed, numba=False), _dense(dev, w, inc, seed))
+
+
+@given(_cases())
+def test_compiled_route_is_the_dense_formula(case):
+    if _kernels.pulse_kernels() is None:
+        pytest.skip("numba not installed (or AIMC_VERIFY_NO_NUMBA set)")
+    dev, w, inc, seed = case
+    assert _same(_route(dev, w, inc, seed, numba=True), _dense(dev, w, inc, seed))
+
+
+def test_routes_leave_inputs_alone_and_return_fresh_arrays():
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.7, w_min=-0.7)
+    g = np.random.default_rng(1)
+    w = g.uniform(-0.7, 0.7, (2, 30, 20))
+    inc = g.normal(0, 1e-4, w.shape)
+    w0, inc0 = w.copy(), inc.copy()
+    for numba in (False, True):
+        out = _route(dev, w, inc, 3, numba)
+        assert out is not w and not np.shares_memory(out, w)
+        assert np.array_equal(w, w0) and np.array_equal(inc, inc0)
+
+
+def test_non_contiguous_weights():
+    """A transposed (F-ordered) weight array gives the numbers of its C-ordered copy."""
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.7, w_min=-0.7)
+    g = np.random.default_rng(2)
+    w = np.asfortranarray(g.uniform(-0.7, 0.7, (2, 17, 9)))
+    inc = g.normal(0, 3e-4, w.shape)
+    for numba in (False, True):
+        assert _same(_route(dev, w, inc, 5, numba), _dense(dev, np.ascontiguousarray(w), inc, 5))
+
+
+def test_control_a_one_ulp_change_is_caught():
+    """Negative control: the comparison sees a single last-bit difference (a route that rounded
+    differently in one element would fail the tests above)."""
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.7, w_min=-0.7)
+    g = np.random.default_rng(4)
+    w = g.uniform(-0.7, 0.7, (1, 40))
+    inc = g.normal(0, 3e-3, w.shape)
+    ref = _dense(dev, w, inc, 9)
+    moved = np.flatnonzero(ref != np.clip(w, -0.7, 0.7))
+    assert moved.size > 0
+    off = ref.copy()
+    off.reshape(-1)[moved[0]] = np.nextafter(off.reshape(-1)[moved[0]], np.inf)
+    assert not _same(off, ref)
+    assert _same(_route(dev, w, inc, 9, numba=False), ref)
+
+
+def test_without_numba_the_numpy_route_runs():
+    """numba unimportable (the [fast] extra not installed): no kernels, the same numbers."""
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "import numpy as np, sim\nfrom sim import _kernels, BatchRNG\n"
+            "assert _kernels.pulse_kernels() is None\n"
+            "d = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.7, w_min=-0.7)\n"
+            "g = np.random.default_rng(0)\n"
+            "w = g.uniform(-.7, .7, (2, 50)); inc = g.normal(0, 1e-4, w.shape)\n"
+            "print(d.pulsed_update(w, inc, BatchRNG(1, range(2), 'kernels')).tobytes().hex())\n")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.7, w_min=-0.7)
+    g = np.random.default_rng(0)
+    w = g.uniform(-.7, .7, (2, 50))
+    inc = g.normal(0, 1e-4, w.shape)
+    assert out.stdout.strip() == _dense(dev, w, inc, 1).tobytes().hex()
