@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["numba_version", "pulse_kernels"]
+__all__ = ["binomial_kernel", "numba_version", "pulse_kernels"]
 
 pulse_scan: Callable[..., int] | None = None
 pulse_apply: Callable[..., None] | None = None
@@ -80,14 +80,91 @@ def _pulse_apply_py(w: np.ndarray, out: np.ndarray, idx: np.ndarray, e: np.ndarr
         out[i] = v
 
 
+def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
+                      k: np.ndarray, flag: np.ndarray) -> int:
+    """:func:`sim.pulsed.binomial_icdf` per element on 2-D ``(R, M)`` uniforms ``u`` and
+    probabilities ``p``, numbers of trials ``n`` of shape ``(1 or R, 1 or M)`` (broadcast by
+    index), draws written to ``k``.
+
+    Per element: :math:`P(0) = (1-p)^n` by the binary exponentiation of
+    :func:`sim.pulsed._int_power` (the same multiplications in the same order), then the CDF
+    recursion ``pm *= p/(1-p); pm *= (n - j)/(j + 1); cdf += pm`` while ``j < n_max`` and
+    ``u >= cdf``. Every added ``pm`` is >= 0 or NaN (p in [0, 1], integer n >= 0), so the CDF never
+    decreases and an element's count is its run of hits from j = 0: the count numpy's
+    all-elements loop gives it. Elements whose P(0) is 0 (p = 1, underflow) or NaN (a NaN p or
+    n) are listed in ``flag`` (flat index ``r * M + i``) with ``k`` = 0 for the caller to patch;
+    returns their number, or -1 (nothing usable written) when a ``p`` lies outside [0, 1] or an
+    ``n`` is negative, not an integer or infinite (the caller then takes the numpy route)."""
+    R, M = u.shape
+    Rn, Cn = n.shape
+    # the factors (n - j)/(j + 1) of the recursion, tabulated per row of n when n does not vary
+    # along the row (the same division, so the same bits)
+    tab = Cn == 1 and n_max <= 65536.0
+    J = int(np.ceil(n_max)) if tab else 0
+    fac = np.empty((Rn, J))
+    for r in range(Rn if tab else 0):
+        nv = n[r, 0]
+        for j in range(J):
+            fac[r, j] = (nv - float(j)) / (float(j) + 1.0)
+    nf = 0
+    for r in range(R):
+        rn = r if Rn > 1 else 0
+        for i in range(M):
+            pv = p[r, i]
+            nv = n[rn, i if Cn > 1 else 0]
+            if np.isnan(nv):  # numpy: P(0) = NaN, a NaN count whatever p is
+                pm = np.nan
+            elif pv < 0.0 or pv > 1.0 or nv < 0.0 or nv != np.floor(nv) or np.isinf(nv):
+                return -1
+            else:
+                e = np.int64(nv)
+                pm = 1.0
+                b = 1.0 - pv
+                while True:
+                    if e & 1:
+                        pm *= b
+                    e >>= 1
+                    if e == 0:
+                        break
+                    b *= b
+            if not pm > 0.0:  # P(0) = 0 or NaN
+                flag[nf] = r * M + i
+                nf += 1
+                k[r, i] = 0.0
+                continue
+            uv = u[r, i]
+            if not (n_max > 0.0 and uv >= pm):  # no pulse (most elements)
+                k[r, i] = 0.0
+                continue
+            ratio = pv / (1.0 - pv)
+            cdf = pm
+            j = 0
+            if tab:
+                while j < n_max and uv >= cdf:
+                    pm *= ratio
+                    pm *= fac[rn, j]
+                    cdf += pm
+                    j += 1
+            else:
+                while j < n_max and uv >= cdf:
+                    pm *= ratio
+                    pm *= (nv - float(j)) / (float(j) + 1.0)
+                    cdf += pm
+                    j += 1
+            k[r, i] = j
+    return nf
+
+
+_jit_cache: Any = None
 _loaded = False
+binomial_icdf_kernel: Callable[..., int] | None = None
 
 
-def pulse_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
-    """``(pulse_scan, pulse_apply)`` compiled by numba (loaded on first use: importing numba and
-    the cached machine code takes ~0.5 s, paid only by runs that reach the pulse-level hot path),
-    or None without numba or with ``AIMC_VERIFY_NO_NUMBA=1``."""
-    global pulse_scan, pulse_apply, numba_version, _loaded
+def _jit() -> Any:
+    """numba's ``njit`` with the kernels' options (IEEE arithmetic: no ``fastmath``; numpy's error
+    model, so a division by zero gives inf, as in numpy), or None without numba or with
+    ``AIMC_VERIFY_NO_NUMBA=1``. numba is imported on the first call only."""
+    global _jit_cache, numba_version, _loaded
     if not _loaded:
         _loaded = True
         if os.environ.get("AIMC_VERIFY_NO_NUMBA", "") not in ("", "0"):
@@ -96,9 +173,31 @@ def pulse_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
             import numba
         except ImportError:
             return None
-        jit: Any = numba.njit(cache=True, nogil=True, error_model="numpy")
-        pulse_scan, pulse_apply = jit(_pulse_scan_py), jit(_pulse_apply_py)
+        _jit_cache = numba.njit(cache=True, nogil=True, error_model="numpy")
         numba_version = numba.__version__
+    return _jit_cache
+
+
+def pulse_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
+    """``(pulse_scan, pulse_apply)`` compiled by numba (loaded on first use: importing numba and
+    the cached machine code takes ~0.5 s, paid only by runs that reach the pulse-level hot path),
+    or None without numba or with ``AIMC_VERIFY_NO_NUMBA=1``."""
+    global pulse_scan, pulse_apply
     if pulse_scan is None or pulse_apply is None:
-        return None
+        jit = _jit()
+        if jit is None:
+            return None
+        pulse_scan, pulse_apply = jit(_pulse_scan_py), jit(_pulse_apply_py)
     return pulse_scan, pulse_apply
+
+
+def binomial_kernel() -> Callable[..., int] | None:
+    """:func:`_binomial_icdf_py` compiled by numba (loaded on first use), or None without numba or
+    with ``AIMC_VERIFY_NO_NUMBA=1``."""
+    global binomial_icdf_kernel
+    if binomial_icdf_kernel is None:
+        jit = _jit()
+        if jit is None:
+            return None
+        binomial_icdf_kernel = jit(_binomial_icdf_py)
+    return binomial_icdf_kernel

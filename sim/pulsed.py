@@ -152,6 +152,12 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     draw never exceeds n. Draws whose :math:`(1-p)^n` underflows (p = 1, or means of several hundred
     pulses) use ``scipy.stats.binom.ppf`` (same inverse CDF).
 
+    With numba (:mod:`sim._kernels`, the ``[fast]`` extra) the same recursion runs per element in a
+    compiled loop (each element stops at its first CDF value above ``u``: F never decreases), with
+    the same multiplications in the same order, so the same bits
+    (``tests/sim/test_binomial_kernel.py``); inputs outside the documented ranges take the numpy
+    route.
+
     Parameters
     ----------
     u
@@ -165,6 +171,11 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
     p = p_in = np.asarray(p, dtype=float)
     n = np.asarray(n, dtype=float)
     shape = np.broadcast_shapes(u.shape, p.shape)
+    kernel = _kernels.binomial_kernel()
+    if kernel is not None:
+        k = _binomial_icdf_compiled(kernel, u, n, p, shape)
+        if k is not None:
+            return k
     q = np.subtract(1.0, p, out=np.empty(p.shape))
     pm = _int_power(q, n, shape)  # P(0); 0 where p = 1 or where it underflows
     lowest = pm.min(initial=1.0) if pm.size else 1.0
@@ -198,17 +209,65 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarr
         j += 1
     k = k.astype(float)
     if bad:
-        from scipy.stats import binom
-
-        nb = np.broadcast_to(n, shape)[zero]
-        pb = np.broadcast_to(p_in, shape)[zero]
-        kb = nb.copy()  # p = 1: every slot fires
-        under = pb < 1.0  # P(0) underflowed: a mean of several hundred pulses
-        if under.any():
-            kb[under] = binom.ppf(np.broadcast_to(u, shape)[zero][under], nb[under], pb[under])
-        k[zero] = kb
+        k[zero] = _binomial_no_p0(np.broadcast_to(u, shape)[zero], np.broadcast_to(n, shape)[zero],
+                                  np.broadcast_to(p_in, shape)[zero])
     if nan is not None:
         k[nan] = np.nan
+    return k
+
+
+def _binomial_no_p0(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """:func:`binomial_icdf` of the draws (1-D arrays) whose :math:`P(0) = (1-p)^n` is 0: every
+    slot fires where p = 1, ``scipy.stats.binom.ppf`` where P(0) underflowed (p < 1, a mean of
+    several hundred pulses; scipy is imported only then)."""
+    k = n.copy()
+    under = p < 1.0
+    if under.any():
+        from scipy.stats import binom
+
+        k[under] = binom.ppf(u[under], n[under], p[under])
+    return k
+
+
+def _binomial_icdf_compiled(kernel: Any, u: np.ndarray, n: np.ndarray, p: np.ndarray,
+                            shape: tuple[int, ...]) -> np.ndarray | None:
+    """:func:`binomial_icdf` through the compiled per-element loop
+    (:func:`sim._kernels._binomial_icdf_py`), or None for the numpy route: an empty draw, ``n``
+    not broadcasting to the draws' shape, an infinite ``n``, or (the kernel's verdict) a ``p``
+    outside [0, 1] or an ``n`` negative or not an integer. The draws whose P(0) is 0 or NaN are
+    finished here as numpy's route finishes them."""
+    size = int(np.prod(shape))
+    if size == 0 or n.ndim > len(shape) or np.broadcast_shapes(n.shape, shape) != shape:
+        return None
+    n_max = float(np.max(np.where(np.isnan(n), 0.0, n), initial=0.0))
+    if not np.isfinite(n_max):
+        return None
+    R = shape[0] if shape else 1
+    M = size // R
+    if n.size == 1:
+        n2 = n.reshape(1, 1)
+    elif n.ndim == len(shape) and n.shape[0] == R and n.size == R:  # one per run (BL management)
+        n2 = n.reshape(R, 1)
+    else:
+        n2 = np.broadcast_to(n, shape).reshape(R, M)  # a copy unless n has the full shape
+    # (R, M) views where the layout allows (the uniforms are read-only strided views of the
+    # generator's buffer; the kernel reads any strides), copies where u or p broadcast
+    u2 = (u if u.shape == shape else np.broadcast_to(u, shape)).reshape(R, M)
+    p2 = (p if p.shape == shape else np.broadcast_to(p, shape)).reshape(R, M)
+    k = np.empty(shape)
+    flag = np.empty(size, dtype=np.intp)
+    nf = kernel(u2, p2, n2, n_max, k.reshape(R, M), flag)
+    if nf < 0:
+        return None
+    if nf:
+        fi = flag[:nf]
+        r, i = np.divmod(fi, M)
+        nb = n2[np.minimum(r, n2.shape[0] - 1), np.minimum(i, n2.shape[1] - 1)]  # broadcast
+        pb, ub = p2[r, i], u2[r, i]
+        nan = np.isnan(nb) | np.isnan(pb)  # P(0) NaN (a NaN p with n = 0 has P(0) = 1)
+        kb = np.full(nf, np.nan)
+        kb[~nan] = _binomial_no_p0(ub[~nan], nb[~nan], pb[~nan])
+        k.reshape(-1)[fi] = kb
     return k
 
 
