@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["binomial_kernel", "numba_version", "pulse_kernels"]
+__all__ = ["binomial_kernel", "noisy_kernels", "numba_version", "pulse_kernels"]
 
 pulse_scan: Callable[..., int] | None = None
 pulse_apply: Callable[..., None] | None = None
@@ -155,9 +155,64 @@ def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
     return nf
 
 
+def _noisy_scan_py(w: np.ndarray, n: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray,
+                   bound: float, log: float, addvar: float, lo: float, hi: float,
+                   idx: np.ndarray, nl: np.ndarray) -> int:
+    r"""First pass of the closed-form update with additive cycle-to-cycle noise on 2-D ``(R, M)``
+    arrays (a symmetric device: scalar constants), pulse counts ``n`` given, standard normals
+    ``z``.
+
+    Per element, with :math:`\ell = n \log(1-\rho)`, :math:`T = T_+` if :math:`d \ge 0` else
+    :math:`-T_+` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))` (``addvar``):
+    ``out = clip((w - T) expm1(l) + w + sqrt(v) z)``, the operations of
+    :meth:`sim.pulsed.PulsedLinearStep._closed_form` in its order. Where ``l`` is zero (no
+    pulse: ``l = +-0``) ``expm1`` is exact (``expm1(+-0) = +-0``) and the element is finished
+    here; the others (pulsed, or NaN) are listed: flat index ``r * M + i`` in ``idx``, ``l`` in
+    ``nl``, for numpy's ``expm1`` and :func:`_noisy_apply`. Returns the number listed."""
+    R, M = w.shape
+    k = 0
+    for r in range(R):
+        for i in range(M):
+            li = n[r, i] * log
+            if li == 0.0:
+                var = addvar * -(li + li)
+                tb = bound if d[r, i] >= 0.0 else -bound
+                wi = w[r, i]
+                v = (wi - tb) * li + wi
+                v = v + math.sqrt(var) * z[r, i]
+                out[r, i] = lo if v < lo else (hi if v > hi else v)
+            else:
+                idx[k] = r * M + i
+                nl[k] = li
+                k += 1
+    return k
+
+
+def _noisy_apply_py(w: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray,
+                    idx: np.ndarray, e: np.ndarray, e2: np.ndarray, bound: float, addvar: float,
+                    lo: float, hi: float) -> None:
+    """Second pass of :func:`_noisy_scan` at the listed elements, with ``e = expm1(l)`` and
+    ``e2 = expm1(2 l)`` from numpy."""
+    M = w.shape[1]
+    for j in range(idx.size):
+        r, i = divmod(idx[j], M)
+        var = addvar * -e2[j]
+        tb = bound if d[r, i] >= 0.0 else -bound
+        wi = w[r, i]
+        v = (wi - tb) * e[j] + wi
+        v = v + math.sqrt(var) * z[r, i]
+        if v < lo:
+            v = lo
+        elif v > hi:
+            v = hi
+        out[r, i] = v
+
+
 _jit_cache: Any = None
 _loaded = False
 binomial_icdf_kernel: Callable[..., int] | None = None
+noisy_scan: Callable[..., int] | None = None
+noisy_apply: Callable[..., None] | None = None
 
 
 def _jit() -> Any:
@@ -201,3 +256,15 @@ def binomial_kernel() -> Callable[..., int] | None:
             return None
         binomial_icdf_kernel = jit(_binomial_icdf_py)
     return binomial_icdf_kernel
+
+
+def noisy_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
+    """``(noisy_scan, noisy_apply)`` (:func:`_noisy_scan_py`, :func:`_noisy_apply_py`) compiled by
+    numba (loaded on first use), or None without numba or with ``AIMC_VERIFY_NO_NUMBA=1``."""
+    global noisy_scan, noisy_apply
+    if noisy_scan is None or noisy_apply is None:
+        jit = _jit()
+        if jit is None:
+            return None
+        noisy_scan, noisy_apply = jit(_noisy_scan_py), jit(_noisy_apply_py)
+    return noisy_scan, noisy_apply

@@ -700,6 +700,11 @@ class PulsedLinearStep(PulsedDevice):
         n = self.pulse_counts(increment, rng)
         if own_law:  # a subclass's own law
             return self.apply_pulses(w, n, increment >= 0, rng)
+        if (self._sym_bound and self.dw_min_std > 0 and not self.mult_noise
+                and increment.ndim >= 1 and np.shape(w) == increment.shape):
+            kernels = _kernels.noisy_kernels()
+            if kernels is not None:
+                return self._noisy_compiled(kernels, np.asarray(w, dtype=float), n, increment, rng)
         if self._sym_bound and self.desired_bl is None:
             # stochastic rounding: a NaN increment has n = NaN, so its result is NaN whichever
             # bound is taken; every other increment gets where(d >= 0, T_+, T_-) (see _precompute)
@@ -708,6 +713,35 @@ class PulsedLinearStep(PulsedDevice):
             return self._closed_form(w, n, None, bound, rng)
         up = increment >= 0
         return self._closed_form(w, n, up, None, rng)
+
+    def _noisy_compiled(self, kernels: tuple[Any, Any], w: np.ndarray, n: np.ndarray,
+                        increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        """:meth:`_closed_form` of a symmetric device with additive cycle-to-cycle noise
+        (``mult_noise=False``, the paper presets) in two compiled loops around numpy's ``expm1``
+        (:func:`sim._kernels._noisy_scan_py`): the first finishes the elements without a pulse
+        (``n log = +-0``, where ``expm1`` is exact) and lists the others, numpy takes ``expm1`` of
+        ``n log`` and ``2 n log`` on the listed ones only, the second loop finishes them. The
+        bound is ``where(d >= 0, T_+, T_-)``, ``T_- = -T_+``, as the dense route picks it (with
+        stochastic rounding the dense route's ``copysign(T_+, d + 0)`` differs only at a NaN
+        increment, whose count and result are NaN either way). Same operations in the same order
+        as :meth:`_closed_form`, so the same numbers (``tests/sim/test_pulsed_kernels.py``)."""
+        noisy_scan, noisy_apply = kernels
+        R = w.shape[0]
+        z = rng.normal(w.shape[1:]).reshape(R, -1)  # a view of the generator's buffer
+        w2 = np.ascontiguousarray(w).reshape(R, -1)
+        d2 = increment.reshape(R, -1)
+        out = np.empty(w.shape)
+        out2 = out.reshape(R, -1)
+        idx = np.empty(w2.size, dtype=np.intp)
+        nl = np.empty(w2.size)
+        _, _, t, log, lo, hi = self._scan_consts
+        addvar = float(self._addvar_up)
+        k = noisy_scan(w2, n.reshape(R, -1), d2, z, out2, t, log, addvar, lo, hi, idx, nl)
+        nlk = nl[:k]
+        e2 = np.expm1(np.add(nlk, nlk), out=np.empty(k))
+        e = np.expm1(nlk, out=nlk)
+        noisy_apply(w2, d2, z, out2, idx[:k], e, e2, t, addvar, lo, hi)
+        return out
 
     def _rounded_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
         """:meth:`pulsed_update` of a noiseless symmetric device with stochastic rounding, computed

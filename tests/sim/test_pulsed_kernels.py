@@ -126,3 +126,108 @@ def test_without_numba_the_numpy_route_runs():
     w = g.uniform(-.7, .7, (2, 50))
     inc = g.normal(0, 1e-4, w.shape)
     assert out.stdout.strip() == _dense(dev, w, inc, 1).tobytes().hex()
+
+
+# --- closed form with additive cycle-to-cycle noise (the paper presets: BL trains, dw_min_std) ---
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise equal (``tobytes``, so the sign of zeros counts) except inside NaN: NaN at the same
+    places, whatever their sign bit and payload (IEEE 754 leaves them unspecified for arithmetic
+    results, and numpy's SIMD loops and compiled code propagate them differently)."""
+    nan = np.isnan(a)
+    return (a.shape == b.shape and bool(np.array_equal(nan, np.isnan(b)))
+            and a[~nan].tobytes() == b[~nan].tobytes())
+
+
+def _noisy_route(dev, w, inc, seed, numba: bool) -> np.ndarray:
+    with pytest.MonkeyPatch.context() as m, np.errstate(invalid="ignore"):
+        if not numba:
+            m.setattr(_kernels, "noisy_kernels", lambda: None)
+        return dev.pulsed_update(w, inc, BatchRNG(seed, range(w.shape[0]), "noisy"))
+
+
+def _noisy_dense(dev, w, inc, seed) -> np.ndarray:
+    """The dense route the numpy code takes: pulse counts, then the closed form on every element
+    with the bound ``where(d >= 0, T_+, T_-)``."""
+    rng = BatchRNG(seed, range(w.shape[0]), "noisy")
+    with np.errstate(invalid="ignore"):
+        n = dev.pulse_counts(np.array(inc), rng)
+        return dev._closed_form(w, n, np.asarray(inc) >= 0, None, rng)
+
+
+@st.composite
+def _noisy_cases(draw):
+    R = draw(st.integers(1, 3))
+    shape = (R, *draw(st.lists(st.integers(1, 30), min_size=1, max_size=2)))
+    seed = draw(st.integers(0, 2**31 - 1))
+    g = np.random.default_rng(seed)
+    dw_min = draw(st.sampled_from([1e-4, 1e-3, 1e-2]))
+    tau = draw(st.sampled_from([0.3, 0.8, 1.0]))
+    bl = draw(st.sampled_from([None, 1, 31]))
+    dev = sim.PulsedSoftBounds(dw_min=dw_min, w_max=tau, w_min=-tau, desired_bl=bl,
+                               dw_min_std=draw(st.sampled_from([0.05, 0.3, 1.0])),
+                               mult_noise=False,
+                               update_bl_management=draw(st.booleans()))
+    scale = dw_min * draw(st.sampled_from([0.01, 0.1, 1.0, 10.0, 100.0]))
+    w = g.uniform(-1.3 * tau, 1.3 * tau, shape)
+    w.reshape(-1)[g.integers(w.size)] = draw(st.sampled_from([0.0, -0.0, tau, -tau]))
+    inc = g.normal(0.0, scale, shape)
+    flat = inc.reshape(-1)
+    for special in draw(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0]),
+                                 max_size=3)):
+        flat[g.integers(flat.size)] = special
+    return dev, w, inc, seed
+
+
+@given(_noisy_cases())
+def test_compiled_noisy_closed_form_is_the_numpy_route(case):
+    """Bitwise equal (:func:`_same_bits`) to the numpy route of ``pulsed_update`` and, for pulse
+    trains (``desired_bl`` set: the dense route picks the bound with ``d >= 0``), to the dense closed
+    form; with stochastic rounding the numpy route's ``copysign(T_+, d + 0)`` bound differs from
+    ``where(d >= 0, ...)`` only at a NaN increment, whose result is NaN on both."""
+    if _kernels.noisy_kernels() is None:
+        pytest.skip("numba not installed (or AIMC_VERIFY_NO_NUMBA set)")
+    dev, w, inc, seed = case
+    got = _noisy_route(dev, w, inc, seed, numba=True)
+    assert _same_bits(got, _noisy_route(dev, w, inc, seed, numba=False))
+    if dev.desired_bl is not None:
+        assert _same_bits(got, _noisy_dense(dev, w, inc, seed))
+
+
+def test_noisy_route_non_contiguous_weights_and_inputs_untouched():
+    """F-ordered weights give the numbers of their C-ordered copy; inputs are left alone and the
+    result is a fresh array."""
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.8, w_min=-0.8, desired_bl=31, dw_min_std=0.3,
+                               mult_noise=False)
+    g = np.random.default_rng(8)
+    w = np.asfortranarray(g.uniform(-0.8, 0.8, (2, 17, 9)))
+    inc = g.normal(0, 2e-3, w.shape)
+    w0, inc0 = w.copy(), inc.copy()
+    for numba in (False, True):
+        out = _noisy_route(dev, w, inc, 5, numba)
+        assert _same_bits(out, _noisy_dense(dev, np.ascontiguousarray(w), inc, 5))
+        assert out is not w and not np.shares_memory(out, w)
+        assert np.array_equal(w, w0) and np.array_equal(inc, inc0)
+
+
+def test_without_numba_the_noisy_numpy_route_runs():
+    """numba unimportable: no noisy kernels, the numbers of the compiled route."""
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "import numpy as np, sim\nfrom sim import _kernels, BatchRNG\n"
+            "assert _kernels.noisy_kernels() is None\n"
+            "d = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.8, w_min=-0.8, desired_bl=31,"
+            " dw_min_std=0.3, mult_noise=False)\n"
+            "g = np.random.default_rng(0)\n"
+            "w = g.uniform(-.8, .8, (2, 50)); inc = g.normal(0, 2e-3, w.shape)\n"
+            "print(d.pulsed_update(w, inc, BatchRNG(1, range(2), 'noisy')).tobytes().hex())\n")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.8, w_min=-0.8, desired_bl=31, dw_min_std=0.3,
+                               mult_noise=False)
+    g = np.random.default_rng(0)
+    w = g.uniform(-.8, .8, (2, 50))
+    inc = g.normal(0, 2e-3, w.shape)
+    assert out.stdout.strip() == _noisy_route(dev, w, inc, 1, numba=True).tobytes().hex()
