@@ -11,6 +11,9 @@
    and **in place**: a mean-field epoch whose every update also draws those uniforms (same
    ``BatchRNG`` stream, nothing done with them), which adds the cost of the numbers leaving the
    caches to the network's data -- the floor the pulse-level epoch is really measured against.
+   Reported beside it (no target): the pulse-level paper preset (``sim.presets.fig5``: BL 31
+   stochastic pulse trains with BL management, additive cycle-to-cycle noise dw_min_std = 0.3,
+   no device-to-device variation) / mean-field.
 3. Issue 15: the float32 path (``nets.train(dtype="float32")``): the same MNIST-5k FCN epoch for
    digital SGD, mean-field Analog SGD and Tiki-Taka in float64 and float32, reported as float32 /
    float64 (no target; the agreement of the two is the claim ``nets.float32_agrees``).
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import sim
-from sim import BatchRNG, _kernels, nets
+from sim import BatchRNG, _kernels, nets, presets
 
 from ._common import Result, Target, best_times
 
@@ -107,6 +110,8 @@ def run(smoke: bool = False) -> list[Result]:
     two = {k: makers[k] for k in ("Analog SGD (mean-field)", "Analog SGD (pulsed)")}
     floor_dev = _UniformsThenMeanField(0.7)
     two["mean-field + uniforms in place"] = lambda lr: sim.AnalogSGD(lr, floor_dev, mode="pulsed")
+    preset_dev = presets.fig5(0.7, network="fcn").device  # BL 31 trains, additive cycle noise
+    two["paper preset"] = lambda lr: sim.AnalogSGD(lr, preset_dev, mode="pulsed")
     el2 = _epochs(dnet, digits, two, 1, 1 if smoke else 5)
     dsteps = -(-len(digits.y_train) // 10)
     mf, pl = el2["Analog SGD (mean-field)", "float64"], el2["Analog SGD (pulsed)", "float64"]
@@ -120,6 +125,10 @@ def run(smoke: bool = False) -> list[Result]:
                   ("pulse level / mean-field", pl / mf, "x"),
                   ("floor: (mean-field + uniforms) / mean-field", (mf + floor) / mf, "x"),
                   ("floor in place: mean-field drawing the uniforms / mean-field", inplace / mf, "x"),
+                  ("pulse-level paper preset (BL 31, cycle noise): epoch",
+                   el2["paper preset", "float64"], "s"),
+                  ("pulse-level paper preset (BL 31, cycle noise) / mean-field",
+                   el2["paper preset", "float64"] / mf, "x"),
                   ("compiled kernels (numba)", float(_kernels.pulse_kernels() is not None), "yes=1")]
     res2.targets = [Target("pulse level / mean-field (digits FCN)", pl / mf, 1.5, "x")]
 
