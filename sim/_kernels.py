@@ -156,31 +156,39 @@ def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
 
 
 def _noisy_scan_py(w: np.ndarray, n: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray,
-                   bound: float, log: float, addvar: float, lo: float, hi: float,
-                   idx: np.ndarray, nl: np.ndarray) -> int:
+                   c: np.ndarray, idx: np.ndarray, nl: np.ndarray) -> int:
     r"""First pass of the closed-form update with additive cycle-to-cycle noise on 2-D ``(R, M)``
-    arrays (a symmetric device: scalar constants), pulse counts ``n`` given, standard normals
-    ``z``.
+    arrays: pulse counts ``n``, increments ``d`` (their sign picks the direction), standard
+    normals ``z``, the device's constants ``c`` of shape ``(8, 1 or M)`` (the same for every run;
+    rows :math:`T_+, T_-, \log(1-ho_+), \log(1-ho_-), a_{v+}, a_{v-}`, lo, hi).
 
-    Per element, with :math:`\ell = n \log(1-\rho)`, :math:`T = T_+` if :math:`d \ge 0` else
-    :math:`-T_+` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))` (``addvar``):
-    ``out = clip((w - T) expm1(l) + w + sqrt(v) z)``, the operations of
-    :meth:`sim.pulsed.PulsedLinearStep._closed_form` in its order. Where ``l`` is zero (no
-    pulse: ``l = +-0``) ``expm1`` is exact (``expm1(+-0) = +-0``) and the element is finished
-    here; the others (pulsed, or NaN) are listed: flat index ``r * M + i`` in ``idx``, ``l`` in
-    ``nl``, for numpy's ``expm1`` and :func:`_noisy_apply`. Returns the number listed."""
+    Per element, up when :math:`d \ge 0` (NaN: down, as ``np.where(d >= 0, ...)``),
+    :math:`\ell = n \log(1-ho)` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))`:
+    ``out = clip((w - T) expm1(l) + w + sqrt(v) z, lo, hi)``, the operations of
+    :meth:`sim.pulsed.PulsedLinearStep._closed_form` in its order (the clip as numpy's: NaN
+    passes). Where ``l`` is zero (no pulse: ``l = +-0``) ``expm1`` is exact
+    (``expm1(+-0) = +-0``) and the element is finished here; the others (pulsed, or NaN) are
+    listed: flat index ``r * M + i`` in ``idx``, ``l`` in ``nl``, for numpy's ``expm1`` and
+    :func:`_noisy_apply_py`. Returns the number listed."""
     R, M = w.shape
+    per = c.shape[1] > 1
     k = 0
     for r in range(R):
         for i in range(M):
-            li = n[r, i] * log
+            ci = i if per else 0
+            up = d[r, i] >= 0.0
+            li = n[r, i] * (c[2, ci] if up else c[3, ci])
             if li == 0.0:
-                var = addvar * -(li + li)
-                tb = bound if d[r, i] >= 0.0 else -bound
+                var = (c[4, ci] if up else c[5, ci]) * -(li + li)
                 wi = w[r, i]
-                v = (wi - tb) * li + wi
+                v = (wi - (c[0, ci] if up else c[1, ci])) * li + wi
                 v = v + math.sqrt(var) * z[r, i]
-                out[r, i] = lo if v < lo else (hi if v > hi else v)
+                lo, hi = c[6, ci], c[7, ci]
+                if not (np.isnan(v) or v > lo):
+                    v = lo
+                if not (np.isnan(v) or v < hi):
+                    v = hi
+                out[r, i] = v
             else:
                 idx[k] = r * M + i
                 nl[k] = li
@@ -189,21 +197,23 @@ def _noisy_scan_py(w: np.ndarray, n: np.ndarray, d: np.ndarray, z: np.ndarray, o
 
 
 def _noisy_apply_py(w: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray,
-                    idx: np.ndarray, e: np.ndarray, e2: np.ndarray, bound: float, addvar: float,
-                    lo: float, hi: float) -> None:
-    """Second pass of :func:`_noisy_scan` at the listed elements, with ``e = expm1(l)`` and
+                    c: np.ndarray, idx: np.ndarray, e: np.ndarray, e2: np.ndarray) -> None:
+    """Second pass of :func:`_noisy_scan_py` at the listed elements, with ``e = expm1(l)`` and
     ``e2 = expm1(2 l)`` from numpy."""
     M = w.shape[1]
+    per = c.shape[1] > 1
     for j in range(idx.size):
         r, i = divmod(idx[j], M)
-        var = addvar * -e2[j]
-        tb = bound if d[r, i] >= 0.0 else -bound
+        ci = i if per else 0
+        up = d[r, i] >= 0.0
+        var = (c[4, ci] if up else c[5, ci]) * -e2[j]
         wi = w[r, i]
-        v = (wi - tb) * e[j] + wi
+        v = (wi - (c[0, ci] if up else c[1, ci])) * e[j] + wi
         v = v + math.sqrt(var) * z[r, i]
-        if v < lo:
+        lo, hi = c[6, ci], c[7, ci]
+        if not (np.isnan(v) or v > lo):
             v = lo
-        elif v > hi:
+        if not (np.isnan(v) or v < hi):
             v = hi
         out[r, i] = v
 

@@ -700,11 +700,13 @@ class PulsedLinearStep(PulsedDevice):
         n = self.pulse_counts(increment, rng)
         if own_law:  # a subclass's own law
             return self.apply_pulses(w, n, increment >= 0, rng)
-        if (self._sym_bound and self.dw_min_std > 0 and not self.mult_noise
-                and increment.ndim >= 1 and np.shape(w) == increment.shape):
+        if (self.dw_min_std > 0 and not self.mult_noise and increment.ndim >= 1
+                and np.shape(w) == increment.shape):
             kernels = _kernels.noisy_kernels()
-            if kernels is not None:
-                return self._noisy_compiled(kernels, np.asarray(w, dtype=float), n, increment, rng)
+            consts = self._noisy_consts(increment.shape[1:]) if kernels is not None else None
+            if kernels is not None and consts is not None:
+                return self._noisy_compiled(kernels, consts, np.asarray(w, dtype=float), n,
+                                            increment, rng)
         if self._sym_bound and self.desired_bl is None:
             # stochastic rounding: a NaN increment has n = NaN, so its result is NaN whichever
             # bound is taken; every other increment gets where(d >= 0, T_+, T_-) (see _precompute)
@@ -714,17 +716,37 @@ class PulsedLinearStep(PulsedDevice):
         up = increment >= 0
         return self._closed_form(w, n, up, None, rng)
 
-    def _noisy_compiled(self, kernels: tuple[Any, Any], w: np.ndarray, n: np.ndarray,
-                        increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        """:meth:`_closed_form` of a symmetric device with additive cycle-to-cycle noise
-        (``mult_noise=False``, the paper presets) in two compiled loops around numpy's ``expm1``
+    def _noisy_consts(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        r"""The constants of :func:`sim._kernels._noisy_scan_py`, ``(8, 1 or M)``: :math:`T_\pm`,
+        the per-pulse logs, the additive-noise factors, lo, hi (each a scalar or one value per
+        element of a tile of ``shape``, ``M = prod(shape)``); None when one of them has another
+        shape (the numpy route broadcasts it). Computed once per device and tile shape."""
+        cache = self.__dict__.setdefault("_noisy_consts_cache", {})
+        if shape not in cache:
+            parts = (self._t_up, self._t_down, self._log_up, self._log_down, self._addvar_up,
+                     self._addvar_down, self._lo, self._hi)
+            if all(np.ndim(a) == 0 for a in parts):
+                cache[shape] = np.array([float(a) for a in parts]).reshape(8, 1)
+            elif all(np.ndim(a) == 0 or np.shape(a) == shape for a in parts):
+                size = int(np.prod(shape))
+                cache[shape] = np.stack([np.broadcast_to(np.asarray(a, dtype=float), shape)
+                                         .reshape(size) for a in parts])
+            else:
+                cache[shape] = None
+        return cache[shape]
+
+    def _noisy_compiled(self, kernels: tuple[Any, Any], consts: np.ndarray, w: np.ndarray,
+                        n: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
+        """:meth:`_closed_form` with additive cycle-to-cycle noise (``mult_noise=False``, the paper
+        presets) in two compiled loops around numpy's ``expm1``
         (:func:`sim._kernels._noisy_scan_py`): the first finishes the elements without a pulse
         (``n log = +-0``, where ``expm1`` is exact) and lists the others, numpy takes ``expm1`` of
         ``n log`` and ``2 n log`` on the listed ones only, the second loop finishes them. The
-        bound is ``where(d >= 0, T_+, T_-)``, ``T_- = -T_+``, as the dense route picks it (with
-        stochastic rounding the dense route's ``copysign(T_+, d + 0)`` differs only at a NaN
-        increment, whose count and result are NaN either way). Same operations in the same order
-        as :meth:`_closed_form`, so the same numbers (``tests/sim/test_pulsed_kernels.py``)."""
+        bound is ``where(d >= 0, T_+, T_-)`` as the dense route picks it (a symmetric device
+        with stochastic rounding takes ``copysign(T_+, d + 0)`` there, which differs only at a
+        NaN increment, whose count and result are NaN either way). Same operations in the same
+        order as :meth:`_closed_form`, so the same numbers (``tests/sim/test_pulsed_kernels.py``).
+        """
         noisy_scan, noisy_apply = kernels
         R = w.shape[0]
         z = rng.normal(w.shape[1:]).reshape(R, -1)  # a view of the generator's buffer
@@ -734,13 +756,11 @@ class PulsedLinearStep(PulsedDevice):
         out2 = out.reshape(R, -1)
         idx = np.empty(w2.size, dtype=np.intp)
         nl = np.empty(w2.size)
-        _, _, t, log, lo, hi = self._scan_consts
-        addvar = float(self._addvar_up)
-        k = noisy_scan(w2, n.reshape(R, -1), d2, z, out2, t, log, addvar, lo, hi, idx, nl)
+        k = noisy_scan(w2, n.reshape(R, -1), d2, z, out2, consts, idx, nl)
         nlk = nl[:k]
         e2 = np.expm1(np.add(nlk, nlk), out=np.empty(k))
         e = np.expm1(nlk, out=nlk)
-        noisy_apply(w2, d2, z, out2, idx[:k], e, e2, t, addvar, lo, hi)
+        noisy_apply(w2, d2, z, out2, consts, idx[:k], e, e2)
         return out
 
     def _rounded_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:

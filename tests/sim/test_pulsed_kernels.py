@@ -149,7 +149,7 @@ def _noisy_route(dev, w, inc, seed, numba: bool) -> np.ndarray:
 
 def _noisy_dense(dev, w, inc, seed) -> np.ndarray:
     """The dense route the numpy code takes: pulse counts, then the closed form on every element
-    with the bound ``where(d >= 0, T_+, T_-)``."""
+    with the bound and constants picked by ``d >= 0``."""
     rng = BatchRNG(seed, range(w.shape[0]), "noisy")
     with np.errstate(invalid="ignore"):
         n = dev.pulse_counts(np.array(inc), rng)
@@ -165,10 +165,20 @@ def _noisy_cases(draw):
     dw_min = draw(st.sampled_from([1e-4, 1e-3, 1e-2]))
     tau = draw(st.sampled_from([0.3, 0.8, 1.0]))
     bl = draw(st.sampled_from([None, 1, 31]))
-    dev = sim.PulsedSoftBounds(dw_min=dw_min, w_max=tau, w_min=-tau, desired_bl=bl,
-                               dw_min_std=draw(st.sampled_from([0.05, 0.3, 1.0])),
-                               mult_noise=False,
-                               update_bl_management=draw(st.booleans()))
+    # the paper preset (symmetric, no variation: scalar constants) or aihwkit's device-to-device
+    # variation, asymmetric steps, linear-step slopes and a reference (per-element constants)
+    varied = draw(st.booleans())
+    extra = dict(dw_min_dtod=0.3, up_down_dtod=0.01, w_max_dtod=0.3, w_min_dtod=0.3,
+                 shape=shape[1:], seed=draw(st.integers(0, 99)),
+                 up_down=draw(st.sampled_from([0.0, 0.2, -0.1])),
+                 subtract_symmetry_point=draw(st.booleans())) if varied else {}
+    cls = sim.PulsedSoftBounds
+    if varied and draw(st.booleans()):
+        cls = sim.PulsedLinearStep
+        extra.update(gamma_up=draw(st.sampled_from([0.5, 1.0])), gamma_down=0.8)
+    dev = cls(dw_min=dw_min, w_max=tau, w_min=-tau, desired_bl=bl,
+              dw_min_std=draw(st.sampled_from([0.05, 0.3, 1.0])), mult_noise=False,
+              update_bl_management=draw(st.booleans()), **extra)
     scale = dw_min * draw(st.sampled_from([0.01, 0.1, 1.0, 10.0, 100.0]))
     w = g.uniform(-1.3 * tau, 1.3 * tau, shape)
     w.reshape(-1)[g.integers(w.size)] = draw(st.sampled_from([0.0, -0.0, tau, -tau]))
@@ -182,16 +192,16 @@ def _noisy_cases(draw):
 
 @given(_noisy_cases())
 def test_compiled_noisy_closed_form_is_the_numpy_route(case):
-    """Bitwise equal (:func:`_same_bits`) to the numpy route of ``pulsed_update`` and, for pulse
-    trains (``desired_bl`` set: the dense route picks the bound with ``d >= 0``), to the dense closed
-    form; with stochastic rounding the numpy route's ``copysign(T_+, d + 0)`` bound differs from
+    """Bitwise equal (:func:`_same_bits`) to the numpy route of ``pulsed_update`` and to the dense
+    closed form picking by ``d >= 0``, except for a symmetric device with stochastic rounding,
+    whose numpy route takes the bound ``copysign(T_+, d + 0)``: it differs from
     ``where(d >= 0, ...)`` only at a NaN increment, whose result is NaN on both."""
     if _kernels.noisy_kernels() is None:
         pytest.skip("numba not installed (or AIMC_VERIFY_NO_NUMBA set)")
     dev, w, inc, seed = case
     got = _noisy_route(dev, w, inc, seed, numba=True)
     assert _same_bits(got, _noisy_route(dev, w, inc, seed, numba=False))
-    if dev.desired_bl is not None:
+    if dev.desired_bl is not None or not dev._sym_bound:
         assert _same_bits(got, _noisy_dense(dev, w, inc, seed))
 
 
