@@ -82,7 +82,7 @@ def _pulse_apply_py(w: np.ndarray, out: np.ndarray, idx: np.ndarray, e: np.ndarr
 
 def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
                       k: np.ndarray, flag: np.ndarray) -> int:
-    """:func:`sim.pulsed.binomial_icdf` per element on 2-D ``(R, M)`` uniforms ``u`` and
+    r""":func:`sim.pulsed.binomial_icdf` per element on 2-D ``(R, M)`` uniforms ``u`` and
     probabilities ``p``, numbers of trials ``n`` of shape ``(1 or R, 1 or M)`` (broadcast by
     index), draws written to ``k``.
 
@@ -94,7 +94,16 @@ def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
     all-elements loop gives it. Elements whose P(0) is 0 (p = 1, underflow) or NaN (a NaN p or
     n) are listed in ``flag`` (flat index ``r * M + i``) with ``k`` = 0 for the caller to patch;
     returns their number, or -1 (nothing usable written) when a ``p`` lies outside [0, 1] or an
-    ``n`` is negative, not an integer or infinite (the caller then takes the numpy route)."""
+    ``n`` is negative, not an integer or infinite (the caller then takes the numpy route).
+
+    Shortcut: for :math:`n \le 4096`, ``0 < 1 - n p - 1e-9`` and ``u < 1 - n p - 1e-9`` imply
+    ``u`` below the computed :math:`P(0) > 0`, so the draw is 0 without the power. Bernoulli's
+    inequality gives :math:`(1-p)^n \ge 1 - np`; the rounding of ``1 - p`` (raised to the n-th
+    power) and of the at most 2 log2(n) products of the binary exponentiation put the computed
+    P(0) within a relative :math:`(2n + 2\log_2 n)\,2^{-53} < 10^{-11}` of
+    :math:`(1-p)^n \le 1`, and the computed ``1 - n p`` is within :math:`2^{-52}` of its exact
+    value: the margin 1e-9 covers both, so the decision (and the draw) is the one the full
+    recursion makes."""
     R, M = u.shape
     Rn, Cn = n.shape
     # the factors (n - j)/(j + 1) of the recursion, tabulated per row of n when n does not vary
@@ -117,6 +126,10 @@ def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
             elif pv < 0.0 or pv > 1.0 or nv < 0.0 or nv != np.floor(nv) or np.isinf(nv):
                 return -1
             else:
+                lb = 1.0 - nv * pv - 1e-9
+                if nv <= 4096.0 and lb > 0.0 and u[r, i] < lb:
+                    k[r, i] = 0.0  # u < P(0) for sure: no pulse (most elements); docstring
+                    continue
                 e = np.int64(nv)
                 pm = 1.0
                 b = 1.0 - pv
@@ -160,10 +173,13 @@ def _noisy_scan_py(w: np.ndarray, n: np.ndarray, d: np.ndarray, z: np.ndarray, o
     r"""First pass of the closed-form update with additive cycle-to-cycle noise on 2-D ``(R, M)``
     arrays: pulse counts ``n``, increments ``d`` (their sign picks the direction), standard
     normals ``z``, the device's constants ``c`` of shape ``(8, 1 or M)`` (the same for every run;
-    rows :math:`T_+, T_-, \log(1-ho_+), \log(1-ho_-), a_{v+}, a_{v-}`, lo, hi).
+    rows :math:`T_+, T_-, \log(1-
+ho_+), \log(1-
+ho_-), a_{v+}, a_{v-}`, lo, hi).
 
     Per element, up when :math:`d \ge 0` (NaN: down, as ``np.where(d >= 0, ...)``),
-    :math:`\ell = n \log(1-ho)` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))`:
+    :math:`\ell = n \log(1-
+ho)` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))`:
     ``out = clip((w - T) expm1(l) + w + sqrt(v) z, lo, hi)``, the operations of
     :meth:`sim.pulsed.PulsedLinearStep._closed_form` in its order (the clip as numpy's: NaN
     passes). Where ``l`` is zero (no pulse: ``l = +-0``) ``expm1`` is exact

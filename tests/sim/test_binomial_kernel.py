@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import sim
 from sim import BatchRNG, _kernels
-from sim.pulsed import binomial_icdf
+from sim.pulsed import _int_power, binomial_icdf
 
 
 def _numpy(u, n, p) -> np.ndarray:
@@ -141,6 +141,21 @@ def test_control_one_ulp_of_the_cdf_decides_a_draw():
         assert np.all(k >= 2)
 
 
+@pytest.mark.parametrize("n", [1, 3, 31, 4096, 4097])
+def test_uniforms_on_the_edge_of_no_pulse(n):
+    """Uniforms exactly at the computed P(0) (a hit: one pulse or more) and one ulp below it (no
+    pulse), for probabilities from 1e-12 to 1/(2n): where the kernel's no-pulse shortcut
+    (``u < 1 - n p - 1e-9``, :func:`sim._kernels._binomial_icdf_py`) and the full recursion
+    meet, the routes still agree, and the draws are what the placement says."""
+    _needs_numba()
+    p = np.geomspace(1e-12, 0.5 / n, 4000)
+    p0 = _int_power(1.0 - p, float(n), p.shape)
+    for u, hit in ((p0, True), (np.nextafter(p0, 0.0), False)):
+        k = binomial_icdf(u, n, p)
+        assert _same(k, _numpy(u, n, p))
+        assert np.all((k >= 1) == hit)
+
+
 def test_pulse_counts_with_bl_management_unchanged():
     """The preset path (desired_bl = 31, BL management): the compiled and numpy routes draw the
     same counts, NaN increments included."""
@@ -160,7 +175,7 @@ def test_pulse_counts_with_bl_management_unchanged():
 def test_without_numba_the_numpy_route_runs():
     """numba unimportable (the [fast] extra not installed): no kernel, the same numbers."""
     code = ("import sys; sys.modules['numba'] = None\n"
-            "import numpy as np\nfrom sim import _kernels\nfrom sim.pulsed import binomial_icdf\n"
+            "import numpy as np\nfrom sim import _kernels\nfrom sim.pulsed import _int_power, binomial_icdf\n"
             "assert _kernels.binomial_kernel() is None\n"
             "g = np.random.default_rng(0)\n"
             "u = g.random((3, 500)); p = g.uniform(0, 0.2, u.shape); p[0, 0] = 1.0\n"
