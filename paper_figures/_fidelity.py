@@ -42,6 +42,11 @@ class Fidelity:
         figure reproduces).
     notes : str
         What is off (settings, missing ablation); one or two sentences.
+    larger : tuple of str
+        ``--set KEY=VALUE`` overrides of the figure's full configuration that run the larger grid
+        (paper scale, or the grid before full mode was reduced to fit the 45-minute build) whose
+        numbers the module's docstring reports; empty when full mode already runs it. ``python -m
+        paper_figures ID --set ...`` runs it in its own cache directory, resumable cell by cell.
     """
 
     statement: str
@@ -50,6 +55,7 @@ class Fidelity:
     regime: Regime
     factor: str | None = None
     notes: str = ""
+    larger: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -62,3 +68,7 @@ class Fidelity:
                              f"got {self.evidence!r}")
         if not self.statement.strip():
             raise ValueError("Fidelity.statement must be a non-empty string, got ''")
+        if not isinstance(self.larger, tuple) or not all(isinstance(o, str) and "=" in o
+                                                         for o in self.larger):
+            raise ValueError("Fidelity.larger must be a tuple of 'KEY=VALUE' strings, got "
+                             f"{self.larger!r}")

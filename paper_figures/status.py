@@ -39,7 +39,8 @@ def records() -> dict[str, tuple[FigureSpec, Fidelity]]:
 def as_dicts() -> list[dict]:
     """One JSON-ready dict per figure: ``id``, ``title``, ``reference`` and the record's fields."""
     return [{"id": fid, "title": spec.title, "reference": spec.reference, **dataclasses.asdict(rec)}
-            | {"evidence": list(rec.evidence)}
+            | {"evidence": list(rec.evidence), "larger": list(rec.larger),
+               "larger_command": larger_command(fid, rec)}
             for fid, (spec, rec) in records().items()]
 
 
@@ -56,6 +57,13 @@ def text_table() -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
                      for r in rows)
+
+
+def larger_command(fid: str, rec: Fidelity) -> str | None:
+    """The command that runs a figure's larger grid (:attr:`Fidelity.larger`), or None."""
+    if not rec.larger:
+        return None
+    return f"python -m paper_figures {fid} " + " ".join(f"--set {o}" for o in rec.larger)
 
 
 def _paper_item(reference: str) -> str:
@@ -78,6 +86,9 @@ def markdown_table() -> str:
     for fid, (spec, rec) in records().items():
         verdict = f"**{rec.verdict}**" + (f" -- factor: {rec.factor}" if rec.factor else "")
         evidence = ", ".join(f"`{e}`" for e in rec.evidence)
+        notes = _md(rec.notes)
+        if rec.larger:
+            notes += f" Larger grid: `{larger_command(fid, rec)}`."
         lines.append(f"| `{fid}` | {_md(_paper_item(spec.reference))} | {_md(rec.statement)} | {rec.regime} "
-                     f"| {_md(verdict)} | {evidence} | {_md(rec.notes)} |")
+                     f"| {_md(verdict)} | {evidence} | {notes.strip()} |")
     return "\n".join(lines)

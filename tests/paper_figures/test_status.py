@@ -49,9 +49,21 @@ def test_fidelity_validates():
     good = dict(statement="s", verdict="reproduces", evidence=("a.b",), regime="exact")
     Fidelity(**good)
     for key, bad in (("verdict", "partial"), ("regime", "pulse"), ("evidence", ()),
-                     ("evidence", ["a.b"]), ("evidence", ("",)), ("statement", " ")):
+                     ("evidence", ["a.b"]), ("evidence", ("",)), ("statement", " "),
+                     ("larger", ["epochs=3"]), ("larger", ("epochs",))):
         with pytest.raises(ValueError, match=f"Fidelity.{key}"):
             Fidelity(**(good | {key: bad}))
+
+
+@pytest.mark.parametrize("fid", [f for f in FIGS if RECORDS[f][1].larger])
+def test_larger_grid_overrides_resolve(fid):
+    """A figure's larger-grid overrides name real settings and change the full configuration (the
+    command printed by ``status`` runs as written)."""
+    spec, rec = RECORDS[fid]
+    overrides = dict(o.split("=", 1) for o in rec.larger)
+    larger = spec.configs.resolve("full", overrides)
+    assert larger != spec.configs.full
+    assert status.larger_command(fid, rec).startswith(f"python -m paper_figures {fid} --set ")
 
 
 def test_readme_table_is_generated():
