@@ -10,6 +10,13 @@ The loops are the numpy formula written per element with IEEE semantics (no ``fa
 routes give the same bits; ``tests/sim/test_pulsed_kernels.py`` holds them to that. Without numba,
 or with ``AIMC_VERIFY_NO_NUMBA=1`` in the environment, :func:`pulse_kernels` returns None and the
 callers use numpy.
+
+The paper presets' path (BL 31 stochastic pulse trains, additive cycle-to-cycle noise) has two
+more: :func:`binomial_kernel`, the inverse-CDF binomial of :func:`sim.pulsed.binomial_icdf` per
+element (elementary arithmetic only, in numpy's order; ``tests/sim/test_binomial_kernel.py``), and
+:func:`noisy_kernels`, the closed form with additive noise as two loops around numpy's ``expm1``
+on the pulsed elements (``tests/sim/test_pulsed_kernels.py``). Each getter returns None in the
+same cases as :func:`pulse_kernels`.
 """
 
 from __future__ import annotations
