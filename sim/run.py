@@ -210,7 +210,7 @@ def simulate(
 
     names = list(dict.fromkeys(record))
     n = -(-steps // record_every) + 1  # snapshots 0, s, 2s, ... below K, and K
-    need = n * (16 * R * max(len(names), 1) + 40)  # values + sums (float64), the index list
+    need = n * (16 * R * len(names) + 40)  # values + sums (float64), the index list
     if need > _MAX_RECORD_BYTES:
         raise ValueError(f"record_every={record_every} with steps={_big(steps)} and R={R} runs would keep"
                          f" {_big(n)} snapshots of {len(names)} metric(s) (~{_big(need // 2**30)} GiB, limit"

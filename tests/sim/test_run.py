@@ -163,3 +163,19 @@ def test_optimizers_accept_layer_shaped_weights_with_per_run_alpha():
     np.testing.assert_allclose(out, np.broadcast_to(expected, w.shape))
     dig = sim.DigitalSGD(alpha).step(sim.WeightState(w), g, rng).W
     np.testing.assert_allclose(dig, np.broadcast_to(0.5 - alpha[:, None, None], w.shape))
+
+
+def test_record_memory_guard_counts_recorded_metrics_only(monkeypatch):
+    """The snapshot-memory guard counts the metrics actually recorded: with ``record=()`` (recorders
+    only) a long, wide run keeps no snapshots and must not be refused; recording one metric over the
+    same run is refused once its snapshots pass the limit (the guard still works)."""
+    import sim.run as run_mod
+
+    monkeypatch.setattr(run_mod, "_MAX_RECORD_BYTES", 1 << 20)  # 1 MiB: R = 64, 2000 steps needs 2 MiB
+    prob = sim.scalar_quadratic(1.0, 0.5)
+    algo = sim.AnalogSGD(0.01, sim.SoftBounds(1.0))
+    traj = sim.simulate(prob, algo, steps=2000, seeds=64, record=(), progress=False,
+                        recorders={"floor": sim.Mean("grad_norm2", start=1000)})
+    assert traj.recorded["floor"].shape == (64,)
+    with pytest.raises(ValueError, match="raise record_every"):
+        sim.simulate(prob, algo, steps=2000, seeds=64, record=("loss",), progress=False)
