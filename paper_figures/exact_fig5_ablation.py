@@ -40,7 +40,7 @@ dw_min_dtod = w_max_dtod = w_min_dtod = 0.3, up_down_dtod = 0.01; :func:`sim.pre
 tile's shape, construction seed 10) is drawn once per tile: :class:`PerTile` gives every tile shape its
 own optimizer and device (every tile of these networks has a distinct shape).
 
-Full mode halves the epochs (FCN 6, CNN 3) to fit the 45-minute full build; the numbers below are
+Full mode cuts the epochs (FCN 4, CNN 2) to fit the 45-minute full build; the numbers below are
 from the larger grid (``FIDELITY.larger``: FCN 12 epochs, CNN 6), run row by row in one session on 2
 shared cores ( final accuracy %, mean +- std
 over seeds, TT - A SGD paired against Analog SGD of the same model):
@@ -149,13 +149,13 @@ CONFIGS = Modes(
         cnn=CNN(data="digits", side=8, channels=(4, 8), kernels=(3, 2), hidden=32, batch=16, tau=0.7,
                 epochs=4, seeds=2),
     ),
-    # the IO row is left out of the full grid (time); quick mode runs it. Epochs halved (FCN 6, CNN 3)
-    # to fit the 45-minute full build; LARGER restores the grid of the docstring's numbers
+    # the IO row is left out of the full grid (time); quick mode runs it. Epochs cut (FCN 4, CNN 2) to
+    # fit the 45-minute full build; LARGER restores the grid of the docstring's numbers
     full=Settings(
         **_COMMON, rows=tuple(r for r in ROWS if r != "pulse_ttv1_io"),
-        fcn=FCN(data="mnist5k", sizes=(784, 256, 128, 10), batch=10, tau=0.8, epochs=6, seeds=3),
+        fcn=FCN(data="mnist5k", sizes=(784, 256, 128, 10), batch=10, tau=0.8, epochs=4, seeds=3),
         cnn=CNN(data="mnist5k", side=28, channels=(4, 8), kernels=(5, 5), hidden=32, batch=8, tau=0.7,
-                epochs=3, seeds=2),
+                epochs=2, seeds=2),
     ),
 )
 #: ``--set`` overrides of the full grid that run the larger grid the docstring's numbers come from
@@ -247,19 +247,30 @@ def train_row(kind: str, c: Net, row: str, cfg: Settings) -> nets.TrainResult:
                       batch_size=c.batch, runs=c.seeds, seed=cfg.seed, label=f"{kind} {row}")
 
 
-def compute(cfg: Settings) -> dict:
+def cells(cfg: Settings) -> list[dict]:
+    """One cell per (network, row or reference): each trains its seeds once, cached on its own."""
+    return [{"net": kind, "row": row} for kind in ("fcn", "cnn") for row in (*REFERENCES, *cfg.rows)]
+
+
+def compute_cell(cfg: Settings, cell: dict) -> dict:
+    """Test accuracy per epoch (%), final accuracy, saturation and training time of one cell."""
+    res = train_row(cell["net"], getattr(cfg, cell["net"]), cell["row"], cfg)
+    # rounded: seeds stuck at the same accuracy must not print a float-noise spread
+    return {"acc": 100 * res.test_acc, "final": np.round(100 * res.test_acc[:, -cfg.last:].mean(axis=1), 10),
+            "saturation": res.saturation, "seconds": res.elapsed}
+
+
+def assemble(cfg: Settings, results: list[dict]) -> dict:
     out: dict = {}
-    for kind in ("fcn", "cnn"):
-        c = getattr(cfg, kind)
-        for row in (*REFERENCES, *cfg.rows):
-            res = train_row(kind, c, row, cfg)
-            out[f"{kind}_{row}_acc"] = 100 * res.test_acc
-            # rounded: seeds stuck at the same accuracy must not print a float-noise spread
-            out[f"{kind}_{row}_final"] = np.round(100 * res.test_acc[:, -cfg.last:].mean(axis=1), 10)
-            out[f"{kind}_{row}_saturation"] = res.saturation
-            out[f"{kind}_{row}_seconds"] = res.elapsed
+    for cell, r in zip(cells(cfg), results, strict=True):
+        for key in ("acc", "final", "saturation", "seconds"):
+            out[f"{cell['net']}_{cell['row']}_{key}"] = r[key]
     out["table"] = table(out, cfg)
     return out
+
+
+def compute(cfg: Settings) -> dict:
+    return assemble(cfg, [compute_cell(cfg, cell) for cell in cells(cfg)])
 
 
 def stalled(data: dict, kind: str, row: str, stall_points: float, flat_points: float) -> int:
@@ -335,6 +346,9 @@ FIGURE = FigureSpec(
     configs=CONFIGS,
     compute=compute,
     render=render,
+    cells=cells,
+    compute_cell=compute_cell,
+    assemble=assemble,
 )
 
 
@@ -350,7 +364,7 @@ FIDELITY = Fidelity(
     " more steps than the reduced grid; pulse level and device variation do not change the CNN order at"
     " this scale",
     larger=LARGER,
-    notes="Full mode halves the epochs (FCN 6, CNN 3). Larger grid (MNIST-5k): FCN tau = 0.8, 12 epochs,"
+    notes="Full mode cuts the epochs (FCN 4, CNN 2). Larger grid (MNIST-5k): FCN tau = 0.8, 12 epochs,"
     " 3 seeds: baseline stalls 1/3 seeds (17.6 %),"
     " one-column transfer 0/3 (35.8 +- 2.6, rising), beta = 0.01 0/3 (78.5 +- 8.2), TT-v1 rates at chance"
     " (11.3 +- 1.8), pulse level 0/3 (92.0 +- 1.7; digital 87.6, A SGD pulse 55.2 +- 2.5); small CNN"
