@@ -44,10 +44,12 @@ def _pulse_scan_py(w: np.ndarray, d: np.ndarray, u: np.ndarray, out: np.ndarray,
     below`` with ``below`` just under ``dw_min`` (multiplication instead of a division; NaN
     increments included), are listed: flat index ``r * M + i`` in ``idx``, ``n * log`` in ``nl``
     (``n``: stochastic rounding of ``|d|/dw_min`` with ``u``) and the bound ``copysign(T, d)`` in
-    ``tb``. Returns the number listed. numpy then takes ``expm1`` of ``nl`` (its own
+    ``tb``. Returns the number listed; numpy then takes ``expm1`` of ``nl`` (its own
     implementation, so the bits are numpy's) and :func:`_pulse_apply` finishes the candidates.
     The loops are split (candidate mask, clipping, listing, then the few candidates) so that the
-    first two compile to vectorized loops and only the listing branches."""
+    first two compile to vectorized loops and only the listing branches. Returns -1 when over a
+    quarter of the elements are candidates (small problems, large steps): the caller's dense numpy
+    passes are then cheaper than finishing the list."""
     R, M = w.shape
     mask = np.empty(M, dtype=np.bool_)
     k = 0
@@ -61,6 +63,8 @@ def _pulse_scan_py(w: np.ndarray, d: np.ndarray, u: np.ndarray, out: np.ndarray,
             if mask[i]:
                 idx[k] = r * M + i
                 k += 1
+    if 4 * k > R * M:
+        return -1
     for j in range(k):
         r, i = divmod(idx[j], M)
         di = d[r, i]

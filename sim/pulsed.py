@@ -779,6 +779,10 @@ class PulsedLinearStep(PulsedDevice):
         route to the dense formula's numbers.
         """
         u = rng.uniform(increment.shape[1:])
+        hint = self.__dict__.get("_dense_hint")  # (shape, dense calls left before a re-check)
+        if hint is not None and hint[0] == increment.shape and hint[1] > 0:  # mostly pulsed lately
+            object.__setattr__(self, "_dense_hint", (hint[0], hint[1] - 1))
+            return self._dense_rounded(w, increment, u, np.abs(increment), rng, check=False)
         kernels = _kernels.pulse_kernels()
         if kernels is not None:
             pulse_scan, pulse_apply = kernels
@@ -790,19 +794,16 @@ class PulsedLinearStep(PulsedDevice):
             below, dw_min, t, log, lo, hi = self._scan_consts
             k = pulse_scan(w2, increment.reshape(R, -1), u.reshape(R, -1),
                            out.reshape(R, -1), below, dw_min, t, log, lo, hi, idx, nl, tb)
-            e = np.expm1(nl[:k], out=nl[:k])
-            pulse_apply(w2.reshape(-1), out.reshape(-1), idx[:k], e, tb[:k], lo, hi)
-            return out
+            if k >= 0:
+                e = np.expm1(nl[:k], out=nl[:k])
+                pulse_apply(w2.reshape(-1), out.reshape(-1), idx[:k], e, tb[:k], lo, hi)
+                return out
+            return self._dense_rounded(w, increment, u, np.abs(increment), rng)  # mostly pulsed
         ad = np.abs(increment)
         cand = np.greater_equal(np.multiply(u, self._dw_min_below), ad)
         np.logical_not(cand, out=cand)  # >= then not: a NaN increment is a candidate
         if 4 * np.count_nonzero(cand) > cand.size:  # over a quarter are candidates: dense passes
-            ad /= self.dw_min
-            n = np.floor(ad)
-            n += u < np.subtract(ad, n, out=ad)
-            bound = np.add(increment, 0.0)
-            np.copysign(self._t_up, bound, out=bound)
-            return self._closed_form(w, n, None, bound, rng)
+            return self._dense_rounded(w, increment, u, ad, rng)
         idx = np.flatnonzero(cand)
         out = _clip_ufunc(w, self._lo, self._hi, out=np.empty(w.shape))  # C order: flat indices
         x = np.take(ad, idx)
@@ -819,6 +820,23 @@ class PulsedLinearStep(PulsedDevice):
         bound += ws
         out.reshape(-1)[idx] = _clip_ufunc(bound, self._lo, self._hi, out=bound)
         return out
+
+    def _dense_rounded(self, w: np.ndarray, increment: np.ndarray, u: np.ndarray, ad: np.ndarray,
+                       rng: BatchRNG, check: bool = True) -> np.ndarray:
+        """The dense formula of :meth:`_rounded_update` from the uniforms ``u`` and ``ad = |d|``
+        (overwritten): pulse counts and the closed form on every element. With ``check`` it
+        remembers whether most elements were pulsed (``_dense_hint``, a speed hint only: every
+        route gives the same numbers), so that a problem that stays dense skips the candidate
+        listing for the next 32 calls of that shape."""
+        ad /= self.dw_min
+        n = np.floor(ad)
+        n += u < np.subtract(ad, n, out=ad)
+        if check:
+            dense = 4 * np.count_nonzero(n) > n.size
+            object.__setattr__(self, "_dense_hint", (increment.shape, 32) if dense else None)
+        bound = np.add(increment, 0.0)
+        np.copysign(self._t_up, bound, out=bound)
+        return self._closed_form(w, n, None, bound, rng)
 
     def apply_pulses(self, w: np.ndarray, n: np.ndarray, up: np.ndarray,
                      rng: BatchRNG) -> np.ndarray:

@@ -241,3 +241,25 @@ def test_without_numba_the_noisy_numpy_route_runs():
     w = g.uniform(-.8, .8, (2, 50))
     inc = g.normal(0, 2e-3, w.shape)
     assert out.stdout.strip() == _noisy_route(dev, w, inc, 1, numba=True).tobytes().hex()
+
+
+def test_dense_hint_keeps_the_numbers():
+    """A device that saw mostly pulsed updates takes the dense route for the next calls of that
+    shape (a speed hint); over a run that turns from dense to sparse and back, every call still
+    equals the dense formula on the same stream."""
+    dev = sim.PulsedSoftBounds(dw_min=1e-3, w_max=0.7, w_min=-0.7)
+    g = np.random.default_rng(6)
+    w = g.uniform(-0.7, 0.7, (2, 30, 20))
+    rng_a, rng_b = BatchRNG(8, range(2), "kernels"), BatchRNG(8, range(2), "kernels")
+    dense_calls = 0
+    for step in range(100):
+        scale = 1e-2 if (step // 40) % 2 == 0 else 1e-5  # dense, then sparse, then dense again
+        inc = g.normal(0.0, scale, w.shape)
+        hinted = dev.__dict__.get("_dense_hint") is not None
+        dense_calls += hinted
+        out = dev.pulsed_update(w, inc, rng_a)
+        n = dev.pulse_counts(inc.copy(), rng_b)
+        ref = dev._closed_form(w, n, None, np.copysign(dev._t_up, inc + 0.0), rng_b)
+        assert _same(out, ref), step
+        w = out
+    assert dense_calls > 0  # the hint was used (else this test checks nothing new)
