@@ -51,7 +51,8 @@ A figure without cells is one cell, ``compute(config)``. Each cell is cached on 
 ``<mode>-set-<hash>.cells/``) as a ``data.npz`` / ``meta.json`` pair under
 the same rules as the figure's pair: its key is the SHA-256 of the figure's cache key and the cell's
 canonical JSON (:func:`cell_key`), the data's SHA-256 is checked, a damaged cell is one warning line
-and recomputed, and a cell is written atomically as soon as it finishes. So an interrupted build
+and recomputed, and a cell is written atomically as soon as it finishes; once the figure's pair is
+written, cell directories the grid no longer has are removed. So an interrupted build
 resumes from its finished cells, and :func:`build_all` can run the cells of many figures at once on
 a Dask cluster (``python -m paper_figures --workers N``) with the same bits as a serial build.
 
@@ -629,6 +630,19 @@ def _clean_leftovers(parent: Path, name: str) -> None:
 # --- cells: a figure's grid as independent, separately cached pieces ------------------------------
 
 
+def _prune_cells(p: _Plan) -> None:
+    """After the figure's pair is written, remove the cell directories of its ``.cells`` folder that
+    the current configuration no longer has (e.g. a seed block of an earlier grid): a cell of the
+    current grid is never touched, nor a writer's ``.tmp``/``.old`` leftover (see
+    :func:`_clean_leftovers`)."""
+    assert p.cells is not None
+    root = p.cell_path(0).parent
+    keep = {cell_name(c) for c in p.cells}
+    for child in root.iterdir() if root.is_dir() else ():
+        if child.is_dir() and not child.name.startswith(".") and child.name not in keep:
+            _remove(child)
+
+
 def has_cells(spec: FigureSpec) -> bool:
     """True iff ``spec`` splits its computation into cells (``cells``, ``compute_cell`` and
     ``assemble`` all given); ValueError if only some of the three are."""
@@ -802,6 +816,8 @@ def _finish(p: _Plan, render: bool) -> BuildResult:
             meta["cells"] = {"total": len(p.cells), "cached": p.cached_cells}
         write_pair(p.out_dir, data, json.loads(json.dumps(meta, default=str)))
         p.data = load_data(p.out_dir / "data.npz")  # render from exactly what was saved
+        if p.cells is not None:
+            _prune_cells(p)
     files = [p.out_dir / "data.npz", p.out_dir / "meta.json"]
     if render:
         import matplotlib

@@ -176,6 +176,27 @@ def test_cells_follow_the_figure_key(fig, tmp_path):
     assert len(fig.CALLS) == 5  # force recomputes the cells too
 
 
+def test_cells_no_longer_in_the_grid_are_pruned(fig, tmp_path):
+    """A smaller grid in the same output folder removes the cell directories it no longer has (they
+    would otherwise pile up across grid changes); a rebuild of the same grid removes nothing."""
+    out = tmp_path / "out"
+    build(fig.FIGURE, "quick", out, render=False)
+    assert len(_cell_dirs(out)) == 5
+    leftover = out / "fig_c" / "quick.cells" / ".i-0_tag-c.tmp-keep"
+    leftover.mkdir()
+    smaller = _figure.FigureSpec("fig_c", "fake", "none",
+                                 fig.Modes(quick=fig.Settings(3, 1), full=fig.Settings(6, 2)), fig.compute,
+                                 fig.render, cells=fig.cells, compute_cell=fig.compute_cell,
+                                 assemble=fig.assemble)
+    kept = {_figure.cell_name(c) for c in fig.cells(fig.Settings(3, 1))}
+    build(smaller, "quick", out, render=False)  # another config: its 3 cells are recomputed
+    assert {p.name for p in _cell_dirs(out)} == kept
+    assert leftover.exists()  # a writer's leftover is _clean_leftovers' business, not pruned here
+    stamps = {p.name: (p / "data.npz").stat().st_mtime_ns for p in _cell_dirs(out)}
+    assert build(smaller, "quick", out, render=False, force=False).cached
+    assert {p.name: (p / "data.npz").stat().st_mtime_ns for p in _cell_dirs(out)} == stamps
+
+
 def test_cells_declared_together_and_distinct(fig):
     half = _figure.FigureSpec("fig_c", "fake", "none", fig.FIGURE.configs, fig.compute, fig.render,
                               cells=fig.cells)
