@@ -30,8 +30,6 @@ import numpy as np
 
 __all__ = ["binomial_kernel", "noisy_kernels", "numba_version", "pulse_kernels"]
 
-pulse_scan: Callable[..., int] | None = None
-pulse_apply: Callable[..., None] | None = None
 numba_version: str | None = None
 
 
@@ -179,18 +177,32 @@ def _binomial_icdf_py(u: np.ndarray, p: np.ndarray, n: np.ndarray, n_max: float,
     return nf
 
 
+def _noisy_finish(wi: float, e: float, g2: float, zi: float, c: np.ndarray, ci: int, up: bool) -> float:
+    """One element of the noisy closed form: ``clip((w - T) e + w + sqrt(a_v g2) z, lo, hi)`` with
+    ``e = expm1(l)``, ``g2 = -expm1(2 l)`` and the direction's constants of column ``ci`` of ``c``
+    (the clip as numpy's: NaN passes). Compiled into both noisy loops (numba's
+    ``register_jitable``), the same operations in the same order as
+    :meth:`sim.pulsed.PulsedLinearStep._closed_form`."""
+    var = (c[4, ci] if up else c[5, ci]) * g2
+    v = (wi - (c[0, ci] if up else c[1, ci])) * e + wi
+    v = v + math.sqrt(var) * zi
+    lo, hi = c[6, ci], c[7, ci]
+    if not (np.isnan(v) or v > lo):
+        v = lo
+    if not (np.isnan(v) or v < hi):
+        v = hi
+    return v
+
+
 def _noisy_scan_py(w: np.ndarray, n: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray,
                    c: np.ndarray, idx: np.ndarray, nl: np.ndarray) -> int:
     r"""First pass of the closed-form update with additive cycle-to-cycle noise on 2-D ``(R, M)``
     arrays: pulse counts ``n``, increments ``d`` (their sign picks the direction), standard
     normals ``z``, the device's constants ``c`` of shape ``(8, 1 or M)`` (the same for every run;
-    rows :math:`T_+, T_-, \log(1-
-ho_+), \log(1-
-ho_-), a_{v+}, a_{v-}`, lo, hi).
+    rows :math:`T_+, T_-, \log(1-\rho_+), \log(1-\rho_-), a_{v+}, a_{v-}`, lo, hi).
 
     Per element, up when :math:`d \ge 0` (NaN: down, as ``np.where(d >= 0, ...)``),
-    :math:`\ell = n \log(1-
-ho)` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))`:
+    :math:`\ell = n \log(1-\rho)` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))`:
     ``out = clip((w - T) expm1(l) + w + sqrt(v) z, lo, hi)``, the operations of
     :meth:`sim.pulsed.PulsedLinearStep._closed_form` in its order (the clip as numpy's: NaN
     passes). Where ``l`` is zero (no pulse: ``l = +-0``) ``expm1`` is exact
@@ -206,16 +218,7 @@ ho)` and :math:`v = a_v\,(-\mathrm{expm1}(2\ell))`:
             up = d[r, i] >= 0.0
             li = n[r, i] * (c[2, ci] if up else c[3, ci])
             if li == 0.0:
-                var = (c[4, ci] if up else c[5, ci]) * -(li + li)
-                wi = w[r, i]
-                v = (wi - (c[0, ci] if up else c[1, ci])) * li + wi
-                v = v + math.sqrt(var) * z[r, i]
-                lo, hi = c[6, ci], c[7, ci]
-                if not (np.isnan(v) or v > lo):
-                    v = lo
-                if not (np.isnan(v) or v < hi):
-                    v = hi
-                out[r, i] = v
+                out[r, i] = _noisy_finish(w[r, i], li, -(li + li), z[r, i], c, ci, up)
             else:
                 idx[k] = r * M + i
                 nl[k] = li
@@ -233,75 +236,55 @@ def _noisy_apply_py(w: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray
         r, i = divmod(idx[j], M)
         ci = i if per else 0
         up = d[r, i] >= 0.0
-        var = (c[4, ci] if up else c[5, ci]) * -e2[j]
-        wi = w[r, i]
-        v = (wi - (c[0, ci] if up else c[1, ci])) * e[j] + wi
-        v = v + math.sqrt(var) * z[r, i]
-        lo, hi = c[6, ci], c[7, ci]
-        if not (np.isnan(v) or v > lo):
-            v = lo
-        if not (np.isnan(v) or v < hi):
-            v = hi
-        out[r, i] = v
+        out[r, i] = _noisy_finish(w[r, i], e[j], -e2[j], z[r, i], c, ci, up)
 
 
-_jit_cache: Any = None
+_compiled: dict[str, Any] = {}
+_numba: Any = None
 _loaded = False
-binomial_icdf_kernel: Callable[..., int] | None = None
-noisy_scan: Callable[..., int] | None = None
-noisy_apply: Callable[..., None] | None = None
 
 
-def _jit() -> Any:
-    """numba's ``njit`` with the kernels' options (IEEE arithmetic: no ``fastmath``; numpy's error
-    model, so a division by zero gives inf, as in numpy), or None without numba or with
-    ``AIMC_VERIFY_NO_NUMBA=1``. numba is imported on the first call only."""
-    global _jit_cache, numba_version, _loaded
+def _load(*fns: Callable[..., Any]) -> tuple[Any, ...] | None:
+    """``fns`` compiled by numba's ``njit`` (IEEE arithmetic: no ``fastmath``; numpy's error model,
+    so a division by zero gives inf, as in numpy; cached on disk), each once per process, or None
+    without numba or with ``AIMC_VERIFY_NO_NUMBA=1``. numba is imported on the first call only."""
+    global _numba, numba_version, _loaded
     if not _loaded:
         _loaded = True
         if os.environ.get("AIMC_VERIFY_NO_NUMBA", "") not in ("", "0"):
             return None
         try:
             import numba
+            import numba.extending
         except ImportError:
             return None
-        _jit_cache = numba.njit(cache=True, nogil=True, error_model="numpy")
-        numba_version = numba.__version__
-    return _jit_cache
+        numba.extending.register_jitable(_noisy_finish)  # callable from the compiled loops
+        _numba, numba_version = numba, numba.__version__
+    if _numba is None:
+        return None
+    jit = _numba.njit(cache=True, nogil=True, error_model="numpy")
+    for fn in fns:
+        if fn.__name__ not in _compiled:
+            _compiled[fn.__name__] = jit(fn)
+    return tuple(_compiled[fn.__name__] for fn in fns)
 
 
 def pulse_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
-    """``(pulse_scan, pulse_apply)`` compiled by numba (loaded on first use: importing numba and
-    the cached machine code takes ~0.5 s, paid only by runs that reach the pulse-level hot path),
-    or None without numba or with ``AIMC_VERIFY_NO_NUMBA=1``."""
-    global pulse_scan, pulse_apply
-    if pulse_scan is None or pulse_apply is None:
-        jit = _jit()
-        if jit is None:
-            return None
-        pulse_scan, pulse_apply = jit(_pulse_scan_py), jit(_pulse_apply_py)
-    return pulse_scan, pulse_apply
+    """``(pulse_scan, pulse_apply)`` (:func:`_pulse_scan_py`, :func:`_pulse_apply_py`) compiled by
+    numba (loaded on first use: importing numba and the cached machine code takes ~0.5 s, paid only
+    by runs that reach the pulse-level hot path), or None without numba or with
+    ``AIMC_VERIFY_NO_NUMBA=1``."""
+    return _load(_pulse_scan_py, _pulse_apply_py)
 
 
 def binomial_kernel() -> Callable[..., int] | None:
-    """:func:`_binomial_icdf_py` compiled by numba (loaded on first use), or None without numba or
-    with ``AIMC_VERIFY_NO_NUMBA=1``."""
-    global binomial_icdf_kernel
-    if binomial_icdf_kernel is None:
-        jit = _jit()
-        if jit is None:
-            return None
-        binomial_icdf_kernel = jit(_binomial_icdf_py)
-    return binomial_icdf_kernel
+    """:func:`_binomial_icdf_py` compiled by numba (loaded on first use), or None as
+    :func:`pulse_kernels`."""
+    got = _load(_binomial_icdf_py)
+    return None if got is None else got[0]
 
 
 def noisy_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
     """``(noisy_scan, noisy_apply)`` (:func:`_noisy_scan_py`, :func:`_noisy_apply_py`) compiled by
-    numba (loaded on first use), or None without numba or with ``AIMC_VERIFY_NO_NUMBA=1``."""
-    global noisy_scan, noisy_apply
-    if noisy_scan is None or noisy_apply is None:
-        jit = _jit()
-        if jit is None:
-            return None
-        noisy_scan, noisy_apply = jit(_noisy_scan_py), jit(_noisy_apply_py)
-    return noisy_scan, noisy_apply
+    numba (loaded on first use), or None as :func:`pulse_kernels`."""
+    return _load(_noisy_scan_py, _noisy_apply_py)
