@@ -239,16 +239,20 @@ def _noisy_apply_py(w: np.ndarray, d: np.ndarray, z: np.ndarray, out: np.ndarray
         out[r, i] = _noisy_finish(w[r, i], e[j], -e2[j], z[r, i], c, ci, up)
 
 
-_compiled: dict[str, Any] = {}
+_compiled: dict[tuple[str, ...], tuple[Any, ...]] = {}
 _numba: Any = None
 _loaded = False
 
 
 def _load(*fns: Callable[..., Any]) -> tuple[Any, ...] | None:
     """``fns`` compiled by numba's ``njit`` (IEEE arithmetic: no ``fastmath``; numpy's error model,
-    so a division by zero gives inf, as in numpy; cached on disk), each once per process, or None
+    so a division by zero gives inf, as in numpy; cached on disk), once per process, or None
     without numba or with ``AIMC_VERIFY_NO_NUMBA=1``. numba is imported on the first call only."""
     global _numba, numba_version, _loaded
+    names = tuple(fn.__name__ for fn in fns)
+    got = _compiled.get(names)
+    if got is not None:  # the hot path: one dict lookup
+        return got
     if not _loaded:
         _loaded = True
         if os.environ.get("AIMC_VERIFY_NO_NUMBA", "") not in ("", "0"):
@@ -263,10 +267,8 @@ def _load(*fns: Callable[..., Any]) -> tuple[Any, ...] | None:
     if _numba is None:
         return None
     jit = _numba.njit(cache=True, nogil=True, error_model="numpy")
-    for fn in fns:
-        if fn.__name__ not in _compiled:
-            _compiled[fn.__name__] = jit(fn)
-    return tuple(_compiled[fn.__name__] for fn in fns)
+    got = _compiled[names] = tuple(jit(fn) for fn in fns)
+    return got
 
 
 def pulse_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
