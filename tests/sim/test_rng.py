@@ -93,6 +93,26 @@ def test_views_stay_valid_after_refills():
     np.testing.assert_array_equal(first, kept)
 
 
+def test_unreferenced_buffers_are_reused_without_changing_values():
+    """A refill writes into the buffer before the current one when no view of it is alive (no page
+    faults on a fresh allocation); the values are still the sequence's, and a view kept alive
+    through the reuse cycle keeps its values."""
+    rng = BatchRNG(3, range(2), "reuse")
+    got = [rng.uniform(3000).copy() for _ in range(400)]  # views dropped at once: buffers recycled
+    seq = rng._seqs["uniform"]
+    assert seq.spare is not None and seq.spare.shape == seq.buf.shape  # two buffers in rotation
+    ids = {id(seq.buf), id(seq.spare)}
+    got.append(rng.uniform(seq.cap).copy())  # one more refill rotates the two, no third buffer
+    assert {id(seq.buf), id(seq.spare)} == ids
+    held = rng.uniform(5)  # a view of the current buffer, kept through several refills
+    kept = held.copy()
+    got += [kept, *[rng.uniform(3000).copy() for _ in range(200)]]
+    np.testing.assert_array_equal(held, kept)
+    for i in range(2):
+        row = np.concatenate([g[i] for g in got])
+        np.testing.assert_array_equal(row, _reference(3, i, "reuse", "uniform", row.size))
+
+
 def test_repeated_indices_share_draws_until_their_counts_differ():
     rng = BatchRNG(7, [3, 1, 3], "rep")
     a = rng.normal(5)
