@@ -6,7 +6,7 @@
    within 4x of digital.
 2. Issue 15: one epoch of the digits FCN 64-256-128-10, batch 10, R = 1: pulse-level Analog SGD
    / mean-field Analog SGD <= 1.5. Beside it, two floors no implementation of the same random
-   streams can go under: the epoch's uniforms (one per weight and step,
+   streams can go under: the epoch's uniforms (one 32-bit word per weight and step,
    :meth:`sim.PulsedDevice.pulse_counts`) drawn alone in a loop and added to the mean-field epoch,
    and **in place**: a mean-field epoch whose every update also draws those uniforms (same
    ``BatchRNG`` stream, nothing done with them), which adds the cost of the numbers leaving the
@@ -54,7 +54,7 @@ class _UniformsThenMeanField(sim.SoftBounds):
     """The in-place floor: the pulse-level stream's uniforms are drawn, the update is mean-field."""
 
     def pulsed_update(self, w: np.ndarray, increment: np.ndarray, rng: BatchRNG) -> np.ndarray:
-        rng.uniform(increment.shape[1:])
+        rng.bits32(increment.shape[1:])  # the words stochastic rounding reads
         return self.update(w, increment)
 
 
@@ -64,7 +64,7 @@ def _uniform_floor(shapes: list[tuple[int, int]], steps: int, runs: int) -> floa
     t0 = time.perf_counter()
     for _ in range(steps):
         for s in shapes:
-            rng.uniform(s)
+            rng.bits32(s)
     return time.perf_counter() - t0
 
 

@@ -4,8 +4,9 @@ Targets: the pulse-level run (``PulsedSoftBounds``, closed-form fast path, dw_mi
 within 1.5x of the mean-field run of ``SoftBounds`` in the same run (issue 15; it was 4x in the
 issue "Pulse-level device physics"), and within 4x with cycle-to-cycle noise on (one more normal
 draw per element). Beside them, the floors no implementation of the same random streams can go
-under: the mean-field run plus the extra random numbers alone (one uniform per element and step,
-plus one normal with cycle noise), drawn through the same ``BatchRNG``, over the mean-field run.
+under: the mean-field run plus the extra random numbers alone (one 32-bit uniform word per element
+and step, plus one normal with cycle noise), drawn through the same ``BatchRNG``, over the
+mean-field run.
 
 Power-step and exponential-step devices (``PulsedPowStep``, ``PulsedExpStep``) have no closed form
 for n pulses: their pulse-level update is the masked loop over the pulse index (one vectorized pass
@@ -82,7 +83,7 @@ def run(smoke: bool = False) -> list[Result]:
         def fn() -> None:
             rng = sim.BatchRNG(0, range(R), "algorithm")
             for _ in range(K):
-                rng.uniform(prob.dim)
+                rng.bits32(prob.dim)  # the stochastic-rounding words
                 if normal:
                     rng.normal(prob.dim)
         return fn

@@ -33,10 +33,14 @@ __all__ = ["binomial_kernel", "noisy_kernels", "numba_version", "pulse_kernels"]
 numba_version: str | None = None
 
 
-def _pulse_scan_py(w: np.ndarray, d: np.ndarray, u: np.ndarray, out: np.ndarray, below: float,
-                   dw_min: float, bound: float, log: float, lo: float, hi: float,
+def _pulse_scan_py(w: np.ndarray, d: np.ndarray, u: np.ndarray, uscale: float, out: np.ndarray,
+                   below: float, dw_min: float, bound: float, log: float, lo: float, hi: float,
                    idx: np.ndarray, nl: np.ndarray, tb: np.ndarray) -> int:
     """First pass of the stochastically rounded closed-form update on 2-D ``(R, M)`` arrays.
+
+    The uniforms are ``u * uscale`` (``u`` the 32-bit words of :func:`sim.pulsed.rounding_uniforms`
+    and ``uscale = 2^-32``, or floats and 1.0): the conversion is exact, so the comparisons see the
+    values the numpy routes compute.
 
     Every element's clipped weight goes to ``out``. The candidates for a pulse, ``|d| > u *
     below`` with ``below`` just under ``dw_min`` (multiplication instead of a division; NaN
@@ -53,7 +57,7 @@ def _pulse_scan_py(w: np.ndarray, d: np.ndarray, u: np.ndarray, out: np.ndarray,
     k = 0
     for r in range(R):
         for i in range(M):
-            mask[i] = not (u[r, i] * below >= abs(d[r, i]))
+            mask[i] = not ((u[r, i] * uscale) * below >= abs(d[r, i]))
         for i in range(M):
             v = w[r, i]
             out[r, i] = lo if v < lo else (hi if v > hi else v)
@@ -68,7 +72,7 @@ def _pulse_scan_py(w: np.ndarray, d: np.ndarray, u: np.ndarray, out: np.ndarray,
         di = d[r, i]
         x = abs(di) / dw_min
         n = np.floor(x)
-        if u[r, i] < x - n:
+        if u[r, i] * uscale < x - n:
             n += 1.0
         nl[j] = n * log
         tb[j] = math.copysign(bound, di)

@@ -7,13 +7,18 @@ Every draw comes from a generator keyed by the run, the purpose and the kind of 
 .. math::  \text{gen}(r, \text{stream}, \text{kind}) = \text{SFC64}(\text{SeedSequence}(
            \text{seed},\ \text{spawn\_key} = (r,\ \text{crc32}(\text{stream}),\ \text{kind})))
 
-with ``kind`` 0 for standard normals and 1 for uniforms on [0, 1) (Rademacher signs are uniforms
-below 1/2). Run ``r`` reads each of its two sequences front to back with its own position: a draw
-of shape ``s`` consumes exactly :math:`\prod s` values of run r's sequence of that kind (a ragged
+with ``kind`` 0 for standard normals, 1 for uniforms on [0, 1) (Rademacher signs are uniforms
+below 1/2) and 2 for 32-bit words (:meth:`BatchRNG.bits32`: the low, then the high half of each
+64-bit SFC64 output, i.e. two words per generator step; :math:`u = \text{word}\cdot 2^{-32}` is a
+uniform on [0, 1) with 32 random bits, half the cost of a float64 uniform -- the pulse counts of
+stochastic rounding use it). Run ``r`` reads each of its sequences front to back with its own
+position: a draw of shape ``s`` consumes exactly :math:`\prod s` values of run r's sequence of that
+kind (a ragged
 draw, :meth:`BatchRNG.normal_ragged`, consumes ``counts[i]`` times that for row i). Numbers are
 buffered per row and topped up from the generator when a row runs out; numpy's SFC64
 ``standard_normal`` and ``random`` are concatenation-invariant (drawing 7 + 500 + 493 values gives
-the values of one draw of 1000), so buffer sizes change speed only, never values.
+the values of one draw of 1000), and so are the 32-bit words (a row that stops after a low half
+keeps the high half for its next refill), so buffer sizes change speed only, never values.
 
 Guarantee (tested in ``tests/reliability/test_reproducibility.py`` and ``tests/sim/test_rng.py``)
 -----------------------------------------------------------------------------------------------
@@ -63,7 +68,8 @@ _BUFFER_DOUBLES = 1 << 17  # 1 MB: the most a buffer of one kind grows to (all r
 # and back: +0.1x on a pulse-level network epoch)
 _MIN_ROW = 1 << 12  # smallest per-row buffer (values): many rows keep 4096 each (fewer refills,
 # each a Python loop over the rows)
-KINDS: dict[str, int] = {"normal": 0, "uniform": 1}
+KINDS: dict[str, int] = {"normal": 0, "uniform": 1, "bits": 2}
+BITS32_SCALE = 2.0 ** -32  # a 32-bit word times this is a uniform on [0, 1) (exact in float64)
 
 
 def stream_id(name: str) -> int:
@@ -76,6 +82,28 @@ def _odd_lines(n: int) -> int:
     start at addresses a power of two apart, which would map them to the same cache sets."""
     lines = -(-n // 8)
     return 8 * (lines + 1 - lines % 2)
+
+
+class _Words32:
+    """Fills arrays with a generator's 32-bit words: the low, then the high half of each 64-bit
+    output (little-endian order on every platform). A fill of odd length keeps the unused high half
+    for the next fill, so the words are concatenation-invariant like numpy's own fills."""
+
+    def __init__(self, gen: np.random.Generator) -> None:
+        self.bitgen = gen.bit_generator
+        self.carry: int | None = None
+
+    def __call__(self, out: np.ndarray) -> None:
+        m, i = out.size, 0
+        if m and self.carry is not None:
+            out[0], i, self.carry = self.carry, 1, None
+        rest = m - i
+        if rest <= 0:
+            return
+        words = self.bitgen.random_raw((rest + 1) // 2).astype("<u8", copy=False).view("<u4")
+        out[i:] = words[:rest]
+        if rest % 2:
+            self.carry = int(words[rest])
 
 
 class _Sequences:
@@ -97,16 +125,19 @@ class _Sequences:
             for r in uniq
         ]
         self.kind = kind
+        self.dtype = np.dtype(np.uint32) if kind == "bits" else np.dtype(np.float64)
         self.fill = [self._filler(g) for g in self.gens]
         self.slot_of_row = slot_of_row
         self.identity = len(uniq) == slot_of_row.size  # row i is slot i
-        self.buf = np.empty((len(uniq), 0))
+        self.buf = np.empty((len(uniq), 0), dtype=self.dtype)
         self.spare: np.ndarray | None = None  # the buffer before this one, reused when unreferenced
         self.cap = 0
         self.p = 0
         self.pos: np.ndarray | None = None
 
     def _filler(self, gen: np.random.Generator) -> Any:
+        if self.kind == "bits":
+            return _Words32(gen)
         return gen.standard_normal if self.kind == "normal" else gen.random
 
     def _positions(self) -> np.ndarray:
@@ -127,7 +158,7 @@ class _Sequences:
         if new is not None and new.shape == (S, new_cap) and sys.getrefcount(new) == 3:
             new.flags.writeable = True
         else:
-            new = np.empty((S, new_cap))
+            new = np.empty((S, new_cap), dtype=self.dtype)
         self.spare = self.buf
         for s, fill in enumerate(self.fill):
             n_left = int(left[s])
@@ -141,6 +172,8 @@ class _Sequences:
         """Give rows of one slot with different counts their own slots (copies of its state)."""
         if self.identity:
             return
+        if self.kind == "bits":  # a word filler carries state beside its generator
+            raise ValueError("ragged draws of 32-bit words are not supported")
         pair = np.stack([self.slot_of_row, counts], axis=1)
         uniq_pairs, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
         if len(uniq_pairs) == len(self.gens):
@@ -312,6 +345,14 @@ class BatchRNG:
         """Uniform [0, 1) draws, shape ``(R, *shape)``; each row consumes ``prod(shape)`` values
         of its run's uniform sequence. Read-only (often a view of the buffer)."""
         return self._draw("uniform", shape)
+
+    def bits32(self, shape: tuple[int, ...] | int) -> np.ndarray:
+        """Random 32-bit words (``uint32``), shape ``(R, *shape)``; each row consumes
+        ``prod(shape)`` words of its run's word sequence (kind 2 of the layout: two words per
+        64-bit generator output, so half the cost of :meth:`uniform`). ``word * BITS32_SCALE`` is
+        a uniform on [0, 1) on the grid ``k 2^-32`` (exact in float64). Read-only (often a view
+        of the buffer)."""
+        return self._draw("bits", shape)
 
     def rademacher(self, shape: tuple[int, ...] | int) -> np.ndarray:
         """Random signs +-1, shape ``(R, *shape)`` (``uniform < 1/2`` -> -1)."""

@@ -95,7 +95,7 @@ import numpy as np
 
 from . import _kernels
 from ._checks import check_int, check_real, check_seed
-from ._rng import BatchRNG
+from ._rng import BITS32_SCALE, BatchRNG
 from .devices import ArrayLike, Device
 
 # the ufunc behind np.clip, without its Python wrapper (same loop, same numbers); numpy < 2 keeps
@@ -138,6 +138,13 @@ def _pick(up: np.ndarray, a: ArrayLike, b: ArrayLike) -> ArrayLike:
     if type(a) is type(b) and np.ndim(a) == 0 and a == b:
         return a
     return np.where(up, a, b)
+
+
+def rounding_uniforms(rng: BatchRNG, shape: tuple[int, ...]) -> np.ndarray:
+    """The uniforms of stochastic rounding, ``(R, *shape)``: 32-bit words of ``rng``
+    (:meth:`sim.BatchRNG.bits32`) times :math:`2^{-32}`, so values on the grid :math:`k 2^{-32}`
+    in [0, 1). One per element and update, the stream every route of the rounded update reads."""
+    return rng.bits32(shape) * BITS32_SCALE
 
 
 def binomial_icdf(u: np.ndarray, n: np.ndarray | int, p: np.ndarray) -> np.ndarray:
@@ -467,14 +474,17 @@ class PulsedDevice(Device):
           (``pulse.bl_management_moments``).
 
         The binomial is drawn by inverse CDF from **one uniform per element**
-        (:func:`binomial_icdf`), so the draws never depend on other runs' data.
+        (:func:`binomial_icdf`), so the draws never depend on other runs' data. Stochastic rounding
+        compares with one 32-bit uniform per element (:meth:`sim.BatchRNG.bits32` times
+        :math:`2^{-32}`: half the generator work of a float64 uniform; its grid of
+        :math:`2^{-32}` biases a rounding probability by less than :math:`2^{-32}`).
         """
         x = np.abs(increment)
         x /= self.dw_min
         shape = increment.shape[1:]
         if self.desired_bl is None:
             n = np.floor(x)
-            n += rng.uniform(shape) < np.subtract(x, n, out=x)  # x - n: the fractional part
+            n += rounding_uniforms(rng, shape) < np.subtract(x, n, out=x)  # x - n: the fraction
             return n
         bl = self._bit_length(x)
         x /= bl
@@ -778,11 +788,12 @@ class PulsedLinearStep(PulsedDevice):
         candidates (small problems, large steps). ``tests/sim/test_pulsed_kernels.py`` holds every
         route to the dense formula's numbers.
         """
-        u = rng.uniform(increment.shape[1:])
+        u = rng.bits32(increment.shape[1:])  # the words of rounding_uniforms; * 2^-32 where used
         hint = self.__dict__.get("_dense_hint")  # (shape, dense calls left before a re-check)
         if hint is not None and hint[0] == increment.shape and hint[1] > 0:  # mostly pulsed lately
             object.__setattr__(self, "_dense_hint", (hint[0], hint[1] - 1))
-            return self._dense_rounded(w, increment, u, np.abs(increment), rng, check=False)
+            return self._dense_rounded(w, increment, u * BITS32_SCALE, np.abs(increment), rng,
+                                       check=False)
         kernels = _kernels.pulse_kernels()
         if kernels is not None:
             pulse_scan, pulse_apply = kernels
@@ -792,13 +803,15 @@ class PulsedLinearStep(PulsedDevice):
             idx = np.empty(w2.size, dtype=np.intp)
             nl, tb = np.empty(w2.size), np.empty(w2.size)
             below, dw_min, t, log, lo, hi = self._scan_consts
-            k = pulse_scan(w2, increment.reshape(R, -1), u.reshape(R, -1),
+            k = pulse_scan(w2, increment.reshape(R, -1), u.reshape(R, -1), BITS32_SCALE,
                            out.reshape(R, -1), below, dw_min, t, log, lo, hi, idx, nl, tb)
             if k >= 0:
                 e = np.expm1(nl[:k], out=nl[:k])
                 pulse_apply(w2.reshape(-1), out.reshape(-1), idx[:k], e, tb[:k], lo, hi)
                 return out
-            return self._dense_rounded(w, increment, u, np.abs(increment), rng)  # mostly pulsed
+            return self._dense_rounded(w, increment, u * BITS32_SCALE, np.abs(increment),
+                                       rng)  # mostly pulsed
+        u = u * BITS32_SCALE
         ad = np.abs(increment)
         cand = np.greater_equal(np.multiply(u, self._dw_min_below), ad)
         np.logical_not(cand, out=cand)  # >= then not: a NaN increment is a candidate

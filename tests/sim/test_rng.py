@@ -18,13 +18,16 @@ from sim._rng import KINDS, BatchRNG, stream_id
 def _reference(seed: int, r: int, stream: str, kind: str, n: int) -> np.ndarray:
     gen = np.random.Generator(np.random.SFC64(
         np.random.SeedSequence(seed, spawn_key=(r, stream_id(stream), KINDS[kind]))))
+    if kind == "bits":  # the low, then the high half of each 64-bit output
+        return gen.bit_generator.random_raw((n + 1) // 2).astype("<u8").view("<u4")[:n]
     return gen.standard_normal(n) if kind == "normal" else gen.random(n)
 
 
 def test_concatenation_invariance_of_the_generator():
     """The premise of the layout: 7 + 500 + 493 values drawn in pieces equal one draw of 1000
-    (SFC64 standard_normal and random keep no cache between calls)."""
-    for kind in KINDS:
+    (SFC64 standard_normal and random keep no cache between calls; the 32-bit words have their own
+    test below)."""
+    for kind in ("normal", "uniform"):
         whole = _reference(1, 2, "s", kind, 1000)
         gen = np.random.Generator(np.random.SFC64(
             np.random.SeedSequence(1, spawn_key=(2, stream_id("s"), KINDS[kind]))))
@@ -41,9 +44,11 @@ _shapes = st.lists(st.integers(0, 5), min_size=0, max_size=3).map(tuple)
 def _programs(draw: st.DrawFn, n_rows: int) -> list[tuple]:
     prog = []
     for _ in range(draw(st.integers(1, 12))):
-        kind = draw(st.sampled_from(("normal", "uniform", "normal_ragged", "uniform_ragged", "big")))
+        kind = draw(st.sampled_from(("normal", "uniform", "bits", "normal_ragged", "uniform_ragged",
+                                     "big")))
         if kind == "big":  # larger than any buffer so far: forces growth and refills
-            prog.append((draw(st.sampled_from(("normal", "uniform"))), (draw(st.integers(900, 5000)),)))
+            prog.append((draw(st.sampled_from(("normal", "uniform", "bits"))),
+                         (draw(st.integers(900, 9000)),)))
         elif kind.endswith("ragged"):
             counts = draw(st.lists(st.integers(0, 4), min_size=n_rows, max_size=n_rows))
             prog.append((kind, counts, draw(_shapes)))
@@ -72,13 +77,33 @@ def test_each_row_reads_its_own_sequence_in_order(data, seed, n_rows):
                 assert np.all(np.isnan(out[i, counts[i]:]))
         else:
             kind, shape = step
-            out = getattr(rng, kind)(shape)
+            out = getattr(rng, "bits32" if kind == "bits" else kind)(shape)
             assert out.shape == (n_rows, *shape)
             for i in range(n_rows):
                 got[i, kind].append(out[i].ravel())
     for (i, kind), pieces in got.items():
         seq = np.concatenate([np.zeros(0), *pieces])
         np.testing.assert_array_equal(seq, _reference(seed, runs[i], "prog", kind, seq.size))
+
+
+def test_words_are_halves_of_the_generator_output_and_concatenation_invariant():
+    """bits32: two 32-bit words per 64-bit SFC64 output, low half first; odd-sized draws carry the
+    unused half to the next refill, so pieces of 1 + 4095 + 3 + ... words equal one long draw."""
+    gen = np.random.Generator(np.random.SFC64(
+        np.random.SeedSequence(5, spawn_key=(1, stream_id("w"), KINDS["bits"]))))
+    raw = gen.bit_generator.random_raw(40000)
+    rng = BatchRNG(5, [1, 0], "w")
+    sizes = [1, 4104, 3, 1, 2, 7, 61500]  # 4104 refills with 4103 words left (an odd fill), 61500
+    # refills again (the carried half comes first)
+    pieces = [rng.bits32(n) for n in sizes]
+    assert all(p.dtype == np.uint32 and not p.flags.writeable for p in pieces)
+    got = np.concatenate([p[0] for p in pieces]).astype(np.uint64)
+    np.testing.assert_array_equal(got[0::2] | (got[1::2] << np.uint64(32)), raw[:got.size // 2])
+    np.testing.assert_array_equal(np.concatenate([p[1] for p in pieces]),
+                                  _reference(5, 0, "w", "bits", sum(sizes)))
+    u = sim.pulsed.rounding_uniforms(BatchRNG(5, [1], "w"), (3,))
+    np.testing.assert_array_equal(u[0], got[:3] * 2.0 ** -32)
+    assert u.dtype == np.float64 and np.all((u >= 0) & (u < 1))
 
 
 def test_views_stay_valid_after_refills():
