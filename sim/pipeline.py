@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -318,6 +318,77 @@ class SeparableQuadratic:
     def grad(self, W: np.ndarray) -> np.ndarray:
         """Exact gradient at ``W`` (the quantity the bounds measure)."""
         return self.lam * (W - self.w_star)
+
+
+def async_quadratic_E_K(M: int, K: int, *, c: float = 1.0, tau: float = 4.0, dim: int = 4,
+                        sigma: float = 0.5, w0: float = 0.5, runs: int = 8, seed: int = 0) -> np.ndarray:
+    r"""Averaged squared gradient norm per stage of the asynchronous pipeline on
+    :class:`SeparableQuadratic` stages, one value per run, shape ``(runs,)``.
+
+    ``M`` stages (:math:`\lambda = 1`, :math:`W^* = 0`, ``dim`` weights each, all starting at ``w0``)
+    on analog soft-bounds tiles (:class:`sim.SoftBounds` of radius ``tau``, mean-field Analog SGD)
+    at :math:`\alpha = c/\sqrt K`, trained on ``K`` micro-batches of one sample whose input, normal
+    with standard deviation ``sigma`` per coordinate, is the gradient noise of every stage.
+    Returns :math:`E_K/M = \frac{1}{KM}\sum_{k<K}\sum_m \|\nabla f_m(W_{m,k})\|^2` per run (every
+    iterate, so the transient from ``w0`` counts); stage m sees its forward weights with delay
+    ``M - m`` (the delayed recursion of :mod:`theory.delay`). Used by the figure
+    ``pipeline_complexity`` and the claim ``pipeline.depth_lower_order``.
+    """
+    from .devices import SoftBounds  # local: keep sim.pipeline's import surface as it is
+    from .optimizers import AnalogSGD
+
+    M, K = check_int("M", M, minimum=1), check_int("K", K, minimum=1)
+    layers = [SeparableQuadratic(1.0, np.zeros(dim)) for _ in range(M)]
+    opt = AnalogSGD(c / np.sqrt(K), SoftBounds(tau))
+    run = train_pipeline(layers, list(range(1, M + 1)), [np.full((runs, dim), w0)] * M, [opt] * M,
+                         build_schedule("async", M, K, 1),
+                         lambda rng, j: (sigma * rng.normal((1, dim)), None),
+                         lambda out, y: np.zeros_like(out),
+                         metrics=lambda Ws: {"g2": sum((W**2).sum(axis=-1) for W in Ws)}, seeds=runs,
+                         seed=seed)
+    return run.metrics["g2"][:, :-1].mean(axis=1) / M
+
+
+class Eps1Fit(NamedTuple):
+    """Result of :func:`fit_eps1`: ``increment ~ a + b/eps`` (weighted, unconstrained)."""
+
+    a: float
+    a_se: float
+    b: float
+    b_se: float
+    chi2_dof: float
+
+
+def depth_increment(Ks: np.ndarray, E_base: np.ndarray, E_M: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Extra iterations of a deeper pipeline at equal eps, paired by seed.
+
+    ``E_base`` and ``E_M`` are ``(len(Ks), runs)`` values of :math:`E_K` (same seeds) for the
+    reference and the deeper pipeline. At each measured eps of the deeper one (its :math:`E_K` of
+    run r), the reference's K for run r at that eps comes from the log-log interpolation of its
+    own curve (extrapolated from the end segments). Returns ``(eps, increment, se)``: the mean
+    :math:`E_K` of the deeper pipeline per K, and the mean and s.e. over runs of
+    :math:`K - K_{base}(\epsilon)`.
+    """
+    from .stats import loglog_interp, mean_se_rows
+
+    Ks = np.asarray(Ks, float)
+    logE1 = np.log(np.asarray(E_base).T)  # (R, nK)
+    per_seed = Ks - np.exp(loglog_interp(np.log(np.asarray(E_M).T), logE1,
+                                         np.broadcast_to(np.log(Ks), logE1.shape)))
+    inc, se = mean_se_rows(per_seed, axis=0)
+    return np.asarray(E_M).mean(axis=1), inc, se
+
+
+def fit_eps1(eps: np.ndarray, increment: np.ndarray, se: np.ndarray) -> Eps1Fit:
+    r"""Weighted least squares ``increment ~ a + b/eps`` (weights 1/se^2; either sign), with the
+    standard errors inflated by :math:`\max(1, \chi^2/\mathrm{dof})`. Needs more than 2 points
+    and ``se > 0``."""
+    from .stats import weighted_fit
+
+    f = weighted_fit(np.column_stack([np.ones_like(eps), 1.0 / np.asarray(eps)]), increment, se)
+    return Eps1Fit(float(f.coef[0]), float(f.se[0]), float(f.coef[1]), float(f.se[1]),
+                   float(f.chi2_dof))
 
 
 @dataclass

@@ -5,23 +5,27 @@ Every tolerance in a claim is built from these: ``Z`` standard errors of a measu
 an explicit model tolerance where the theory is only asymptotic (named in the check's reason).
 This is the one statistics layer of the repository: claims (:mod:`verify.claims`, through the
 re-export :mod:`verify.stats`), figures (:mod:`paper_figures`) and notebooks take their standard
-errors and fits from here. It is a leaf that imports numpy only, so a figure that uses it does not
-depend on the claims (its cache key holds no ``verify`` file) and ``sim`` stays free of ``theory``.
+errors and fits from here. It is a leaf that imports numpy only (and scipy inside
+:func:`nonneg_weighted_fit`), so a figure that uses it does not depend on the claims (its cache key
+holds no ``verify`` file) and ``sim`` stays free of ``theory``.
 
-=========================  ===========================================================================
-:func:`mean_se`            mean and s.e. :math:`s/\sqrt n` of independent samples (one axis)
-:func:`mean_se_rows`       the same per row of a ``(groups, runs)`` array (or along any ``axis``)
-:func:`sd_se_normal`       sample s.d. with the normal-theory s.e. :math:`s/\sqrt{2(n-1)}`
-:func:`variance_se`        second central moment with the distribution-free s.e. from the fourth
-:func:`sd_se`              its square root, s.e. by the delta method
-:func:`weighted_fit`       weighted least squares of a linear model, errors inflated by chi2/dof
-:func:`loglog_slope`       weighted slope of log y on log x
-=========================  ===========================================================================
+============================  ======================================================================
+:func:`mean_se`               mean and s.e. :math:`s/\sqrt n` of independent samples (one axis)
+:func:`mean_se_rows`          the same per row of a ``(groups, runs)`` array (or along any ``axis``)
+:func:`sd_se_normal`          sample s.d. with the normal-theory s.e. :math:`s/\sqrt{2(n-1)}`
+:func:`variance_se`           second central moment with the distribution-free s.e. from the fourth
+:func:`sd_se`                 its square root, s.e. by the delta method
+:func:`weighted_fit`          weighted least squares of a linear model, errors inflated by chi2/dof
+:func:`loglog_slope`          weighted slope of log y on log x
+:func:`nonneg_weighted_fit`   weighted least squares with every coefficient >= 0 (scipy's BVLS)
+:func:`loglog_interp`         row-wise piecewise-linear interpolation (log coordinates), extrapolating
+============================  ======================================================================
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -196,3 +200,92 @@ def loglog_slope(x: ArrayLike, y: ArrayLike, se_y: ArrayLike) -> LinearFit:
     if np.any(ya <= 0) or np.any(xa <= 0):
         raise ValueError("log-log fit needs positive x and y")
     return weighted_linear_fit(np.log(xa), np.log(ya), sa / ya)
+
+
+class NonnegFit(NamedTuple):
+    """Result of :func:`nonneg_weighted_fit` (see its Returns section)."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    cov: np.ndarray
+    unconstrained: np.ndarray
+    chi2_dof: float
+
+
+def nonneg_weighted_fit(X: np.ndarray, y: np.ndarray, se: np.ndarray) -> NonnegFit:
+    r"""Weighted least squares ``y ~ X @ coef`` with every coefficient constrained to ``>= 0``.
+
+    Minimises :math:`\sum_i (y_i - (X\beta)_i)^2 / se_i^2` subject to :math:`\beta \ge 0`
+    (``scipy.optimize.lsq_linear`` on the whitened system :math:`X/se`, :math:`y/se`).
+
+    Parameters
+    ----------
+    X : array, shape (n, p)
+        Design matrix.
+    y : array, shape (n,)
+        Measured values.
+    se : array, shape (n,)
+        Their standard errors (> 0).
+
+    Returns
+    -------
+    NonnegFit
+        With fields:
+    coef : array, shape (p,)
+        Constrained estimate (every entry ``>= 0``).
+    coef_se : array, shape (p,)
+        Standard errors: the Gaussian covariance :math:`(X^T W X)^{-1}` restricted to the
+        coefficients not at their bound (the others are fixed at 0 and get the s.e. of the
+        unconstrained problem), inflated by :math:`\max(1, \chi^2/\mathrm{dof})` when the scatter
+        exceeds the stated errors (a misspecified model widens, never narrows, the errors).
+    cov : array, shape (p, p)
+        The covariance behind ``se`` (no correlation with a coefficient at its bound).
+    unconstrained : array, shape (p,)
+        The ordinary weighted least-squares estimate (may be negative).
+    chi2_dof : float
+        :math:`\chi^2` of the constrained fit per degree of freedom ``n - p``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, ``n <= p`` (no degrees of freedom for the scatter check), any
+        ``se <= 0`` or any value is not finite.
+    """
+    from scipy.optimize import lsq_linear  # scipy only where a constrained fit is asked for
+
+    X, y, se = (np.asarray(v, dtype=float) for v in (X, y, se))
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or y.shape != (X.shape[0],) or se.shape != y.shape:
+        raise ValueError(f"X must be (n, p) with y and se of shape (n,); got X {X.shape}, y {y.shape}, "
+                         f"se {se.shape}")
+    n, p = X.shape
+    if n <= p:
+        raise ValueError(f"X must have more rows than columns (n > p), got n={n}, p={p}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y)) and np.all(np.isfinite(se))):
+        raise ValueError("X, y and se must be finite")
+    if np.any(se <= 0):
+        raise ValueError(f"se must be > 0, got min(se) = {se.min()!r}")
+    Xw, yw = X / se[:, None], y / se
+    unconstrained = np.linalg.lstsq(Xw, yw, rcond=None)[0]
+    coef = np.maximum(lsq_linear(Xw, yw, bounds=(0.0, np.inf), method="bvls").x, 0.0)
+    chi2_dof = float(np.sum((yw - Xw @ coef) ** 2) / (n - p))
+    cov = np.diag(np.diag(np.linalg.inv(Xw.T @ Xw)))
+    free = coef > 0
+    if free.any():
+        cov[np.ix_(free, free)] = np.linalg.inv(Xw[:, free].T @ Xw[:, free])
+    cov = cov * max(1.0, chi2_dof)
+    return NonnegFit(coef, np.sqrt(np.diag(cov)), cov, unconstrained, chi2_dof)
+
+
+def loglog_interp(q: np.ndarray, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Row-wise piecewise-linear interpolation of ``f(x)`` at ``q``, extrapolated linearly from the
+    end segments; ``x`` (rows sorted in any order), ``f`` of shape ``(R, n)``, ``q`` of shape
+    ``(R, m)`` (all in log coordinates)."""
+    order = np.argsort(x, axis=1)
+    xs, fs = np.take_along_axis(x, order, 1), np.take_along_axis(f, order, 1)
+    n = xs.shape[1]
+    j = np.clip((xs[:, None, :] < q[:, :, None]).sum(axis=-1) - 1, 0, n - 2)
+    x0, x1 = np.take_along_axis(xs, j, 1), np.take_along_axis(xs, j + 1, 1)
+    f0, f1 = np.take_along_axis(fs, j, 1), np.take_along_axis(fs, j + 1, 1)
+    return f0 + (f1 - f0) * (q - x0) / (x1 - x0)

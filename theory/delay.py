@@ -278,3 +278,22 @@ def stationary_variance(a: float, delay: int) -> float:
     Q = np.zeros((d + 1, d + 1))
     Q[0, 0] = 1.0
     return float(solve_discrete_lyapunov(C, Q)[0, 0])
+
+
+def depth_eps1_coefficient(M: int, *, c: float, sigma: float, w0: float, dim: int) -> float:
+    r"""Predicted :math:`\Delta C_M` of :math:`K_M(\epsilon) - K_1(\epsilon) = \Delta C_M/\epsilon +
+    O(1)` for :func:`sim.pipeline.async_quadratic_E_K` (:math:`\lambda = 1`, every weight starting at
+    :math:`w_0`, :math:`\alpha = c/\sqrt K`).
+
+    Stage m runs :math:`x_{k+1} = x_k - \alpha x_{k-d} + \alpha\xi_k` with delay :math:`d = M - m`.
+    The delay raises the stationary variance by :math:`V(\alpha, d) - V(\alpha, 0) = d/2 + O(\alpha)`
+    (``theory.delay.stationary_variance``), i.e. adds :math:`D\alpha^2\sigma^2 d/2` to the averaged
+    squared gradient, and speeds the transient (dominant root :math:`1 - \alpha - d\alpha^2`), which
+    removes :math:`D w_0^2 d/2` from :math:`\sum_k \|x_k\|^2`, i.e. :math:`D w_0^2 d/(2K)` from the
+    average. Summed over :math:`\sum_m d = M(M-1)/2` and divided by M: :math:`E_K` gains
+    :math:`b_M/K`, :math:`b_M = D(c^2\sigma^2 - w_0^2)(M-1)/4`, and inverting
+    :math:`\epsilon = aK^{-1/2} + bK^{-1}` gives :math:`K = a^2/\epsilon^2 + 2b/\epsilon + O(1)`:
+    :math:`\Delta C_M = D(c^2\sigma^2 - w_0^2)(M-1)/2`. Derived here (not the paper's constant,
+    which bounds the staleness term from above); zero when :math:`w_0 = c\sigma`.
+    """
+    return dim * (c**2 * sigma**2 - w0**2) * (M - 1) / 2

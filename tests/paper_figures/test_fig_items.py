@@ -6,7 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from paper_figures.pipeline_complexity import _loglog_interp, nonneg_weighted_fit
+from sim.stats import loglog_interp as _loglog_interp
+from sim.stats import nonneg_weighted_fit
 
 
 def _synthetic(A, C, se_rel, seed, n=8):

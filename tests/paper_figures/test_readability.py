@@ -37,19 +37,20 @@ def test_mean_pm_prints_a_spread_only_where_one_exists():
     assert mean_pm([88.0, 85.8, 90.25], 2) == "88.0 ± 2.2"
 
 
-def test_complexity_marks_nonpositive_increments(monkeypatch, tmp_path):
+def test_complexity_draws_negative_increments_where_they_are(monkeypatch, tmp_path):
+    """The increment panels have a linear y axis: increments below zero (the depth's term may be
+    negative, e.g. w0 > c sigma) are drawn at their values, none dropped."""
     cfg = pipeline_complexity.FIGURE.config("quick")
     data = pipeline_complexity.compute(cfg)
     data["increment"] = data["increment"].copy()
     data["increment"][1, :3] = -1.0  # three increments below zero
     figs = _capture(monkeypatch, pipeline_complexity)
     pipeline_complexity.render(data, cfg, tmp_path)
-    ax = figs[0].axes[1]
-    hollow = [ln for ln in ax.get_lines() if ln.get_markerfacecolor() == "none" and len(ln.get_xdata())]
-    assert sum(len(ln.get_xdata()) for ln in hollow) == 3
-    floor = hollow[0].get_ydata()[0]
-    assert floor > 0 and ax.get_ylim()[0] < floor  # on the (log) axis, not clipped away
-    assert any("3 increment(s) ≤ 0" in t for t in _legend_texts(figs[0]))
+    ax = figs[0].axes[2]
+    assert ax.get_yscale() == "linear"
+    ys = np.concatenate([ln.get_ydata() for ln in ax.get_lines() if ln.get_marker() == "s"])
+    assert np.sum(ys == -1.0) == 3 and ys.size == data["increment"][1:].size
+    assert ax.get_ylim()[0] < -1.0
     plt.close(figs[0])
 
 
