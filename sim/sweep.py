@@ -22,13 +22,16 @@ progress bar over the cells (:class:`CellBar`: done / cached / running).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import hashlib
 import itertools
 import json
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -399,10 +402,11 @@ class Engine:
             else:
                 # no dashboard; the scheduler's HTTP server on a free port (never a warning that
                 # 8787 is taken when two runs share a machine)
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                    scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
+                with _sigint_ignored():  # the worker processes start with Ctrl-C ignored
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR,
+                        scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
                 self._client = distributed.Client(self._cluster)
             self.slots = max(1, sum(self._client.nthreads().values()))
             self.executor = self._client.get_executor()
@@ -423,6 +427,25 @@ class Engine:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process while the block starts child processes (main thread only).
+
+    A Ctrl-C in a terminal goes to the whole foreground process group. Child processes started
+    with SIGINT ignored keep it ignored (also across ``exec``: Python installs its
+    ``KeyboardInterrupt`` handler only where SIGINT is at its default), so the interrupt reaches
+    this process alone, which then shuts the workers down through the client (no tracebacks from
+    workers killed mid-task, no leaked semaphores)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def asgd_floor_cell(config: Mapping[str, Any], seed: int) -> dict[str, float]:

@@ -242,6 +242,31 @@ def test_two_workers_give_the_serial_bits(tmp_path):
           _figure.load_data(serial.files[0]))
 
 
+def test_ctrl_c_on_two_workers_exits_130_without_worker_tracebacks(tmp_path):
+    """Ctrl-C reaches the whole foreground process group. The worker processes start with SIGINT
+    ignored (``sim.sweep._sigint_ignored``), so only the CLI handles it: one ``interrupted`` line,
+    exit 130, no traceback from a worker killed mid-task, no leaked-semaphore warning; the cells
+    finished before the interrupt stay on disk."""
+    import signal
+    import time
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "AIMC_PROGRESS": "0"}
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "paper_figures", "exact_fig5_ablation", "--quick",
+                             "--no-plot", "-q", "--workers", "2", "--out", str(out)], cwd=ROOT, env=env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # its own group, as a terminal's foreground job
+    deadline = time.monotonic() + 300
+    while not any(out.rglob("*.npz")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the build ended before any cell was on disk"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["python -m paper_figures: interrupted"], err
+    assert any(out.rglob("*.npz"))
+
+
 @pytest.mark.slow
 def test_verify_on_two_workers_writes_the_serial_json(tmp_path):
     ids = ["device.ald_identities", "sim.exact_averages"]
