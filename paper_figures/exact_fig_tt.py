@@ -166,6 +166,6 @@ FIDELITY = Fidelity(
         "The floor-vs-step panel holds (tt.no_floor); the per-tau panels use the script's alpha = beta"
         " and in full mode Tiki-Taka loses at alpha = 0.01 for tau = 2 and 5 (floor ratio TT / ASGD"
         " 0.43 / 2.29 / 18.9 at tau = 1 / 2 / 5). exact_fig_tt_ablation (full): transfer / gain and"
-        " beta = alpha tau 0.046 / 0.13 / 0.44; pulse level at alpha = beta 0.50 / 2.64 / 20.7."
+        " beta = alpha tau 0.046 / 0.13 / 0.44; pulse level at alpha = beta 0.50 / 2.61 / 20.0."
     ),
 )

@@ -203,7 +203,7 @@ FIDELITY = Fidelity(
         " alpha = beta = alpha0 0.43 / 2.29 / 18.9 (exact_fig_tt's loss); transfer divided by P's gain"
         " tau/E|g| (alpha = alpha0 E|g|/tau) 0.046 / 0.36 / 11.5; plus beta = alpha0 tau 0.046 / 0.13 /"
         " 0.44; or plus a 4x horizon 0.043 / 0.12 / 0.51; pulse level (dw_min 1e-3) at alpha = beta"
-        " 0.50 / 2.64 / 20.7. Quick (alpha0 = 0.02, 8 runs): 0.75 / 3.68 / 23.3, 0.084 / 0.44 / 8.9,"
+        " 0.50 / 2.61 / 20.0. Quick (alpha0 = 0.02, 8 runs): 0.75 / 3.68 / 23.3, 0.084 / 0.44 / 8.9,"
         " 0.084 / 0.23 / 0.64, 0.082 / 0.21 / 0.60, 0.79 / 3.88 / 23.9."
     ),
 )

@@ -654,11 +654,19 @@ def depth_eps1_term(mode: str, control: bool) -> tuple[list[Check], dict]:
             fit = fit_eps1(eps, inc, inc_se)
             pred = depth_eps1_coefficient(M, c=cfg.c, sigma=cfg.sigma, w0=0.0 if control else w0,
                                           dim=cfg.dim)
+            # the derivation keeps the leading order of each of the two terms it adds, D c^2 sigma^2
+            # (M-1)/2 and D w0^2 (M-1)/2; the next orders (V(a, d) - V(a, 0) = d/2 grows by +2 % at
+            # a = 0.005 and +20 % at a = 0.04 for d = 7, and the soft-bounds tiles change the step by
+            # O(|W|/tau)) are allowed as 10 % of the stationary term's size. Measured (full grid, K up
+            # to 32000, 32 seeds, M = 8, w0 = 0): digital tiles 3.71 +- 0.08, tau = 4 3.35 +- 0.06, vs 3.5
+            model = 0.1 * cfg.dim * cfg.c**2 * cfg.sigma**2 * (M - 1) / 2
             checks.append(close(
                 f"w0={w0:g}, M={M}: Delta C_M = D (c^2 sigma^2 - w0^2)(M-1)/2",
-                Estimate(fit.b, fit.b_se, cfg.runs), pred,
+                Estimate(fit.b, fit.b_se, cfg.runs), pred, model_tol=model,
                 reason=f"{Z:g} s.e. of the eps^-1 coefficient of the weighted fit a + b/eps to the paired "
-                "increments (s.e. over seeds; the constant a absorbs the O(1) terms, O(K^-3/2) in E_K)"))
+                "increments (s.e. over seeds; the constant a absorbs the O(1) terms) + 10 % of D c^2 "
+                "sigma^2 (M-1)/2 for the next orders (O(alpha d) in the delayed variance, O(|W|/tau) "
+                "from the soft-bounds tiles; measured: digital tiles +6 %, tau = 4 -4 % at M = 8)"))
             out[f"w0={w0:g},M={M}"] = {"increment": inc.tolist(), "se": inc_se.tolist(),
                                        "eps": eps.tolist(), "a": fit.a, "b": fit.b, "b_se": fit.b_se,
                                        "predicted": pred, "chi2_dof": fit.chi2_dof}
