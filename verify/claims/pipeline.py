@@ -620,6 +620,18 @@ _DEPTH_TERM = Modes(
 )
 
 
+@functools.lru_cache(maxsize=16)
+def _depth_E_K(cfg: _DepthTerm, M: int, w0: float) -> np.ndarray:
+    """E_K / M of ``pipeline.depth_eps1_term``, ``(len(Ks), runs)``, read-only; cached so that the
+    claim and its control (same measurement, another prediction) simulate once."""
+    from sim.pipeline import async_quadratic_E_K
+
+    out = np.array([async_quadratic_E_K(M, int(K), c=cfg.c, tau=cfg.tau, dim=cfg.dim, sigma=cfg.sigma,
+                                        w0=w0, runs=cfg.runs, seed=cfg.seed) for K in cfg.Ks])
+    out.flags.writeable = False
+    return out
+
+
 @claim(
     "pipeline.depth_eps1_term",
     title="the depth adds Delta C_M / eps iterations, Delta C_M = D (c^2 sigma^2 - w0^2)(M - 1)/2 "
@@ -635,14 +647,11 @@ _DEPTH_TERM = Modes(
     config=_DEPTH_TERM,
 )
 def depth_eps1_term(mode: str, control: bool) -> tuple[list[Check], dict]:
-    from sim.pipeline import async_quadratic_E_K, depth_increment, fit_eps1
+    from sim.pipeline import depth_increment, fit_eps1
 
     cfg = _DEPTH_TERM[mode]
     Ks = np.array(cfg.Ks, float)
-    def E_K(M: int, w0: float) -> np.ndarray:  # (nK, R)
-        return np.array([async_quadratic_E_K(M, int(K), c=cfg.c, tau=cfg.tau, dim=cfg.dim,
-                                             sigma=cfg.sigma, w0=w0, runs=cfg.runs, seed=cfg.seed)
-                         for K in Ks])
+    E_K = functools.partial(_depth_E_K, cfg)  # (M, w0) -> (nK, R)
 
     checks: list[Check] = []
     out: dict[str, Any] = {}
