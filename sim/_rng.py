@@ -63,11 +63,12 @@ import numpy as np
 
 from ._checks import check_runs, check_seed
 
-_BUFFER_DOUBLES = 1 << 17  # 1 MB: the most a buffer of one kind grows to (all rows together); kept
-# within a core's L2 so that the numbers are still cached when read (an 8 MB buffer went to memory
-# and back: +0.1x on a pulse-level network epoch)
-_MIN_ROW = 1 << 12  # smallest per-row buffer (values): many rows keep 4096 each (fewer refills,
-# each a Python loop over the rows)
+_BUFFER_DOUBLES = 1 << 20  # ~8 MB: the most a buffer of one kind grows to (all rows together)
+_ROW_DOUBLES = 1 << 17  # 1 MB: the most one row's buffer grows to -- within a core's L2, so that a
+# single run's numbers are still cached when read (one 8 MB row went to memory and back: +0.1x on
+# a pulse-level network epoch); many rows keep their share of _BUFFER_DOUBLES (fewer refills, each
+# a Python loop over the rows)
+_MIN_ROW = 1 << 10  # smallest per-row buffer (values)
 KINDS: dict[str, int] = {"normal": 0, "uniform": 1, "bits": 2}
 BITS32_SCALE = 2.0 ** -32  # a 32-bit word times this is a uniform on [0, 1) (exact in float64)
 
@@ -149,7 +150,7 @@ class _Sequences:
         old buffer is left alone (views handed out earlier stay valid)."""
         S, cap = len(self.gens), self.cap
         left = cap - self._positions()
-        target = max(_BUFFER_DOUBLES // max(S, 1), _MIN_ROW)
+        target = max(min(_BUFFER_DOUBLES // max(S, 1), _ROW_DOUBLES), _MIN_ROW)
         grow = min(target, max(2 * cap, 16 * need, _MIN_ROW))
         new_cap = _odd_lines(int(max(need, int(left.max(initial=0)), grow)))
         new = self.spare
