@@ -116,10 +116,13 @@ def compute(cfg: Settings) -> dict:
 def accuracy_table(data: dict, cfg: Settings) -> str:
     """Markdown: mean +- std over seeds of the last-epochs mean test accuracy (%)."""
     lines = ["| algorithm | tau (FCN / CNN) | FCN | CNN |", "|---|---|---|---|"]
+    nets = {"fcn": cfg.fcn.taus, "cnn": cfg.cnn.taus}  # --set may give the two different tau counts
     for alg in ALGORITHMS:
-        for i in range(1 if alg == "digital" else len(cfg.fcn.taus)):
-            taus = "—" if alg == "digital" else f"{cfg.fcn.taus[i]:g} / {cfg.cnn.taus[i]:g}"
-            cells = [mean_pm(data[f"{k}_{alg}_final"][i]) for k in ("fcn", "cnn")]
+        for i in range(1 if alg == "digital" else max(map(len, nets.values()))):
+            taus = "—" if alg == "digital" else " / ".join(
+                f"{t[i]:g}" if i < len(t) else "—" for t in nets.values())
+            cells = [mean_pm(data[f"{k}_{alg}_final"][i]) if alg == "digital" or i < len(nets[k])
+                     else "—" for k in nets]
             lines.append(f"| {LABELS[alg]} | {taus} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 

@@ -97,3 +97,18 @@ def test_per_tile_optimizer_gives_each_tile_its_own_varied_device():
     # an initial weight beyond an element's drawn bound is clipped to it (aihwkit clips set weights)
     big = opt.init(np.full((2, 3, 5), 5.0))
     np.testing.assert_array_equal(big.W, np.broadcast_to(opt._of(big.W).device.b_max, (2, 3, 5)))
+
+
+def test_fig4_table_takes_different_tau_counts_per_network():
+    """``--set cnn.taus=0.8`` leaves the FCN with three taus and the CNN with one: the table shows
+    every measured cell and a dash where a network has no such tau (it raised IndexError)."""
+    cfg = f4.FIGURE.config("full", {"cnn.taus": "0.8"})
+    data = {}
+    for kind, taus in (("fcn", cfg.fcn.taus), ("cnn", cfg.cnn.taus)):
+        for alg in rl.ALGORITHMS:
+            n = 1 if alg == "digital" else len(taus)
+            data[f"{kind}_{alg}_final"] = np.arange(2 * n, dtype=float).reshape(n, 2) + 40
+    rows = f4.accuracy_table(data, cfg).splitlines()[2:]
+    assert len(rows) == 1 + 2 * len(cfg.fcn.taus)
+    assert sum(r.endswith("| — |") for r in rows) == 2 * (len(cfg.fcn.taus) - 1)  # CNN column
+    assert "0.5 / 0.8" in rows[1] and "0.6 / —" in rows[2]
