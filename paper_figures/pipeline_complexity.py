@@ -89,8 +89,8 @@ def _increments(cfg: Settings, runs: np.ndarray, w0: float) -> dict:
         pred[i] = depth_eps1_coefficient(int(M), c=cfg.c, sigma=cfg.sigma, w0=w0, dim=cfg.dim)
         if i == 0:
             continue
-        _, inc[i], inc_se[i] = depth_increment(Ks, runs[0], runs[i])
-        fit[i] = fit_eps1(runs[i].mean(axis=1), inc[i], np.maximum(inc_se[i], _SE_FLOOR * Ks))
+        eps, inc[i], inc_se[i] = depth_increment(Ks, runs[0], runs[i])
+        fit[i] = fit_eps1(eps, inc[i], np.maximum(inc_se[i], _SE_FLOOR * Ks))
     return {"increment": inc, "increment_se": inc_se, "fit": fit, "predicted": pred}
 
 

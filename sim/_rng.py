@@ -13,8 +13,8 @@ below 1/2) and 2 for 32-bit words (:meth:`BatchRNG.bits32`: the low, then the hi
 uniform on [0, 1) with 32 random bits, half the cost of a float64 uniform -- the pulse counts of
 stochastic rounding use it). Run ``r`` reads each of its sequences front to back with its own
 position: a draw of shape ``s`` consumes exactly :math:`\prod s` values of run r's sequence of that
-kind (a ragged
-draw, :meth:`BatchRNG.normal_ragged`, consumes ``counts[i]`` times that for row i). Numbers are
+kind (a ragged draw, :meth:`BatchRNG.normal_ragged`, consumes ``counts[i]`` times that for row i;
+32-bit words have no ragged draws). Numbers are
 buffered per row and topped up from the generator when a row runs out; numpy's SFC64
 ``standard_normal`` and ``random`` are concatenation-invariant (drawing 7 + 500 + 493 values gives
 the values of one draw of 1000), and so are the 32-bit words (a row that stops after a low half
@@ -108,7 +108,8 @@ class _Words32:
 
 
 class _Sequences:
-    """The per-row sequences of one kind of variate (normal or uniform) for a batch of rows.
+    """The per-row sequences of one kind of variate (normal, uniform or 32-bit word) for a batch of
+    rows.
 
     Rows of the batch map to *slots*; a slot owns a generator and a buffer row. Distinct runs have
     distinct slots; repeated run indices share a slot while they draw alike, and a slot is split

@@ -332,7 +332,7 @@ def async_quadratic_E_K(M: int, K: int, *, c: float = 1.0, tau: float = 4.0, dim
     Returns :math:`E_K/M = \frac{1}{KM}\sum_{k<K}\sum_m \|\nabla f_m(W_{m,k})\|^2` per run (every
     iterate, so the transient from ``w0`` counts); stage m sees its forward weights with delay
     ``M - m`` (the delayed recursion of :mod:`theory.delay`). Used by the figure
-    ``pipeline_complexity`` and the claim ``pipeline.depth_lower_order``.
+    ``pipeline_complexity`` and the claim ``pipeline.depth_eps1_term``.
     """
     from .devices import SoftBounds  # local: keep sim.pipeline's import surface as it is
     from .optimizers import AnalogSGD
