@@ -88,6 +88,13 @@ def _cell_dirs(out: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if not p.name.startswith(".")) if root.exists() else []
 
 
+def _finished_npz(out: Path) -> list[Path]:
+    """The ``.npz`` files a writer has finished: pathlib's glob also matches the hidden in-flight
+    temporaries (``.<cell>.tmp-*/data.npz``), which an interrupt removes."""
+    return [p for p in out.rglob("*.npz")
+            if not any(part.startswith(".") for part in p.relative_to(out).parts)]
+
+
 def _same(a: dict, b: dict) -> None:
     assert sorted(a) == sorted(b)
     for k in a:
@@ -257,14 +264,14 @@ def test_ctrl_c_on_two_workers_exits_130_without_worker_tracebacks(tmp_path):
                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)  # its own group, as a terminal's foreground job
     deadline = time.monotonic() + 300
-    while not any(out.rglob("*.npz")) and proc.poll() is None and time.monotonic() < deadline:
+    while not _finished_npz(out) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert proc.poll() is None, "the build ended before any cell was on disk"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["python -m paper_figures: interrupted"], err
-    assert any(out.rglob("*.npz"))
+    assert _finished_npz(out)
 
 
 @pytest.mark.slow
