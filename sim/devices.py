@@ -128,6 +128,16 @@ class Device:
         step = np.where(increment >= 0, increment * self.q_plus(w), increment * self.q_minus(w))
         return self.clip(w + step)
 
+    def update_split(self, w: np.ndarray, increment: np.ndarray, abs_increment: np.ndarray) -> np.ndarray:
+        r"""Mean-field update of increments written one sample at a time (:mod:`sim.minibatch`):
+        ``increment`` is their sum :math:`\sum_n \Delta_n`, ``abs_increment`` the sum of their
+        magnitudes :math:`\sum_n |\Delta_n|` (at least ``|increment|``), and the result is
+        :math:`w + q_+(w) \sum_n [\Delta_n]_+ - q_-(w) \sum_n [\Delta_n]_-`, clipped to the bounds.
+        With one sample (``abs_increment = |increment|``) this is :meth:`update`."""
+        up = (abs_increment + increment) / 2
+        down = (abs_increment - increment) / 2
+        return self.clip(w + up * self.q_plus(w) - down * self.q_minus(w))
+
 
 @dataclass(frozen=True, repr=True)
 class SoftBounds(Device):

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 
 from ._checks import check_real
 from ._rng import BatchRNG
+from .minibatch import per_sample_update
 from .nets.io import IO
 from .nets.layers import Linear
-from .optimizers import Algorithm, AnalogSGD, DigitalSGD
+from .optimizers import Algorithm, AnalogSGD, DigitalSGD, WeightState
 from .problems import paper_problem
 from .pulsed import PulsedSoftBounds
 from .tiki_taka import TikiTaka
@@ -155,7 +157,8 @@ _NO_MAPPING = ("aihwkit's digital output scaling (mapping.learn_out_scaling,"
                " weight_scaling_columnwise) is not modelled: the tile weights are the layer weights")
 _BATCH = ("the mini-batch update is one elementwise increment per tile (sum over the batch) whose"
           " pulse counts follow one BL-managed train per element; aihwkit applies one rank-1 train"
-          " per sample")
+          " per sample (run_least_squares(batch_update='per_sample'), sim.minibatch; on soft bounds"
+          " it moves the plateau, claim pulse.per_sample_drift)")
 
 
 def fig1(lr: float = 0.1) -> Preset:
@@ -356,6 +359,9 @@ def response_fig2(c_lin: float = 0.0, lr: float = 0.8) -> Preset:
     )
 
 
+#: how :func:`run_least_squares` writes a mini-batch: one summed increment, or one per sample
+BatchUpdate = Literal["summed", "per_sample"]
+
 PRESETS: dict[str, Callable[..., Preset]] = {
     "fig1": fig1, "fig3": fig3, "fig4_sigma": fig4_sigma, "fig4_init": fig4_init, "fig5": fig5,
     "response_fig2": response_fig2,
@@ -364,13 +370,20 @@ PRESETS: dict[str, Callable[..., Preset]] = {
 
 
 def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None = None,
-                      runs: int = 1, seed: int = 0) -> np.ndarray:
+                      runs: int = 1, seed: int = 0, batch_update: BatchUpdate = "summed",
+                      read: Literal["weights", "forward"] = "weights") -> np.ndarray:
     r"""Run a least-squares preset as the scripts do: one tile ``AnalogLinear(D -> 1)`` (no bias;
     the bias problem's constant column is an input), full-batch gradient
     :math:`g = \nabla_W \frac{c}{N}\sum_n (\hat y_n - y_n)^2` with :math:`\hat y = ` the tile's
     forward product through :attr:`Preset.io` (``w_noise``: the gradient noise), then
-    ``optimizer.step``. Returns the noiseless :math:`(f(W_k) - f^*)/D` of the model weights,
-    shape ``(runs, steps + 1)``.
+    ``optimizer.step``. Returns the loss :math:`(f - f^*)/D`, shape ``(runs, steps + 1)``.
+
+    ``batch_update="per_sample"`` writes the batch as aihwkit does, one update per sample
+    (:func:`sim.minibatch.per_sample_update` with the optimizer's mode; Analog SGD only):
+    increments :math:`-\alpha\, \partial_{\hat y_n} f \, a_n`. ``read="weights"`` records the
+    noiseless :math:`f(W_k)`; ``read="forward"`` the loss of the training forward pass itself
+    (through the tile's IO noise, as a script records ``loss.item()``; the last entry, after the
+    final step, is a fresh read).
 
     Random streams (:class:`sim._rng.BatchRNG`, base ``seed``): ``"presets.io"`` (forward-pass
     noise), ``"presets.update"`` (pulses).
@@ -380,6 +393,15 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
     K = preset.steps if steps is None else int(steps)
     if K < 0 or runs < 1:
         raise ValueError(f"steps must be >= 0 and runs >= 1, got steps={steps!r}, runs={runs!r}")
+    if batch_update not in ("summed", "per_sample"):
+        raise ValueError(f"batch_update must be 'summed' or 'per_sample', got {batch_update!r}")
+    if read not in ("weights", "forward"):
+        raise ValueError(f"read must be 'weights' or 'forward', got {read!r}")
+    per_sample = batch_update == "per_sample"
+    if per_sample and (not isinstance(optimizer, AnalogSGD) or optimizer.mode not in ("mean_field", "pulsed")
+                       or getattr(optimizer.device, "write_noise_std", 0) > 0):
+        raise ValueError("batch_update='per_sample' needs Analog SGD in mode 'mean_field' or 'pulsed'"
+                         f" on a device without write noise, got {optimizer!r}")
     prob = paper_problem(preset.problem)
     A, y = prob.meta["A"], prob.meta["y"]
     N, D = A.shape
@@ -390,12 +412,28 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
     rng_up = BatchRNG(seed, range(runs), "presets.update")
     state = optimizer.init(np.full((runs, D), preset.w0))
     out = np.empty((runs, K + 1))
-    out[:, 0] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
+
+    def forward_loss(yhat: np.ndarray) -> np.ndarray:
+        return (c * ((yhat[..., 0] - y) ** 2).mean(axis=1) - prob.f_star) / D
+
+    if read == "weights":
+        out[:, 0] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
     for k in range(K):
         W = optimizer.query(state)[:, None, :]  # (R, 1, D)
         yhat, cache = layer.forward(W, X, rng_io)
+        if read == "forward":
+            out[:, k] = forward_loss(yhat)
         dy = (2 * c / N) * (yhat - y[None, :, None])
-        _, dW = layer.backward(W, cache, dy)
-        state = optimizer.step(state, dW[:, 0, :], rng_up)
-        out[:, k + 1] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
+        if per_sample:
+            assert isinstance(optimizer, AnalogSGD)
+            inc = -np.reshape(optimizer.alpha, (-1, 1, 1)) * dy * A[None]  # (R, N, D)
+            state = WeightState(per_sample_update(optimizer.device, state.W, inc, rng_up,
+                                                  mode=optimizer.mode))
+        else:
+            _, dW = layer.backward(W, cache, dy)
+            state = optimizer.step(state, dW[:, 0, :], rng_up)
+        if read == "weights":
+            out[:, k + 1] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
+    if read == "forward":
+        out[:, K] = forward_loss(layer.forward(optimizer.query(state)[:, None, :], X, rng_io)[0])
     return out

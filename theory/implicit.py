@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 import sympy as sp
 
@@ -217,3 +218,126 @@ def sgd_stationary_loss(H: np.ndarray, alpha: float, std: float | np.ndarray) ->
         raise ValueError(f"digital SGD is unstable: alpha L = {alpha * lam[-1]:.3g} >= 2")
     s2 = float(np.mean(np.broadcast_to(np.square(std), lam.shape)))
     return float(alpha * s2 / 2 * np.sum(1 / (2 - alpha * lam)))
+
+
+def per_sample_fixed_point(A: np.ndarray, y: np.ndarray, tau: float, w_noise: float, *,
+                           halved: bool = False, extra_var: np.ndarray | None = None) -> np.ndarray:
+    r"""Stationary mean, as :math:`\alpha \to 0`, of Analog SGD on soft bounds that writes a
+    least-squares batch **one sample at a time** (aihwkit's mini-batch update,
+    :mod:`sim.minibatch`), with the forward pass's additive weight noise as the only noise.
+
+    The loss is :math:`f(W) = \frac cN\sum_n (a_n^\top W - y_n)^2` (``c = 1/2`` if ``halved``). Sample
+    n's gradient is :math:`g_n = \frac{2c}{N} e_n a_n` with the read residual
+    :math:`e_n = a_n^\top W - y_n + \sigma_w \|a_n\| \xi_n` (aihwkit's ``ADDITIVE_CONSTANT`` weight
+    noise, :math:`\xi_n \sim N(0, 1)`). The per-sample update's mean drift
+    (:mod:`sim.minibatch`) is :math:`-\alpha \nabla f(W) - \frac{\alpha}{\tau} S(W) \odot W` with
+    :math:`S_j(W) = \frac{2c}{N}\sum_n m_n(r_n) |a_{nj}|`, :math:`r_n = a_n^\top W - y_n` and
+    :math:`m_n(\mu) = E|\mu + \sigma_w\|a_n\|\xi|` (the Gaussian mean absolute value,
+    :data:`GAUSSIAN_MEAN_ABS`). Its zero, :math:`\nabla f(\bar W) + S(\bar W) \odot \bar W / \tau
+    = 0`, is found with scipy's ``root`` from the ridge point with :math:`S` at :math:`r = 0`.
+
+    ``extra_var`` (shape ``(N,)``) adds a variance to each read residual's noise: at a step
+    :math:`\alpha > 0` the weights fluctuate around :math:`\bar W` with a covariance :math:`C`, which
+    adds :math:`a_n^\top C a_n` (see ``pulse.per_sample_drift`` for the first-order-in-alpha
+    prediction built on it).
+
+    The summed update (one increment per batch) has the same equation with :math:`S` replaced by
+    the mean absolute value of the *summed* gradient's coordinates
+    (:func:`mean_field_fixed_point`); since :math:`\sum_n |g_n| \gg |\sum_n g_n|` near the optimum,
+    the per-sample point lies much farther from :math:`W^*` (claim ``pulse.per_sample_drift``).
+    """
+    A = np.asarray(A, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if tau <= 0 or w_noise < 0:
+        raise ValueError(f"tau must be > 0 and w_noise >= 0, got tau={tau}, w_noise={w_noise}")
+    N = A.shape[0]
+    c = 0.5 if halved else 1.0
+    var = w_noise**2 * np.sum(A**2, axis=1)  # (N,) variance of each read residual's noise
+    if extra_var is not None:
+        var = var + np.broadcast_to(np.asarray(extra_var, dtype=float), var.shape)
+    if np.any(var < 0):
+        raise ValueError("extra_var must keep every residual variance >= 0")
+    sd = np.sqrt(var)
+    noisy = sd > 0
+    sd_safe = np.where(noisy, sd, 1.0)  # rows without noise use |r| and sign(r)
+    m = sp.lambdify((mu_sym, s), GAUSSIAN_MEAN_ABS, modules=["numpy", "scipy"])
+    dm = sp.lambdify((mu_sym, s), sp.diff(GAUSSIAN_MEAN_ABS, mu_sym), modules=["numpy", "scipy"])
+    absA = np.abs(A)
+    H = (2 * c / N) * A.T @ A
+    b = (2 * c / N) * A.T @ y
+
+    def mean_abs_r(r: np.ndarray, f: Callable) -> np.ndarray:
+        return np.where(noisy, np.asarray(f(r, sd_safe), dtype=float), np.abs(r))
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        S = (2 * c / N) * absA.T @ mean_abs_r(A @ x - y, m)
+        return H @ x - b + S * x / tau
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        r = A @ x - y
+        S = (2 * c / N) * absA.T @ mean_abs_r(r, m)
+        slope = np.where(noisy, np.asarray(dm(r, sd_safe), dtype=float), np.sign(r))
+        dS = (2 * c / N) * (absA * slope[:, None]).T @ A
+        return H + np.diag(S / tau) + (x / tau)[:, None] * dS
+
+    S0 = (2 * c / N) * absA.T @ mean_abs_r(np.zeros(N), m)
+    # the map x -> (H + Diag(S(x))/tau)^-1 b moves S only through the residuals, so it contracts
+    # fast from the ridge point; scipy's root polishes (alone it can stall from there)
+    x = np.linalg.solve(H + np.diag(S0 / tau), b)
+    for _ in range(1000):
+        x_new = np.linalg.solve(H + np.diag((2 * c / N) * absA.T @ mean_abs_r(A @ x - y, m) / tau), b)
+        done = np.abs(x_new - x).max() <= 1e-15 * max(1.0, np.abs(x).max())
+        x = x_new
+        if done:
+            break
+    sol = scipy.optimize.root(residual, x, jac=jacobian, method="hybr", options={"xtol": 1e-14})
+    x = sol.x if np.abs(residual(sol.x)).max() < np.abs(residual(x)).max() else x
+    scale_terms = np.abs(b).max() + np.abs(S0 * x / tau).max()
+    if not np.all(np.isfinite(x)) or np.abs(residual(x)).max() > 1e-12 * scale_terms:
+        raise RuntimeError("per-sample fixed point did not converge (residual"
+                           f" {np.abs(residual(x)).max():.3g})")
+    return x
+
+
+def per_sample_plateau(A: np.ndarray, y: np.ndarray, tau: float, w_noise: float, alpha: float, *,
+                       halved: bool = False, summed: bool = False) -> tuple[float, float]:
+    r"""The plateau :math:`(E f - f^*)/D` of mean-field Analog SGD (soft bounds) writing a
+    least-squares batch one update per sample, to first order in the step ``alpha``, and its
+    :math:`\alpha \to 0` limit :math:`(f(\bar W) - f^*)/D` (:func:`per_sample_fixed_point`).
+
+    First order: around the stationary point the weights fluctuate with the covariance :math:`C`
+    of :math:`C = (I - \alpha H) C (I - \alpha H) + \alpha^2 C_g` (scipy's discrete Lyapunov
+    solver), :math:`C_g = \frac{4c^2}{N^2}\sum_n \sigma_w^2\|a_n\|^2 a_n a_n^\top` the batch
+    gradient's noise covariance. The fluctuation adds :math:`\mathrm{tr}(HC)/2` to the loss and
+    :math:`a_n^\top C a_n` to each read residual's variance, which moves the stationary point
+    (``extra_var`` of :func:`per_sample_fixed_point`).
+
+    ``summed=True`` replaces the per-sample drift by the summed update's (one increment per batch):
+    :func:`mean_field_fixed_point` under isotropic noise of :math:`C_g`'s mean diagonal; the limit
+    returned is that point's loss.
+    """
+    A = np.asarray(A, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if alpha <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    N, D = A.shape
+    c = 0.5 if halved else 1.0
+    H = (2 * c / N) * A.T @ A
+    Cg = (4 * c**2 / N**2) * (A.T * (w_noise**2 * np.sum(A**2, axis=1))) @ A
+    M = np.eye(D) - alpha * H
+    if np.abs(np.linalg.eigvalsh(M)).max() >= 1:
+        raise ValueError(f"alpha = {alpha} is unstable on this problem (alpha L >= 2)")
+    C = scipy.linalg.solve_discrete_lyapunov(M, alpha**2 * Cg)
+    w_ls = np.linalg.lstsq(A, y, rcond=None)[0]
+
+    def loss(w: np.ndarray) -> float:
+        return float(c * np.mean((A @ w - y) ** 2) - c * np.mean((A @ w_ls - y) ** 2)) / D
+
+    if summed:
+        w_bar = mean_field_fixed_point(H, w_ls, tau, "gaussian", float(np.sqrt(np.mean(np.diag(Cg)))))
+        w_lim = w_bar
+    else:
+        w_bar = per_sample_fixed_point(A, y, tau, w_noise, halved=halved,
+                                       extra_var=np.einsum("nd,de,ne->n", A, C, A))
+        w_lim = per_sample_fixed_point(A, y, tau, w_noise, halved=halved)
+    return loss(w_bar) + float(np.trace(H @ C)) / 2 / D, loss(w_lim)
