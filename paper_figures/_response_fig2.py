@@ -6,15 +6,16 @@ other figure's source (``tests/reliability/test_figure_cache.py``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import sim
+from sim import minibatch
 from sim.config import Config
 from sim.optimizers import UpdateMode
-from sim.pulsed import binomial_icdf
 
 #: the mean-field figure's steps and gradient noise (response_fig2_tt_fails; the ablation's comparison row)
 MEAN_FIELD_STEPS: dict[str, float] = dict(alpha=0.005, beta=0.05, std=0.1)
@@ -24,7 +25,11 @@ MEAN_FIELD_STEPS: dict[str, float] = dict(alpha=0.005, beta=0.05, std=0.1)
 class Preset(Config):
     """The paper's script setting for Fig. 2 at pulse level, defined once for both figures: the
     least-squares problem, soft bounds tau 3.5, dw_min 1e-4, BL 8, lr = fast lr = 0.8, gamma 0.4,
-    W_0 = 1, 1000 iterations, no gradient noise; ``tail`` and ``n_records`` say how it is read."""
+    W_0 = 1, 1000 iterations, no gradient noise; ``tail`` and ``n_records`` say how it is read.
+    ``transfer_bl``: the train length of Tiki-Taka's transfer writes, aihwkit's
+    ``TransferCompound.transfer_update`` (a default ``UpdateParameters``: ``desired_bl = 31``; the
+    script sets only the gradient update's ``desired_bl = 8``), used by the variants that write as
+    aihwkit does."""
 
     problem: str = "response_fig2"
     tau: float = 3.5
@@ -35,30 +40,16 @@ class Preset(Config):
     gamma: float = 0.4
     w0: float = 1.0
     K: int = 1000
+    transfer_bl: int = 31
     tail: float = 0.1
     n_records: int = 100
 
 
 def per_sample_update(device: sim.PulsedSoftBounds, w: np.ndarray, increments: np.ndarray, bl: int,
                       rng: sim.BatchRNG) -> np.ndarray:
-    r"""Write the sum of per-sample increments ``increments`` ``(R, N, D)`` to ``w`` ``(R, D)`` with one
-    BL-managed pulse train per sample (aihwkit's mini-batch update, without row/column correlation).
-
-    Sample n of run r fires :math:`L_{rn} = \min(\max(\lceil \max_j r_{rnj}\rceil, 1), BL)` slots,
-    :math:`r = |\Delta|/\Delta w_{\min}`; element j gets
-    :math:`\mathrm{Binomial}(L_{rn}, \min(1, r_{rnj}/L_{rn}))` pulses of the sign of its increment
-    (:func:`sim.pulsed.binomial_icdf`, one uniform per sample and element). The summed up counts are
-    applied first, then the down counts (:meth:`sim.PulsedSoftBounds.apply_pulses`), so the
-    soft-bounds drift of opposite pulses is kept.
-    """
-    r = np.abs(increments) / device.dw_min
-    L = np.minimum(np.maximum(np.ceil(r.max(axis=-1, keepdims=True)), 1.0), float(bl))
-    n = binomial_icdf(rng.uniform(increments.shape[1:]), L, np.minimum(r / L, 1.0))
-    up = increments > 0
-    n_up = np.where(up, n, 0.0).sum(axis=1)
-    n_down = n.sum(axis=1) - n_up
-    w = device.apply_pulses(w, n_up, np.ones(w.shape[1:], bool), rng)
-    return device.apply_pulses(w, n_down, np.zeros(w.shape[1:], bool), rng)
+    """One BL-managed pulse train per sample (aihwkit's mini-batch update):
+    :func:`sim.minibatch.per_sample_update` at pulse level."""
+    return minibatch.per_sample_update(device, w, increments, rng, mode="pulsed", bl=bl)
 
 
 def _device(c: float, cfg: dict, pulsed: bool):
@@ -72,8 +63,9 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
     """Analog SGD and Tiki-Taka of one variant at asymmetry ``c``: ``{name: losses}`` with losses of
     shape ``(2, runs, n_records)`` (read at W-bar, at W) and ``"k"``, the recorded iterations.
 
-    ``variant`` is one of ``"preset"``, ``"long"``, ``"per_sample"``, ``"mean_field"``, ``"figure"``
-    (defined in :mod:`paper_figures.response_fig2_ablation`). ``cfg`` keys: ``problem``, ``tau``,
+    ``variant`` is one of ``"preset"``, ``"long"``, ``"per_sample"``, ``"transfer_bl"``,
+    ``"aihwkit"``, ``"mean_field"``, ``"figure"`` (defined in
+    :mod:`paper_figures.response_fig2_ablation`). ``cfg`` keys: ``problem``, ``tau``,
     ``dw_min``, ``desired_bl``, ``lr``, ``beta``, ``gamma``, ``w0``, ``K``, ``n_records``, ``runs``,
     ``seed``; ``K_long`` for ``"long"``; ``figure`` (``alpha``, ``beta``, ``std``, ``K``) for
     ``"figure"``. Streams: ``"response_fig2_ablation.<name>"`` (pulses) and
@@ -86,13 +78,17 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
     fig = variant == "figure"
     K = cfg["K_long"] if variant == "long" else cfg["figure"]["K"] if fig else cfg["K"]
     every = max(1, K // cfg["n_records"])
-    pulsed = variant in ("preset", "long", "per_sample")
+    pulsed = variant in ("preset", "long", "per_sample", "transfer_bl", "aihwkit")
+    per_sample = variant in ("per_sample", "aihwkit")
     mode: UpdateMode = "pulsed" if pulsed else "mean_field"
     dev = _device(c, cfg, pulsed)
+    # the transfer writes' device: aihwkit's transfer_update train length where the variant says so
+    dev_w = (dataclasses.replace(dev, desired_bl=cfg["transfer_bl"])
+             if variant in ("transfer_bl", "aihwkit") else dev)
     lr, beta = (cfg["figure"]["alpha"], cfg["figure"]["beta"]) if fig else (cfg["lr"], cfg["beta"])
     std = cfg["figure"]["std"] if fig else 0.0
     algos: dict[str, Any] = {"analog": sim.AnalogSGD(lr, dev, mode=mode),
-             "tt": sim.TikiTaka(lr, beta, dev, gamma=cfg["gamma"], mode=mode)}
+             "tt": sim.TikiTaka(lr, beta, dev, gamma=cfg["gamma"], mode=mode, device_w=dev_w)}
     out: dict[str, np.ndarray] = {"k": np.arange(every, K + 1, every)}
     for name, opt in algos.items():
         rng = sim.BatchRNG(cfg["seed"], range(R), f"response_fig2_ablation.{name}")
@@ -101,7 +97,7 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
         rec = np.empty((2, R, K // every))
         for k in range(K):
             q = opt.query(state)
-            if variant == "per_sample":
+            if per_sample:
                 rate = lr if name == "analog" else beta
                 # per-sample gradients of f = 1/(2N) ||A w - y||^2: (r_n / N) a_n
                 inc = -(rate / N) * (q @ A.T - y)[:, :, None] * A[None]
@@ -109,7 +105,7 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
                     state = state._replace(W=per_sample_update(dev, state.W, inc, cfg["desired_bl"], rng))
                 else:
                     P = per_sample_update(dev, state.P, inc, cfg["desired_bl"], rng)
-                    W = dev.pulsed_update(state.W, lr * P, rng)
+                    W = dev_w.pulsed_update(state.W, lr * P, rng)
                     state = state._replace(W=W, P=P, k=state.k + 1)
             else:
                 g = prob.grad(q)
