@@ -162,7 +162,10 @@ class DigitalSGD:
     def weights(self, state: WeightState) -> np.ndarray:
         return state.W
 
-    def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
+    def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG, *,
+             g_abs: np.ndarray | None = None) -> WeightState:
+        """One SGD step; ``g_abs`` (per-sample magnitudes) is accepted and has no effect: a digital
+        weight has no asymmetric response, so writing a batch sample by sample changes nothing."""
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
         step = a * g
         if step.shape != state.W.shape:
@@ -211,9 +214,18 @@ class AnalogSGD:
     def weights(self, state: WeightState) -> np.ndarray:
         return read_weights(state)
 
-    def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG) -> WeightState:
+    def step(self, state: WeightState, g: np.ndarray, rng: BatchRNG, *,
+             g_abs: np.ndarray | None = None) -> WeightState:
+        """One update with the gradient ``g``. ``g_abs`` (mean-field only): the sum of the
+        per-sample gradients' magnitudes, for a batch written one sample at a time as aihwkit does
+        (:meth:`sim.devices.Device.update_split`, :mod:`sim.minibatch`)."""
         a = per_run(self.alpha, state.W.shape[0], "alpha", state.W.ndim)
-        if self.mode == "mean_field":  # apply_update's first branch, inlined (hot path)
+        if g_abs is not None:
+            if self.mode != "mean_field":
+                raise ValueError("per-sample updates (g_abs) are implemented for mode='mean_field' only,"
+                                 f" got mode={self.mode!r}")
+            W = self.device.update_split(state.W, -a * g, a * g_abs)
+        elif self.mode == "mean_field":  # apply_update's first branch, inlined (hot path)
             W = self.device.update(state.W, -a * g)
         else:
             W = apply_update(self.device, state.W, -a * g, rng, self.mode)

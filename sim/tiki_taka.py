@@ -195,12 +195,22 @@ class TikiTaka:
         """The main array W (the slow weights the Tiki-Taka bounds are stated on), as read."""
         return state.W if state.W_read is None else state.W_read
 
-    def step(self, state: TikiTakaState, g: np.ndarray, rng: BatchRNG) -> TikiTakaState:
-        """One P update with the gradient ``g`` taken at :meth:`query`, then a transfer if due."""
+    def step(self, state: TikiTakaState, g: np.ndarray, rng: BatchRNG, *,
+             g_abs: np.ndarray | None = None) -> TikiTakaState:
+        """One P update with the gradient ``g`` taken at :meth:`query`, then a transfer if due.
+        ``g_abs`` (mean-field only): the sum of the per-sample gradients' magnitudes, for P written
+        one sample at a time as aihwkit does (:meth:`sim.devices.Device.update_split`); the
+        transfer is elementwise either way."""
         W, P = state.W, state.P
         R, nd = W.shape[0], W.ndim
         b = per_run(self.beta, R, "beta", nd)
-        P = apply_update(self.device, P, -b * g, rng, self.mode)
+        if g_abs is not None:
+            if self.mode != "mean_field":
+                raise ValueError("per-sample updates (g_abs) are implemented for mode='mean_field' only,"
+                                 f" got mode={self.mode!r}")
+            P = self.device.update_split(P, -b * g, b * g_abs)
+        else:
+            P = apply_update(self.device, P, -b * g, rng, self.mode)
         # write noise (optional): P is re-read after every write; the transfer reads P as read
         P_read = (self.device.apparent(P, rng.substream("write_noise_P"), previous=state.P_read,
                                        before=state.P)

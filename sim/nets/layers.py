@@ -99,6 +99,10 @@ class Layer:
                  dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         raise NotImplementedError
 
+    def abs_grad(self, cache: Any, dy: np.ndarray) -> np.ndarray:
+        """Summed magnitudes of the per-sample weight gradients (layers with parameters)."""
+        raise NotImplementedError
+
 
 # --- parameterised layers --------------------------------------------------------------------------
 
@@ -152,6 +156,12 @@ class Linear(Layer):
         x, rng = cache
         dx = _like(self.io.backward(W, dy, self.bias, rng), dy)
         return dx, _outer_grad(dy, x, self.bias)
+
+    def abs_grad(self, cache: Any, dy: np.ndarray) -> np.ndarray:
+        r""":math:`\sum_b |\delta_{y,b}|\,|\tilde x_b|^\top`, shape of the tile: the summed magnitudes
+        of the per-sample weight gradients (a batch written one sample at a time, :mod:`sim.minibatch`)."""
+        x, _ = cache
+        return _outer_grad(np.abs(dy), np.abs(x), self.bias)
 
 
 def im2col(x: np.ndarray, k: int) -> np.ndarray:
@@ -231,6 +241,14 @@ class Conv2d(Layer):
         dW = _outer_grad(dyf, flat, self.bias)
         dcols = _like(self.io.backward(W, dyf, self.bias, rng), dyf).reshape(R, B, Ho, Wo, -1)
         return col2im(dcols, self.in_channels, H, Wd, self.kernel_size), dW
+
+    def abs_grad(self, cache: Any, dy: np.ndarray) -> np.ndarray:
+        r"""Summed magnitudes of the per-vector weight gradients: aihwkit's ``AnalogConv2d`` writes
+        every receptive field of every sample as its own rank-one update, so the sum runs over
+        ``B x H' x W'`` vectors (:mod:`sim.minibatch`)."""
+        flat, (B, _, _, Ho, Wo), _ = cache
+        dyf = dy.transpose(0, 1, 3, 4, 2).reshape(dy.shape[0], B * Ho * Wo, -1)
+        return _outer_grad(np.abs(dyf), np.abs(flat), self.bias)
 
 
 # --- parameter-free layers -------------------------------------------------------------------------

@@ -47,6 +47,20 @@ def backward(net: Sequence[Layer], params: Params, caches: list[Any],
     return dy, grads
 
 
+def backward_abs(net: Sequence[Layer], params: Params, caches: list[Any],
+                 dy: np.ndarray) -> tuple[np.ndarray, Params, Params]:
+    """:func:`backward`, plus per layer the summed magnitudes of the per-sample weight gradients
+    (``layer.abs_grad``; ``None`` for parameter-free layers), for a batch written one sample at a
+    time as aihwkit does (:mod:`sim.minibatch`)."""
+    grads: Params = [None] * len(net)
+    abs_grads: Params = [None] * len(net)
+    for i in range(len(net) - 1, -1, -1):
+        if net[i].param_shape is not None:
+            abs_grads[i] = net[i].abs_grad(caches[i], dy)
+        dy, grads[i] = net[i].backward(params[i], caches[i], dy)
+    return dy, grads, abs_grads
+
+
 def log_softmax(y: np.ndarray) -> np.ndarray:
     """Log-softmax over the last axis (max-shifted, stable)."""
     z = y - y.max(axis=-1, keepdims=True)

@@ -32,11 +32,12 @@ from tqdm.auto import tqdm
 
 from .._checks import as_real_array, check_int, check_real, check_runs, check_seed, raise_if_nonfinite
 from .._rng import BatchRNG
-from ..optimizers import Algorithm, check_per_run_params
+from ..optimizers import Algorithm, AnalogSGD, DigitalSGD, check_per_run_params
 from ..run import progress_enabled
+from ..tiki_taka import TikiTaka
 from .data import Dataset
 from .layers import Layer
-from .network import LOSSES, accuracy, backward, forward, init_params
+from .network import LOSSES, accuracy, backward, backward_abs, forward, init_params
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def train(
     progress: bool | None = None,
     label: str = "",
     dtype: type | np.dtype | str = np.float64,
+    per_sample: bool = False,
 ) -> TrainResult:
     """Train ``runs`` stacked copies of ``net`` on ``data``.
 
@@ -185,6 +187,12 @@ def train(
         type is carried from epoch to epoch. Roughly half the memory traffic; the two agree within
         the seed-to-seed spread on the quick networks (claim ``nets.float32_agrees``). The random
         streams are the same (drawn in float64).
+    per_sample
+        Write each mini-batch as aihwkit does, one update per sample (and per receptive field in a
+        convolution), instead of one summed update: the asymmetric part of the response then acts
+        on the summed per-sample magnitudes (:meth:`sim.devices.Device.update_split`,
+        :mod:`sim.minibatch`). Mean-field Analog SGD and Tiki-Taka (its P array) only; digital SGD
+        is unchanged by it.
 
     Raises
     ------
@@ -225,6 +233,14 @@ def train(
         raise ValueError(f"lr must be finite and > 0, a scalar or one value per run ({R}), got {lr!r}")
     lr = lr_arr if lr_arr.ndim else float(lr_arr)
     dtype = _check_dtype(dtype)
+    if not isinstance(per_sample, bool):
+        raise TypeError(f"per_sample must be a bool, got {per_sample!r}")
+    if per_sample:
+        probe = make_optimizer(lr)
+        if not isinstance(probe, (AnalogSGD, TikiTaka, DigitalSGD)) or getattr(probe, "mode",
+                                                                                "mean_field") != "mean_field":
+            raise ValueError("per_sample=True needs mean-field Analog SGD, Tiki-Taka or digital SGD, got"
+                             f" {probe!r}")
     if dtype != np.float64:  # the data in the arithmetic's type, once
         data = data._replace(x_train=np.asarray(data.x_train, dtype=dtype),
                              x_test=np.asarray(data.x_test, dtype=dtype))
@@ -290,9 +306,15 @@ def train(
                     bar.close()
                     raise_if_nonfinite("nets.train", value, e * n_batches + b, run_ids, what="loss",
                                        unit="mini-batch", epoch=e, hint=hint)
-                _, grads = backward(net, query, caches, dy)
-                for i in tiles:
-                    states[i] = opt.step(states[i], grads[i], rng_update)
+                if per_sample:
+                    _, grads, abs_grads = backward_abs(net, query, caches, dy)
+                    for i in tiles:
+                        states[i] = opt.step(states[i], grads[i], rng_update,  # type: ignore[call-arg]
+                                             g_abs=abs_grads[i])
+                else:
+                    _, grads = backward(net, query, caches, dy)
+                    for i in tiles:
+                        states[i] = opt.step(states[i], grads[i], rng_update)
                 if dtype != np.float64:
                     for i in tiles:
                         states[i] = _carry(states[i], dtype)
