@@ -13,10 +13,12 @@ the paper's preset):
 ========================  =====================================================================
 row                       change against the baseline
 ========================  =====================================================================
-baseline                  none (exact_fig5_mnist's Tiki-Taka)
+baseline                  none (exact_fig5_mnist's Tiki-Taka up to the 4th session: summed writes)
 transfer: 1 column, α     TT-v1's transfer (one column per step, cyclic, at rate alpha)
 beta = 0.01               TT-v1's rate of P
 TT-v1 rates               both (the paper's optimizer preset), mean-field
+per-sample writes         each mini-batch written one update per sample / receptive field, as
+                          aihwkit writes it (``sim.nets.train(per_sample=True)``), mean-field
 pulse level               ``sim.presets.fig5`` device, mode ``"pulsed"``, baseline rates
 pulse level + variation   as "pulse level" with aihwkit's device-to-device variation, one draw per tile
 pulse level + TT-v1       the paper's preset at pulse level (device and rates), no variation
@@ -24,9 +26,10 @@ pulse + TT-v1 + variation the paper's preset with variation (no IO)
 pulse + TT-v1 + IO        the paper's preset without variation, with aihwkit's default IO
 ========================  =====================================================================
 
-Analog SGD runs in the three models (mean-field, pulse level, pulse level with variation) as the
-reference each row is compared with, and digital SGD as the ceiling. Every row uses the module's
-seed and run indices, so differences between rows are paired.
+Analog SGD runs in the three models (mean-field, pulse level, pulse level with variation), and
+mean-field with per-sample writes, as the reference each row is compared with, and digital SGD as
+the ceiling. Every row uses the module's seed and run indices, so differences between rows are
+paired.
 
 Metric: per seed, the mean test accuracy of the last epochs (%). A seed *stalls* if it ends more than
 ``stall_points`` below digital SGD's mean **and** gained less than ``flat_points`` over the second half
@@ -92,19 +95,29 @@ from ._net_shapes import CNNShape, FCNShape
 from ._style import mean_pm, subplots
 
 #: one factor at a time: (label, model, beta, transfer rate / alpha, columns per transfer, IO,
-#: device-to-device variation)
-ROWS: dict[str, tuple[str, str, float, float, int | None, bool, bool]] = {
-    "baseline": ("baseline (β 0.1, all cols, 0.2α)", "mean_field", 0.1, 0.2, None, False, False),
-    "one_column": ("transfer: 1 column, α", "mean_field", 0.1, 1.0, 1, False, False),
-    "beta": ("β = 0.01", "mean_field", 0.01, 0.2, None, False, False),
-    "ttv1": ("TT-v1 rates", "mean_field", 0.01, 1.0, 1, False, False),
-    "pulse": ("pulse level", "pulsed", 0.1, 0.2, None, False, False),
-    "pulse_dtod": ("pulse level + variation", "pulsed", 0.1, 0.2, None, False, True),
-    "pulse_ttv1": ("pulse level + TT-v1", "pulsed", 0.01, 1.0, 1, False, False),
-    "pulse_ttv1_dtod": ("pulse + TT-v1 + variation", "pulsed", 0.01, 1.0, 1, False, True),
-    "pulse_ttv1_io": ("pulse + TT-v1 + IO", "pulsed", 0.01, 1.0, 1, True, False),
+#: device-to-device variation, mini-batch written one update per sample as aihwkit does)
+ROWS: dict[str, tuple[str, str, float, float, int | None, bool, bool, bool]] = {
+    "baseline": ("baseline (β 0.1, all cols, 0.2α)", "mean_field", 0.1, 0.2, None, False, False, False),
+    "one_column": ("transfer: 1 column, α", "mean_field", 0.1, 1.0, 1, False, False, False),
+    "beta": ("β = 0.01", "mean_field", 0.01, 0.2, None, False, False, False),
+    "ttv1": ("TT-v1 rates", "mean_field", 0.01, 1.0, 1, False, False, False),
+    "per_sample": ("per-sample writes (aihwkit)", "mean_field", 0.1, 0.2, None, False, False, True),
+    "pulse": ("pulse level", "pulsed", 0.1, 0.2, None, False, False, False),
+    "pulse_dtod": ("pulse level + variation", "pulsed", 0.1, 0.2, None, False, True, False),
+    "pulse_ttv1": ("pulse level + TT-v1", "pulsed", 0.01, 1.0, 1, False, False, False),
+    "pulse_ttv1_dtod": ("pulse + TT-v1 + variation", "pulsed", 0.01, 1.0, 1, False, True, False),
+    "pulse_ttv1_io": ("pulse + TT-v1 + IO", "pulsed", 0.01, 1.0, 1, True, False, False),
 }
-REFERENCES = ("digital", "analog_mean_field", "analog_pulsed", "analog_pulsed_dtod")
+REFERENCES = ("digital", "analog_mean_field", "analog_mean_field_ps", "analog_pulsed", "analog_pulsed_dtod")
+
+
+def _reference(row: str) -> str:
+    """The Analog SGD reference of a Tiki-Taka row: the same model and the same mini-batch writes."""
+    if ROWS[row][7]:
+        return "analog_mean_field_ps"
+    if ROWS[row][1] == "mean_field":
+        return "analog_mean_field"
+    return "analog_pulsed_dtod" if ROWS[row][6] else "analog_pulsed"
 
 @dataclass(frozen=True, kw_only=True)
 class Net(Config):
@@ -217,7 +230,7 @@ def optimizer_factory(row: str, tau: float):
     """``lr -> optimizer`` of a Tiki-Taka row of :data:`ROWS` or a reference of :data:`REFERENCES`."""
     if row == "digital":
         return sim.DigitalSGD
-    if row == "analog_mean_field":
+    if row in ("analog_mean_field", "analog_mean_field_ps"):  # the latter trained per sample
         dev = sim.SoftBounds(tau)
         return lambda lr: sim.AnalogSGD(lr, dev)
     if row == "analog_pulsed":
@@ -228,7 +241,7 @@ def optimizer_factory(row: str, tau: float):
                                   pulse_device(tau), "Analog SGD per tile")
     if row not in ROWS:
         raise ValueError(f"row must be one of {(*ROWS, *REFERENCES)}, got {row!r}")
-    _, model_name, beta, transfer, columns, _, varied = ROWS[row]
+    _, model_name, beta, transfer, columns, _, varied, _ = ROWS[row]
     model: UpdateMode = "pulsed" if model_name == "pulsed" else "mean_field"
     if varied:
         return lambda lr: PerTile(
@@ -242,9 +255,11 @@ def optimizer_factory(row: str, tau: float):
 def train_row(kind: str, c: Net, row: str, cfg: Settings) -> nets.TrainResult:
     """Train ``c.seeds`` runs of one row (or reference) on ``kind`` ("fcn" / "cnn")."""
     io = row in ROWS and ROWS[row][5]
+    per_sample = row == "analog_mean_field_ps" or (row in ROWS and ROWS[row][7])
     net, data = _network(kind, c, io)
     return nets.train(net, data, optimizer_factory(row, c.tau), lr=cfg.lr, epochs=c.epochs,
-                      batch_size=c.batch, runs=c.seeds, seed=cfg.seed, label=f"{kind} {row}")
+                      batch_size=c.batch, runs=c.seeds, seed=cfg.seed, per_sample=per_sample,
+                      label=f"{kind} {row}")
 
 
 def cells(cfg: Settings) -> list[dict]:
@@ -284,6 +299,7 @@ def stalled(data: dict, kind: str, row: str, stall_points: float, flat_points: f
 
 def _label(row: str) -> str:
     return ROWS[row][0] if row in ROWS else {"digital": "D SGD", "analog_mean_field": "A SGD mean-field",
+                                             "analog_mean_field_ps": "A SGD per-sample writes",
                                              "analog_pulsed": "A SGD pulse level",
                                              "analog_pulsed_dtod": "A SGD pulse + variation"}[row]
 
@@ -302,9 +318,7 @@ def table(data: dict, cfg: Settings) -> str:
                 cells.append(f"{stalled(data, kind, row, cfg.stall_points, cfg.flat_points)}/{f.size}"
                              if row in ROWS else "—")
             if row in ROWS:
-                ref = "analog_mean_field" if ROWS[row][1] == "mean_field" else (
-                    "analog_pulsed_dtod" if ROWS[row][6] else "analog_pulsed")
-                cells.append(mean_pm(f - data[f"{kind}_{ref}_final"]))
+                cells.append(mean_pm(f - data[f"{kind}_{_reference(row)}_final"]))
             else:
                 cells.append("—")
         lines.append("| " + " | ".join(cells) + " |")
@@ -322,8 +336,8 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
             color = "k" if row == "digital" else ("C3" if row.startswith("analog") else "C0")
             ax.plot(f, np.full(f.size, yi), "o", ms=3.5, color=color, alpha=0.6)
             ax.plot([f.mean()], [yi], "|", ms=12, mew=2, color=color)
-        for row, ls in (("digital", "-"), ("analog_mean_field", ":"), ("analog_pulsed", "--"),
-                        ("analog_pulsed_dtod", "-.")):
+        for row, ls in (("digital", "-"), ("analog_mean_field", ":"), ("analog_mean_field_ps", (0, (1, 3))),
+                        ("analog_pulsed", "--"), ("analog_pulsed_dtod", "-.")):
             ax.axvline(float(np.mean(data[f"{kind}_{row}_final"])), color="k" if row == "digital" else "C3",
                        ls=ls, lw=0.8)
         ax.set_yticks(y, [_label(r) for r in rows])
@@ -334,7 +348,8 @@ def render(data: dict, cfg: Settings, out_dir: Path) -> list[Path]:
     note = (f"\n\nMean ± std over seeds of the mean test accuracy (%) of the last {cfg.last} epochs;"
             f" stalled: seeds more than {cfg.stall_points:g} points below digital SGD that gained less"
             f" than {cfg.flat_points:g} points over the second half of training; TT - A SGD is"
-            " paired by seed against Analog SGD of the same model (mean-field or pulse level).\n")
+            " paired by seed against Analog SGD of the same model and writes (mean-field, per-sample"
+            " writes, or pulse level).\n")
     write_text(md, "# Figure 5 ablation: one factor at a time\n\n" + str(data["table"]) + note)
     return [*paths, md]
 

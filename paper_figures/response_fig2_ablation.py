@@ -211,7 +211,7 @@ FIDELITY = Fidelity(
         "At the paper's settings Tiki-Taka beats Analog SGD at c = 0 and loses at c = 0.3."
     ),
     verdict="reproduces",
-    evidence=("figure:response_fig2_ablation",),
+    evidence=("figure:response_fig2_ablation", "tt.needs_zero_symmetric_point", "pulse.per_sample_drift"),
     regime="pulse level",
     notes=(
         "The factor is how aihwkit writes the script's tiles, two parts that only together reproduce"

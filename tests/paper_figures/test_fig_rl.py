@@ -51,8 +51,8 @@ def test_fig5_stacked_gammas_are_paired_with_standalone_runs():
 
 def test_ablation_rows_change_one_factor_at_a_time():
     base = abl.ROWS["baseline"][1:]
-    # fields: model, beta, transfer, cols, io, variation
-    single = {"one_column": {2, 3}, "beta": {1}, "pulse": {0}}
+    # fields: model, beta, transfer, cols, io, variation, per-sample writes
+    single = {"one_column": {2, 3}, "beta": {1}, "pulse": {0}, "per_sample": {6}}
     for row, fields in single.items():
         changed = {i for i, (a, b) in enumerate(zip(base, abl.ROWS[row][1:], strict=True)) if a != b}
         assert changed == fields, row

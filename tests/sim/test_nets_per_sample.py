@@ -90,3 +90,24 @@ def test_per_sample_needs_a_mean_field_analog_or_digital_optimizer(digits):
         nets.train(_fcn(), digits, pulsed, **kw)
     with pytest.raises(TypeError, match="per_sample must be a bool"):
         nets.train(_fcn(), digits, sim.DigitalSGD, **{**kw, "per_sample": 1})
+
+
+def test_soft_bounds_update_split_is_the_generic_formula_and_keeps_float32():
+    from sim.devices import Device
+
+    d = sim.SoftBounds(0.7)
+    rng = np.random.default_rng(0)
+    w = rng.uniform(-0.6, 0.6, (3, 5, 4))
+    inc = rng.normal(0, 1e-2, w.shape)
+    a = np.abs(inc) + np.abs(rng.normal(0, 1e-2, w.shape))
+    np.testing.assert_allclose(d.update_split(w, inc, a), Device.update_split(d, w, inc, a), rtol=0,
+                               atol=1e-15)
+    f32 = [x.astype(np.float32) for x in (w, inc, a)]
+    assert d.update_split(*f32).dtype == np.float32
+
+
+def test_per_sample_training_runs_in_float32(digits):
+    small = digits._replace(x_train=digits.x_train[:100], y_train=digits.y_train[:100])
+    res = nets.train(_fcn(), small, lambda lr: sim.TikiTaka(lr, 0.1, sim.SoftBounds(0.7)), lr=0.1,
+                     epochs=1, batch_size=10, runs=1, per_sample=True, dtype="float32")
+    assert all(w is None or w.dtype == np.float32 for w in res.weights)
