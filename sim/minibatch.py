@@ -29,7 +29,7 @@ import numpy as np
 from ._rng import BatchRNG
 from .devices import Device
 from .optimizers import UpdateMode, check_mode
-from .pulsed import PulsedDevice, binomial_icdf
+from .pulsed import PulsedLinearStep, binomial_icdf
 
 __all__ = ["per_sample_update"]
 
@@ -43,13 +43,14 @@ def per_sample_update(device: Device, w: np.ndarray, increments: np.ndarray, rng
     :math:`q_+(W)\sum_n[\Delta_n]_+ - q_-(W)\sum_n[\Delta_n]_-`, clipped to the bounds (``rng``
     unused).
 
-    ``mode="pulsed"`` (a :class:`sim.pulsed.PulsedDevice`; ``bl`` defaults to its ``desired_bl``):
+    ``mode="pulsed"`` (a :class:`sim.pulsed.PulsedLinearStep`, e.g. ``PulsedSoftBounds``; ``bl``
+    defaults to its ``desired_bl``):
     sample n of run r fires :math:`L_{rn} = \min(\max(\lceil \max_j r_{rnj}\rceil, 1), BL)` slots,
     :math:`r = |\Delta|/\Delta w_{\min}` (aihwkit's BL management on a rank-one update); element j
     gets :math:`\mathrm{Binomial}(L_{rn}, \min(1, r_{rnj}/L_{rn}))` pulses of its increment's sign
     (:func:`sim.pulsed.binomial_icdf`, one uniform per sample and element, stream ``rng``). The
     summed up counts are applied, then the summed down counts
-    (:meth:`sim.pulsed.PulsedDevice.apply_pulses`), so the soft-bounds drift of opposite pulses is
+    (:meth:`sim.pulsed.PulsedLinearStep.apply_pulses`), so the soft-bounds drift of opposite pulses is
     kept; aihwkit's correlation of the coincidences along a row or column is not modelled.
     """
     check_mode(mode)
@@ -62,8 +63,10 @@ def per_sample_update(device: Device, w: np.ndarray, increments: np.ndarray, rng
         return device.update_split(w, increments.sum(axis=1), np.abs(increments).sum(axis=1))
     if mode != "pulsed":
         raise ValueError(f"per_sample_update supports mode 'mean_field' or 'pulsed', got {mode!r}")
-    if not isinstance(device, PulsedDevice):
-        raise TypeError(f"mode='pulsed' needs a sim.pulsed.PulsedDevice, got {type(device).__name__}")
+    if not isinstance(device, PulsedLinearStep):
+        raise TypeError("mode='pulsed' needs a pulsed device with a closed form for n pulses"
+                        f" (sim.pulsed.PulsedLinearStep: PulsedSoftBounds, PulsedConstantStep, ...), got"
+                        f" {type(device).__name__}")
     bl = device.desired_bl if bl is None else bl
     if bl is None or int(bl) < 1:
         raise ValueError("the pulse train length bl must be an int >= 1 (or the device's desired_bl),"

@@ -40,7 +40,7 @@ def test_bad_input_is_named():
     dev = sim.SoftBounds(1.0)
     with pytest.raises(ValueError, match="increments must have shape"):
         per_sample_update(dev, np.zeros((2, 3)), np.zeros((2, 3)))
-    with pytest.raises(TypeError, match="PulsedDevice"):
+    with pytest.raises(TypeError, match="PulsedLinearStep"):
         per_sample_update(dev, np.zeros((2, 3)), np.zeros((2, 1, 3)), mode="pulsed")
     with pytest.raises(ValueError, match="pass rng"):
         per_sample_update(sim.PulsedSoftBounds(dw_min=1e-3, desired_bl=8), np.zeros((2, 3)),
