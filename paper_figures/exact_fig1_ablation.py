@@ -99,7 +99,8 @@ LABELS = {
 
 
 def _curves(variant: str, alpha: float, cfg: Settings) -> np.ndarray:
-    """(f(W_k) - f*)/D of every run, shape ``(runs, n_recorded)``, every ``record_every`` steps."""
+    """(f(W_k) - f*)/D of every run, shape ``(runs, n_recorded)``, every ``record_every`` steps;
+    for ``ps_pulse`` shape ``(2, runs, n_recorded)``: (f) and its forward read, (g)."""
     prob = sim.paper_problem("exact_fig1")
     preset = presets.fig1(alpha)
     K, R, every = cfg.K, cfg.runs, cfg.record_every
@@ -114,9 +115,11 @@ def _curves(variant: str, alpha: float, cfg: Settings) -> np.ndarray:
         return tr["loss"] / prob.dim
     mean_field = variant in ("mf_io", "ps_mf")
     opt = sim.AnalogSGD(alpha, sim.SoftBounds(cfg.tau)) if mean_field else preset.analog_sgd(alpha)
-    return presets.run_least_squares(preset, opt, steps=K, runs=R, seed=cfg.seed,
+    # (f) and (g) are the same runs read two ways: one simulation gives both (read="both")
+    both = presets.run_least_squares(preset, opt, steps=K, runs=R, seed=cfg.seed,
                                      batch_update="per_sample" if variant in PER_SAMPLE else "summed",
-                                     read="forward" if variant == "ps_read" else "weights")[:, ::every]
+                                     read="both" if variant == "ps_pulse" else "weights")
+    return both[..., ::every]
 
 
 def _data_draw_plateaus(cfg: Settings) -> np.ndarray:
@@ -164,8 +167,11 @@ def compute(cfg: Settings) -> dict:
     out["ps_limit"] = (prob.loss(w_ps[None])[0] - prob.f_star) / prob.dim
     out["ps_limit_read"] = out["ps_limit"] + offset_theory
     out["data_draw_plateaus"] = _data_draw_plateaus(cfg)
-    curves = {v: [_curves(v, a, cfg) for a in alphas] for v in VARIANTS if v != "preset_read"}
+    derived = ("preset_read", "ps_read")  # from other variants' runs
+    curves = {v: [_curves(v, a, cfg) for a in alphas] for v in VARIANTS if v not in derived}
     curves["preset_read"] = [c + offset for c in curves["preset"]]
+    both = curves["ps_pulse"]
+    curves["ps_pulse"], curves["ps_read"] = [c[0] for c in both], [c[1] for c in both]
     for v in VARIANTS:
         c = np.array(curves[v])  # (alphas, runs, n)
         n_tail = max(1, round(cfg.tail * c.shape[-1]))

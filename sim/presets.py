@@ -371,7 +371,7 @@ PRESETS: dict[str, Callable[..., Preset]] = {
 
 def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None = None,
                       runs: int = 1, seed: int = 0, batch_update: BatchUpdate = "summed",
-                      read: Literal["weights", "forward"] = "weights") -> np.ndarray:
+                      read: Literal["weights", "forward", "both"] = "weights") -> np.ndarray:
     r"""Run a least-squares preset as the scripts do: one tile ``AnalogLinear(D -> 1)`` (no bias;
     the bias problem's constant column is an input), full-batch gradient
     :math:`g = \nabla_W \frac{c}{N}\sum_n (\hat y_n - y_n)^2` with :math:`\hat y = ` the tile's
@@ -383,7 +383,8 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
     increments :math:`-\alpha\, \partial_{\hat y_n} f \, a_n`. ``read="weights"`` records the
     noiseless :math:`f(W_k)`; ``read="forward"`` the loss of the training forward pass itself
     (through the tile's IO noise, as a script records ``loss.item()``; the last entry, after the
-    final step, is a fresh read).
+    final step, is a fresh read); ``read="both"`` returns both from the same runs, shape
+    ``(2, runs, steps + 1)`` (weights, forward), each bitwise the array of its single read.
 
     Random streams (:class:`sim._rng.BatchRNG`, base ``seed``): ``"presets.io"`` (forward-pass
     noise), ``"presets.update"`` (pulses).
@@ -395,8 +396,8 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
         raise ValueError(f"steps must be >= 0 and runs >= 1, got steps={steps!r}, runs={runs!r}")
     if batch_update not in ("summed", "per_sample"):
         raise ValueError(f"batch_update must be 'summed' or 'per_sample', got {batch_update!r}")
-    if read not in ("weights", "forward"):
-        raise ValueError(f"read must be 'weights' or 'forward', got {read!r}")
+    if read not in ("weights", "forward", "both"):
+        raise ValueError(f"read must be 'weights', 'forward' or 'both', got {read!r}")
     per_sample = batch_update == "per_sample"
     if per_sample and (not isinstance(optimizer, AnalogSGD) or optimizer.mode not in ("mean_field", "pulsed")
                        or getattr(optimizer.device, "write_noise_std", 0) > 0):
@@ -411,18 +412,20 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
     rng_io = BatchRNG(seed, range(runs), "presets.io")
     rng_up = BatchRNG(seed, range(runs), "presets.update")
     state = optimizer.init(np.full((runs, D), preset.w0))
-    out = np.empty((runs, K + 1))
+    want_w, want_f = read in ("weights", "both"), read in ("forward", "both")
+    reads = np.empty((want_w + want_f, runs, K + 1))  # [noiseless f(W_k)], [the forward's loss]
+    wi, fi = 0, int(want_w)
 
     def forward_loss(yhat: np.ndarray) -> np.ndarray:
         return (c * ((yhat[..., 0] - y) ** 2).mean(axis=1) - prob.f_star) / D
 
-    if read == "weights":
-        out[:, 0] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
+    if want_w:
+        reads[wi, :, 0] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
     for k in range(K):
         W = optimizer.query(state)[:, None, :]  # (R, 1, D)
         yhat, cache = layer.forward(W, X, rng_io)
-        if read == "forward":
-            out[:, k] = forward_loss(yhat)
+        if want_f:
+            reads[fi, :, k] = forward_loss(yhat)
         dy = (2 * c / N) * (yhat - y[None, :, None])
         if per_sample:
             assert isinstance(optimizer, AnalogSGD)
@@ -432,8 +435,8 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
         else:
             _, dW = layer.backward(W, cache, dy)
             state = optimizer.step(state, dW[:, 0, :], rng_up)
-        if read == "weights":
-            out[:, k + 1] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
-    if read == "forward":
-        out[:, K] = forward_loss(layer.forward(optimizer.query(state)[:, None, :], X, rng_io)[0])
-    return out
+        if want_w:
+            reads[wi, :, k + 1] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
+    if want_f:
+        reads[fi, :, K] = forward_loss(layer.forward(optimizer.query(state)[:, None, :], X, rng_io)[0])
+    return reads if read == "both" else reads[0]

@@ -90,3 +90,14 @@ def test_fixed_point_rejects_bad_arguments():
         per_sample_fixed_point(A, np.ones(3), 0.0, 0.1)
     with pytest.raises(ValueError, match="unstable"):
         per_sample_plateau(np.ones((4, 2)), np.ones(4), 1.0, 0.1, 5.0)
+
+
+def test_read_both_is_bitwise_the_two_single_reads():
+    p = presets.fig1(0.1)
+    opt = p.analog_sgd(0.1)
+    kw = dict(steps=30, runs=3, seed=5, batch_update="per_sample")
+    both = presets.run_least_squares(p, opt, read="both", **kw)
+    np.testing.assert_array_equal(both[0], presets.run_least_squares(p, opt, read="weights", **kw))
+    np.testing.assert_array_equal(both[1], presets.run_least_squares(p, opt, read="forward", **kw))
+    with pytest.raises(ValueError, match="read must be"):
+        presets.run_least_squares(p, opt, read="noisy", **kw)
