@@ -159,6 +159,6 @@ FIDELITY = Fidelity(
     factor=None,
     notes=(
         "Device parameters are illustrative, not fitted presets; the 2406.12774 Fig. 2 schematic "
-        "(ideal vs asymmetric response) has no counterpart yet."
+        "(ideal vs asymmetric response) is exact_fig2_response."
     ),
 )
