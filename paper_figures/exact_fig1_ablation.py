@@ -55,7 +55,7 @@ from sim import BatchRNG
 from sim.config import Config, Modes
 from sim.nets.layers import Linear
 from sim.stats import mean_se, mean_se_rows
-from theory.implicit import per_sample_fixed_point
+from theory.implicit import per_sample_limit, read_offset
 
 from ._fidelity import Fidelity
 from ._figure import FigureSpec, save_figure
@@ -131,9 +131,7 @@ def _data_draw_plateaus(cfg: Settings) -> np.ndarray:
         g = BatchRNG(cfg.seed, [i], "exact_fig1_ablation.data")
         x_star = 0.45 * g.normal((40,))[0]
         A = g.normal((100, 40))[0]
-        y = A @ x_star
-        w = per_sample_fixed_point(A, y, cfg.tau, cfg.std)
-        out[i] = (np.mean((A @ w - y) ** 2) + cfg.std**2 * np.mean(np.sum(A**2, axis=1))) / 40
+        out[i] = per_sample_limit(A, A @ x_star, cfg.tau, cfg.std, read=True)
     return out
 
 
@@ -151,9 +149,8 @@ def _read_offset(cfg: Settings) -> tuple[float, float, float]:
     rng = BatchRNG(cfg.seed, range(n), "exact_fig1_ablation.read")
     yhat, _ = layer.forward(np.broadcast_to(x_star, (n, 1, D)), np.broadcast_to(A, (n, N, D)), rng)
     mse = ((yhat[..., 0] - y) ** 2).mean(axis=1) / D - (prob.loss(x_star[None])[0] - prob.f_star) / D
-    theory = preset.io.w_noise**2 * float((A**2).sum(axis=1).mean()) / D
     e = mean_se(mse)
-    return e.mean, e.se, theory
+    return e.mean, e.se, read_offset(A, preset.io.w_noise)
 
 
 def compute(cfg: Settings) -> dict:
@@ -162,9 +159,7 @@ def compute(cfg: Settings) -> dict:
     offset, offset_se, offset_theory = _read_offset(cfg)
     out.update(read_offset=offset, read_offset_se=offset_se, read_offset_theory=offset_theory)
     prob = sim.paper_problem("exact_fig1")
-    A, y = prob.meta["A"], prob.meta["y"]
-    w_ps = per_sample_fixed_point(A, y, cfg.tau, cfg.std)
-    out["ps_limit"] = (prob.loss(w_ps[None])[0] - prob.f_star) / prob.dim
+    out["ps_limit"] = per_sample_limit(prob.meta["A"], prob.meta["y"], cfg.tau, cfg.std)
     out["ps_limit_read"] = out["ps_limit"] + offset_theory
     out["data_draw_plateaus"] = _data_draw_plateaus(cfg)
     derived = ("preset_read", "ps_read")  # from other variants' runs

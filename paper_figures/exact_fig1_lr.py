@@ -34,7 +34,7 @@ from sim.config import Config, Modes
 from sim.stats import mean_se
 from theory.implicit import (
     mean_field_fixed_point,
-    per_sample_fixed_point,
+    per_sample_limit,
     quadratic_loss,
     sgd_stationary_loss,
 )
@@ -123,10 +123,8 @@ def assemble(cfg: Settings, results: list[dict]) -> dict:
     out["aihwkit_k"] = got["curve", "aihwkit", cfg.curve_alphas[-1]]["k"]
     out["aihwkit_plateau"] = np.array([got["curve", "aihwkit", a]["plateau"] for a in cfg.curve_alphas])
     out["aihwkit_plateau_se"] = np.array([got["curve", "aihwkit", a]["plateau_se"] for a in cfg.curve_alphas])
-    A, y = prob.meta["A"], prob.meta["y"]
-    w_ps = per_sample_fixed_point(A, y, cfg.tau, cfg.std)
-    out["theory_aihwkit_limit"] = ((prob.loss(w_ps[None])[0] - prob.f_star)
-                                   + cfg.std**2 * float(np.mean(np.sum(A**2, axis=1)))) / D
+    out["theory_aihwkit_limit"] = per_sample_limit(prob.meta["A"], prob.meta["y"], cfg.tau, cfg.std,
+                                                   read=True)
     for name in ("digital", "analog"):
         out[f"{name}_floor"] = np.array([got["floor", name, a]["mean"] for a in cfg.floor_alphas])
         out[f"{name}_floor_se"] = np.array([got["floor", name, a]["se"] for a in cfg.floor_alphas])

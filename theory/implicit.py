@@ -299,6 +299,31 @@ def per_sample_fixed_point(A: np.ndarray, y: np.ndarray, tau: float, w_noise: fl
     return x
 
 
+def read_offset(A: np.ndarray, w_noise: float, *, halved: bool = False) -> float:
+    r"""Expected excess :math:`(f - f^*)/D` of a least-squares loss read through a forward pass with
+    additive weight noise (aihwkit ``ADDITIVE_CONSTANT``: output noise of std
+    :math:`\sigma_w\|a_n\|` per sample), independent of W:
+    :math:`c\,\sigma_w^2 \frac1N\sum_n \|a_n\|^2 / D` (``c = 1/2`` if ``halved``)."""
+    A = np.asarray(A, dtype=float)
+    c = 0.5 if halved else 1.0
+    return c * w_noise**2 * float(np.mean(np.sum(A**2, axis=1))) / A.shape[1]
+
+
+def per_sample_limit(A: np.ndarray, y: np.ndarray, tau: float, w_noise: float, *,
+                     halved: bool = False, read: bool = False) -> float:
+    r""":math:`(f(\bar W) - f^*)/D` at the per-sample fixed point (:func:`per_sample_fixed_point`),
+    the :math:`\alpha \to 0` plateau of Analog SGD writing the batch one sample at a time; with
+    ``read=True`` plus :func:`read_offset` (the loss as a training script reads it, through the
+    noisy forward pass)."""
+    A = np.asarray(A, dtype=float)
+    y = np.asarray(y, dtype=float)
+    c = 0.5 if halved else 1.0
+    w = per_sample_fixed_point(A, y, tau, w_noise, halved=halved)
+    w_ls = np.linalg.lstsq(A, y, rcond=None)[0]
+    excess = c * (float(np.mean((A @ w - y) ** 2)) - float(np.mean((A @ w_ls - y) ** 2))) / A.shape[1]
+    return excess + (read_offset(A, w_noise, halved=halved) if read else 0.0)
+
+
 def per_sample_plateau(A: np.ndarray, y: np.ndarray, tau: float, w_noise: float, alpha: float, *,
                        halved: bool = False, summed: bool = False) -> tuple[float, float]:
     r"""The plateau :math:`(E f - f^*)/D` of mean-field Analog SGD (soft bounds) writing a
@@ -335,9 +360,9 @@ def per_sample_plateau(A: np.ndarray, y: np.ndarray, tau: float, w_noise: float,
 
     if summed:
         w_bar = mean_field_fixed_point(H, w_ls, tau, "gaussian", float(np.sqrt(np.mean(np.diag(Cg)))))
-        w_lim = w_bar
+        limit = loss(w_bar)
     else:
         w_bar = per_sample_fixed_point(A, y, tau, w_noise, halved=halved,
                                        extra_var=np.einsum("nd,de,ne->n", A, C, A))
-        w_lim = per_sample_fixed_point(A, y, tau, w_noise, halved=halved)
-    return loss(w_bar) + float(np.trace(H @ C)) / 2 / D, loss(w_lim)
+        limit = per_sample_limit(A, y, tau, w_noise, halved=halved)
+    return loss(w_bar) + float(np.trace(H @ C)) / 2 / D, limit

@@ -101,3 +101,28 @@ def test_read_both_is_bitwise_the_two_single_reads():
     np.testing.assert_array_equal(both[1], presets.run_least_squares(p, opt, read="forward", **kw))
     with pytest.raises(ValueError, match="read must be"):
         presets.run_least_squares(p, opt, read="noisy", **kw)
+
+
+def test_read_offset_and_limit():
+    from theory.implicit import per_sample_limit, read_offset
+
+    prob = sim.paper_problem("exact_fig1")
+    A, y = prob.meta["A"], prob.meta["y"]
+    sw = 1e-2 / np.sqrt(40)
+    # the closed-form read offset against 4000 reads through the tile's noisy forward at W = W*
+    # (there the read's excess is the noise alone: s.e. ~6e-9 against an offset of 2.5e-6)
+    from sim.nets.layers import Linear
+
+    io = presets.fig1().io
+    n = 4000
+    layer = Linear(A.shape[1], 1, bias=False, io=io)
+    yhat, _ = layer.forward(np.broadcast_to(prob.w_star, (n, 1, A.shape[1])),
+                            np.broadcast_to(A, (n, *A.shape)), sim.BatchRNG(2, range(n), "t.read"))
+    f = ((yhat[..., 0] - y) ** 2).mean(axis=1) / A.shape[1]
+    se = f.std(ddof=1) / np.sqrt(n)
+    assert abs(f.mean() - read_offset(A, io.w_noise)) < 4 * se < 0.01 * read_offset(A, io.w_noise)
+    # the limit is the fixed point's loss, plus the offset when read
+    w = per_sample_fixed_point(A, y, 3.0, sw)
+    lim = per_sample_limit(A, y, 3.0, sw)
+    assert lim == pytest.approx((prob.loss(w[None])[0] - prob.f_star) / A.shape[1], rel=1e-9)
+    assert per_sample_limit(A, y, 3.0, sw, read=True) == pytest.approx(lim + read_offset(A, sw), rel=1e-12)
