@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 import sim
-from sim import minibatch
 from sim.config import Config
+from sim.minibatch import per_sample_update
 from sim.optimizers import UpdateMode
 
 #: the mean-field figure's steps and gradient noise (response_fig2_tt_fails; the ablation's comparison row)
@@ -43,13 +43,6 @@ class Preset(Config):
     transfer_bl: int = 31
     tail: float = 0.1
     n_records: int = 100
-
-
-def per_sample_update(device: sim.PulsedSoftBounds, w: np.ndarray, increments: np.ndarray, bl: int,
-                      rng: sim.BatchRNG) -> np.ndarray:
-    """One BL-managed pulse train per sample (aihwkit's mini-batch update):
-    :func:`sim.minibatch.per_sample_update` at pulse level."""
-    return minibatch.per_sample_update(device, w, increments, rng, mode="pulsed", bl=bl)
 
 
 def _device(c: float, cfg: dict, pulsed: bool):
@@ -82,6 +75,7 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
     per_sample = variant in ("per_sample", "aihwkit")
     mode: UpdateMode = "pulsed" if pulsed else "mean_field"
     dev = _device(c, cfg, pulsed)
+    bl = cfg["desired_bl"]
     # the transfer writes' device: aihwkit's transfer_update train length where the variant says so
     dev_w = (dataclasses.replace(dev, desired_bl=cfg["transfer_bl"])
              if variant in ("transfer_bl", "aihwkit") else dev)
@@ -102,9 +96,9 @@ def run_pair(c: float, cfg: dict, variant: str) -> dict[str, np.ndarray]:
                 # per-sample gradients of f = 1/(2N) ||A w - y||^2: (r_n / N) a_n
                 inc = -(rate / N) * (q @ A.T - y)[:, :, None] * A[None]
                 if name == "analog":
-                    state = state._replace(W=per_sample_update(dev, state.W, inc, cfg["desired_bl"], rng))
+                    state = state._replace(W=per_sample_update(dev, state.W, inc, rng, mode="pulsed", bl=bl))
                 else:
-                    P = per_sample_update(dev, state.P, inc, cfg["desired_bl"], rng)
+                    P = per_sample_update(dev, state.P, inc, rng, mode="pulsed", bl=bl)
                     W = dev_w.pulsed_update(state.W, lr * P, rng)
                     state = state._replace(W=W, P=P, k=state.k + 1)
             else:

@@ -46,19 +46,20 @@ def test_fig_tt_ablation_long_variant_is_the_base_run_at_factor_one():
 
 
 def test_per_sample_update_mean_and_truncation():
-    from paper_figures._response_fig2 import per_sample_update
+    from sim.minibatch import per_sample_update
 
     # far from the bounds (tau = 1e6: q = 1 - w/tau = 1 to 1e-9) the expected change is the sum of
     # the per-sample increments while no train truncates (r <= BL); 4000 runs, checked within 4 s.e.
     dev = sim.PulsedSoftBounds(dw_min=1e-4, w_max=1e6, w_min=-1e6, desired_bl=8)
     R = 4000
     inc = np.array([[3.2e-4, -1.5e-4, 0.4e-4], [-2.6e-4, -0.7e-4, 5.9e-4]])  # (N = 2, D = 3)
-    w = per_sample_update(dev, np.zeros((R, 3)), np.broadcast_to(inc, (R, 2, 3)), 8,
-                          sim.BatchRNG(1, range(R), "test.per_sample"))
+    w = per_sample_update(dev, np.zeros((R, 3)), np.broadcast_to(inc, (R, 2, 3)),
+                          sim.BatchRNG(1, range(R), "test.per_sample"), mode="pulsed", bl=8)
     se = w.std(axis=0, ddof=1) / np.sqrt(R)
     assert np.all(np.abs(w.mean(axis=0) - inc.sum(axis=0)) < 4 * se)
     # a sample asking for 20 pulses gets BL = 8 of them (probability 1 per slot): a deterministic cap
-    w = per_sample_update(dev, np.zeros((2, 1)), np.full((2, 1, 1), 20e-4), 8, sim.BatchRNG(1, range(2), "t"))
+    w = per_sample_update(dev, np.zeros((2, 1)), np.full((2, 1, 1), 20e-4), sim.BatchRNG(1, range(2), "t"),
+                          mode="pulsed", bl=8)
     np.testing.assert_allclose(w, 8e-4, rtol=1e-6)
 
 
