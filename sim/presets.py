@@ -421,6 +421,10 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
 
     if want_w:
         reads[wi, :, 0] = (prob.loss(optimizer.weights(state)) - prob.f_star) / D
+    if per_sample:
+        assert isinstance(optimizer, AnalogSGD)  # checked above
+        device, mode = optimizer.device, optimizer.mode
+        alpha_r = np.reshape(optimizer.alpha, (-1, 1, 1))  # per run, against (R, N, D)
     for k in range(K):
         W = optimizer.query(state)[:, None, :]  # (R, 1, D)
         yhat, cache = layer.forward(W, X, rng_io)
@@ -428,10 +432,8 @@ def run_least_squares(preset: Preset, optimizer: Algorithm, *, steps: int | None
             reads[fi, :, k] = forward_loss(yhat)
         dy = (2 * c / N) * (yhat - y[None, :, None])
         if per_sample:
-            assert isinstance(optimizer, AnalogSGD)
-            inc = -np.reshape(optimizer.alpha, (-1, 1, 1)) * dy * A[None]  # (R, N, D)
-            state = WeightState(per_sample_update(optimizer.device, state.W, inc, rng_up,
-                                                  mode=optimizer.mode))
+            inc = -alpha_r * dy * A[None]  # (R, N, D): sample n's increment -alpha dy_n a_n
+            state = WeightState(per_sample_update(device, state.W, inc, rng_up, mode=mode))
         else:
             _, dW = layer.backward(W, cache, dy)
             state = optimizer.step(state, dW[:, 0, :], rng_up)

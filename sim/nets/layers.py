@@ -103,6 +103,13 @@ class Layer:
         """Summed magnitudes of the per-sample weight gradients (layers with parameters)."""
         raise NotImplementedError
 
+    def backward_abs(self, W: Any, cache: Any,
+                     dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """:meth:`backward` plus :meth:`abs_grad` (``None`` for a layer without parameters); a layer
+        overrides it to share work between the two."""
+        dx, dW = self.backward(W, cache, dy)
+        return dx, dW, None if dW is None else self.abs_grad(cache, dy)
+
 
 # --- parameterised layers --------------------------------------------------------------------------
 
@@ -235,20 +242,34 @@ class Conv2d(Layer):
         return np.ascontiguousarray(y), (flat, (B, H, Wd, Ho, Wo), rng)
 
     def backward(self, W: np.ndarray, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        flat, (B, H, Wd, Ho, Wo), rng = cache
-        R = dy.shape[0]
-        dyf = dy.transpose(0, 1, 3, 4, 2).reshape(R, B * Ho * Wo, -1)
-        dW = _outer_grad(dyf, flat, self.bias)
-        dcols = _like(self.io.backward(W, dyf, self.bias, rng), dyf).reshape(R, B, Ho, Wo, -1)
-        return col2im(dcols, self.in_channels, H, Wd, self.kernel_size), dW
+        dx, dW, _ = self._backward(W, cache, dy, False)
+        return dx, dW
 
     def abs_grad(self, cache: Any, dy: np.ndarray) -> np.ndarray:
         r"""Summed magnitudes of the per-vector weight gradients: aihwkit's ``AnalogConv2d`` writes
         every receptive field of every sample as its own rank-one update, so the sum runs over
         ``B x H' x W'`` vectors (:mod:`sim.minibatch`)."""
         flat, (B, _, _, Ho, Wo), _ = cache
-        dyf = dy.transpose(0, 1, 3, 4, 2).reshape(dy.shape[0], B * Ho * Wo, -1)
-        return _outer_grad(np.abs(dyf), np.abs(flat), self.bias)
+        return _outer_grad(np.abs(self._rows(dy, B, Ho, Wo)), np.abs(flat), self.bias)
+
+    def backward_abs(self, W: np.ndarray, cache: Any,
+                     dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        return self._backward(W, cache, dy, True)
+
+    @staticmethod
+    def _rows(dy: np.ndarray, B: int, Ho: int, Wo: int) -> np.ndarray:
+        """``dy`` ``(R, B, out, H', W')`` as one row per receptive field ``(R, B H' W', out)``."""
+        return dy.transpose(0, 1, 3, 4, 2).reshape(dy.shape[0], B * Ho * Wo, -1)
+
+    def _backward(self, W: np.ndarray, cache: Any, dy: np.ndarray,
+                  with_abs: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        flat, (B, H, Wd, Ho, Wo), rng = cache
+        R = dy.shape[0]
+        dyf = self._rows(dy, B, Ho, Wo)
+        dW = _outer_grad(dyf, flat, self.bias)
+        dW_abs = _outer_grad(np.abs(dyf), np.abs(flat), self.bias) if with_abs else None
+        dcols = _like(self.io.backward(W, dyf, self.bias, rng), dyf).reshape(R, B, Ho, Wo, -1)
+        return col2im(dcols, self.in_channels, H, Wd, self.kernel_size), dW, dW_abs
 
 
 # --- parameter-free layers -------------------------------------------------------------------------

@@ -55,9 +55,7 @@ def backward_abs(net: Sequence[Layer], params: Params, caches: list[Any],
     grads: Params = [None] * len(net)
     abs_grads: Params = [None] * len(net)
     for i in range(len(net) - 1, -1, -1):
-        if net[i].param_shape is not None:
-            abs_grads[i] = net[i].abs_grad(caches[i], dy)
-        dy, grads[i] = net[i].backward(params[i], caches[i], dy)
+        dy, grads[i], abs_grads[i] = net[i].backward_abs(params[i], caches[i], dy)
     return dy, grads, abs_grads
 
 
