@@ -402,18 +402,41 @@ class Engine:
             else:
                 # no dashboard; the scheduler's HTTP server on a free port (never a warning that
                 # 8787 is taken when two runs share a machine)
+                # Cell errors reach the caller as exceptions of their futures, so the cluster's own
+                # error logs only repeat them -- or, on Ctrl-C, report every cancelled task and
+                # closed connection of the shutdown ("Couldn't gather keys", heartbeat failures):
+                # the workers log at CRITICAL only, and this process's distributed / tornado
+                # loggers too while the cluster lives (restored on a normal exit)
+                self._quiet_logs()
                 with _sigint_ignored():  # the worker processes start with Ctrl-C ignored
                     self._cluster = distributed.LocalCluster(
                         n_workers=self.workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR,
+                        dashboard_address=None, silence_logs=logging.CRITICAL,
                         scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
                 self._client = distributed.Client(self._cluster)
             self.slots = max(1, sum(self._client.nthreads().values()))
             self.executor = self._client.get_executor()
         except BaseException:
             self._close()
+            self._restore_logs()
             raise
         return self
+
+    _LOGGERS = ("distributed", "tornado")
+
+    def _quiet_logs(self) -> None:
+        import logging
+
+        self._log_levels = {n: logging.getLogger(n).level for n in self._LOGGERS}
+        for n in self._LOGGERS:
+            logging.getLogger(n).setLevel(logging.CRITICAL)
+
+    def _restore_logs(self) -> None:
+        import logging
+
+        for n, level in getattr(self, "_log_levels", {}).items():
+            logging.getLogger(n).setLevel(level)
+        self._log_levels = {}
 
     def _close(self) -> None:
         if self.executor is not None:
@@ -426,7 +449,12 @@ class Engine:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._close()
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        try:
+            self._close()
+        finally:
+            if not interrupted:  # after an interrupt the run is ending: shutdown noise stays quiet
+                self._restore_logs()
 
 
 @contextlib.contextmanager
